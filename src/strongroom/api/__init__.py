@@ -1,0 +1,18 @@
+"""REST door under /api/v1: router assembly and OpenAPI metadata."""
+
+from fastapi import APIRouter
+
+from strongroom.api import files, folders, me, trash, versions
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"description": "Bad input: {code, message}"},
+    401: {"description": "Not signed in"},
+    404: {"description": "No such item, or not visible to you"},
+}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+    for module in (folders, files, versions, trash, me):
+        router.include_router(module.router)
+    return router

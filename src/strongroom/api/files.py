@@ -1,0 +1,218 @@
+"""Files: streaming upload (PUT), metadata, content download with Range, rename/move, copy, delete, locks."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.responses import StreamingResponse
+
+from strongroom.api.deps import CurrentActor, IfMatch, RuntimeDep, authenticate
+from strongroom.api.folders import resolve
+from strongroom.api.streaming import parse_digest_header, stream_content
+from strongroom.content import files as content_files
+from strongroom.content import locks as content_locks
+from strongroom.content import reads as content_reads
+from strongroom.content import trash as content_trash
+from strongroom.content import uploads
+from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
+from strongroom.db.session import transaction
+from strongroom.errors import InputError, TooLarge
+from strongroom.storage.sealed_blobs import SealedBlob
+
+router = APIRouter(tags=["files"])
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    201: {"description": "A new file was created."},
+    200: {"description": "A new version of an existing file was stored."},
+    400: {"description": "Bad name, digest mismatch or malformed request."},
+    404: {"description": "No such folder."},
+    409: {"description": "A folder has that name, or the file is locked."},
+    413: {"description": "The body is over the configured limit."},
+}
+
+
+@router.put(
+    "/folders/{folder_id}/files/{name:path}",
+    response_model=UploadResult,
+    status_code=201,
+    responses=UPLOAD_RESPONSES,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def upload_file(
+    folder_id: str,
+    name: str,
+    request: Request,
+    response: Response,
+    repr_digest: Annotated[str | None, Header(alias="Repr-Digest")] = None,
+    content_digest: Annotated[str | None, Header(alias="Content-Digest")] = None,
+    content_length: Annotated[int | None, Header(alias="Content-Length", ge=0)] = None,
+) -> UploadResult:
+    """Store the raw request body as a new file, or as a new version of the file with that name.
+
+    Send `Repr-Digest: sha-256=:<base64>:` (RFC 9530) to have the server refuse a body that arrived
+    different from what you sent; nothing is stored then.
+    """
+    runtime = request.app.state.runtime
+    actor = await run_in_threadpool(authenticate, runtime, request)
+    expected = parse_digest_header(repr_digest) or parse_digest_header(content_digest)
+    max_bytes = runtime.settings.limits.max_upload_bytes
+    if content_length is not None and content_length > max_bytes:
+        raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes.", limit=max_bytes)
+    folder_id = await run_in_threadpool(resolve, runtime, actor, folder_id)
+
+    def prepare() -> uploads.UploadPlan:
+        with transaction(runtime.sessions) as session:
+            return uploads.prepare_upload(session, actor, folder_id=folder_id, name=name)
+
+    plan = await run_in_threadpool(prepare)
+    try:
+        sealed = await uploads.receive_stream(
+            request.stream(),
+            store=runtime.blobs,
+            keys=runtime.keys,
+            version_id=plan.version_id,
+            segment_bytes=runtime.settings.limits.segment_bytes,
+            max_bytes=max_bytes,
+            expected_sha256=expected,
+        )
+    except ClientDisconnect as exc:
+        raise InputError("The upload was interrupted before the body was complete; nothing was stored.") from exc
+    if content_length is not None and sealed.size != content_length:
+        runtime.blobs.delete(sealed.blob_key)
+        raise InputError("The body was shorter than its Content-Length; nothing was stored.")
+
+    def commit(sealed: SealedBlob) -> UploadResult:
+        with transaction(runtime.sessions) as session:
+            file, version = uploads.commit_upload(
+                session, actor, plan=plan, sealed=sealed, clock=runtime.clock,
+                content_type=request.headers.get("content-type") if request.headers.get("content-type") not in {None, "application/octet-stream", "application/x-www-form-urlencoded"} else None,
+            )
+            return UploadResult(
+                id=file.id,
+                version_id=version.id,
+                name=file.name,
+                size=version.size,
+                sha256=version.sha256,
+                version_number=version.number,
+            )
+
+    try:
+        result = await run_in_threadpool(commit, sealed)
+    except BaseException:
+        runtime.blobs.delete(sealed.blob_key)
+        raise
+    if result.version_number > 1:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/files/{result.id}"
+    return result
+
+
+@router.get("/files/{file_id}", response_model=ItemRead)
+def get_file(file_id: str, actor: CurrentActor, runtime: RuntimeDep, response: Response) -> ItemRead:
+    """A file's details: size, SHA-256 of the current version, lock state."""
+    with transaction(runtime.sessions) as session:
+        read = ItemRead.of(content_files.get_item(session, actor, item_id=file_id))
+    response.headers["ETag"] = read.etag
+    return read
+
+
+@router.get(
+    "/files/{file_id}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}},
+)
+def download_file(
+    file_id: str,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    """The current version's bytes. One `Range: bytes=a-b` is honoured (206); `Repr-Digest` and `ETag`
+    carry the SHA-256 of the whole file."""
+    return _download(runtime, actor, file_id, None, range_header, if_none_match)
+
+
+def _download(runtime: object, actor: object, file_id: str, version_id: str | None, range_header: str | None, if_none_match: str | None) -> Response:
+    from strongroom.identity.actors import Actor
+    from strongroom.runtime import Runtime
+
+    assert isinstance(runtime, Runtime)
+    assert isinstance(actor, Actor)
+    with transaction(runtime.sessions) as session:
+        content = content_reads.open_content(
+            session, actor, file_id=file_id, version_id=version_id, range_header=range_header, clock=runtime.clock
+        )
+    if if_none_match and if_none_match.strip() == f'"{content.sha256}"' and content.byte_range is None:
+        return Response(status_code=304, headers={"ETag": f'"{content.sha256}"'})
+    return stream_content(runtime, content)
+
+
+@router.patch("/files/{item_id}", response_model=ItemRead)
+@router.patch("/folders/{item_id}", response_model=ItemRead)
+def update_item(
+    item_id: str, body: ItemUpdate, actor: CurrentActor, runtime: RuntimeDep, response: Response, if_match: IfMatch = None
+) -> ItemRead:
+    """Rename (`name`) and/or move (`parent_id`) a file or folder. `If-Match` guards against lost updates."""
+    if body.name is None and body.parent_id is None:
+        raise InputError("Give a new `name`, a `parent_id`, or both.")
+    target = resolve(runtime, actor, body.parent_id) if body.parent_id else None
+    with transaction(runtime.sessions) as session:
+        if target is not None:
+            item = content_files.move_item(
+                session, actor, item_id=item_id, target_folder_id=target, new_name=body.name,
+                clock=runtime.clock, expected_etag=if_match, max_depth=runtime.settings.limits.max_path_depth,
+            )
+        else:
+            assert body.name is not None
+            item = content_files.rename_item(
+                session, actor, item_id=item_id, new_name=body.name, clock=runtime.clock, expected_etag=if_match
+            )
+        read = ItemRead.of(item)
+    response.headers["ETag"] = read.etag
+    return read
+
+
+@router.post("/files/{item_id}/copy", status_code=201, response_model=ItemRead)
+@router.post("/folders/{item_id}/copy", status_code=201, response_model=ItemRead)
+def copy_item(item_id: str, body: ItemCopy, actor: CurrentActor, runtime: RuntimeDep) -> ItemRead:
+    """Copy a file (current version) or a folder tree into `parent_id`."""
+    target = resolve(runtime, actor, body.parent_id)
+    with transaction(runtime.sessions) as session:
+        copy = content_files.copy_item(
+            session, actor, item_id=item_id, target_folder_id=target, new_name=body.name, clock=runtime.clock
+        )
+        return ItemRead.of(copy)
+
+
+@router.delete("/files/{item_id}", response_model=ItemRead)
+@router.delete("/folders/{item_id}", response_model=ItemRead)
+def trash_item(item_id: str, actor: CurrentActor, runtime: RuntimeDep, if_match: IfMatch = None) -> ItemRead:
+    """Move a file or folder to the trash; it can be restored for the configured retention period."""
+    with transaction(runtime.sessions) as session:
+        return ItemRead.of(
+            content_trash.trash_item(session, actor, item_id=item_id, clock=runtime.clock, expected_etag=if_match)
+        )
+
+
+@router.post("/files/{file_id}/lock", response_model=ItemRead)
+def lock_file(file_id: str, body: LockCreate, actor: CurrentActor, runtime: RuntimeDep) -> ItemRead:
+    """Lock a file so that nobody else can change, move or delete it."""
+    from datetime import timedelta
+
+    with transaction(runtime.sessions) as session:
+        return ItemRead.of(
+            content_locks.lock_file(
+                session, actor, file_id=file_id, duration=timedelta(minutes=body.minutes), clock=runtime.clock
+            )
+        )
+
+
+@router.delete("/files/{file_id}/lock", response_model=ItemRead)
+def unlock_file(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> ItemRead:
+    """Release a lock you hold (owners may break any lock)."""
+    with transaction(runtime.sessions) as session:
+        return ItemRead.of(content_locks.unlock_file(session, actor, file_id=file_id, clock=runtime.clock))

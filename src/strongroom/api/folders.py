@@ -1,0 +1,71 @@
+"""Folders: create, read, list (keyset paging)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from strongroom.api.deps import CurrentActor, RuntimeDep
+from strongroom.content import folders as content_folders
+from strongroom.content.schemas import FolderCreate, FolderRead, ItemPageRead, ItemRead, PathEntry
+from strongroom.db.session import transaction
+from strongroom.identity.actors import Actor
+from strongroom.identity.models import User
+from strongroom.runtime import Runtime
+
+router = APIRouter(tags=["folders"])
+
+
+def resolve(runtime: Runtime, actor: Actor, folder_id: str) -> str:
+    if folder_id != "root":
+        return folder_id
+    with transaction(runtime.sessions) as session:
+        user = session.get(User, actor.user_id) if actor.user_id else None
+        return content_folders.resolve_folder_id(actor, folder_id, root_folder_id=user.root_folder_id if user else None)
+
+
+@router.post("/folders", status_code=201, response_model=FolderRead)
+def create_folder(body: FolderCreate, actor: CurrentActor, runtime: RuntimeDep, response: Response) -> FolderRead:
+    """Create a folder inside `parent_id` (a folder id or `root`)."""
+    parent_id = resolve(runtime, actor, body.parent_id)
+    with transaction(runtime.sessions) as session:
+        folder = content_folders.create_folder(
+            session,
+            actor,
+            parent_id=parent_id,
+            name=body.name,
+            clock=runtime.clock,
+            max_depth=runtime.settings.limits.max_path_depth,
+        )
+        read = FolderRead(**ItemRead.of(folder).model_dump())
+    response.headers["ETag"] = read.etag
+    return read
+
+
+@router.get("/folders/{folder_id}", response_model=FolderRead)
+def get_folder(folder_id: str, actor: CurrentActor, runtime: RuntimeDep, response: Response) -> FolderRead:
+    """A folder's details and its path from the root (breadcrumbs)."""
+    folder_id = resolve(runtime, actor, folder_id)
+    with transaction(runtime.sessions) as session:
+        from strongroom.access.actions import Action
+        from strongroom.access.loaders import access_folder
+
+        folder = access_folder(session, actor, folder_id, Action.SEE)
+        path = [PathEntry(id=node.id, name=node.name) for node in content_folders.folder_path(session, folder)]
+        read = FolderRead(**ItemRead.of(folder).model_dump(), path=path)
+    response.headers["ETag"] = read.etag
+    return read
+
+
+@router.get("/folders/{folder_id}/items", response_model=ItemPageRead)
+def list_items(
+    folder_id: str,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    marker: Annotated[str | None, Query(max_length=4096)] = None,
+) -> ItemPageRead:
+    """A page of the folder's contents: folders first, then files, by name. Follow `next_marker`."""
+    folder_id = resolve(runtime, actor, folder_id)
+    with transaction(runtime.sessions) as session:
+        page = content_folders.list_items(session, actor, folder_id=folder_id, limit=limit, marker=marker)
+        return ItemPageRead(items=[ItemRead.of(item) for item in page.items], next_marker=page.next_marker)

@@ -1,0 +1,28 @@
+"""create_app(runtime): the ASGI application with its doors mounted."""
+
+from fastapi import FastAPI
+
+from strongroom import __version__
+from strongroom.api import build_router
+from strongroom.api import errors as api_errors
+from strongroom.runtime import Runtime
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Strongroom",
+        version=__version__,
+        description="Store, share and prove: evidence and documents for police forces.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    api_errors.install(app)
+    app.include_router(build_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,125 @@
+"""record(): write an audit event in the caller's transaction.
+
+Events are queued on the session and sequenced just before commit, holding the audit head lock
+only for the last moment of the transaction: appends stay in one gap-free order without making every
+transaction wait for every other one for its whole duration.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy import event as sa_event
+
+from strongroom.audit import chain
+from strongroom.audit.models import AuditEvent, AuditHead
+from strongroom.identity.actors import Actor
+
+_PENDING = "strongroom.audit.pending"
+
+
+class AuditAction(StrEnum):
+    """What happened, as "<domain>.<object>.<verb>" in the past tense.
+
+    The value is stored in every event and is a stable contract for SIEM queries: add members,
+    never rename them.
+    """
+
+    USER_CREATED = "identity.user.created"
+    USER_LOGGED_IN = "identity.user.logged_in"
+    USER_LOGIN_FAILED = "identity.user.login_failed"
+    TOKEN_ISSUED = "identity.token.issued"
+    TOKEN_REVOKED = "identity.token.revoked"
+    TOKEN_REJECTED = "identity.token.rejected"
+    FOLDER_CREATED = "content.folder.created"
+    FILE_CREATED = "content.file.created"
+    VERSION_CREATED = "content.version.created"
+    VERSION_RESTORED = "content.version.restored"
+    ITEM_RENAMED = "content.item.renamed"
+    ITEM_MOVED = "content.item.moved"
+    ITEM_COPIED = "content.item.copied"
+    ITEM_TRASHED = "content.item.trashed"
+    ITEM_RESTORED = "content.item.restored"
+    ITEM_PURGED = "content.item.purged"
+    ITEM_LOCKED = "content.item.locked"
+    ITEM_UNLOCKED = "content.item.unlocked"
+    CONTENT_READ = "content.version.read"
+    ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
+    KEYS_ROTATED = "storage.key.rotated"
+    BLOBS_VERIFIED = "storage.blob.verified"
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """What an event is about, copied into the event so it survives the item's deletion."""
+
+    kind: str
+    id: str
+    name: str | None = None
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    item: ItemRef | None = None,
+    details: dict[str, Any] | None = None,
+    reason: str | None = None,
+    at: datetime,
+) -> None:
+    """Queue an event in this transaction; it is sequenced, chained and written when the transaction commits."""
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "occurred_at": at,
+            "actor_kind": actor.kind.value,
+            "actor_id": actor.id,
+            "actor_label": actor.label,
+            "ip": actor.origin.ip,
+            "user_agent": actor.origin.user_agent,
+            "action": action.value,
+            "item_kind": item.kind if item else None,
+            "item_id": item.id if item else None,
+            "item_name": item.name if item else None,
+            "details": chain.canonical_json(details or {}),
+            "reason": reason,
+        }
+    )
+
+
+def hashed_fields(seq: int, fields: dict[str, Any], prev_hash: str) -> dict[str, Any]:
+    """The exact field set the chain hash covers (times as ISO 8601 UTC with microseconds)."""
+    return {
+        **fields,
+        "seq": seq,
+        "occurred_at": fields["occurred_at"].isoformat(timespec="microseconds"),
+        "prev_hash": prev_hash,
+    }
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _append_pending_events(session: Session) -> None:
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=chain.GENESIS_HASH)
+        session.add(head)
+        session.flush()
+    seq, prev = head.seq, head.hash
+    for fields in pending:
+        seq += 1
+        digest = chain.chain_hash(prev, chain.event_payload(hashed_fields(seq, fields, prev)))
+        session.add(AuditEvent(seq=seq, prev_hash=prev, hash=digest, **fields))
+        prev = digest
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    session.flush()
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_events(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)

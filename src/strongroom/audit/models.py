@@ -1,0 +1,45 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from strongroom.db.base import Base, IdColumn, UTCDateTime
+
+
+class AuditEvent(Base):
+    """One thing that happened. Rows are only ever inserted; `seq` has no gaps and `hash` chains each
+    event to the one before it. Item columns are copies, so events outlive the items they describe."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_item", "item_id", "seq"),
+        Index("ix_audit_event_actor", "actor_id", "seq"),
+        Index("ix_audit_event_action", "action", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(IdColumn())
+    actor_label: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    action: Mapped[str] = mapped_column(String(64))
+    item_kind: Mapped[str | None] = mapped_column(String(32))
+    item_id: Mapped[str | None] = mapped_column(IdColumn())
+    item_name: Mapped[str | None] = mapped_column(String(1024))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row that serialises appends: the last sequence number and hash. Updating it takes a
+    row lock (PostgreSQL) or the write lock (SQLite), so concurrent writers keep one order."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

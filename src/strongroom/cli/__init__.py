@@ -1,0 +1,14 @@
+"""The `strongroom` command: server administration and (later) the client."""
+
+import typer
+
+from strongroom.cli import admin, server
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence.")
+server.register(app)
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.keys_app, name="keys")
+
+
+def main() -> None:
+    app()

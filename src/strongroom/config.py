@@ -1,0 +1,162 @@
+"""Settings: the only place that reads the environment.
+
+Values come from `STRONGROOM_*` variables (nested with `__`, e.g. `STRONGROOM_LIMITS__MAX_UPLOAD_BYTES`)
+and from a TOML file named by `STRONGROOM_CONFIG`. Settings are built once by `strongroom serve`,
+`worker` or the tests, and passed in; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class DatabaseSettings(BaseModel):
+    """Where metadata lives: SQLite in the data dir by default, or PostgreSQL."""
+
+    url: str | None = None
+    """SQLAlchemy URL; default `sqlite:///<data_dir>/strongroom.db`. PostgreSQL: `postgresql+psycopg://...`."""
+    pool_size: int = 10
+
+
+class LocalBlobs(BaseModel):
+    """Encrypted blobs in a local directory (default `<data_dir>/blobs`)."""
+
+    backend: Literal["local"] = "local"
+    path: Path | None = None
+
+
+BlobSettings = Annotated[LocalBlobs, Field(discriminator="backend")]
+
+
+class FileKeys(BaseModel):
+    """Key-encryption keys in a local key file (0600), generated on first start."""
+
+    provider: Literal["file"] = "file"
+    path: Path | None = None
+    """Default `<data_dir>/keys.json`."""
+
+
+KeySettings = Annotated[FileKeys, Field(discriminator="provider")]
+
+
+class LimitSettings(BaseModel):
+    """Documented limits; each answers a clear 4xx when broken."""
+
+    max_upload_bytes: int = 1 << 40
+    """Largest single file accepted (default 1 TiB)."""
+    max_name_bytes: int = 255
+    """Longest file or folder name, in UTF-8 bytes."""
+    max_path_depth: int = 64
+    """Deepest folder nesting below a root."""
+    page_size_max: int = 1000
+    """Largest page a listing returns."""
+    segment_bytes: int = 1 << 20
+    """Plaintext bytes per encrypted segment of a blob."""
+
+
+class TrashSettings(BaseModel):
+    """How long trashed items stay restorable before they are purged."""
+
+    retention_days: int = 30
+
+
+class ServerSettings(BaseModel):
+    """The HTTP server started by `strongroom serve`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    """External base URL used in links and e-mails; default `http://<host>:<port>`."""
+
+
+class MailSettings(BaseModel):
+    """SMTP for one-time codes, receipts and notifications."""
+
+    host: str | None = None
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    sender: str = "strongroom@localhost"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    dev_mode: bool = False
+    """Development mode: allows insecure settings (plain HTTP links, world-readable key files) with a warning."""
+    data_dir: Path = Path("./strongroom-data")
+    secret_key: str = ""
+    """Signs session cookies and CSRF tokens. Generated into the data dir when empty."""
+    database: DatabaseSettings = DatabaseSettings()
+    blobs: BlobSettings = LocalBlobs()
+    keys: KeySettings = FileKeys()
+    limits: LimitSettings = LimitSettings()
+    trash: TrashSettings = TrashSettings()
+    server: ServerSettings = ServerSettings()
+    mail: MailSettings = MailSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("STRONGROOM_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> Settings:
+        problems = []
+        public = self.public_url
+        if not public.startswith("https://") and not _is_loopback_url(public):
+            problems.append(f"public_url {public} is plain HTTP: shared links would travel unencrypted")
+        key_path = self.key_file
+        if key_path.exists() and key_path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problems.append(f"key file {key_path} is readable by other users; chmod 600 it")
+        if problems and not self.dev_mode:
+            raise ValueError("insecure settings refused outside dev mode: " + "; ".join(problems))
+        for problem in problems:
+            warnings.warn(f"dev mode: {problem}", UserWarning, stacklevel=2)
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'strongroom.db').resolve()}"
+
+    @property
+    def blob_path(self) -> Path:
+        return self.blobs.path or self.data_dir / "blobs"
+
+    @property
+    def key_file(self) -> Path:
+        return self.keys.path or self.data_dir / "keys.json"
+
+    @property
+    def public_url(self) -> str:
+        url = self.server.public_url or f"http://{self.server.host}:{self.server.port}"
+        return url.rstrip("/")
+
+
+def _is_loopback_url(url: str) -> bool:
+    return any(url.startswith(f"http://{host}") for host in ("127.", "localhost", "[::1]"))

@@ -1,0 +1,140 @@
+"""Folders: per-user roots, creation and keyset-paged listings."""
+
+import base64
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_folder, ancestry
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.clock import Clock
+from strongroom.content.models import Folder, Item
+from strongroom.content.names import clean_name, name_key
+from strongroom.db.base import new_id
+from strongroom.errors import InputError, NameTaken
+from strongroom.identity.actors import Actor
+from strongroom.identity.models import User
+
+ROOT_NAME = "All files"
+
+
+def ref(item: Item) -> ItemRef:
+    return ItemRef(item.kind, item.id, item.name)
+
+
+def create_root_folder(session: Session, user: User, *, clock: Clock) -> Folder:
+    """Give a new user the root that holds what they own ("All files")."""
+    now = clock.now()
+    root = Folder(
+        id=new_id("fo"),
+        sort_group=0,
+        parent_id=None,
+        owner_id=user.id,
+        name=ROOT_NAME,
+        name_key=name_key(ROOT_NAME),
+        created_at=now,
+        updated_at=now,
+        created_by_id=user.id,
+    )
+    session.add(root)
+    session.flush()
+    user.root_folder_id = root.id
+    return root
+
+
+def resolve_folder_id(actor: Actor, folder_id: str, *, root_folder_id: str | None) -> str:
+    """`root` is an alias for the actor's own root folder."""
+    if folder_id == "root":
+        if root_folder_id is None:
+            raise InputError("This actor has no root folder.")
+        return root_folder_id
+    return folder_id
+
+
+def flush_name(session: Session, item: Item) -> None:
+    """Flush now, so the unique live-name index reports a clash as NameTaken here and not at commit."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise NameTaken(f"An item named {item.name!r} already exists in this folder.", name=item.name) from exc
+
+
+def check_depth(session: Session, parent: Item, *, max_depth: int) -> None:
+    if len(ancestry(session, parent)) >= max_depth:
+        raise InputError(f"Folders nest at most {max_depth} levels deep.", limit=max_depth)
+
+
+def create_folder(
+    session: Session, actor: Actor, *, parent_id: str, name: str, clock: Clock, max_depth: int = 64
+) -> Folder:
+    """Create a folder. Raises NotFound, NameInvalid, NameTaken."""
+    parent = access_folder(session, actor, parent_id, Action.UPLOAD)
+    clean = clean_name(name)
+    check_depth(session, parent, max_depth=max_depth)
+    now = clock.now()
+    folder = Folder(
+        id=new_id("fo"),
+        sort_group=0,
+        parent_id=parent.id,
+        owner_id=parent.owner_id,
+        name=clean,
+        name_key=name_key(clean),
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.user_id,
+    )
+    session.add(folder)
+    flush_name(session, folder)
+    events.record(session, actor, AuditAction.FOLDER_CREATED, item=ref(folder), details={"parent_id": parent.id}, at=now)
+    return folder
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    items: list[Item]
+    next_marker: str | None
+
+
+def encode_marker(item: Item) -> str:
+    raw = json.dumps([item.sort_group, item.name_key, item.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_marker(marker: str) -> tuple[int, str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4))
+        group, key, item_id = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise InputError("The marker is not one this server handed out.", field="marker") from exc
+    if not isinstance(group, int) or not isinstance(key, str) or not isinstance(item_id, str):
+        raise InputError("The marker is not one this server handed out.", field="marker")
+    return group, key, item_id
+
+
+def list_items(session: Session, actor: Actor, *, folder_id: str, limit: int, marker: str | None) -> ItemPage:
+    """One page of a folder's live children: folders first, then files, each by name (keyset, so every
+    page costs the same however deep into a huge folder it is)."""
+    folder = access_folder(session, actor, folder_id, Action.SEE)
+    query = (
+        select(Item)
+        .where(Item.parent_id == folder.id, Item.trashed_at.is_(None))
+        .order_by(Item.sort_group, Item.name_key, Item.id)
+        .limit(limit + 1)
+    )
+    if marker:
+        query = query.where(tuple_(Item.sort_group, Item.name_key, Item.id) > decode_marker(marker))
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ItemPage(items=rows, next_marker=encode_marker(rows[-1]) if more and rows else None)
+
+
+def folder_path(session: Session, folder: Item) -> list[Item]:
+    """Breadcrumbs: the folder's ancestors, root first, the folder last."""
+    return ancestry(session, folder)

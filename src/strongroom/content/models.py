@@ -1,0 +1,97 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, SmallInteger, ForeignKey, Index, Integer, LargeBinary, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from strongroom.db.base import Base, IdColumn, UTCDateTime
+
+
+class Item(Base):
+    """A node of the folder tree. Folders and files share one table so that a name is unique per folder
+    across both, and a folder lists in one keyset query."""
+
+    __tablename__ = "item"
+    __table_args__ = (
+        # Names are unique among the live children of a folder, case-insensitively; trashed items
+        # free their name so a new file may take it.
+        Index(
+            "uq_item_live_name",
+            "parent_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text("trashed_at IS NULL"),
+            postgresql_where=text("trashed_at IS NULL"),
+        ),
+        # Keyset paging of a folder: folders first, then files, each by name.
+        Index("ix_item_listing", "parent_id", "sort_group", "name_key", "id"),
+        Index("ix_item_trash", "trashed_by_id", "trashed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(6))  # "folder" | "file"
+    sort_group: Mapped[int] = mapped_column(SmallInteger)  # 0 folders, 1 files: folders list first
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[str | None] = mapped_column(IdColumn())
+    # Trash: `trashed_at` on the item the user deleted (and only there); its descendants are hidden
+    # through it. `trash_parent_id` remembers where to restore it.
+    trashed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trashed_by_id: Mapped[str | None] = mapped_column(IdColumn())
+    # Files only:
+    current_version_id: Mapped[str | None] = mapped_column(IdColumn())
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    locked_by_id: Mapped[str | None] = mapped_column(IdColumn())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped on every change that clients may race on; the ETag of metadata updates.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_abstract": True}
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind == "folder"
+
+
+class Folder(Item):
+    __mapper_args__ = {"polymorphic_identity": "folder"}
+
+
+class File(Item):
+    __mapper_args__ = {"polymorphic_identity": "file"}
+
+
+class FileVersion(Base):
+    """One stored state of a file's bytes. The blob is sealed with its own data key, kept here only
+    wrapped by a key-encryption key; `sealed_for_id` is the version id bound into the blob's AAD (a
+    restored or copied version shares the blob of the version it came from)."""
+
+    __tablename__ = "file_version"
+    __table_args__ = (
+        Index("uq_file_version_number", "file_id", "number", unique=True),
+        Index("ix_file_version_blob_key", "blob_key"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    blob_key: Mapped[str] = mapped_column(String(64))
+    sealed_for_id: Mapped[str] = mapped_column(IdColumn())
+    segment_size: Mapped[int] = mapped_column(Integer)
+    kek_id: Mapped[str] = mapped_column(String(64))
+    wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[str | None] = mapped_column(IdColumn())
+    created_by_label: Mapped[str] = mapped_column(String(320))
+    restored_from_id: Mapped[str | None] = mapped_column(IdColumn())
+    # A version whose bytes came from outside (upload request, anonymous) waits for a virus scan.
+    scan_status: Mapped[str] = mapped_column(String(16), default="not_required")
+    is_legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,203 @@
+"""The upload hot path: stream → SHA-256 + seal → durable blob → one transaction records the version.
+
+Order matters, and it is the point of this module:
+1. `prepare_upload` checks permission and the name in a short transaction *before* any byte is read,
+   so a refused upload costs the client nothing.
+2. `receive_stream` hashes and seals the bytes into a new blob while they arrive, in constant memory:
+   the event loop receives segment i+1 while a worker thread hashes and seals segment i.
+3. `commit_upload` runs only after the blob store made the blob durable. It re-checks permission and
+   name (they may have changed while the bytes streamed) and writes the version and its audit event in
+   one transaction. A crash before this commit leaves an orphan blob for `gc.collect_orphan_blobs`,
+   never a version pointing at missing or partial bytes.
+"""
+
+import asyncio
+from datetime import datetime
+import hmac
+import mimetypes
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_folder
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction
+from strongroom.clock import Clock
+from strongroom.content.folders import flush_name, ref
+from strongroom.content.locks import ensure_unlocked_for
+from strongroom.content.models import File, FileVersion, Item
+from strongroom.content.names import clean_name, name_key
+from strongroom.db.base import new_id
+from strongroom.errors import Conflict, DigestMismatch, TooLarge
+from strongroom.identity.actors import Actor
+from strongroom.storage.blobs import BlobStore
+from strongroom.storage.keys import KeyProvider
+from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """What an accepted upload will become; `version_id` is bound into the blob's AAD."""
+
+    folder_id: str
+    name: str
+    version_id: str
+    existing_file_id: str | None
+
+
+def find_live_child(session: Session, folder_id: str, name: str) -> Item | None:
+    return session.scalar(
+        select(Item).where(Item.parent_id == folder_id, Item.name_key == name_key(name), Item.trashed_at.is_(None))
+    )
+
+
+def prepare_upload(session: Session, actor: Actor, *, folder_id: str, name: str) -> UploadPlan:
+    """Check that `actor` may put a file named `name` into the folder. Raises NotFound, NameInvalid,
+    Conflict (a folder has that name), ItemLocked."""
+    folder = access_folder(session, actor, folder_id, Action.UPLOAD)
+    clean = clean_name(name)
+    existing = find_live_child(session, folder.id, clean)
+    if existing is not None and not isinstance(existing, File):
+        raise Conflict(f"A folder named {existing.name!r} is already in this folder.", name=clean)
+    if existing is not None:
+        ensure_unlocked_for(existing, actor)
+    return UploadPlan(
+        folder_id=folder.id,
+        name=clean,
+        version_id=new_id("ver"),
+        existing_file_id=existing.id if existing else None,
+    )
+
+
+async def receive_stream(
+    chunks: AsyncIterable[bytes],
+    *,
+    store: BlobStore,
+    keys: KeyProvider,
+    version_id: str,
+    segment_bytes: int,
+    max_bytes: int,
+    expected_sha256: bytes | None = None,
+) -> SealedBlob:
+    """Seal a stream into a durable blob. On any failure (too large, digest mismatch, the client went
+    away) the partial blob is removed and the error propagates: nothing is stored."""
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=version_id.encode(), segment_size=segment_bytes)
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future[None] | None = None
+    buffer = bytearray()
+    received = 0
+    try:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > max_bytes:
+                raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes.", limit=max_bytes)
+            buffer += chunk
+            if len(buffer) >= segment_bytes:
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, writer.write, bytes(buffer))
+                buffer.clear()
+        if pending is not None:
+            await pending
+            pending = None
+        if buffer:
+            await loop.run_in_executor(None, writer.write, bytes(buffer))
+        sealed = await loop.run_in_executor(None, writer.finish)
+    except BaseException:
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
+        await loop.run_in_executor(None, writer.abort)
+        raise
+    if expected_sha256 is not None and not hmac.compare_digest(expected_sha256, sealed.sha256):
+        store.delete(sealed.blob_key)
+        raise DigestMismatch(
+            "The body does not match the digest sent with it; nothing was stored.",
+            received=sealed.sha256.hex(),
+            expected=expected_sha256.hex(),
+        )
+    return sealed
+
+
+def guess_content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def commit_upload(
+    session: Session,
+    actor: Actor,
+    *,
+    plan: UploadPlan,
+    sealed: SealedBlob,
+    clock: Clock,
+    content_type: str | None = None,
+    scan_status: str = "not_required",
+) -> tuple[File, FileVersion]:
+    """Record a durable blob as a new file, or a new version of the file of that name. Raises as
+    `prepare_upload` (the tree may have changed while the bytes streamed)."""
+    folder = access_folder(session, actor, plan.folder_id, Action.UPLOAD)
+    now = clock.now()
+    existing = find_live_child(session, folder.id, plan.name)
+    if existing is not None and not isinstance(existing, File):
+        raise Conflict(f"A folder named {existing.name!r} is already in this folder.", name=plan.name)
+    ctype = content_type or guess_content_type(plan.name)
+    if existing is None:
+        file = File(
+            id=new_id("fi"),
+            sort_group=1,
+            parent_id=folder.id,
+            owner_id=folder.owner_id,
+            name=plan.name,
+            name_key=name_key(plan.name),
+            created_at=now,
+            updated_at=now,
+            created_by_id=actor.user_id,
+        )
+        session.add(file)
+        flush_name(session, file)
+        events.record(session, actor, AuditAction.FILE_CREATED, item=ref(file), details={"folder_id": folder.id}, at=now)
+        number = 1
+    else:
+        file = existing
+        ensure_unlocked_for(file, actor, now=now)
+        number = (session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0) + 1
+    version = FileVersion(
+        id=plan.version_id,
+        file_id=file.id,
+        number=number,
+        size=sealed.size,
+        sha256=sealed.sha256.hex(),
+        content_type=ctype,
+        blob_key=sealed.blob_key,
+        sealed_for_id=plan.version_id,
+        segment_size=sealed.segment_size,
+        kek_id=sealed.wrapped_dek.kek_id,
+        wrapped_dek=sealed.wrapped_dek.ciphertext,
+        created_at=now,
+        created_by_id=actor.user_id,
+        created_by_label=actor.label,
+        scan_status=scan_status,
+    )
+    session.add(version)
+    make_current(file, version, now=now)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        AuditAction.VERSION_CREATED,
+        item=ref(file),
+        details={"version_id": version.id, "number": number, "size": sealed.size, "sha256": version.sha256},
+        at=now,
+    )
+    return file, version
+
+
+def make_current(file: File, version: FileVersion, *, now: datetime) -> None:
+    file.current_version_id = version.id
+    file.size = version.size
+    file.sha256 = version.sha256
+    file.content_type = version.content_type
+    file.updated_at = now
+    file.revision += 1

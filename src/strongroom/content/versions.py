@@ -1,0 +1,64 @@
+"""File versions: the history of a file's bytes, and restoring an earlier state."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_file, access_version
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction
+from strongroom.clock import Clock
+from strongroom.content.folders import ref
+from strongroom.content.locks import ensure_unlocked_for
+from strongroom.content.models import FileVersion
+from strongroom.content.uploads import make_current
+from strongroom.db.base import new_id
+from strongroom.identity.actors import Actor
+
+
+def list_versions(session: Session, actor: Actor, *, file_id: str) -> list[FileVersion]:
+    """Every version of a file, newest first. Raises NotFound."""
+    file = access_file(session, actor, file_id, Action.SEE)
+    return list(
+        session.scalars(select(FileVersion).where(FileVersion.file_id == file.id).order_by(FileVersion.number.desc()))
+    )
+
+
+def restore_version(session: Session, actor: Actor, *, file_id: str, version_id: str, clock: Clock) -> FileVersion:
+    """Make an earlier version current again by adding a new version with its bytes (history is never
+    rewritten). Raises NotFound, ItemLocked."""
+    version = access_version(session, actor, file_id, version_id, Action.EDIT)
+    file = access_file(session, actor, file_id, Action.EDIT)
+    now = clock.now()
+    ensure_unlocked_for(file, actor, now=now)
+    number = (session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0) + 1
+    restored = FileVersion(
+        id=new_id("ver"),
+        file_id=file.id,
+        number=number,
+        size=version.size,
+        sha256=version.sha256,
+        content_type=version.content_type,
+        blob_key=version.blob_key,
+        sealed_for_id=version.sealed_for_id,
+        segment_size=version.segment_size,
+        kek_id=version.kek_id,
+        wrapped_dek=version.wrapped_dek,
+        created_at=now,
+        created_by_id=actor.user_id,
+        created_by_label=actor.label,
+        restored_from_id=version.id,
+        scan_status=version.scan_status,
+    )
+    session.add(restored)
+    make_current(file, restored, now=now)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        AuditAction.VERSION_RESTORED,
+        item=ref(file),
+        details={"version_id": restored.id, "restored_from": version.id, "number": number, "sha256": version.sha256},
+        at=now,
+    )
+    return restored

@@ -1,0 +1,1 @@
+"""Metadata database: engine, sessions, the declarative base and Alembic migrations."""

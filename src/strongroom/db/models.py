@@ -1,0 +1,9 @@
+"""Every domain's tables in one MetaData, for Alembic and the tests. Import order does not matter."""
+
+from strongroom.audit import models as audit_models
+from strongroom.content import models as content_models
+from strongroom.db.base import Base
+from strongroom.identity import models as identity_models
+
+metadata = Base.metadata
+__all__ = ["audit_models", "content_models", "identity_models", "metadata"]

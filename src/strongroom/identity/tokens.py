@@ -1,0 +1,86 @@
+"""Personal access tokens: issued once in clear, stored as SHA-256, with expiry and revocation.
+
+Tokens carry 256 random bits, so a fast hash is safe to store (no password stretching needed).
+"""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.clock import Clock
+from strongroom.db.base import new_id
+from strongroom.errors import NotFound, Unauthenticated
+from strongroom.identity.actors import Actor, Origin
+from strongroom.identity.models import AccessToken, User
+from strongroom.identity.users import actor_for
+
+TOKEN_PREFIX = "srpat_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session,
+    actor: Actor,
+    *,
+    user: User,
+    name: str,
+    expires_at: datetime | None,
+    clock: Clock,
+) -> tuple[AccessToken, str]:
+    """Create a token for `user`; returns the row and the clear token, which is never stored."""
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        id=new_id("tok"),
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(clear),
+        created_at=clock.now(),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        AuditAction.TOKEN_ISSUED,
+        item=ItemRef("user", user.id, user.email),
+        details={"token_id": token.id, "name": name, "expires_at": expires_at.isoformat() if expires_at else None},
+        at=clock.now(),
+    )
+    return token, clear
+
+
+def authenticate_token(session: Session, clear: str, *, origin: Origin, clock: Clock) -> Actor:
+    """The actor a bearer token stands for. Raises Unauthenticated for unknown, expired or revoked tokens."""
+    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(clear)))
+    now = clock.now()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        raise Unauthenticated("The access token is unknown, expired or revoked.")
+    user = session.get(User, token.user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthenticated("The account of this token is disabled.")
+    token.last_used_at = now
+    return actor_for(user, origin=origin)
+
+
+def revoke_token(session: Session, actor: Actor, *, token_id: str, clock: Clock) -> None:
+    """Revoke one of the actor's own tokens (admins: anyone's). Raises NotFound."""
+    token = session.get(AccessToken, token_id)
+    if token is None or (token.user_id != actor.user_id and not actor.is_admin):
+        raise NotFound("token", token_id)
+    token.revoked_at = clock.now()
+    events.record(
+        session, actor, AuditAction.TOKEN_REVOKED, item=ItemRef("user", token.user_id), details={"token_id": token_id}, at=clock.now()
+    )
+
+
+def list_tokens(session: Session, user_id: str) -> list[AccessToken]:
+    return list(session.scalars(select(AccessToken).where(AccessToken.user_id == user_id).order_by(AccessToken.created_at)))

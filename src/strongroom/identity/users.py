@@ -1,0 +1,97 @@
+"""Local accounts: creation, passwords (argon2id) and lookup."""
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.clock import Clock
+from strongroom.db.base import new_id
+from strongroom.errors import Conflict, InputError
+from strongroom.identity.actors import Actor, ActorKind
+from strongroom.identity.models import User
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+MIN_PASSWORD_LENGTH = 12
+
+
+def email_key(email: str) -> str:
+    return email.strip().casefold()
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip()
+    local, sep, domain = email.partition("@")
+    if not sep or not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 320:
+        raise InputError(f"{email!r} is not an e-mail address.", field="email")
+    return email
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    if password_hash is None:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    display_name: str | None = None,
+    password: str | None = None,
+    is_admin: bool = False,
+    clock: Clock,
+) -> User:
+    """Create a local account (and, through the content domain, nothing else). Raises Conflict if the e-mail is taken."""
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email_key == email_key(email))) is not None:
+        raise Conflict(f"A user with e-mail {email} already exists.", field="email")
+    user = User(
+        id=new_id("u"),
+        email=email,
+        email_key=email_key(email),
+        display_name=display_name or email.split("@")[0],
+        password_hash=hash_password(password) if password else None,
+        is_admin=is_admin,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        AuditAction.USER_CREATED,
+        item=ItemRef("user", user.id, user.email),
+        details={"is_admin": is_admin},
+        at=clock.now(),
+    )
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    """Unchecked lookup by e-mail, for sign-in and the CLI."""
+    return session.scalar(select(User).where(User.email_key == email_key(email)))
+
+
+def actor_for(user: User, *, origin: "Origin | None" = None) -> Actor:
+    from strongroom.identity.actors import Origin
+
+    return Actor(
+        kind=ActorKind.USER,
+        id=user.id,
+        label=user.email,
+        is_admin=user.is_admin,
+        origin=origin or Origin(),
+    )

@@ -1,0 +1,56 @@
+"""Runtime: the engine, blob store, key provider and clock, built once from Settings and passed in."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from strongroom.clock import Clock, SystemClock
+from strongroom.config import Settings
+from strongroom.db.session import make_engine, make_session_factory
+from strongroom.storage.blob_backends.local import LocalBlobStore
+from strongroom.storage.blobs import BlobStore
+from strongroom.storage.key_providers.file import FileKeyProvider
+from strongroom.storage.keys import KeyProvider
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    keys: KeyProvider
+    clock: Clock
+    secret_key: str
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            blobs=LocalBlobStore(settings.blob_path),
+            keys=FileKeyProvider.open(settings.key_file, create=True),
+            clock=clock or SystemClock(),
+            secret_key=settings.secret_key or _stored_secret(settings.data_dir / "secret_key"),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _stored_secret(path: Path) -> str:
+    """The data dir's generated secret, created 0600 on first start so restarts keep sessions valid."""
+    if not path.exists():
+        fd = path.open("x", encoding="ascii")
+        path.chmod(0o600)
+        with fd:
+            fd.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()

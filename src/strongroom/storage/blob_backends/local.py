@@ -1,0 +1,225 @@
+"""A blob store in a local directory.
+
+Layout: completed blobs at ``root/ab/cd/<key>`` (ab and cd are the key's first hex pairs, so
+no directory grows past 65536 entries); partial writes at ``root/.partial/<key>.<random>``,
+moved into place by complete() after fsync, then the destination directory is fsynced.
+"""
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from strongroom.errors import Conflict, InputError, NotFound, Unavailable
+from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter
+
+PARTIAL_DIR: Final = ".partial"
+_KEY = re.compile(r"[0-9a-f]{16,64}")
+_OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
+@contextmanager
+def _disk_errors(what: str) -> Iterator[None]:
+    """The seam where OS errors (disk full, I/O error, permissions) become Unavailable."""
+    try:
+        yield
+    except OSError as exc:
+        raise Unavailable(f"The blob store could not {what}: {exc.strerror or exc}.") from exc
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or _KEY.fullmatch(key) is None:
+        raise InputError("A blob key is 16 to 64 lowercase hex characters.", field="key")
+    return key
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(path: Path) -> None:
+    """Create `path` (and its parent) durably: a blob renamed into a directory whose own entry was
+    never fsynced could vanish with it after a crash."""
+    if path.is_dir():
+        return
+    _ensure_dir(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return  # another writer made it; it fsyncs the parent
+    _fsync_dir(path.parent)
+
+
+class LocalBlobWriter(BlobWriter):
+    """Appends to a partial file with os.write; one fsync at complete(), none per write."""
+
+    def __init__(self, *, partial: Path, final: Path) -> None:
+        self._partial = partial
+        self._final = final
+        with _disk_errors("start a blob"):
+            self._fd: int | None = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+        self._state = "open"  # open -> completing -> done | aborted
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._fd is None or self._state != "open":
+            raise RuntimeError(f"write() on a blob writer that is {self._state}")
+        view = memoryview(data).cast("B")
+        with _disk_errors("write a blob"):
+            while view:
+                view = view[os.write(self._fd, view) :]
+
+    def complete(self) -> None:
+        if self._fd is None or self._state != "open":
+            raise RuntimeError(f"complete() on a blob writer that is {self._state}")
+        self._state = "completing"
+        fd, self._fd = self._fd, None
+        with _disk_errors("store a blob durably"):
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            _ensure_dir(self._final.parent)
+            os.replace(self._partial, self._final)
+            _fsync_dir(self._final.parent)
+        self._state = "done"
+
+    def abort(self) -> None:
+        if self._state in ("done", "aborted"):
+            return
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+        self._partial.unlink(missing_ok=True)
+        if self._state == "completing":
+            # complete() failed after the rename, perhaps before the directory fsync: the caller
+            # treats the blob as never written, so it must not linger as an orphan.
+            self._final.unlink(missing_ok=True)
+        self._state = "aborted"
+
+
+class LocalBlobStore(BlobStore):
+    """BlobStore in a local directory. Thread-safe: every call opens its own file descriptor."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._partials = root / PARTIAL_DIR
+        try:
+            _ensure_dir(root.absolute())
+            _ensure_dir(self._partials.absolute())
+        except OSError as exc:
+            raise Unavailable(f"The blob directory {root} cannot be created: {exc.strerror}.") from exc
+
+    def _path(self, key: str) -> Path:
+        _check_key(key)
+        return self.root / key[0:2] / key[2:4] / key
+
+    def create(self, key: str) -> LocalBlobWriter:
+        final = self._path(key)
+        if final.exists():
+            raise Conflict("A blob with this key already exists.", key=key)
+        partial = self._partials / f"{key}.{secrets.token_hex(8)}"
+        return LocalBlobWriter(partial=partial, final=final)
+
+    def read(self, key: str, *, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise InputError("A blob read needs a non-negative offset and length.")
+        fd = self._open(key)
+        try:
+            data = os.pread(fd, length, offset)
+            if 0 < len(data) < length:
+                # pread may stop early (signals, huge reads); only the blob's end is a short read.
+                parts = [data]
+                got = len(data)
+                while got < length and (more := os.pread(fd, length - got, offset + got)):
+                    parts.append(more)
+                    got += len(more)
+                data = b"".join(parts)
+            return data
+        finally:
+            os.close(fd)
+
+    def read_into(self, key: str, *, offset: int, buffer: bytearray | memoryview) -> int:
+        """Fill `buffer` from `offset`; return the bytes read (fewer only at the blob's end).
+
+        Not part of the BlobStore protocol: readers that can reuse one buffer per segment use it
+        when the store has it.
+        """
+        if offset < 0:
+            raise InputError("A blob read needs a non-negative offset.")
+        view = memoryview(buffer).cast("B")
+        fd = self._open(key)
+        try:
+            got = 0
+            while got < len(view) and (n := os.preadv(fd, [view[got:]], offset + got)):
+                got += n
+            return got
+        finally:
+            os.close(fd)
+
+    def _open(self, key: str) -> int:
+        try:
+            return os.open(self._path(key), os.O_RDONLY | _OPEN_FLAGS)
+        except FileNotFoundError:
+            raise NotFound("blob", key) from None
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise NotFound("blob", key) from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        for first in _sorted_dirs(self.root):
+            for second in _sorted_dirs(first):
+                for entry in sorted(os.scandir(second), key=lambda e: e.name):
+                    if not _valid_in(entry.name, first.name + second.name) or not entry.is_file():
+                        continue
+                    st = entry.stat()
+                    yield BlobInfo(
+                        key=entry.name,
+                        size=st.st_size,
+                        modified_at=datetime.fromtimestamp(st.st_mtime, UTC),
+                    )
+
+    def purge_partials(self, *, older_than: datetime) -> int:
+        cutoff = older_than.timestamp()
+        removed = 0
+        for entry in os.scandir(self._partials):
+            try:
+                # mtime moves with every write, so a live upload never looks abandoned.
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # its writer completed or aborted meanwhile
+        return removed
+
+
+def _valid_in(name: str, prefix: str) -> bool:
+    return _KEY.fullmatch(name) is not None and name.startswith(prefix)
+
+
+def _sorted_dirs(path: Path) -> list[Path]:
+    hexpair = re.compile(r"[0-9a-f]{2}")
+    return sorted(
+        Path(e.path) for e in os.scandir(path) if hexpair.fullmatch(e.name) is not None and e.is_dir()
+    )

@@ -1,0 +1,95 @@
+"""Blob stores: flat, opaque byte storage addressed by random keys.
+
+A blob store knows nothing of encryption or files; it holds sealed blobs (sealed_stream) under
+keys that content/ records. Implementations live in blob_backends/ and all pass
+tests/contracts/test_blob_store_contract.py.
+"""
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class BlobWriter(Protocol):
+    """One blob being written. The caller SHALL end every writer with complete() or abort()."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append `data`. A BlobWriter SHALL NOT keep a reference to `data` after returning."""
+        ...
+
+    def complete(self) -> None:
+        """Finish the blob.
+
+        A BlobWriter SHALL make the blob durable (data and directory entry, or the backend's
+        equivalent) and visible under its key before returning. After complete() returns,
+        write() and complete() SHALL NOT be called again.
+        """
+        ...
+
+    def abort(self) -> None:
+        """Give the blob up. A BlobWriter SHALL remove the partial data.
+
+        abort() SHALL be safe to call after any failure, including one inside complete(), and
+        SHALL be idempotent. After a complete() that returned, abort() does nothing.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    modified_at: datetime  # timezone-aware UTC
+
+
+class BlobStore(Protocol):
+    """Where blobs live. Implementations SHALL be safe to use from many threads at once.
+
+    Keys are lowercase hex (see new_blob_key); a BlobStore SHALL reject any other key with
+    InputError, so a key can never name a path outside the store.
+    """
+
+    def create(self, key: str) -> BlobWriter:
+        """Start writing a blob under `key`.
+
+        A partial blob SHALL NOT be visible through read, size, exists or list_blobs until its
+        writer's complete() returns. Raises Conflict if a completed blob already has this key.
+        """
+        ...
+
+    def read(self, key: str, *, offset: int, length: int) -> bytes:
+        """Up to `length` bytes from `offset`.
+
+        A BlobStore SHALL return fewer than `length` bytes only when the blob ends first, and
+        SHALL raise NotFound("blob", key) if the blob does not exist.
+        """
+        ...
+
+    def size(self, key: str) -> int:
+        """The blob's size in bytes. Raises NotFound."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the blob. SHALL be idempotent: deleting a missing blob is not an error."""
+        ...
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        """Every completed blob, in no promised order. Partial writes SHALL NOT be listed."""
+        ...
+
+    def purge_partials(self, *, older_than: datetime) -> int:
+        """Remove partial writes last touched before `older_than` (left by crashes); return how many.
+
+        A BlobStore SHALL judge age by the last write, so that a writer still in use survives a
+        cut-off well behind now.
+        """
+        ...
+
+
+def new_blob_key() -> str:
+    """A fresh random blob key: 32 lowercase hex characters (128 bits)."""
+    return secrets.token_hex(16)
