@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
 from strongroom.db.session import make_engine, make_session_factory
+from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
 from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.key_providers.file import FileKeyProvider
@@ -27,18 +28,22 @@ class Runtime:
     keys: KeyProvider
     clock: Clock
     secret_key: str
+    jobs: JobQueue
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
+        sessions = make_session_factory(engine)
+        clock = clock or SystemClock()
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
+            jobs=DatabaseJobQueue(sessions, clock),
             blobs=LocalBlobStore(settings.blob_path),
             keys=FileKeyProvider.open(settings.key_file, create=True),
-            clock=clock or SystemClock(),
+            clock=clock,
             secret_key=settings.secret_key or _stored_secret(settings.data_dir / "secret_key"),
         )
 

@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +17,9 @@ from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 from strongroom.runtime import Runtime
 
+if TYPE_CHECKING:
+    from strongroom.jobs.worker import Worker
+
 BOOTSTRAP_ADMIN = "admin@strongroom.local"
 
 
@@ -23,6 +27,24 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(verify)
     app.command()(gc)
+    app.command()(worker)
+
+
+def build_worker(runtime: Runtime) -> "Worker":
+    from strongroom.jobs import tasks
+    from strongroom.jobs.worker import Worker
+
+    return Worker(runtime, runtime.jobs, tasks.handlers(), tasks.periodic())
+
+
+def worker(data_dir: Path | None = DataDirOption) -> None:
+    """Run background jobs (scans, previews, housekeeping) in this process until interrupted."""
+    runtime = open_runtime(load_settings(data_dir))
+    typer.echo("worker started; Ctrl-C to stop")
+    try:
+        build_worker(runtime).run_forever()
+    except KeyboardInterrupt:
+        typer.echo("worker stopped")
 
 
 def serve(
@@ -50,6 +72,8 @@ def serve(
     # Reusing freed heap instead of trimming it back to the OS after every segment doubles
     # streaming throughput (see PERFORMANCE.md); set before the server allocates.
     os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "134217728")
+    background = build_worker(runtime)
+    background.start_thread()
     uvicorn.run(
         create_app(runtime),
         host=host,

@@ -4,6 +4,7 @@ from strongroom.audit import models as audit_models
 from strongroom.content import models as content_models
 from strongroom.db.base import Base
 from strongroom.identity import models as identity_models
+from strongroom.jobs import models as jobs_models
 
 metadata = Base.metadata
-__all__ = ["audit_models", "content_models", "identity_models", "metadata"]
+__all__ = ["audit_models", "content_models", "identity_models", "jobs_models", "metadata"]

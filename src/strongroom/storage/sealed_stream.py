@@ -43,7 +43,7 @@ _NONCE = struct.Struct(">7sIB")
 assert _HEADER.size == HEADER_SIZE
 
 
-class CorruptBlob(StrongroomError):
+class CorruptBlob(StrongroomError):  # noqa: N818 -- errors are named for what happened, as in errors.py
     """The blob's bytes do not authenticate: tampered, truncated, swapped or sealed for another record."""
 
     code = "corrupt_blob"
@@ -107,10 +107,17 @@ class SegmentSealer:
 
     def seal(self, index: int, plaintext: bytes | bytearray | memoryview, *, last: bool) -> bytes:
         """Ciphertext || tag of segment `index` (a fresh bytes object)."""
-        return self._aead.encrypt(segment_nonce(nonce_prefix=self._prefix, index=index, last=last), plaintext, self._aad)
+        return self._aead.encrypt(
+            segment_nonce(nonce_prefix=self._prefix, index=index, last=last), plaintext, self._aad
+        )
 
     def seal_into(
-        self, index: int, plaintext: bytes | bytearray | memoryview, *, last: bool, out: bytearray | memoryview
+        self,
+        index: int,
+        plaintext: bytes | bytearray | memoryview,
+        *,
+        last: bool,
+        out: bytearray | memoryview,
     ) -> int:
         """Seal into `out` (at least len(plaintext) + TAG_SIZE bytes) and return the bytes written.
 
@@ -119,7 +126,9 @@ class SegmentSealer:
         """
         size = len(plaintext) + TAG_SIZE
         target = memoryview(out)[:size]
-        self._aead.encrypt_into(segment_nonce(nonce_prefix=self._prefix, index=index, last=last), plaintext, self._aad, target)
+        self._aead.encrypt_into(
+            segment_nonce(nonce_prefix=self._prefix, index=index, last=last), plaintext, self._aad, target
+        )
         return size
 
 
@@ -141,7 +150,12 @@ class SegmentOpener:
             raise self._corrupt(index, last=last) from None
 
     def open_into(
-        self, index: int, ciphertext: bytes | bytearray | memoryview, *, last: bool, out: bytearray | memoryview
+        self,
+        index: int,
+        ciphertext: bytes | bytearray | memoryview,
+        *,
+        last: bool,
+        out: bytearray | memoryview,
     ) -> int:
         """Open into `out` (at least len(ciphertext) - TAG_SIZE bytes); return the plaintext length.
 
@@ -151,7 +165,12 @@ class SegmentOpener:
             raise self._corrupt(index, last=last)
         size = len(ciphertext) - TAG_SIZE
         try:
-            self._aead.decrypt_into(segment_nonce(nonce_prefix=self._prefix, index=index, last=last), ciphertext, self._aad, memoryview(out)[:size])
+            self._aead.decrypt_into(
+                segment_nonce(nonce_prefix=self._prefix, index=index, last=last),
+                ciphertext,
+                self._aad,
+                memoryview(out)[:size],
+            )
         except InvalidTag:
             raise self._corrupt(index, last=last) from None
         return size

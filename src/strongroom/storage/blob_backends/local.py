@@ -32,7 +32,7 @@ def _disk_errors(what: str) -> Iterator[None]:
 
 
 def _check_key(key: str) -> str:
-    if not isinstance(key, str) or _KEY.fullmatch(key) is None:
+    if _KEY.fullmatch(key) is None:
         raise InputError("A blob key is 16 to 64 lowercase hex characters.", field="key")
     return key
 
@@ -87,7 +87,7 @@ class LocalBlobWriter(BlobWriter):
             finally:
                 os.close(fd)
             _ensure_dir(self._final.parent)
-            os.replace(self._partial, self._final)
+            self._partial.replace(self._final)
             _fsync_dir(self._final.parent)
         self._state = "done"
 
@@ -146,24 +146,6 @@ class LocalBlobStore(BlobStore):
         finally:
             os.close(fd)
 
-    def read_into(self, key: str, *, offset: int, buffer: bytearray | memoryview) -> int:
-        """Fill `buffer` from `offset`; return the bytes read (fewer only at the blob's end).
-
-        Not part of the BlobStore protocol: readers that can reuse one buffer per segment use it
-        when the store has it.
-        """
-        if offset < 0:
-            raise InputError("A blob read needs a non-negative offset.")
-        view = memoryview(buffer).cast("B")
-        fd = self._open(key)
-        try:
-            got = 0
-            while got < len(view) and (n := os.preadv(fd, [view[got:]], offset + got)):
-                got += n
-            return got
-        finally:
-            os.close(fd)
-
     def _open(self, key: str) -> int:
         try:
             return os.open(self._path(key), os.O_RDONLY | _OPEN_FLAGS)
@@ -207,7 +189,7 @@ class LocalBlobStore(BlobStore):
             try:
                 # mtime moves with every write, so a live upload never looks abandoned.
                 if entry.is_file() and entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
+                    Path(entry.path).unlink()
                     removed += 1
             except FileNotFoundError:
                 continue  # its writer completed or aborted meanwhile

@@ -82,7 +82,7 @@ class FileKeyProvider:
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Self:
-        """Load the key file at `path`, or create one (one KEK, one signing key) if it is missing and `create`.
+        """Load the key file at `path`; if it is missing and `create`, make one (a KEK, a signing key).
 
         Raises KeyUnavailable if the file is missing (and not `create`), unreadable or malformed.
         """
@@ -109,7 +109,9 @@ class FileKeyProvider:
         state = self._state
         kek = state.keks[state.current]
         nonce = os.urandom(_NONCE_SIZE)
-        return WrappedKey(kek_id=kek.id, ciphertext=nonce + kek.aead.encrypt(nonce, dek, WRAP_AAD_PREFIX + context))
+        return WrappedKey(
+            kek_id=kek.id, ciphertext=nonce + kek.aead.encrypt(nonce, dek, WRAP_AAD_PREFIX + context)
+        )
 
     def unwrap_data_key(self, wrapped: WrappedKey, *, context: bytes) -> bytes:
         kek = self._state.keks.get(wrapped.kek_id)
@@ -172,8 +174,12 @@ def _parse(raw: bytes, *, path: Path) -> _State:
             key = base64.b64decode(entry["key"], validate=True)
             if len(key) != DATA_KEY_SIZE:
                 raise KeyUnavailable(f"The key file {path} holds a KEK of the wrong length ({entry['id']}).")
-            keks[entry["id"]] = _Kek(id=entry["id"], created_at=entry["created_at"], key=key, aead=AESGCM(key))
-        signing = Ed25519PrivateKey.from_private_bytes(base64.b64decode(doc["audit_signing_key"], validate=True))
+            keks[entry["id"]] = _Kek(
+                id=entry["id"], created_at=entry["created_at"], key=key, aead=AESGCM(key)
+            )
+        signing = Ed25519PrivateKey.from_private_bytes(
+            base64.b64decode(doc["audit_signing_key"], validate=True)
+        )
         current = doc["current"]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         # json.JSONDecodeError and a bad Ed25519 key are both ValueErrors.
@@ -211,7 +217,7 @@ def _write_atomically(path: Path, state: _State) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, path)
+            tmp.replace(path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -1,0 +1,37 @@
+"""The table of job handlers and periodic tasks. Domains provide the functions; this is where they are wired."""
+
+from datetime import timedelta
+
+from strongroom.jobs.worker import Handler, Periodic
+from strongroom.runtime import Runtime
+
+
+def purge_expired_trash(runtime: Runtime) -> None:
+    from strongroom.content import trash
+    from strongroom.db.session import on_commit, transaction
+
+    with transaction(runtime.sessions) as session:
+        freed = trash.purge_expired(
+            session, retention=timedelta(days=runtime.settings.trash.retention_days), clock=runtime.clock
+        )
+        on_commit(session, lambda: [runtime.blobs.delete(key) for key in freed] and None)
+
+
+def collect_orphans(runtime: Runtime) -> None:
+    from strongroom.content import maintenance
+
+    maintenance.collect_orphan_blobs(runtime.sessions, runtime.blobs, clock=runtime.clock)
+
+
+def handlers() -> dict[str, Handler]:
+    table: dict[str, Handler] = {}
+    return table
+
+
+def periodic() -> list[Periodic]:
+    return [
+        Periodic("trash.purge_expired", 3600, purge_expired_trash),
+        Periodic("storage.collect_orphans", 3600, collect_orphans),
+    ]
+
+

@@ -1,0 +1,88 @@
+"""The worker: claims jobs and runs their handlers; also runs periodic housekeeping.
+
+`strongroom serve` runs one in a thread (embedded deployment); `strongroom worker` runs it alone.
+"""
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from strongroom.jobs.queue import ClaimedJob, JobQueue
+from strongroom.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Runtime, dict[str, Any]], None]
+
+
+@dataclass
+class Periodic:
+    name: str
+    every_seconds: float
+    run: Callable[[Runtime], None]
+    last_run: float = field(default=0.0)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, queue: JobQueue, handlers: dict[str, Handler], periodic: list[Periodic]) -> None:
+        self.runtime = runtime
+        self.queue = queue
+        self.handlers = handlers
+        self.periodic = periodic
+        self.stop_event = threading.Event()
+
+    def run_once(self) -> bool:
+        """Run one ready job, if any. Returns whether one ran."""
+        job = self.queue.claim()
+        if job is None:
+            return False
+        self._run(job)
+        return True
+
+    def run_until_idle(self, *, max_jobs: int = 10_000) -> int:
+        """Run jobs until none is ready (tests and the CLI use this)."""
+        count = 0
+        while count < max_jobs and self.run_once():
+            count += 1
+        return count
+
+    def _run(self, job: ClaimedJob) -> None:
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            self.queue.fail(job.id, f"no handler for job kind {job.kind!r}")
+            return
+        try:
+            handler(self.runtime, job.payload)
+        except Exception:  # noqa: BLE001 - a failing job is retried with backoff, never kills the worker
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self.queue.fail(job.id, traceback.format_exc())
+        else:
+            self.queue.complete(job.id)
+
+    def run_periodic(self) -> None:
+        now = time.monotonic()
+        for task in self.periodic:
+            if now - task.last_run >= task.every_seconds:
+                task.last_run = now
+                try:
+                    task.run(self.runtime)
+                except Exception:  # noqa: BLE001 - housekeeping retries at its next interval
+                    log.exception("periodic task %s failed", task.name)
+
+    def run_forever(self, *, poll_seconds: float = 1.0) -> None:
+        while not self.stop_event.is_set():
+            self.run_periodic()
+            if not self.run_once():
+                self.stop_event.wait(poll_seconds)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="strongroom-worker", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()

@@ -1,0 +1,103 @@
+"""Shared fixtures: a fresh database per test (SQLite or PostgreSQL), a runtime, the app, users.
+
+Choose the database with STRONGROOM_TEST_DB=sqlite (default) or postgresql. Every test gets its own
+database created from a migrated template, so tests that commit (HTTP tests, concurrency tests) stay
+isolated and order-independent.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from strongroom.app import create_app
+from strongroom.config import Settings
+from strongroom.runtime import Runtime
+from tests.support.databases import TemplateDatabase, make_template
+from tests.support.live import LiveServer, start_live_server
+from tests.support.users import UserFixture, make_user
+
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabase]:
+    kind = os.environ.get("STRONGROOM_TEST_DB", "sqlite")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    template = make_template(kind, tmp_path_factory.mktemp("template"), worker=worker)
+    yield template
+    template.drop()
+
+
+@pytest.fixture
+def database_url(template_db: TemplateDatabase, tmp_path: Path) -> Iterator[str]:
+    url, cleanup = template_db.clone(tmp_path / "db", name=f"t{uuid.uuid4().hex[:10]}")
+    yield url
+    cleanup()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        dev_mode=True,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-not-for-production",
+        database={"url": database_url, "pool_size": 5},  # type: ignore[arg-type]
+        limits={"segment_bytes": 64 * 1024, "max_upload_bytes": 64 * 1024 * 1024},  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = Runtime.build(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def alice(runtime: Runtime) -> UserFixture:
+    return make_user(runtime, "alice@force.police.test")
+
+
+@pytest.fixture
+def bob(runtime: Runtime) -> UserFixture:
+    return make_user(runtime, "bob@force.police.test")
+
+
+@pytest.fixture
+def admin(runtime: Runtime) -> UserFixture:
+    return make_user(runtime, "admin@force.police.test", is_admin=True)
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[LiveServer]:
+    server = start_live_server(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where tests leave things a person should look at (screenshots, reports)."""
+    path = Path(os.environ.get("STRONGROOM_TEST_ARTIFACTS", "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
