@@ -49,7 +49,7 @@ class Item(Base):
     locked_by_id: Mapped[str | None] = mapped_column(IdColumn())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Government Security Classification label; what each label forbids lives in the sharing policy.
-    classification: Mapped[str] = mapped_column(String(32), default="OFFICIAL")
+    classification: Mapped[str] = mapped_column(String(32), default="OFFICIAL", server_default="OFFICIAL")
     # Bumped on every change that clients may race on; the ETag of metadata updates.
     revision: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -38,7 +38,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_job_ready', ['status', 'run_after'], unique=False)
 
     with op.batch_alter_table('item', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('classification', sa.String(length=32), nullable=False))
+        batch_op.add_column(sa.Column('classification', sa.String(length=32), server_default='OFFICIAL', nullable=False))
 
     # ### end Alembic commands ###
 
