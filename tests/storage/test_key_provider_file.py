@@ -5,6 +5,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from strongroom.errors import Conflict, NotFound, Unavailable
@@ -72,7 +73,9 @@ def test_rotation_then_retirement(provider: FileKeyProvider) -> None:
     assert provider.kek_ids() == [old_id, new_id]
     assert provider.unwrap_data_key(old_wrapped, context=b"blob-1") == dek
 
-    rewrapped = provider.wrap_data_key(provider.unwrap_data_key(old_wrapped, context=b"blob-1"), context=b"blob-1")
+    rewrapped = provider.wrap_data_key(
+        provider.unwrap_data_key(old_wrapped, context=b"blob-1"), context=b"blob-1"
+    )
     assert rewrapped.kek_id == new_id
     provider.retire_kek(old_id)
     assert provider.kek_ids() == [new_id]
@@ -129,6 +132,9 @@ def test_audit_signature_verifies(provider: FileKeyProvider) -> None:
     public = provider.audit_public_key()
     assert len(public) == 32
     signature = provider.sign_audit(b"checkpoint 42")
-    Ed25519PublicKey.from_public_bytes(public).verify(signature, b"checkpoint 42")  # raises if bad
+    verifier = Ed25519PublicKey.from_public_bytes(public)
+    verifier.verify(signature, b"checkpoint 42")  # raises if bad
+    with pytest.raises(InvalidSignature):
+        verifier.verify(signature, b"checkpoint 43")
     other = FileKeyProvider.open(Path(str(provider._path) + ".other"))
     assert other.audit_public_key() != public

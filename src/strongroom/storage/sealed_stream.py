@@ -25,13 +25,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.errors import StrongroomError, TooLarge
+from strongroom.storage.keys import DATA_KEY_SIZE
 
 MAGIC: Final = b"SRB1"
 FORMAT_VERSION: Final = 1
 HEADER_SIZE: Final = 16
 TAG_SIZE: Final = 16
 NONCE_PREFIX_SIZE: Final = 7
-DATA_KEY_SIZE: Final = 32
 MIN_SEGMENT_SIZE: Final = 1
 # 64 MiB: a reader holds one segment in memory, so the size bounds a download's memory.
 MAX_SEGMENT_SIZE: Final = 64 << 20

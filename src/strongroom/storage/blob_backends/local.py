@@ -121,7 +121,7 @@ class LocalBlobStore(BlobStore):
         _check_key(key)
         return self.root / key[0:2] / key[2:4] / key
 
-    def create(self, key: str) -> LocalBlobWriter:
+    def create(self, key: str) -> BlobWriter:
         final = self._path(key)
         if final.exists():
             raise Conflict("A blob with this key already exists.", key=key)

@@ -1,0 +1,245 @@
+"""The BlobStore contract (storage/blobs.py), run against every implementation.
+
+To add a backend (S3, Azure): add a factory to STORES. A factory gets pytest's tmp_path and
+returns a fresh, empty store plus a function that ages every partial write (to test
+purge_partials without waiting).
+"""
+
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from strongroom.errors import Conflict, InputError, NotFound
+from strongroom.storage.blob_backends.local import PARTIAL_DIR, LocalBlobStore
+from strongroom.storage.blobs import BlobStore, new_blob_key
+
+AgePartials = Callable[[timedelta], None]
+
+
+def _local(tmp_path: Path) -> tuple[BlobStore, AgePartials]:
+    root = tmp_path / "blobs"
+    store = LocalBlobStore(root)
+
+    def age(by: timedelta) -> None:
+        for path in (root / PARTIAL_DIR).iterdir():
+            then = time.time() - by.total_seconds()
+            os.utime(path, (then, then))
+
+    return store, age
+
+
+STORES: dict[str, Callable[[Path], tuple[BlobStore, AgePartials]]] = {"local": _local}
+
+
+@pytest.fixture(params=sorted(STORES))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[BlobStore, AgePartials]:
+    return STORES[request.param](tmp_path)
+
+
+@pytest.fixture
+def store(backend: tuple[BlobStore, AgePartials]) -> BlobStore:
+    return backend[0]
+
+
+def put(store: BlobStore, data: bytes, *, key: str | None = None) -> str:
+    key = key or new_blob_key()
+    writer = store.create(key)
+    for i in range(0, len(data), 1000):
+        writer.write(memoryview(data)[i : i + 1000])
+    writer.complete()
+    return key
+
+
+def test_new_blob_key_shape() -> None:
+    key = new_blob_key()
+    assert len(key) == 32
+    assert key == key.lower()
+    int(key, 16)
+    assert new_blob_key() != key
+
+
+def test_write_complete_read(store: BlobStore) -> None:
+    data = os.urandom(10_000)
+    key = put(store, data)
+    assert store.exists(key)
+    assert store.size(key) == len(data)
+    assert store.read(key, offset=0, length=len(data)) == data
+    assert store.read(key, offset=1234, length=5000) == data[1234:6234]
+    assert store.read(key, offset=9999, length=1) == data[9999:]
+    assert store.read(key, offset=0, length=0) == b""
+
+
+def test_short_read_only_at_the_end(store: BlobStore) -> None:
+    data = os.urandom(3000)
+    key = put(store, data)
+    assert store.read(key, offset=2500, length=1000) == data[2500:]
+    assert store.read(key, offset=3000, length=10) == b""
+    assert store.read(key, offset=5000, length=10) == b""
+
+
+def test_empty_blob(store: BlobStore) -> None:
+    key = put(store, b"")
+    assert store.exists(key)
+    assert store.size(key) == 0
+    assert store.read(key, offset=0, length=10) == b""
+
+
+def test_accepts_bytearray_and_memoryview(store: BlobStore) -> None:
+    key = new_blob_key()
+    writer = store.create(key)
+    writer.write(bytearray(b"abc"))
+    writer.write(memoryview(b"defgh")[1:3])
+    writer.write(b"")
+    writer.complete()
+    assert store.read(key, offset=0, length=100) == b"abcef"
+
+
+def test_partial_is_invisible_until_complete(store: BlobStore) -> None:
+    key = new_blob_key()
+    writer = store.create(key)
+    writer.write(b"x" * 5000)
+    assert not store.exists(key)
+    assert [b.key for b in store.list_blobs()] == []
+    with pytest.raises(NotFound):
+        store.read(key, offset=0, length=1)
+    with pytest.raises(NotFound):
+        store.size(key)
+    writer.complete()
+    assert store.exists(key)
+
+
+def test_abort_leaves_nothing_and_is_idempotent(backend: tuple[BlobStore, AgePartials]) -> None:
+    store, _ = backend
+    key = new_blob_key()
+    writer = store.create(key)
+    writer.write(b"y" * 5000)
+    writer.abort()
+    writer.abort()
+    assert not store.exists(key)
+    assert list(store.list_blobs()) == []
+    assert store.purge_partials(older_than=datetime.now(UTC) + timedelta(days=1)) == 0
+
+
+def test_abort_after_complete_keeps_the_blob(store: BlobStore) -> None:
+    key = new_blob_key()
+    writer = store.create(key)
+    writer.write(b"keep")
+    writer.complete()
+    writer.abort()
+    assert store.read(key, offset=0, length=4) == b"keep"
+
+
+def test_missing_blob(store: BlobStore) -> None:
+    key = new_blob_key()
+    assert not store.exists(key)
+    with pytest.raises(NotFound) as info:
+        store.read(key, offset=0, length=1)
+    assert info.value.data["kind"] == "blob"
+    with pytest.raises(NotFound):
+        store.size(key)
+
+
+def test_delete_is_idempotent(store: BlobStore) -> None:
+    key = put(store, b"gone soon")
+    store.delete(key)
+    assert not store.exists(key)
+    store.delete(key)
+    with pytest.raises(NotFound):
+        store.read(key, offset=0, length=1)
+
+
+def test_existing_key_cannot_be_created_again(store: BlobStore) -> None:
+    key = put(store, b"first")
+    with pytest.raises(Conflict):
+        store.create(key)
+    assert store.read(key, offset=0, length=10) == b"first"
+
+
+def test_list_blobs(store: BlobStore) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    sizes = {put(store, os.urandom(n)): n for n in (0, 1, 4096)}
+    open_writer = store.create(new_blob_key())
+    open_writer.write(b"partial")
+    infos = list(store.list_blobs())
+    assert {i.key: i.size for i in infos} == sizes
+    for info in infos:
+        assert info.modified_at.tzinfo is not None
+        assert info.modified_at.utcoffset() == timedelta(0)
+        assert before <= info.modified_at <= datetime.now(UTC) + timedelta(seconds=5)
+    open_writer.abort()
+
+
+def test_purge_partials_removes_only_old_partials(backend: tuple[BlobStore, AgePartials]) -> None:
+    store, age = backend
+    complete_key = put(store, b"done")
+    abandoned = store.create(new_blob_key())
+    abandoned.write(b"crashed mid-upload")
+    age(timedelta(hours=2))
+    live_key = new_blob_key()
+    live = store.create(live_key)
+    live.write(b"still uploading")
+
+    assert store.purge_partials(older_than=datetime.now(UTC) - timedelta(hours=1)) == 1
+    assert store.purge_partials(older_than=datetime.now(UTC) - timedelta(hours=1)) == 0
+    live.write(b" and more")
+    live.complete()
+    assert store.read(live_key, offset=0, length=100) == b"still uploading and more"
+    assert store.exists(complete_key)
+    abandoned.abort()  # after a purge, abort still succeeds
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "../../etc/passwd",
+        "ABCDEF0123456789ABCDEF0123456789",
+        "0123456789abcdef/../x",
+        "zz" * 16,
+        "ab",
+        ".partial",
+    ],
+)
+def test_bad_keys_are_rejected(store: BlobStore, key: str) -> None:
+    with pytest.raises(InputError):
+        store.create(key)
+    with pytest.raises(InputError):
+        store.read(key, offset=0, length=1)
+    with pytest.raises(InputError):
+        store.exists(key)
+    with pytest.raises(InputError):
+        store.delete(key)
+
+
+def test_negative_offsets_are_rejected(store: BlobStore) -> None:
+    key = put(store, b"abc")
+    with pytest.raises(InputError):
+        store.read(key, offset=-1, length=1)
+    with pytest.raises(InputError):
+        store.read(key, offset=0, length=-1)
+
+
+def test_many_blobs_share_prefix_directories(store: BlobStore) -> None:
+    keys = [put(store, k.encode(), key=k) for k in ("aabb" + "0" * 28, "aabb" + "1" * 28, "aacc" + "2" * 28)]
+    assert sorted(i.key for i in store.list_blobs()) == sorted(keys)
+    for key in keys:
+        assert store.read(key, offset=0, length=100) == key.encode()
+
+
+def test_local_layout_and_durable_rename(tmp_path: Path) -> None:
+    """Local only: complete blobs live at root/ab/cd/<key>; partials under root/.partial."""
+    root = tmp_path / "blobs"
+    store = LocalBlobStore(root)
+    key = new_blob_key()
+    writer = store.create(key)
+    writer.write(b"data")
+    partials = list((root / PARTIAL_DIR).iterdir())
+    assert len(partials) == 1
+    assert partials[0].name.startswith(key + ".")
+    writer.complete()
+    assert (root / key[:2] / key[2:4] / key).read_bytes() == b"data"
+    assert list((root / PARTIAL_DIR).iterdir()) == []
