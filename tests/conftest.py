@@ -99,5 +99,3 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("STRONGROOM_TEST_ARTIFACTS", "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-

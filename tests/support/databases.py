@@ -20,7 +20,10 @@ PG_ADMIN_URL = os.environ.get("STRONGROOM_TEST_PG", "postgresql+psycopg://postgr
 def _pg_connect() -> psycopg.Connection[tuple[object, ...]]:
     url = make_url(PG_ADMIN_URL)
     return psycopg.connect(
-        host=url.host, port=url.port or 5432, user=url.username or "postgres", dbname=url.database or "test",
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        dbname=url.database or "test",
         autocommit=True,
     )
 

@@ -29,8 +29,12 @@ class UserFixture:
 def make_user(runtime: Runtime, email: str, *, is_admin: bool = False) -> UserFixture:
     system = Actor.system(label="tests")
     with transaction(runtime.sessions) as session:
-        user = users.create_user(session, system, email=email, password=PASSWORD, is_admin=is_admin, clock=runtime.clock)
+        user = users.create_user(
+            session, system, email=email, password=PASSWORD, is_admin=is_admin, clock=runtime.clock
+        )
         root = content_folders.create_root_folder(session, user, clock=runtime.clock)
-        _, clear = tokens.issue_token(session, system, user=user, name="tests", expires_at=None, clock=runtime.clock)
+        _, clear = tokens.issue_token(
+            session, system, user=user, name="tests", expires_at=None, clock=runtime.clock
+        )
         actor = users.actor_for(user)
         return UserFixture(id=user.id, email=user.email, token=clear, root_id=root.id, actor=actor)

@@ -1,10 +1,12 @@
 """Trash: list, restore, purge."""
 
+import functools
 from fastapi import APIRouter, Response
 
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content import trash as content_trash
 from strongroom.content.schemas import ItemRead
+from strongroom.content.maintenance import delete_blobs
 from strongroom.db.session import on_commit, transaction
 
 router = APIRouter(tags=["trash"])
@@ -29,5 +31,5 @@ def purge_item(item_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Respon
     """Delete a trashed item for good. Its audit history stays."""
     with transaction(runtime.sessions) as session:
         freed = content_trash.purge_item(session, actor, item_id=item_id, clock=runtime.clock)
-        on_commit(session, lambda: [runtime.blobs.delete(key) for key in freed] and None)
+        on_commit(session, functools.partial(delete_blobs, runtime.blobs, freed))
     return Response(status_code=204)

@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
@@ -57,12 +56,20 @@ def resolve_folder_id(actor: Actor, folder_id: str, *, root_folder_id: str | Non
 
 
 def flush_name(session: Session, item: Item) -> None:
-    """Flush now, so the unique live-name index reports a clash as NameTaken here and not at commit."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise NameTaken(f"An item named {item.name!r} already exists in this folder.", name=item.name) from exc
+    """Raise NameTaken now if another live item in the folder has this name; then flush. The unique
+    index still guards the race between two writers (transaction() turns that into a Conflict)."""
+    with session.no_autoflush:
+        clash = session.scalar(
+            select(Item.id).where(
+                Item.parent_id == item.parent_id,
+                Item.name_key == item.name_key,
+                Item.trashed_at.is_(None),
+                Item.id != item.id,
+            )
+        )
+    if clash is not None and item.trashed_at is None:
+        raise NameTaken(f"An item named {item.name!r} already exists in this folder.", name=item.name)
+    session.flush()
 
 
 def check_depth(session: Session, parent: Item, *, max_depth: int) -> None:

@@ -25,6 +25,12 @@ from strongroom.storage.sealed_stream import CorruptBlob
 ORPHAN_GRACE = timedelta(hours=1)
 
 
+def delete_blobs(store: BlobStore, keys: list[str]) -> None:
+    """Delete blobs freed by a committed purge (called after commit: a rollback must not lose bytes)."""
+    for key in keys:
+        store.delete(key)
+
+
 def collect_orphan_blobs(
     sessions: sessionmaker[Session], store: BlobStore, *, clock: Clock, grace: timedelta = ORPHAN_GRACE
 ) -> list[str]:

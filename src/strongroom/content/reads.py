@@ -92,8 +92,8 @@ def open_content(
         version = session.get(FileVersion, file.current_version_id)
     else:
         version = access_version(session, actor, file_id, version_id, Action.DOWNLOAD)
-        file = session.get(File, file_id)
-    if version is None or file is None:
+        file = session.get_one(File, file_id)
+    if version is None:
         raise NotFound("file", file_id)
     if version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("version", version.id)

@@ -11,7 +11,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from strongroom.errors import Conflict
 
 _ON_COMMIT = "strongroom.on_commit"
 
@@ -58,6 +61,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        # Checks run before writes; a constraint that still fires means a concurrent writer won a race.
+        raise Conflict("Someone else changed this at the same moment; reload and try again.") from exc
     except BaseException:
         session.rollback()
         raise

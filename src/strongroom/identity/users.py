@@ -10,7 +10,7 @@ from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InputError
-from strongroom.identity.actors import Actor, ActorKind
+from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.identity.models import User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -85,9 +85,7 @@ def get_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email_key == email_key(email)))
 
 
-def actor_for(user: User, *, origin: "Origin | None" = None) -> Actor:
-    from strongroom.identity.actors import Origin
-
+def actor_for(user: User, *, origin: Origin | None = None) -> Actor:
     return Actor(
         kind=ActorKind.USER,
         id=user.id,

@@ -1,5 +1,6 @@
 """The table of job handlers and periodic tasks. Domains provide the functions; this is where they are wired."""
 
+import functools
 from datetime import timedelta
 
 from strongroom.jobs.worker import Handler, Periodic
@@ -8,13 +9,14 @@ from strongroom.runtime import Runtime
 
 def purge_expired_trash(runtime: Runtime) -> None:
     from strongroom.content import trash
+    from strongroom.content.maintenance import delete_blobs
     from strongroom.db.session import on_commit, transaction
 
     with transaction(runtime.sessions) as session:
         freed = trash.purge_expired(
             session, retention=timedelta(days=runtime.settings.trash.retention_days), clock=runtime.clock
         )
-        on_commit(session, lambda: [runtime.blobs.delete(key) for key in freed] and None)
+        on_commit(session, functools.partial(delete_blobs, runtime.blobs, freed))
 
 
 def collect_orphans(runtime: Runtime) -> None:
