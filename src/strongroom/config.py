@@ -92,6 +92,22 @@ class MailSettings(BaseModel):
     sender: str = "strongroom@localhost"
 
 
+class AuditSettings(BaseModel):
+    """The audit trail: signed checkpoints, their outside witnesses, and when a reason is required."""
+
+    checkpoint_every_seconds: int = 600
+    """How often the worker signs a checkpoint (only when new events arrived)."""
+    origin: str | None = None
+    """The log's name in signed checkpoints; default `<public_url>/audit`."""
+    witness_file: Path | None = None
+    """Append every new checkpoint (one JSON line) to this file, e.g. on another machine's share."""
+    witness_syslog: str | None = None
+    """Send every new checkpoint as an RFC 5424 message over UDP to `host:port`."""
+    reason_required_for: list[str] = ["SECRET"]
+    """Classifications whose content may be read or disclosed only with a stated reason
+    (`X-Strongroom-Reason`); a read without one answers 428 `reason_required`."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -109,6 +125,7 @@ class Settings(BaseSettings):
     trash: TrashSettings = TrashSettings()
     server: ServerSettings = ServerSettings()
     mail: MailSettings = MailSettings()
+    audit: AuditSettings = AuditSettings()
 
     @classmethod
     def settings_customise_sources(

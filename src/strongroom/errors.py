@@ -17,6 +17,7 @@ Clients switch on `code`, never on the message.
     + ItemLocked          item_locked
   x VersionChanged        version_changed    If-Match failed
   x Gone                  gone               expired, revoked or used-up links and upload requests
+  x ReasonRequired        reason_required    the item's classification requires a stated reason to read or disclose it
   x RateLimited           rate_limited
   x Unavailable           unavailable        database, blob store or key provider down; nothing lost
 """
@@ -86,6 +87,10 @@ class VersionChanged(StrongroomError):
 
 class Gone(StrongroomError):
     code = "gone"
+
+
+class ReasonRequired(StrongroomError):
+    code = "reason_required"
 
 
 class RateLimited(StrongroomError):

@@ -17,6 +17,7 @@ STATUS: list[tuple[type[errors.StrongroomError], int]] = [
     (errors.Conflict, 409),
     (errors.VersionChanged, 412),
     (errors.Gone, 410),
+    (errors.ReasonRequired, 428),
     (errors.RateLimited, 429),
     (errors.Unavailable, 503),
 ]

@@ -6,7 +6,7 @@ transaction wait for every other one for its whole duration.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -95,7 +95,8 @@ def hashed_fields(seq: int, fields: dict[str, Any], prev_hash: str) -> dict[str,
     return {
         **fields,
         "seq": seq,
-        "occurred_at": fields["occurred_at"].isoformat(timespec="microseconds"),
+        # Stored as UTC, so hashed as UTC: a re-export from the database must give the same bytes.
+        "occurred_at": fields["occurred_at"].astimezone(UTC).isoformat(timespec="microseconds"),
         "prev_hash": prev_hash,
     }
 

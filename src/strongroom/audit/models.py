@@ -43,3 +43,23 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Checkpoint(Base):
+    """A signed tree head: the RFC 6962 Merkle root over events 1..tree_size, signed with the audit
+    Ed25519 key. Copies go to outside witnesses, so rewriting history also means forging these."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    head_hash: Mapped[str] = mapped_column(String(64))  # chain hash of event `tree_size`
+    origin: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, hex
+    signature: Mapped[str] = mapped_column(String(128))  # Ed25519 over the checkpoint note, hex
+    # The compact range (hex hashes, largest subtree first): lets the next checkpoint extend this one
+    # without reading every event again. Not signed; checked against root_hash before it is used.
+    frontier: Mapped[str] = mapped_column(Text)
