@@ -243,3 +243,61 @@ def test_local_layout_and_durable_rename(tmp_path: Path) -> None:
     writer.complete()
     assert (root / key[:2] / key[2:4] / key).read_bytes() == b"data"
     assert list((root / PARTIAL_DIR).iterdir()) == []
+
+
+def test_resumable_blob_survives_close_and_resumes(backend: tuple[BlobStore, AgePartials]) -> None:
+    store, age = backend
+    key = new_blob_key()
+    first = store.resume(key, size=0)
+    first.write(b"hello ")
+    first.sync()
+    first.write(b"unacknowledged")
+    first.close()
+    first.close()
+    assert not store.exists(key)
+    assert list(store.list_blobs()) == []
+    age(timedelta(days=3))
+    assert store.purge_partials(older_than=datetime.now(UTC)) == 0  # a paused upload is not a crash leftover
+
+    again = store.resume(key, size=6)  # drops the bytes the caller never acknowledged
+    assert again.size == 6
+    assert again.read(offset=0, length=100) == b"hello "
+    again.write(b"world")
+    assert again.size == 11
+    again.complete()
+    assert store.read(key, offset=0, length=100) == b"hello world"
+    with pytest.raises(Conflict):
+        store.resume(key, size=0)
+
+
+def test_resume_refuses_missing_or_short_partials(store: BlobStore) -> None:
+    key = new_blob_key()
+    with pytest.raises(NotFound):
+        store.resume(key, size=1)
+    writer = store.resume(key, size=0)
+    writer.write(b"abc")
+    writer.sync()
+    writer.close()
+    with pytest.raises(NotFound):
+        store.resume(key, size=4)
+    assert store.resume(key, size=3).read(offset=0, length=3) == b"abc"
+
+
+def test_resumable_abort_and_discard_remove_the_partial(store: BlobStore) -> None:
+    aborted, discarded = new_blob_key(), new_blob_key()
+    writer = store.resume(aborted, size=0)
+    writer.write(b"x")
+    writer.abort()
+    writer.abort()
+    with pytest.raises(NotFound):
+        store.resume(aborted, size=1)
+    other = store.resume(discarded, size=0)
+    other.write(b"y")
+    other.sync()
+    other.close()
+    store.discard_resumable(discarded)
+    store.discard_resumable(discarded)
+    with pytest.raises(NotFound):
+        store.resume(discarded, size=1)
+    with pytest.raises(InputError):
+        store.discard_resumable("../x")

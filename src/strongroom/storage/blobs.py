@@ -37,6 +37,38 @@ class BlobWriter(Protocol):
         ...
 
 
+class ResumableBlobWriter(BlobWriter, Protocol):
+    """A blob written over many sessions, possibly by many processes (tus uploads).
+
+    Its bytes live in a resumable partial under the blob's key until complete(). Besides the
+    BlobWriter contract (complete() makes it a visible blob; abort() removes the partial):
+    """
+
+    @property
+    def size(self) -> int:
+        """Bytes held so far (what resume() kept plus what write() appended)."""
+        ...
+
+    def sync(self) -> None:
+        """A ResumableBlobWriter SHALL make every byte written so far durable before returning,
+        so that resume() in any process after a crash finds at least these bytes."""
+        ...
+
+    def read(self, *, offset: int, length: int) -> bytes:
+        """Read back bytes already written (to re-derive state in a process that did not write them).
+
+        SHALL return fewer than `length` bytes only at the end of what was written.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the writer without completing or removing anything; idempotent.
+
+        The partial SHALL stay for a later resume(). Bytes not sync()ed MAY be lost.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     key: str
@@ -79,6 +111,23 @@ class BlobStore(Protocol):
 
     def list_blobs(self) -> Iterator[BlobInfo]:
         """Every completed blob, in no promised order. Partial writes SHALL NOT be listed."""
+        ...
+
+    def resume(self, key: str, *, size: int) -> ResumableBlobWriter:
+        """Open the resumable partial of `key` to append after its first `size` bytes.
+
+        With size 0 it is created if missing. A BlobStore SHALL discard bytes past `size` (written
+        but never acknowledged by the caller), SHALL raise NotFound("resumable blob", key) if the
+        partial is missing or holds fewer than `size` bytes, and Conflict if a completed blob has
+        this key. A resumable partial SHALL survive process restarts, SHALL NOT be visible through
+        read, size, exists or list_blobs, and SHALL NOT be removed by purge_partials: its owner
+        ends it with complete(), abort() or discard_resumable(). The caller SHALL NOT resume one
+        key from two writers at once.
+        """
+        ...
+
+    def discard_resumable(self, key: str) -> None:
+        """Remove the resumable partial of `key`. SHALL be idempotent."""
         ...
 
     def purge_partials(self, *, older_than: datetime) -> int:

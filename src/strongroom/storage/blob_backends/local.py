@@ -3,6 +3,8 @@
 Layout: completed blobs at ``root/ab/cd/<key>`` (ab and cd are the key's first hex pairs, so
 no directory grows past 65536 entries); partial writes at ``root/.partial/<key>.<random>``,
 moved into place by complete() after fsync, then the destination directory is fsynced.
+Resumable partials (tus uploads) live at ``root/.resumable/<key>``, apart from the partials that
+purge_partials sweeps: an upload paused for a day is not an abandoned crash leftover.
 """
 
 import os
@@ -15,9 +17,10 @@ from pathlib import Path
 from typing import Final
 
 from strongroom.errors import Conflict, InputError, NotFound, Unavailable
-from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter
+from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter, ResumableBlobWriter
 
 PARTIAL_DIR: Final = ".partial"
+RESUMABLE_DIR: Final = ".resumable"
 _KEY = re.compile(r"[0-9a-f]{16,64}")
 _OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 
@@ -105,15 +108,80 @@ class LocalBlobWriter(BlobWriter):
         self._state = "aborted"
 
 
+class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
+    """Appends to ``.resumable/<key>`` after truncating it to the bytes the caller acknowledged."""
+
+    def __init__(self, *, partial: Path, final: Path, size: int) -> None:
+        # Not super().__init__: that creates the partial exclusively; this reopens it.
+        self._partial = partial
+        self._final = final
+        self._state = "open"
+        if size < 0:
+            raise InputError("A resumable blob size cannot be negative.")
+        flags = os.O_RDWR | (os.O_CREAT if size == 0 else 0) | _OPEN_FLAGS
+        try:
+            fd = os.open(partial, flags, 0o600)
+        except FileNotFoundError:
+            raise NotFound("resumable blob", partial.name) from None
+        except OSError as exc:
+            raise Unavailable(f"The blob store could not resume a blob: {exc.strerror or exc}.") from exc
+        try:
+            with _disk_errors("resume a blob"):
+                held = os.fstat(fd).st_size
+                if held >= size:
+                    os.ftruncate(fd, size)
+                    os.lseek(fd, size, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        if held < size:
+            os.close(fd)
+            raise NotFound("resumable blob", partial.name)
+        self._fd: int | None = fd
+        self._size = size
+        self._new = size == 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        super().write(data)
+        self._size += memoryview(data).nbytes
+
+    def sync(self) -> None:
+        if self._fd is None or self._state != "open":
+            raise RuntimeError(f"sync() on a blob writer that is {self._state}")
+        with _disk_errors("store a blob durably"):
+            os.fsync(self._fd)
+            if self._new:
+                _fsync_dir(self._partial.parent)  # the partial's own directory entry, once
+                self._new = False
+
+    def read(self, *, offset: int, length: int) -> bytes:
+        if self._fd is None:
+            raise RuntimeError(f"read() on a blob writer that is {self._state}")
+        with _disk_errors("read a blob"):
+            return _pread_fully(self._fd, offset=offset, length=length)
+
+    def close(self) -> None:
+        if self._state == "open" and self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+            self._state = "closed"
+
+
 class LocalBlobStore(BlobStore):
     """BlobStore in a local directory. Thread-safe: every call opens its own file descriptor."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._partials = root / PARTIAL_DIR
+        self._resumables = root / RESUMABLE_DIR
         try:
             _ensure_dir(root.absolute())
             _ensure_dir(self._partials.absolute())
+            _ensure_dir(self._resumables.absolute())
         except OSError as exc:
             raise Unavailable(f"The blob directory {root} cannot be created: {exc.strerror}.") from exc
 
@@ -128,21 +196,26 @@ class LocalBlobStore(BlobStore):
         partial = self._partials / f"{key}.{secrets.token_hex(8)}"
         return LocalBlobWriter(partial=partial, final=final)
 
+    def resume(self, key: str, *, size: int) -> ResumableBlobWriter:
+        final = self._path(key)
+        if final.exists():
+            raise Conflict("A blob with this key already exists.", key=key)
+        return LocalResumableWriter(partial=self._resumables / key, final=final, size=size)
+
+    def discard_resumable(self, key: str) -> None:
+        path = self._resumables / _check_key(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
+
     def read(self, key: str, *, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0:
             raise InputError("A blob read needs a non-negative offset and length.")
         fd = self._open(key)
         try:
-            data = os.pread(fd, length, offset)
-            if 0 < len(data) < length:
-                # pread may stop early (signals, huge reads); only the blob's end is a short read.
-                parts = [data]
-                got = len(data)
-                while got < length and (more := os.pread(fd, length - got, offset + got)):
-                    parts.append(more)
-                    got += len(more)
-                data = b"".join(parts)
-            return data
+            return _pread_fully(fd, offset=offset, length=length)
         finally:
             os.close(fd)
 
@@ -194,6 +267,19 @@ class LocalBlobStore(BlobStore):
             except FileNotFoundError:
                 continue  # its writer completed or aborted meanwhile
         return removed
+
+
+def _pread_fully(fd: int, *, offset: int, length: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    if 0 < len(data) < length:
+        # pread may stop early (signals, huge reads); only the blob's end is a short read.
+        parts = [data]
+        got = len(data)
+        while got < length and (more := os.pread(fd, length - got, offset + got)):
+            parts.append(more)
+            got += len(more)
+        data = b"".join(parts)
+    return data
 
 
 def _valid_in(name: str, prefix: str) -> bool:
