@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from strongroom.cli.tuning import tune_malloc
 from strongroom.cli.common import DataDirOption, DevOption, load_settings, open_runtime
 from strongroom.config import ServerSettings
 from strongroom.content import folders as content_folders
@@ -69,9 +70,7 @@ def serve(
         typer.echo(f"  (also saved to {settings.data_dir / 'admin-password.txt'}; change it after signing in)")
     else:
         typer.echo(f"  Sign in with your account; the first admin's password is in {settings.data_dir / 'admin-password.txt'}")
-    # Reusing freed heap instead of trimming it back to the OS after every segment doubles
-    # streaming throughput (see PERFORMANCE.md); set before the server allocates.
-    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "134217728")
+    tune_malloc()
     background = build_worker(runtime)
     background.start_thread()
     uvicorn.run(

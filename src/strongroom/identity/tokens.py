@@ -5,7 +5,7 @@ Tokens carry 256 random bits, so a fast hash is safe to store (no password stret
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,11 +15,13 @@ from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import NotFound, Unauthenticated
+from strongroom.identity import groups
 from strongroom.identity.actors import Actor, Origin
 from strongroom.identity.models import AccessToken, User
 from strongroom.identity.users import actor_for
 
 TOKEN_PREFIX = "srpat_"
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _digest(token: str) -> str:
@@ -67,8 +69,10 @@ def authenticate_token(session: Session, clear: str, *, origin: Origin, clock: C
     user = session.get(User, token.user_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("The account of this token is disabled.")
-    token.last_used_at = now
-    return actor_for(user, origin=origin)
+    # Recording every use would turn each read request into a database write; minutes are enough.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return actor_for(user, origin=origin, group_ids=groups.group_ids_of(session, user.id))
 
 
 def revoke_token(session: Session, actor: Actor, *, token_id: str, clock: Clock) -> None:

@@ -1,0 +1,24 @@
+"""Process tuning for the streaming server, applied before it allocates."""
+
+import ctypes
+import ctypes.util
+
+# glibc mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def tune_malloc() -> bool:
+    """Keep freed segment buffers in the heap instead of trimming them back to the OS after every
+    segment: the allocation churn otherwise halves streaming throughput (PERFORMANCE.md). The
+    environment variables MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ do the same but are read only
+    at process start. Returns whether glibc accepted the settings (False on other C libraries)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_TRIM_THRESHOLD, 128 << 20)) and bool(mallopt(_M_MMAP_THRESHOLD, 16 << 20))
