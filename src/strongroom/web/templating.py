@@ -1,0 +1,60 @@
+"""The Jinja environment every HTML page renders with, staff and external alike.
+
+`render(request, "page.html", ...)` fills in what base.html reads: the signed-in user, the CSRF
+token of the browser session, and `static_url()`, which appends a content hash so static files can
+be cached for a year and still change on upgrade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATE_DIR = WEB_DIR / "templates"
+
+
+@cache
+def _asset_hash(path: str) -> str:
+    target = (STATIC_DIR / path).resolve()
+    if not target.is_relative_to(STATIC_DIR.resolve()) or not target.is_file():
+        return "0"
+    return hashlib.sha256(target.read_bytes()).hexdigest()[:12]
+
+
+def static_url(path: str) -> str:
+    """A /static/ URL with a content-hash query, so a changed file is fetched anew despite long caching."""
+    clean = path.lstrip("/")
+    return f"/static/{clean}?v={_asset_hash(clean)}"
+
+
+def _filesize(value: int | None) -> str:
+    if value is None:
+        return ""
+    size = float(value)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{value} bytes"
+
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+templates.env.globals["static_url"] = static_url
+templates.env.filters["filesize"] = _filesize
+
+
+def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page with the user and CSRF token of the browser session already in its context."""
+    context.setdefault("user", getattr(request.state, "web_user", None))
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    context.setdefault("flash", [])
+    context.setdefault("nav", "")
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
