@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import curl_seconds, make_file, mbps, median, nginx_server, strongroom_server  # noqa: E402
+from common import curl_seconds, make_file, mbps, median, nginx_server, strongroom_server
 
 
 def transfer_ratio(work: Path, size: int, runs: int) -> None:
@@ -30,17 +30,25 @@ def transfer_ratio(work: Path, size: int, runs: int) -> None:
         file_id = None
         for run in range(runs):
             put_ng.append(curl_seconds("-T", str(source), f"{nginx}/big-{run}.bin"))
-            seconds = curl_seconds("-T", str(source), "-H", auth, f"{server.url}/api/v1/folders/root/files/big.bin")
+            seconds = curl_seconds(
+                "-T", str(source), "-H", auth, f"{server.url}/api/v1/folders/root/files/big.bin"
+            )
             put_sr.append(seconds)
-        listing = httpx.get(f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"})
+        listing = httpx.get(
+            f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
+        )
         file_id = listing.json()["items"][0]["id"]
         for _ in range(runs):
             get_ng.append(curl_seconds(f"{nginx}/big-0.bin"))
             get_sr.append(curl_seconds("-H", auth, f"{server.url}/api/v1/files/{file_id}/content"))
-        print(f"upload   {size / 2**30:.1f} GiB: strongroom {mbps(size, median(put_sr)):7.0f} MB/s (hash+encrypt+fsync)"
-              f" | nginx {mbps(size, median(put_ng)):7.0f} MB/s (plain, no fsync) | ratio {median(put_ng) / median(put_sr):.2f}x")
-        print(f"download {size / 2**30:.1f} GiB: strongroom {mbps(size, median(get_sr)):7.0f} MB/s (decrypt)"
-              f"              | nginx {mbps(size, median(get_ng)):7.0f} MB/s (sendfile)        | ratio {median(get_ng) / median(get_sr):.2f}x")
+        print(
+            f"upload   {size / 2**30:.1f} GiB: strongroom {mbps(size, median(put_sr)):7.0f} MB/s (hash+encrypt+fsync)"
+            f" | nginx {mbps(size, median(put_ng)):7.0f} MB/s (plain, no fsync) | ratio {median(put_ng) / median(put_sr):.2f}x"
+        )
+        print(
+            f"download {size / 2**30:.1f} GiB: strongroom {mbps(size, median(get_sr)):7.0f} MB/s (decrypt)"
+            f"              | nginx {mbps(size, median(get_ng)):7.0f} MB/s (sendfile)        | ratio {median(get_ng) / median(get_sr):.2f}x"
+        )
         range_latency(server.url, server.token, file_id, size)
     shutil.rmtree(work / "sr", ignore_errors=True)
     shutil.rmtree(work / "ngx", ignore_errors=True)
@@ -53,12 +61,16 @@ def range_latency(url: str, token: str, file_id: str, size: int, samples: int = 
         for i in range(samples):
             start = offset + (i * 4099) % (1 << 20)
             began = time.perf_counter()
-            response = client.get(f"{url}/api/v1/files/{file_id}/content", headers={"Range": f"bytes={start}-{start + 65535}"})
+            response = client.get(
+                f"{url}/api/v1/files/{file_id}/content", headers={"Range": f"bytes={start}-{start + 65535}"}
+            )
             timings.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 206 and len(response.content) == 65536
     timings.sort()
-    print(f"range read of 64 KiB at 90% of {size / 2**30:.1f} GiB: median {statistics.median(timings):.2f} ms, "
-          f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms over {samples} requests (each one audited)")
+    print(
+        f"range read of 64 KiB at 90% of {size / 2**30:.1f} GiB: median {statistics.median(timings):.2f} ms, "
+        f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms over {samples} requests (each one audited)"
+    )
 
 
 def peak_rss(work: Path, size: int) -> None:
@@ -68,10 +80,14 @@ def peak_rss(work: Path, size: int) -> None:
         idle = server.rss_mib()
         curl_seconds("-T", str(source), "-H", auth, f"{server.url}/api/v1/folders/root/files/huge.bin")
         after_upload = server.peak_rss_mib()
-        file_id = httpx.get(f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}).json()["items"][0]["id"]
+        file_id = httpx.get(
+            f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
+        ).json()["items"][0]["id"]
         curl_seconds("-H", auth, f"{server.url}/api/v1/files/{file_id}/content")
-        print(f"peak RSS, {size / 2**30:.1f} GiB upload then download: idle {idle:.0f} MiB, "
-              f"peak after upload {after_upload:.0f} MiB, peak after download {server.peak_rss_mib():.0f} MiB")
+        print(
+            f"peak RSS, {size / 2**30:.1f} GiB upload then download: idle {idle:.0f} MiB, "
+            f"peak after upload {after_upload:.0f} MiB, peak after download {server.peak_rss_mib():.0f} MiB"
+        )
     shutil.rmtree(work / "rss", ignore_errors=True)
     (work / "rss-source.bin").unlink(missing_ok=True)
 
@@ -79,7 +95,9 @@ def peak_rss(work: Path, size: int) -> None:
 def listing(work: Path, items: int, page: int) -> None:
     with strongroom_server(work / "list") as server:
         headers = {"Authorization": f"Bearer {server.token}"}
-        folder = httpx.post(f"{server.url}/api/v1/folders", json={"name": "huge", "parent_id": "root"}, headers=headers).json()
+        folder = httpx.post(
+            f"{server.url}/api/v1/folders", json={"name": "huge", "parent_id": "root"}, headers=headers
+        ).json()
         seed_folder(work / "list", folder["id"], items)
         timings = []
         marker = None
@@ -95,8 +113,10 @@ def listing(work: Path, items: int, page: int) -> None:
                 if marker is None:
                     break
         assert count == items, count
-        print(f"listing {items} items, {page} per page: {len(timings)} pages, median {statistics.median(timings):.1f} ms, "
-              f"slowest {max(timings):.1f} ms, last page {timings[-1]:.1f} ms")
+        print(
+            f"listing {items} items, {page} per page: {len(timings)} pages, median {statistics.median(timings):.1f} ms, "
+            f"slowest {max(timings):.1f} ms, last page {timings[-1]:.1f} ms"
+        )
     shutil.rmtree(work / "list", ignore_errors=True)
 
 
@@ -119,9 +139,22 @@ def seed_folder(data_dir: Path, folder_id: str, items: int) -> None:
         rows = []
         for n in range(items):
             name = f"exhibit-{n:07d}.jpg"
-            rows.append({"id": f"fi_bench{n:012d}", "kind": "file", "sort_group": 1, "parent_id": folder_id, "owner_id": owner,
-                         "name": name, "name_key": name_key(name), "created_at": now, "updated_at": now, "size": 0,
-                         "revision": 1, "classification": "OFFICIAL"})
+            rows.append(
+                {
+                    "id": f"fi_bench{n:012d}",
+                    "kind": "file",
+                    "sort_group": 1,
+                    "parent_id": folder_id,
+                    "owner_id": owner,
+                    "name": name,
+                    "name_key": name_key(name),
+                    "created_at": now,
+                    "updated_at": now,
+                    "size": 0,
+                    "revision": 1,
+                    "classification": "OFFICIAL",
+                }
+            )
             if len(rows) == 10_000:
                 conn.execute(insert(Item.__table__), rows)
                 rows = []
@@ -131,13 +164,17 @@ def seed_folder(data_dir: Path, folder_id: str, items: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-gib", type=float, default=2)
     parser.add_argument("--rss-gib", type=float, default=5)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--page", type=int, default=1000)
-    parser.add_argument("--work", type=Path, default=None, help="scratch dir on the disk to measure (default: a temp dir)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch dir on the disk to measure (default: a temp dir)"
+    )
     parser.add_argument("--only", choices=["transfer", "rss", "listing"], default=None)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="sr-bench-", dir="/var/tmp"))

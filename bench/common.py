@@ -64,13 +64,26 @@ def strongroom_server(data_dir: Path, *, extra_env: dict[str, str] | None = None
     env = {**strongroom_env(data_dir), **(extra_env or {})}
     data_dir.mkdir(parents=True, exist_ok=True)
     token = subprocess.run(
-        [sys.executable, "-m", "strongroom", "users", "create", f"bench{time.time_ns()}@bench.test", "--token"],
-        env=env, check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "strongroom",
+            "users",
+            "create",
+            f"bench{time.time_ns()}@bench.test",
+            "--token",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "strongroom", "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "strongroom", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -127,7 +140,9 @@ http {{
 def curl_seconds(*args: str) -> float:
     out = subprocess.run(
         ["curl", "-sS", "-o", "/dev/null", "-w", "%{time_total} %{http_code}", *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     if not out[1].startswith("2"):
         raise RuntimeError(f"curl {args} answered {out[1]}")

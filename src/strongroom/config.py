@@ -92,6 +92,29 @@ class MailSettings(BaseModel):
     sender: str = "strongroom@localhost"
 
 
+class ScanSettings(BaseModel):
+    """Virus scanning of bytes from outside the force (upload requests) by ClamAV's clamd."""
+
+    clamd: str | None = None
+    """clamd address: `host:port` (TCP) or an absolute path to its unix socket. Without it, files from
+    outside stay `pending` (never served) until a scanner is configured."""
+    timeout_seconds: float = 120.0
+    required_for_external: bool = True
+    """Files arriving through upload requests are held as `pending` until a scan passes."""
+
+
+class SharingSettings(BaseModel):
+    """Shared links and upload requests."""
+
+    allowed_recipient_domains: list[str] = []
+    """E-mail domains that link recipients may belong to (e.g. `cps.gov.uk`); empty allows any."""
+    password_failures_per_link: int = 10
+    """Wrong passwords or codes for one link within `throttle_window_seconds` before it is paused."""
+    password_failures_per_ip: int = 20
+    """Wrong passwords or codes from one IP address within the window, over all links."""
+    throttle_window_seconds: int = 900
+
+
 class AuditSettings(BaseModel):
     """The audit trail: signed checkpoints, their outside witnesses, and when a reason is required."""
 
@@ -114,7 +137,7 @@ class Settings(BaseSettings):
     )
 
     dev_mode: bool = False
-    """Development mode: allows insecure settings (plain HTTP links, world-readable key files) with a warning."""
+    """Development mode: insecure settings (plain HTTP links, readable key files) only warn."""
     data_dir: Path = Path("./strongroom-data")
     secret_key: str = ""
     """Signs session cookies and CSRF tokens. Generated into the data dir when empty."""
@@ -126,6 +149,8 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
+    scan: ScanSettings = ScanSettings()
+    sharing: SharingSettings = SharingSettings()
 
     @classmethod
     def settings_customise_sources(

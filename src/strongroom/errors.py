@@ -17,7 +17,7 @@ Clients switch on `code`, never on the message.
     + ItemLocked          item_locked
   x VersionChanged        version_changed    If-Match failed
   x Gone                  gone               expired, revoked or used-up links and upload requests
-  x ReasonRequired        reason_required    the item's classification requires a stated reason to read or disclose it
+  x ReasonRequired        reason_required    the item's classification asks for a reason to read or disclose
   x RateLimited           rate_limited
   x Unavailable           unavailable        database, blob store or key provider down; nothing lost
 """
@@ -61,7 +61,7 @@ class Unauthenticated(StrongroomError):
 class NotFound(StrongroomError):
     code = "not_found"
 
-    def __init__(self, kind: str, item_id: object = None) -> None:
+    def __init__(self, kind: str, item_id: object = None) -> None:  # noqa: ARG002 - ids are never echoed back
         super().__init__(f"No {kind} with that id was found.", kind=kind)
 
 

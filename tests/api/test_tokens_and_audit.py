@@ -34,7 +34,9 @@ def test_tokens_can_be_issued_listed_and_revoked_at_once(client: TestClient, ali
 
 def test_expired_tokens_are_refused(client: TestClient, alice: UserFixture) -> None:
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    token = client.post("/api/v1/me/tokens", json={"name": "old", "expires_at": past}, headers=alice.headers).json()["token"]
+    token = client.post(
+        "/api/v1/me/tokens", json={"name": "old", "expires_at": past}, headers=alice.headers
+    ).json()["token"]
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert "expired" in response.json()["message"]
@@ -66,7 +68,9 @@ def test_every_change_and_every_read_is_audited_with_who_and_where(
     assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_a_refused_change_leaves_no_audit_event(client: TestClient, alice: UserFixture, runtime: Runtime) -> None:
+def test_a_refused_change_leaves_no_audit_event(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
     client.post("/api/v1/folders", json={"name": "Case", "parent_id": "root"}, headers=alice.headers)
     before = len(events(runtime))
     clash = client.post("/api/v1/folders", json={"name": "case", "parent_id": "root"}, headers=alice.headers)

@@ -12,7 +12,9 @@ def b64(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def upload(client: TestClient, user: UserFixture, name: str, data: bytes, folder: str = "root") -> dict[str, object]:
+def upload(
+    client: TestClient, user: UserFixture, name: str, data: bytes, folder: str = "root"
+) -> dict[str, object]:
     response = client.put(f"/api/v1/folders/{folder}/files/{name}", content=data, headers=user.headers)
     assert response.status_code in {200, 201}, response.text
     body: dict[str, object] = response.json()
@@ -44,10 +46,14 @@ def test_empty_file_round_trips(client: TestClient, alice: UserFixture) -> None:
     assert got.content == b""
 
 
-def test_matching_repr_digest_is_accepted_and_mismatch_stores_nothing(client: TestClient, alice: UserFixture) -> None:
+def test_matching_repr_digest_is_accepted_and_mismatch_stores_nothing(
+    client: TestClient, alice: UserFixture
+) -> None:
     data = os.urandom(100_000)
     ok = client.put(
-        "/api/v1/folders/root/files/exhibit.bin", content=data, headers={**alice.headers, "Repr-Digest": f"sha-256=:{b64(data)}:"}
+        "/api/v1/folders/root/files/exhibit.bin",
+        content=data,
+        headers={**alice.headers, "Repr-Digest": f"sha-256=:{b64(data)}:"},
     )
     assert ok.status_code == 201
     bad = client.put(
@@ -57,13 +63,18 @@ def test_matching_repr_digest_is_accepted_and_mismatch_stores_nothing(client: Te
     )
     assert bad.status_code == 400
     assert bad.json()["code"] == "digest_mismatch"
-    names = [item["name"] for item in client.get("/api/v1/folders/root/items", headers=alice.headers).json()["items"]]
+    names = [
+        item["name"]
+        for item in client.get("/api/v1/folders/root/items", headers=alice.headers).json()["items"]
+    ]
     assert names == ["exhibit.bin"]
 
 
 def test_malformed_digest_header_is_a_clear_400(client: TestClient, alice: UserFixture) -> None:
     response = client.put(
-        "/api/v1/folders/root/files/x.bin", content=b"abc", headers={**alice.headers, "Repr-Digest": "sha-256=notbase64"}
+        "/api/v1/folders/root/files/x.bin",
+        content=b"abc",
+        headers={**alice.headers, "Repr-Digest": "sha-256=notbase64"},
     )
     assert response.status_code == 400
     assert "sha-256" in response.json()["message"]
@@ -80,7 +91,9 @@ def test_malformed_digest_header_is_a_clear_400(client: TestClient, alice: UserF
         ("bytes=150000-999999999", slice(150000, 200000)),
     ],
 )
-def test_range_reads_return_exact_slices(client: TestClient, alice: UserFixture, range_header: str, expected: slice) -> None:
+def test_range_reads_return_exact_slices(
+    client: TestClient, alice: UserFixture, range_header: str, expected: slice
+) -> None:
     data = os.urandom(200_000)
     file_id = upload(client, alice, "cctv.mp4", data)["id"]
     got = client.get(f"/api/v1/files/{file_id}/content", headers={**alice.headers, "Range": range_header})
@@ -90,8 +103,12 @@ def test_range_reads_return_exact_slices(client: TestClient, alice: UserFixture,
     assert got.headers["repr-digest"] == f"sha-256=:{b64(data)}:"
 
 
-@pytest.mark.parametrize("range_header", ["bytes=200000-", "bytes=5-2", "bytes=abc", "items=0-5", "bytes=0-1,5-6", "bytes=-0"])
-def test_unsatisfiable_or_garbage_ranges_get_416(client: TestClient, alice: UserFixture, range_header: str) -> None:
+@pytest.mark.parametrize(
+    "range_header", ["bytes=200000-", "bytes=5-2", "bytes=abc", "items=0-5", "bytes=0-1,5-6", "bytes=-0"]
+)
+def test_unsatisfiable_or_garbage_ranges_get_416(
+    client: TestClient, alice: UserFixture, range_header: str
+) -> None:
     file_id = upload(client, alice, "a.bin", os.urandom(200_000))["id"]
     got = client.get(f"/api/v1/files/{file_id}/content", headers={**alice.headers, "Range": range_header})
     assert got.status_code == 416
@@ -99,7 +116,9 @@ def test_unsatisfiable_or_garbage_ranges_get_416(client: TestClient, alice: User
     assert got.headers["content-range"] == "bytes */200000"
 
 
-def test_body_over_the_limit_is_refused_and_nothing_is_stored(client: TestClient, alice: UserFixture, runtime: object) -> None:
+def test_body_over_the_limit_is_refused_and_nothing_is_stored(
+    client: TestClient, alice: UserFixture, runtime: object
+) -> None:
     from strongroom.runtime import Runtime
 
     assert isinstance(runtime, Runtime)
@@ -115,7 +134,9 @@ def test_body_over_the_limit_is_refused_and_nothing_is_stored(client: TestClient
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
     declared = client.put(
-        "/api/v1/folders/root/files/huge.bin", content=b"x", headers={**alice.headers, "Content-Length": str(limit + 1)}
+        "/api/v1/folders/root/files/huge.bin",
+        content=b"x",
+        headers={**alice.headers, "Content-Length": str(limit + 1)},
     )
     assert declared.status_code == 413
     assert client.get("/api/v1/folders/root/items", headers=alice.headers).json()["items"] == []
@@ -124,5 +145,8 @@ def test_body_over_the_limit_is_refused_and_nothing_is_stored(client: TestClient
 
 def test_if_none_match_gives_304(client: TestClient, alice: UserFixture) -> None:
     body = upload(client, alice, "a.txt", b"hello")
-    got = client.get(f"/api/v1/files/{body['id']}/content", headers={**alice.headers, "If-None-Match": f'"{body["sha256"]}"'})
+    got = client.get(
+        f"/api/v1/files/{body['id']}/content",
+        headers={**alice.headers, "If-None-Match": f'"{body["sha256"]}"'},
+    )
     assert got.status_code == 304

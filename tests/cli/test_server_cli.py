@@ -29,7 +29,9 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 
 def run_cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*STRONGROOM, *args], env=cli_env(settings), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*STRONGROOM, *args], env=cli_env(settings), capture_output=True, text=True, timeout=120, check=False
+    )
     if check and result.returncode != 0:
         pytest.fail(f"strongroom {' '.join(args)} failed ({result.returncode}): {result.stderr}")
     return result
@@ -38,7 +40,11 @@ def run_cli(settings: Settings, *args: str, check: bool = True) -> subprocess.Co
 def start_server(settings: Settings) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [*STRONGROOM, "serve", "--port", str(port)], env=cli_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*STRONGROOM, "serve", "--port", str(port)],
+        env=cli_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -83,8 +89,14 @@ def test_serve_prints_url_and_bootstrap_login(settings: Settings) -> None:
 
 
 def test_insecure_settings_are_refused_outside_dev_mode(settings: Settings) -> None:
-    env = {**cli_env(settings), "STRONGROOM_DEV_MODE": "0", "STRONGROOM_SERVER__PUBLIC_URL": "http://evidence.example.org"}
-    result = subprocess.run([*STRONGROOM, "verify"], env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **cli_env(settings),
+        "STRONGROOM_DEV_MODE": "0",
+        "STRONGROOM_SERVER__PUBLIC_URL": "http://evidence.example.org",
+    }
+    result = subprocess.run(
+        [*STRONGROOM, "verify"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2
     assert "plain HTTP" in result.stderr
 
@@ -97,7 +109,8 @@ def test_sigkill_mid_upload_leaves_no_file_and_gc_removes_the_orphan(settings: S
             sock.sendall(
                 (
                     "PUT /api/v1/folders/root/files/bodycam.mp4 HTTP/1.1\r\n"
-                    f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n"
+                    f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                    f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
                 ).encode()
             )
             for _ in range(40):  # 10 MiB of a 50 MiB body
@@ -110,7 +123,9 @@ def test_sigkill_mid_upload_leaves_no_file_and_gc_removes_the_orphan(settings: S
         stop(proc, kill=True)
     proc, url = start_server(settings)
     try:
-        listing = httpx.get(f"{url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {token}"}).json()
+        listing = httpx.get(
+            f"{url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         assert listing["items"] == []
     finally:
         stop(proc)
@@ -119,12 +134,16 @@ def test_sigkill_mid_upload_leaves_no_file_and_gc_removes_the_orphan(settings: S
     assert blob_files(settings) == []
 
 
-def test_keys_rotate_rewraps_without_touching_blobs_and_verify_checks_everything(settings: Settings, token: str) -> None:
+def test_keys_rotate_rewraps_without_touching_blobs_and_verify_checks_everything(
+    settings: Settings, token: str
+) -> None:
     proc, url = start_server(settings)
     data = os.urandom(300_000)
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        file_id = httpx.put(f"{url}/api/v1/folders/root/files/interview.wav", content=data, headers=headers).json()["id"]
+        file_id = httpx.put(
+            f"{url}/api/v1/folders/root/files/interview.wav", content=data, headers=headers
+        ).json()["id"]
     finally:
         stop(proc)
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in blob_files(settings)}

@@ -1,4 +1,7 @@
-"""Per-test databases cloned from a migrated template: a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL."""
+"""Per-test databases cloned from a migrated template.
+
+A file copy on SQLite; CREATE DATABASE ... TEMPLATE on PostgreSQL.
+"""
 
 from __future__ import annotations
 

@@ -69,7 +69,9 @@ def access_file(session: Session, actor: Actor, file_id: str, action: Action) ->
     return item
 
 
-def access_version(session: Session, actor: Actor, file_id: str, version_id: str, action: Action) -> FileVersion:
+def access_version(
+    session: Session, actor: Actor, file_id: str, version_id: str, action: Action
+) -> FileVersion:
     file = access_file(session, actor, file_id, action)
     version = session.get(FileVersion, version_id)
     if version is None:

@@ -1,25 +1,97 @@
-"""can(actor, action, item): the one permission decision. Routes and services never decide on their own."""
+"""can(actor, action, item): the one permission decision. Routes and services never decide on their own.
+
+Where rights come from, by kind of actor:
+- a user: owning an item on the path, or a grant (collaboration) on an item on the path to the user or to
+  one of their groups; grants are inherited by everything below the item they are on;
+- a link visitor (ActorKind.LINK, id = the link's id): the link's item and everything below it, to see and
+  preview, and to download unless the link is preview-only; a revoked link gives nothing. Expiry, password,
+  recipient proof and download limits are checked by `sharing.shared_links` before such an actor exists;
+- a third party using an upload request (ActorKind.UPLOAD_REQUEST, id = the request's id): to add files
+  into the request's folder and below, never to read;
+- the system (CLI operator, worker): everything.
+"""
 
 from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, object_session
 
 from strongroom.access.actions import ROLE_ACTIONS, Action, Role
 from strongroom.content.models import Item
 from strongroom.identity.actors import Actor, ActorKind
+from strongroom.sharing.models import Grant, SharedLink, UploadRequest
+
+LINK_ACTIONS = frozenset({Action.SEE, Action.PREVIEW, Action.DOWNLOAD})
+PREVIEW_ONLY_LINK_ACTIONS = frozenset({Action.SEE, Action.PREVIEW})
+UPLOAD_REQUEST_ACTIONS = frozenset({Action.SEE, Action.UPLOAD})
+
+
+def _session_of(chain: Sequence[Item]) -> Session | None:
+    if not chain:
+        return None
+    return object_session(chain[-1])
+
+
+def granted_roles(session: Session, actor: Actor, chain: Sequence[Item]) -> set[Role]:
+    """Roles from grants on any item of the path, to the user or one of their groups."""
+    holders = [Grant.user_id == actor.id]
+    if actor.group_ids:
+        holders.append(Grant.group_id.in_(actor.group_ids))
+    query = select(Grant.role).where(Grant.item_id.in_([node.id for node in chain]), or_(*holders))
+    return {Role(role) for role in session.scalars(query)}
 
 
 def roles_on(actor: Actor, chain: Sequence[Item]) -> set[Role]:
-    """The roles an actor holds on the last item of `chain` (the item's ancestors, root first, then the
-    item): ownership of any item on the path. Grants are inherited the same way."""
+    """The roles a user holds on the last item of `chain` (root first, then the item)."""
     roles: set[Role] = set()
     if actor.kind is not ActorKind.USER:
         return roles
     if any(node.owner_id == actor.id for node in chain):
         roles.add(Role.OWNER)
+    session = _session_of(chain)
+    if session is not None:
+        roles |= granted_roles(session, actor, chain)
     return roles
+
+
+def link_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Action]:
+    """What a link visitor may do to the last item of `chain`."""
+    session = _session_of(chain)
+    if session is None:
+        return frozenset()
+    link = session.get(SharedLink, actor.id)
+    if link is None:
+        return frozenset()
+    if link.revoked_at is not None:
+        return frozenset()
+    if link.item_id not in {node.id for node in chain}:
+        return frozenset()
+    if link.preview_only:
+        return PREVIEW_ONLY_LINK_ACTIONS
+    return LINK_ACTIONS
+
+
+def upload_request_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Action]:
+    """What a third party using an upload request may do to the last item of `chain`."""
+    session = _session_of(chain)
+    if session is None:
+        return frozenset()
+    request = session.get(UploadRequest, actor.id)
+    if request is None:
+        return frozenset()
+    if request.revoked_at is not None:
+        return frozenset()
+    if request.folder_id not in {node.id for node in chain}:
+        return frozenset()
+    return UPLOAD_REQUEST_ACTIONS
 
 
 def can(actor: Actor, action: Action, chain: Sequence[Item]) -> bool:
     """May `actor` do `action` to the item at the end of `chain` (root first)?"""
     if actor.kind is ActorKind.SYSTEM:
         return True
+    if actor.kind is ActorKind.LINK:
+        return action in link_actions(actor, chain)
+    if actor.kind is ActorKind.UPLOAD_REQUEST:
+        return action in upload_request_actions(actor, chain)
     return any(action in ROLE_ACTIONS[role] for role in roles_on(actor, chain))

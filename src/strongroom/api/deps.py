@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.db.session import transaction
@@ -22,7 +23,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def origin_of(request: Request) -> Origin:
-    return Origin(ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+    return Origin(
+        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+    )
 
 
 def bearer_token(request: Request) -> str | None:
@@ -34,7 +37,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def authenticate(runtime: Runtime, request: Request) -> Actor:
-    """The actor of a request: a personal access token (Bearer), or the web session (added by the web door)."""
+    """The actor of a request: a personal access token (Bearer), or the web session set by the web door."""
     origin = origin_of(request)
     clear = bearer_token(request)
     session_actor = getattr(request.state, "session_actor", None)

@@ -46,21 +46,27 @@ def install(app: FastAPI) -> None:
             headers["Content-Range"] = f"bytes */{exc.data['size']}"
         if isinstance(exc, errors.Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'
-        return JSONResponse(error_body(exc.code, exc.message, **exc.data), status_code=status, headers=headers)
+        return JSONResponse(
+            error_body(exc.code, exc.message, **exc.data), status_code=status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")} for err in exc.errors()
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            for err in exc.errors()
         ]
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         return JSONResponse(
-            error_body("bad_input", f"{first['field']}: {first['message']}", problems=problems), status_code=400
+            error_body("bad_input", f"{first['field']}: {first['message']}", problems=problems),
+            status_code=400,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )

@@ -38,7 +38,10 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
     status_code=201,
     responses=UPLOAD_RESPONSES,
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
     },
 )
 async def upload_file(
@@ -79,7 +82,9 @@ async def upload_file(
             expected_sha256=expected,
         )
     except ClientDisconnect as exc:
-        raise InputError("The upload was interrupted before the body was complete; nothing was stored.") from exc
+        raise InputError(
+            "The upload was interrupted before the body was complete; nothing was stored."
+        ) from exc
     if content_length is not None and sealed.size != content_length:
         runtime.blobs.delete(sealed.blob_key)
         raise InputError("The body was shorter than its Content-Length; nothing was stored.")
@@ -87,8 +92,15 @@ async def upload_file(
     def commit(sealed: SealedBlob) -> UploadResult:
         with transaction(runtime.sessions) as session:
             file, version = uploads.commit_upload(
-                session, actor, plan=plan, sealed=sealed, clock=runtime.clock,
-                content_type=request.headers.get("content-type") if request.headers.get("content-type") not in {None, "application/octet-stream", "application/x-www-form-urlencoded"} else None,
+                session,
+                actor,
+                plan=plan,
+                sealed=sealed,
+                clock=runtime.clock,
+                content_type=request.headers.get("content-type")
+                if request.headers.get("content-type")
+                not in {None, "application/octet-stream", "application/x-www-form-urlencoded"}
+                else None,
             )
             return UploadResult(
                 id=file.id,
@@ -122,7 +134,11 @@ def get_file(file_id: str, actor: CurrentActor, runtime: RuntimeDep, response: R
 @router.get(
     "/files/{file_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "Partial content"},
+        416: {"description": "Range not satisfiable"},
+    },
 )
 def download_file(
     file_id: str,
@@ -136,7 +152,14 @@ def download_file(
     return _download(runtime, actor, file_id, None, range_header, if_none_match)
 
 
-def _download(runtime: object, actor: object, file_id: str, version_id: str | None, range_header: str | None, if_none_match: str | None) -> Response:
+def _download(
+    runtime: object,
+    actor: object,
+    file_id: str,
+    version_id: str | None,
+    range_header: str | None,
+    if_none_match: str | None,
+) -> Response:
     from strongroom.identity.actors import Actor
     from strongroom.runtime import Runtime
 
@@ -144,7 +167,12 @@ def _download(runtime: object, actor: object, file_id: str, version_id: str | No
     assert isinstance(actor, Actor)
     with transaction(runtime.sessions) as session:
         content = content_reads.open_content(
-            session, actor, file_id=file_id, version_id=version_id, range_header=range_header, clock=runtime.clock
+            session,
+            actor,
+            file_id=file_id,
+            version_id=version_id,
+            range_header=range_header,
+            clock=runtime.clock,
         )
     if if_none_match and if_none_match.strip() == f'"{content.sha256}"' and content.byte_range is None:
         return Response(status_code=304, headers={"ETag": f'"{content.sha256}"'})
@@ -154,7 +182,12 @@ def _download(runtime: object, actor: object, file_id: str, version_id: str | No
 @router.patch("/files/{item_id}", response_model=ItemRead)
 @router.patch("/folders/{item_id}", response_model=ItemRead)
 def update_item(
-    item_id: str, body: ItemUpdate, actor: CurrentActor, runtime: RuntimeDep, response: Response, if_match: IfMatch = None
+    item_id: str,
+    body: ItemUpdate,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ItemRead:
     """Rename (`name`) and/or move (`parent_id`) a file or folder. `If-Match` guards against lost updates."""
     if body.name is None and body.parent_id is None:
@@ -163,13 +196,24 @@ def update_item(
     with transaction(runtime.sessions) as session:
         if target is not None:
             item = content_files.move_item(
-                session, actor, item_id=item_id, target_folder_id=target, new_name=body.name,
-                clock=runtime.clock, expected_etag=if_match, max_depth=runtime.settings.limits.max_path_depth,
+                session,
+                actor,
+                item_id=item_id,
+                target_folder_id=target,
+                new_name=body.name,
+                clock=runtime.clock,
+                expected_etag=if_match,
+                max_depth=runtime.settings.limits.max_path_depth,
             )
         else:
             assert body.name is not None
             item = content_files.rename_item(
-                session, actor, item_id=item_id, new_name=body.name, clock=runtime.clock, expected_etag=if_match
+                session,
+                actor,
+                item_id=item_id,
+                new_name=body.name,
+                clock=runtime.clock,
+                expected_etag=if_match,
             )
         read = ItemRead.of(item)
     response.headers["ETag"] = read.etag
@@ -194,7 +238,9 @@ def trash_item(item_id: str, actor: CurrentActor, runtime: RuntimeDep, if_match:
     """Move a file or folder to the trash; it can be restored for the configured retention period."""
     with transaction(runtime.sessions) as session:
         return ItemRead.of(
-            content_trash.trash_item(session, actor, item_id=item_id, clock=runtime.clock, expected_etag=if_match)
+            content_trash.trash_item(
+                session, actor, item_id=item_id, clock=runtime.clock, expected_etag=if_match
+            )
         )
 
 

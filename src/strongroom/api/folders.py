@@ -20,11 +20,14 @@ def resolve(runtime: Runtime, actor: Actor, folder_id: str) -> str:
         return folder_id
     with transaction(runtime.sessions) as session:
         user = session.get(User, actor.user_id) if actor.user_id else None
-        return content_folders.resolve_folder_id(actor, folder_id, root_folder_id=user.root_folder_id if user else None)
+        root_folder_id = user.root_folder_id if user else None
+        return content_folders.resolve_folder_id(folder_id, root_folder_id=root_folder_id)
 
 
 @router.post("/folders", status_code=201, response_model=FolderRead)
-def create_folder(body: FolderCreate, actor: CurrentActor, runtime: RuntimeDep, response: Response) -> FolderRead:
+def create_folder(
+    body: FolderCreate, actor: CurrentActor, runtime: RuntimeDep, response: Response
+) -> FolderRead:
     """Create a folder inside `parent_id` (a folder id or `root`)."""
     parent_id = resolve(runtime, actor, body.parent_id)
     with transaction(runtime.sessions) as session:
@@ -50,7 +53,9 @@ def get_folder(folder_id: str, actor: CurrentActor, runtime: RuntimeDep, respons
         from strongroom.access.loaders import access_folder
 
         folder = access_folder(session, actor, folder_id, Action.SEE)
-        path = [PathEntry(id=node.id, name=node.name) for node in content_folders.folder_path(session, folder)]
+        path = [
+            PathEntry(id=node.id, name=node.name) for node in content_folders.folder_path(session, folder)
+        ]
         read = FolderRead(**ItemRead.of(folder).model_dump(), path=path)
     response.headers["ETag"] = read.etag
     return read

@@ -49,7 +49,10 @@ def me(actor: CurrentActor, runtime: RuntimeDep) -> MeRead:
         if user is None:
             raise NotFound("user", actor.id)
         return MeRead(
-            id=user.id, email=user.email, display_name=user.display_name, is_admin=user.is_admin,
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            is_admin=user.is_admin,
             root_folder_id=user.root_folder_id,
         )
 
@@ -58,7 +61,10 @@ def me(actor: CurrentActor, runtime: RuntimeDep) -> MeRead:
 def list_tokens(actor: CurrentActor, runtime: RuntimeDep) -> list[TokenRead]:
     """Your personal access tokens (never the tokens themselves)."""
     with transaction(runtime.sessions) as session:
-        return [TokenRead.model_validate(t, from_attributes=True) for t in tokens.list_tokens(session, actor.user_id or "")]
+        return [
+            TokenRead.model_validate(t, from_attributes=True)
+            for t in tokens.list_tokens(session, actor.user_id or "")
+        ]
 
 
 @router.post("/me/tokens", status_code=201, response_model=TokenCreated)
@@ -68,7 +74,9 @@ def create_token(body: TokenCreate, actor: CurrentActor, runtime: RuntimeDep) ->
         user = session.get(User, actor.user_id) if actor.user_id else None
         if user is None:
             raise NotFound("user", actor.id)
-        token, clear = tokens.issue_token(session, actor, user=user, name=body.name, expires_at=body.expires_at, clock=runtime.clock)
+        token, clear = tokens.issue_token(
+            session, actor, user=user, name=body.name, expires_at=body.expires_at, clock=runtime.clock
+        )
         return TokenCreated(**TokenRead.model_validate(token, from_attributes=True).model_dump(), token=clear)
 
 

@@ -32,7 +32,7 @@ def parse_digest_header(value: str | None) -> bytes | None:
             digest = base64.b64decode(encoded[1:-1], validate=True)
         except ValueError as exc:
             raise InputError("The sha-256 digest is not valid base64.", field="Repr-Digest") from exc
-        if len(digest) != 32:  # noqa: PLR2004 - SHA-256 is 32 bytes
+        if len(digest) != 32:
             raise InputError("A sha-256 digest is 32 bytes.", field="Repr-Digest")
         return digest
     return None
@@ -46,7 +46,9 @@ def content_disposition(name: str, *, inline: bool = False) -> str:
 
 def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[bytes]:
     start, end = (
-        (content.byte_range.start, content.byte_range.end) if content.byte_range else (0, max(content.size - 1, 0))
+        (content.byte_range.start, content.byte_range.end)
+        if content.byte_range
+        else (0, max(content.size - 1, 0))
     )
     if content.size == 0:
         return iter(())
@@ -85,7 +87,9 @@ def content_headers(content: ContentToSend, *, inline: bool = False) -> dict[str
     }
 
 
-def stream_content(runtime: Runtime, content: ContentToSend, *, inline: bool = False, head: bool = False) -> StreamingResponse:
+def stream_content(
+    runtime: Runtime, content: ContentToSend, *, inline: bool = False, head: bool = False
+) -> StreamingResponse:
     headers = content_headers(content, inline=inline)
     status = 200
     length = content.size

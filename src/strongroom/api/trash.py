@@ -1,12 +1,13 @@
 """Trash: list, restore, purge."""
 
 import functools
+
 from fastapi import APIRouter, Response
 
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content import trash as content_trash
-from strongroom.content.schemas import ItemRead
 from strongroom.content.maintenance import delete_blobs
+from strongroom.content.schemas import ItemRead
 from strongroom.db.session import on_commit, transaction
 
 router = APIRouter(tags=["trash"])

@@ -28,7 +28,11 @@ def list_versions(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> lis
 @router.get(
     "/files/{file_id}/versions/{version_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}, 416: {"description": "Range not satisfiable"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "Partial content"},
+        416: {"description": "Range not satisfiable"},
+    },
 )
 def download_version(
     file_id: str,

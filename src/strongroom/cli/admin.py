@@ -22,9 +22,15 @@ CLI_ACTOR = Actor.system(label="cli", origin=Origin(user_agent="strongroom-cli")
 def create_user(
     email: str,
     admin: bool = typer.Option(False, "--admin", help="Make the user an administrator."),
-    token: bool = typer.Option(False, "--token", help="Also issue a personal access token and print it on stdout."),
-    password: str | None = typer.Option(None, "--password", envvar="STRONGROOM_NEW_PASSWORD", help="Initial password."),
-    token_days: int | None = typer.Option(None, "--token-days", help="Token lifetime in days (default: no expiry)."),
+    token: bool = typer.Option(
+        False, "--token", help="Also issue a personal access token and print it on stdout."
+    ),
+    password: str | None = typer.Option(
+        None, "--password", envvar="STRONGROOM_NEW_PASSWORD", help="Initial password."
+    ),
+    token_days: int | None = typer.Option(
+        None, "--token-days", help="Token lifetime in days (default: no expiry)."
+    ),
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Create a local account. With --token, stdout is only the token, for scripts."""
@@ -38,7 +44,9 @@ def create_user(
             clear = None
             if token:
                 expires = datetime.now(UTC) + timedelta(days=token_days) if token_days else None
-                _, clear = tokens.issue_token(session, CLI_ACTOR, user=user, name="cli", expires_at=expires, clock=runtime.clock)
+                _, clear = tokens.issue_token(
+                    session, CLI_ACTOR, user=user, name="cli", expires_at=expires, clock=runtime.clock
+                )
     except StrongroomError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
@@ -50,12 +58,16 @@ def create_user(
 
 @keys_app.command("rotate")
 def rotate(
-    keep_old: bool = typer.Option(False, "--keep-old", help="Keep the old key-encryption keys after re-wrapping."),
+    keep_old: bool = typer.Option(
+        False, "--keep-old", help="Keep the old key-encryption keys after re-wrapping."
+    ),
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Make a new key-encryption key current and re-wrap every data key with it (blobs are not rewritten)."""
     runtime = open_runtime(load_settings(data_dir))
-    new_kek, count = maintenance.rotate_keys(runtime.sessions, runtime.keys, clock=runtime.clock, retire_old=not keep_old)
+    new_kek, count = maintenance.rotate_keys(
+        runtime.sessions, runtime.keys, clock=runtime.clock, retire_old=not keep_old
+    )
     typer.echo(f"new key {new_kek}; re-wrapped {count} data keys")
 
 

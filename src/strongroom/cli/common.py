@@ -8,8 +8,12 @@ from strongroom.config import Settings
 from strongroom.db.migrate import upgrade
 from strongroom.runtime import Runtime
 
-DataDirOption = typer.Option(None, "--data-dir", help="Data directory (default: $STRONGROOM_DATA_DIR or ./strongroom-data).")
-DevOption = typer.Option(None, "--dev/--no-dev", help="Development mode: allow plain-HTTP links on loopback etc.")
+DataDirOption = typer.Option(
+    None, "--data-dir", help="Data directory (default: $STRONGROOM_DATA_DIR or ./strongroom-data)."
+)
+DevOption = typer.Option(
+    None, "--dev/--no-dev", help="Development mode: allow plain-HTTP links on loopback etc."
+)
 
 
 def load_settings(data_dir: Path | None = None, *, dev: bool | None = None, **overrides: object) -> Settings:

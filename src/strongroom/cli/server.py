@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from strongroom.cli.tuning import tune_malloc
 from strongroom.cli.common import DataDirOption, DevOption, load_settings, open_runtime
+from strongroom.cli.tuning import tune_malloc
 from strongroom.config import ServerSettings
 from strongroom.content import folders as content_folders
 from strongroom.content import maintenance
@@ -60,16 +60,23 @@ def serve(
     from strongroom.app import create_app
 
     base = load_settings(data_dir, dev=dev)
-    settings = base.model_copy(update={"server": ServerSettings(host=host, port=port, public_url=base.server.public_url)})
+    settings = base.model_copy(
+        update={"server": ServerSettings(host=host, port=port, public_url=base.server.public_url)}
+    )
     runtime = open_runtime(settings)
     password = ensure_bootstrap_admin(runtime)
     typer.echo(f"Strongroom is running at {settings.public_url}/")
     typer.echo(f"  API: {settings.public_url}/api/v1/openapi.json")
     if password:
         typer.echo(f"  Sign in as {BOOTSTRAP_ADMIN} with password {password}")
-        typer.echo(f"  (also saved to {settings.data_dir / 'admin-password.txt'}; change it after signing in)")
+        typer.echo(
+            f"  (also saved to {settings.data_dir / 'admin-password.txt'}; change it after signing in)"
+        )
     else:
-        typer.echo(f"  Sign in with your account; the first admin's password is in {settings.data_dir / 'admin-password.txt'}")
+        typer.echo(
+            "  Sign in with your account; the first admin's password is in "
+            f"{settings.data_dir / 'admin-password.txt'}"
+        )
     tune_malloc()
     background = build_worker(runtime)
     background.start_thread()
@@ -91,8 +98,13 @@ def ensure_bootstrap_admin(runtime: Runtime) -> str | None:
             return None
         password = secrets.token_urlsafe(12)
         admin = users.create_user(
-            session, Actor.system(label="bootstrap"), email=BOOTSTRAP_ADMIN, display_name="Administrator",
-            password=password, is_admin=True, clock=runtime.clock,
+            session,
+            Actor.system(label="bootstrap"),
+            email=BOOTSTRAP_ADMIN,
+            display_name="Administrator",
+            password=password,
+            is_admin=True,
+            clock=runtime.clock,
         )
         content_folders.create_root_folder(session, admin, clock=runtime.clock)
     path = runtime.settings.data_dir / "admin-password.txt"
@@ -114,7 +126,9 @@ def verify(data_dir: Path | None = DataDirOption) -> None:
 
 def gc(
     data_dir: Path | None = DataDirOption,
-    grace_minutes: int = typer.Option(60, "--grace-minutes", help="Leave blobs younger than this (uploads in flight)."),
+    grace_minutes: int = typer.Option(
+        60, "--grace-minutes", help="Leave blobs younger than this (uploads in flight)."
+    ),
 ) -> None:
     """Remove blobs that no version refers to (left behind by crashes) and abandoned partial uploads."""
     from datetime import timedelta

@@ -36,9 +36,17 @@ def get_item(session: Session, actor: Actor, *, item_id: str) -> Item:
 
 
 def rename_item(
-    session: Session, actor: Actor, *, item_id: str, new_name: str, clock: Clock, expected_etag: str | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    item_id: str,
+    new_name: str,
+    clock: Clock,
+    expected_etag: str | None = None,
 ) -> Item:
-    """Rename a file or folder in its folder. Raises NotFound, NameInvalid, NameTaken, ItemLocked, VersionChanged."""
+    """Rename a file or folder in its folder.
+
+    Raises NotFound, NameInvalid, NameTaken, ItemLocked, VersionChanged."""
     item = access_item(session, actor, item_id, Action.EDIT)
     if item.parent_id is None:
         raise InputError("A root folder cannot be renamed.")
@@ -51,7 +59,9 @@ def rename_item(
     item.updated_at = now
     item.revision += 1
     flush_name(session, item)
-    events.record(session, actor, AuditAction.ITEM_RENAMED, item=ref(item), details={"from": old, "to": clean}, at=now)
+    events.record(
+        session, actor, AuditAction.ITEM_RENAMED, item=ref(item), details={"from": old, "to": clean}, at=now
+    )
     return item
 
 
@@ -98,7 +108,13 @@ def move_item(
 
 
 def copy_item(
-    session: Session, actor: Actor, *, item_id: str, target_folder_id: str, clock: Clock, new_name: str | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    item_id: str,
+    target_folder_id: str,
+    clock: Clock,
+    new_name: str | None = None,
 ) -> Item:
     """Copy a file (its current version) or a folder tree into a folder. Copies share the sealed blobs of
     their originals (no bytes are re-encrypted). Raises NotFound, NameTaken, InputError."""

@@ -46,7 +46,7 @@ def create_root_folder(session: Session, user: User, *, clock: Clock) -> Folder:
     return root
 
 
-def resolve_folder_id(actor: Actor, folder_id: str, *, root_folder_id: str | None) -> str:
+def resolve_folder_id(folder_id: str, *, root_folder_id: str | None) -> str:
     """`root` is an alias for the actor's own root folder."""
     if folder_id == "root":
         if root_folder_id is None:
@@ -98,7 +98,9 @@ def create_folder(
     )
     session.add(folder)
     flush_name(session, folder)
-    events.record(session, actor, AuditAction.FOLDER_CREATED, item=ref(folder), details={"parent_id": parent.id}, at=now)
+    events.record(
+        session, actor, AuditAction.FOLDER_CREATED, item=ref(folder), details={"parent_id": parent.id}, at=now
+    )
     return folder
 
 

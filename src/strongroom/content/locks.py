@@ -38,7 +38,12 @@ def lock_file(session: Session, actor: Actor, *, file_id: str, duration: timedel
     file.locked_until = now + min(duration, MAX_LOCK)
     file.revision += 1
     events.record(
-        session, actor, AuditAction.ITEM_LOCKED, item=ref(file), details={"until": file.locked_until.isoformat()}, at=now
+        session,
+        actor,
+        AuditAction.ITEM_LOCKED,
+        item=ref(file),
+        details={"until": file.locked_until.isoformat()},
+        at=now,
     )
     return file
 

@@ -87,11 +87,13 @@ def verify_all(
                 aad_id=version.sealed_for_id.encode(),
                 plaintext_size=version.size,
             )
-        except (CorruptBlob, Exception) as exc:  # noqa: BLE001 - every failure is a finding to report, not a crash
+        except (CorruptBlob, Exception) as exc:
             report.failures.append(f"{version.id} (file {version.file_id}): {exc}")
             continue
         if digest.hex() != version.sha256:
-            report.failures.append(f"{version.id} (file {version.file_id}): SHA-256 differs from the recorded hash")
+            report.failures.append(
+                f"{version.id} (file {version.file_id}): SHA-256 differs from the recorded hash"
+            )
     with transaction(sessions) as session:
         events.record(
             session,
@@ -114,7 +116,9 @@ def rotate_keys(
     with transaction(sessions) as session:
         for version in session.scalars(select(FileVersion).where(FileVersion.kek_id != new_kek)):
             context = version.blob_key.encode()
-            dek = keys.unwrap_data_key(WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek), context=context)
+            dek = keys.unwrap_data_key(
+                WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek), context=context
+            )
             wrapped = keys.wrap_data_key(dek, context=context)
             version.kek_id, version.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
             count += 1

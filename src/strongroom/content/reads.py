@@ -19,7 +19,6 @@ from strongroom.errors import NotFound, RangeNotSatisfiable
 from strongroom.identity.actors import Actor
 from strongroom.storage.keys import WrappedKey
 
-
 # Bytes from outside the force are served only once a virus scan passed; infected ones never.
 READABLE_SCAN_STATES = frozenset({"not_required", "clean"})
 
@@ -59,7 +58,12 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if unit.strip().lower() != "bytes" or not spec or "," in spec:
         raise RangeNotSatisfiable("Only a single byte range such as 'bytes=0-1023' is supported.", size=size)
     first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()) or (first and not first.isdigit()) or (last and not last.isdigit()):
+    if (
+        not dash
+        or not (first.isdigit() or last.isdigit())
+        or (first and not first.isdigit())
+        or (last and not last.isdigit())
+    ):
         raise RangeNotSatisfiable(f"{header!r} is not a valid byte range.", size=size)
     if not first:
         suffix = int(last)

@@ -81,7 +81,9 @@ class PathEntry(BaseModel):
 
 class ItemPageRead(BaseModel):
     items: list[ItemRead]
-    next_marker: str | None = Field(description="Pass as `marker` to get the next page; null on the last page.")
+    next_marker: str | None = Field(
+        description="Pass as `marker` to get the next page; null on the last page."
+    )
 
 
 class UploadResult(BaseModel):

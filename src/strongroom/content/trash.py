@@ -37,7 +37,14 @@ def trash_item(
     item.trashed_at = now
     item.trashed_by_id = actor.user_id
     item.revision += 1
-    events.record(session, actor, AuditAction.ITEM_TRASHED, item=ref(item), details={"folder_id": item.parent_id}, at=now)
+    events.record(
+        session,
+        actor,
+        AuditAction.ITEM_TRASHED,
+        item=ref(item),
+        details={"folder_id": item.parent_id},
+        at=now,
+    )
     return item
 
 
@@ -65,11 +72,20 @@ def restore_item(session: Session, actor: Actor, *, item_id: str, clock: Clock) 
     try:
         flush_name(session, item)
     except NameTaken:
-        stem, dot, ext = item.name.rpartition(".") if not item.is_folder and "." in item.name else (item.name, "", "")
+        stem, dot, ext = (
+            item.name.rpartition(".") if not item.is_folder and "." in item.name else (item.name, "", "")
+        )
         item.name = f"{stem} (restored){dot}{ext}"
         item.name_key = name_key(item.name)
         flush_name(session, item)
-    events.record(session, actor, AuditAction.ITEM_RESTORED, item=ref(item), details={"folder_id": item.parent_id}, at=now)
+    events.record(
+        session,
+        actor,
+        AuditAction.ITEM_RESTORED,
+        item=ref(item),
+        details={"folder_id": item.parent_id},
+        at=now,
+    )
     return item
 
 

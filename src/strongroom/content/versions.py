@@ -20,18 +20,24 @@ def list_versions(session: Session, actor: Actor, *, file_id: str) -> list[FileV
     """Every version of a file, newest first. Raises NotFound."""
     file = access_file(session, actor, file_id, Action.SEE)
     return list(
-        session.scalars(select(FileVersion).where(FileVersion.file_id == file.id).order_by(FileVersion.number.desc()))
+        session.scalars(
+            select(FileVersion).where(FileVersion.file_id == file.id).order_by(FileVersion.number.desc())
+        )
     )
 
 
-def restore_version(session: Session, actor: Actor, *, file_id: str, version_id: str, clock: Clock) -> FileVersion:
+def restore_version(
+    session: Session, actor: Actor, *, file_id: str, version_id: str, clock: Clock
+) -> FileVersion:
     """Make an earlier version current again by adding a new version with its bytes (history is never
     rewritten). Raises NotFound, ItemLocked."""
     version = access_version(session, actor, file_id, version_id, Action.EDIT)
     file = access_file(session, actor, file_id, Action.EDIT)
     now = clock.now()
     ensure_unlocked_for(file, actor, now=now)
-    number = (session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0) + 1
+    number = (
+        session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0
+    ) + 1
     restored = FileVersion(
         id=new_id("ver"),
         file_id=file.id,
@@ -58,7 +64,12 @@ def restore_version(session: Session, actor: Actor, *, file_id: str, version_id:
         actor,
         AuditAction.VERSION_RESTORED,
         item=ref(file),
-        details={"version_id": restored.id, "restored_from": version.id, "number": number, "sha256": version.sha256},
+        details={
+            "version_id": restored.id,
+            "restored_from": version.id,
+            "number": number,
+            "sha256": version.sha256,
+        },
         at=now,
     )
     return restored

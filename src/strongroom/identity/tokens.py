@@ -20,7 +20,7 @@ from strongroom.identity.actors import Actor, Origin
 from strongroom.identity.models import AccessToken, User
 from strongroom.identity.users import actor_for
 
-TOKEN_PREFIX = "srpat_"
+TOKEN_PREFIX = "srpat_"  # noqa: S105 - a public prefix so secret scanners can spot leaked tokens
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
@@ -54,7 +54,11 @@ def issue_token(
         actor,
         AuditAction.TOKEN_ISSUED,
         item=ItemRef("user", user.id, user.email),
-        details={"token_id": token.id, "name": name, "expires_at": expires_at.isoformat() if expires_at else None},
+        details={
+            "token_id": token.id,
+            "name": name,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
         at=clock.now(),
     )
     return token, clear
@@ -82,9 +86,18 @@ def revoke_token(session: Session, actor: Actor, *, token_id: str, clock: Clock)
         raise NotFound("token", token_id)
     token.revoked_at = clock.now()
     events.record(
-        session, actor, AuditAction.TOKEN_REVOKED, item=ItemRef("user", token.user_id), details={"token_id": token_id}, at=clock.now()
+        session,
+        actor,
+        AuditAction.TOKEN_REVOKED,
+        item=ItemRef("user", token.user_id),
+        details={"token_id": token_id},
+        at=clock.now(),
     )
 
 
 def list_tokens(session: Session, user_id: str) -> list[AccessToken]:
-    return list(session.scalars(select(AccessToken).where(AccessToken.user_id == user_id).order_by(AccessToken.created_at)))
+    return list(
+        session.scalars(
+            select(AccessToken).where(AccessToken.user_id == user_id).order_by(AccessToken.created_at)
+        )
+    )

@@ -54,7 +54,7 @@ def create_user(
     is_admin: bool = False,
     clock: Clock,
 ) -> User:
-    """Create a local account (and, through the content domain, nothing else). Raises Conflict if the e-mail is taken."""
+    """Create a local account. Raises Conflict if the e-mail is taken, InputError for bad input."""
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email_key == email_key(email))) is not None:
         raise Conflict(f"A user with e-mail {email} already exists.", field="email")
@@ -85,11 +85,13 @@ def get_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email_key == email_key(email)))
 
 
-def actor_for(user: User, *, origin: Origin | None = None) -> Actor:
+def actor_for(user: User, *, origin: Origin | None = None, group_ids: frozenset[str] = frozenset()) -> Actor:
+    """The Actor a user acts as; pass `group_ids` (identity.groups.group_ids_of) so group grants apply."""
     return Actor(
         kind=ActorKind.USER,
         id=user.id,
         label=user.email,
         is_admin=user.is_admin,
+        group_ids=group_ids,
         origin=origin or Origin(),
     )

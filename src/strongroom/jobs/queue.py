@@ -34,7 +34,9 @@ class JobQueue(Protocol):
     """A JobQueue SHALL hand each job to one worker at a time and SHALL hand it out again if that worker
     dies; handlers therefore SHALL be idempotent."""
 
-    def enqueue(self, session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None) -> str: ...
+    def enqueue(
+        self, session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None
+    ) -> str: ...
 
     def claim(self) -> ClaimedJob | None: ...
 
@@ -48,7 +50,9 @@ class DatabaseJobQueue:
         self.sessions = sessions
         self.clock = clock
 
-    def enqueue(self, session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None) -> str:
+    def enqueue(
+        self, session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None
+    ) -> str:
         now = self.clock.now()
         job = Job(
             id=new_id("job"),
@@ -81,11 +85,15 @@ class DatabaseJobQueue:
             job.status = "running"
             job.claimed_at = now
             job.attempts += 1
-            return ClaimedJob(id=job.id, kind=job.kind, payload=json.loads(job.payload), attempts=job.attempts)
+            return ClaimedJob(
+                id=job.id, kind=job.kind, payload=json.loads(job.payload), attempts=job.attempts
+            )
 
     def complete(self, job_id: str) -> None:
         with transaction(self.sessions) as session:
-            session.execute(update(Job).where(Job.id == job_id).values(status="done", finished_at=self.clock.now()))
+            session.execute(
+                update(Job).where(Job.id == job_id).values(status="done", finished_at=self.clock.now())
+            )
 
     def fail(self, job_id: str, error: str) -> None:
         now = self.clock.now()
@@ -99,7 +107,7 @@ class DatabaseJobQueue:
                 job.finished_at = now
             else:
                 job.status = "queued"
-                job.run_after = now + timedelta(seconds=2 ** job.attempts)
+                job.run_after = now + timedelta(seconds=2**job.attempts)
 
     def pending(self, kind: str | None = None) -> int:
         with transaction(self.sessions) as session:
@@ -107,5 +115,3 @@ class DatabaseJobQueue:
             if kind:
                 query = query.where(Job.kind == kind)
             return len(list(session.scalars(query)))
-
-

@@ -28,7 +28,9 @@ class Periodic:
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, queue: JobQueue, handlers: dict[str, Handler], periodic: list[Periodic]) -> None:
+    def __init__(
+        self, runtime: Runtime, queue: JobQueue, handlers: dict[str, Handler], periodic: list[Periodic]
+    ) -> None:
         self.runtime = runtime
         self.queue = queue
         self.handlers = handlers
@@ -57,7 +59,7 @@ class Worker:
             return
         try:
             handler(self.runtime, job.payload)
-        except Exception:  # noqa: BLE001 - a failing job is retried with backoff, never kills the worker
+        except Exception:
             log.exception("job %s (%s) failed", job.id, job.kind)
             self.queue.fail(job.id, traceback.format_exc())
         else:
@@ -70,7 +72,7 @@ class Worker:
                 task.last_run = now
                 try:
                     task.run(self.runtime)
-                except Exception:  # noqa: BLE001 - housekeeping retries at its next interval
+                except Exception:
                     log.exception("periodic task %s failed", task.name)
 
     def run_forever(self, *, poll_seconds: float = 1.0) -> None:
