@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 
+from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, IfMatch, RuntimeDep, authenticate
 from strongroom.api.folders import resolve
 from strongroom.api.streaming import parse_digest_header, stream_content
@@ -146,10 +147,11 @@ def download_file(
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    reason: Reason = None,
 ) -> Response:
     """The current version's bytes. One `Range: bytes=a-b` is honoured (206); `Repr-Digest` and `ETag`
-    carry the SHA-256 of the whole file."""
-    return _download(runtime, actor, file_id, None, range_header, if_none_match)
+    carry the SHA-256 of the whole file. Classified material may need `X-Strongroom-Reason` (else 428)."""
+    return _download(runtime, actor, file_id, None, range_header, if_none_match, reason)
 
 
 def _download(
@@ -159,6 +161,7 @@ def _download(
     version_id: str | None,
     range_header: str | None,
     if_none_match: str | None,
+    reason: str | None = None,
 ) -> Response:
     from strongroom.identity.actors import Actor
     from strongroom.runtime import Runtime
@@ -173,6 +176,8 @@ def _download(
             version_id=version_id,
             range_header=range_header,
             clock=runtime.clock,
+            reason=reason,
+            reason_required_for=runtime.settings.audit.reason_required_for,
         )
     if if_none_match and if_none_match.strip() == f'"{content.sha256}"' and content.byte_range is None:
         return Response(status_code=304, headers={"ETag": f'"{content.sha256}"'})

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from starlette.responses import StreamingResponse
 
+from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.api.files import _download
 from strongroom.content import versions as content_versions
@@ -40,9 +41,10 @@ def download_version(
     actor: CurrentActor,
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
+    reason: Reason = None,
 ) -> Response:
-    """The bytes of one version (Range supported)."""
-    return _download(runtime, actor, file_id, version_id, range_header, None)
+    """The bytes of one version (Range supported; classified material may need `X-Strongroom-Reason`)."""
+    return _download(runtime, actor, file_id, version_id, range_header, None, reason)
 
 
 @router.post("/files/{file_id}/versions/{version_id}/restore", status_code=201, response_model=VersionRead)

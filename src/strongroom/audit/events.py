@@ -50,6 +50,9 @@ class AuditAction(StrEnum):
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"
     BLOBS_VERIFIED = "storage.blob.verified"
+    AUDIT_EXPORTED = "audit.log.exported"
+    ACCESS_REPORT_GENERATED = "audit.access_report.generated"
+    CUSTODY_REPORT_GENERATED = "audit.custody_report.generated"
 
 
 @dataclass(frozen=True)

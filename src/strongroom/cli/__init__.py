@@ -2,12 +2,13 @@
 
 import typer
 
-from strongroom.cli import admin, server
+from strongroom.cli import admin, audit, server
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence.")
 server.register(app)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="keys")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ The door streams the bytes with `storage.sealed_blobs.read_plaintext` after the 
 recorded the read commits: a read that was not recorded never starts.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from strongroom.access.actions import Action
 from strongroom.access.loaders import access_file, access_version
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
+from strongroom.audit.reasons import require_reason
 from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
@@ -86,6 +88,8 @@ def open_content(
     range_header: str | None = None,
     clock: Clock,
     via: str = "api",
+    reason: str | None = None,
+    reason_required_for: Collection[str] = (),
 ) -> ContentToSend:
     """Authorise and record a read of a file's (or one version's) original bytes. Raises NotFound,
     RangeNotSatisfiable."""
@@ -101,11 +105,14 @@ def open_content(
         raise NotFound("file", file_id)
     if version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("version", version.id)
+    require_reason(classification=file.classification, reason=reason, required_for=reason_required_for)
     byte_range = parse_range(range_header, version.size)
     details: dict[str, object] = {"version_id": version.id, "via": via, "sha256": version.sha256}
     if byte_range is not None:
         details["range"] = [byte_range.start, byte_range.end]
-    events.record(session, actor, AuditAction.CONTENT_READ, item=ref(file), details=details, at=clock.now())
+    events.record(
+        session, actor, AuditAction.CONTENT_READ, item=ref(file), details=details, reason=reason, at=clock.now()
+    )
     return ContentToSend(
         file_id=file.id,
         file_name=file.name,

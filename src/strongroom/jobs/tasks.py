@@ -25,6 +25,20 @@ def collect_orphans(runtime: Runtime) -> None:
     maintenance.collect_orphan_blobs(runtime.sessions, runtime.blobs, clock=runtime.clock)
 
 
+def sign_audit_checkpoint(runtime: Runtime) -> None:
+    from strongroom.audit import witness
+
+    if not witness.checkpoint_due(runtime.sessions, settings=runtime.settings, clock=runtime.clock):
+        return
+    witness.checkpoint_now(
+        runtime.sessions,
+        settings=runtime.settings,
+        sign=runtime.keys.sign_audit,
+        public_key=runtime.keys.audit_public_key(),
+        clock=runtime.clock,
+    )
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     return table
@@ -34,6 +48,8 @@ def periodic() -> list[Periodic]:
     return [
         Periodic("trash.purge_expired", 3600, purge_expired_trash),
         Periodic("storage.collect_orphans", 3600, collect_orphans),
+        # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
+        Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]
 
 

@@ -1,0 +1,272 @@
+"""The audit trail over REST: search, export to a SIEM, checkpoints, proofs and the reports.
+
+Administrators may read everything; an item's owner may read its access report and custody report;
+every user may read their own activity.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy import select
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_item
+from strongroom.api.deps import CurrentActor, RuntimeDep
+from strongroom.audit import checkpoints, custody, export, reasons, reports, witness
+from strongroom.audit.events import AuditAction, ItemRef, record
+from strongroom.audit.models import AuditEvent
+from strongroom.content.models import FileVersion, Item
+from strongroom.db.session import transaction
+from strongroom.errors import InputError, NotAllowed, NotFound
+from strongroom.identity.actors import Actor
+from strongroom.runtime import Runtime
+
+router = APIRouter(tags=["audit"])
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Marker = Annotated[str | None, Query(description="The `next_marker` of the previous page.")]
+
+
+def read_reason(
+    reason: Annotated[
+        str | None,
+        Header(alias=reasons.HEADER, description="Why you read or disclose this (percent-encode non-ASCII)."),
+    ] = None,
+) -> str | None:
+    return reasons.clean_reason(reason)
+
+
+Reason = Annotated[str | None, Depends(read_reason)]
+"""The stated reason of a read or disclosure; routes pass it to the service, which decides if it is required."""
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise NotAllowed("Only administrators may read the audit trail.")
+
+
+def _after(marker: str | None) -> int | None:
+    if marker is None:
+        return None
+    if not marker.isdigit():
+        raise InputError("marker must be the next_marker of a previous page.")
+    return int(marker)
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    return export.event_record(event)
+
+
+def _page(events: list[AuditEvent], limit: int) -> dict[str, Any]:
+    return {
+        "events": [event_json(e) for e in events],
+        "next_marker": str(events[-1].seq) if len(events) == limit else None,
+    }
+
+
+@router.get("/audit/events")
+def search_events(
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    action: Annotated[str | None, Query(description="An action, or a prefix ending in '.' (e.g. 'content.').")] = None,
+    actor_id: str | None = None,
+    actor_kind: str | None = None,
+    item_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = 100,
+    marker: Marker = None,
+) -> dict[str, Any]:
+    """Search the audit trail (admins), oldest first, keyset-paged by sequence number."""
+    _require_admin(actor)
+    where = reports.EventFilter(
+        action=action, actor_id=actor_id, actor_kind=actor_kind, item_id=item_id, since=since, until=until
+    )
+    with transaction(runtime.sessions) as session:
+        return _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
+
+
+@router.get("/audit/export", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
+def export_log(
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    format: Literal["jsonl", "syslog"] = "jsonl",  # noqa: A002 - the query parameter's public name
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+) -> StreamingResponse:
+    """Stream the log: `jsonl` (verifiable with `strongroom audit verify`) or RFC 5424 `syslog` lines."""
+    _require_admin(actor)
+    with transaction(runtime.sessions) as session:
+        record(session, actor, AuditAction.AUDIT_EXPORTED, details={"format": format, "after_seq": after_seq}, at=runtime.clock.now())
+    if format == "jsonl":
+        lines = export.jsonl_lines(
+            runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now(), after_seq=after_seq
+        )
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+    return StreamingResponse(
+        export.syslog_lines(runtime.sessions, hostname=socket.gethostname(), after_seq=after_seq), media_type="text/plain"
+    )
+
+
+@router.get("/audit/public-key")
+def public_key(runtime: RuntimeDep) -> dict[str, str]:
+    """The Ed25519 key that signs checkpoints (hex). Keep a copy elsewhere to verify exports against."""
+    key = runtime.keys.audit_public_key()
+    return {"public_key": key.hex(), "key_id": checkpoints.key_id(key)}
+
+
+@router.get("/audit/checkpoints")
+def list_checkpoints(actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+    """Signed checkpoints, newest first."""
+    _require_admin(actor)
+    with transaction(runtime.sessions) as session:
+        found = checkpoints.list_checkpoints(session, limit=limit, before=_after(marker))
+        return {
+            "checkpoints": [checkpoints.as_record(c) for c in found],
+            "next_marker": str(found[-1].tree_size) if len(found) == limit else None,
+        }
+
+
+def make_checkpoint_now(runtime: Runtime) -> dict[str, object] | None:
+    return witness.checkpoint_now(
+        runtime.sessions,
+        settings=runtime.settings,
+        sign=runtime.keys.sign_audit,
+        public_key=runtime.keys.audit_public_key(),
+        clock=runtime.clock,
+    )
+
+
+@router.post("/audit/checkpoints", status_code=201)
+def create_checkpoint(actor: CurrentActor, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+    """Sign a checkpoint over every event now (201), or return the latest if nothing happened since (200)."""
+    _require_admin(actor)
+    made = make_checkpoint_now(runtime)
+    if made is not None:
+        return made
+    with transaction(runtime.sessions) as session:
+        latest = checkpoints.latest(session)
+        if latest is None:
+            raise InputError("The audit trail is empty; there is nothing to sign yet.")
+        response.status_code = 200
+        return checkpoints.as_record(latest)
+
+
+@router.get("/audit/proofs/inclusion")
+def inclusion_proof(
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    seq: Annotated[int, Query(ge=1)],
+    tree_size: Annotated[int | None, Query(ge=1, description="Default: the latest checkpoint's size.")] = None,
+) -> dict[str, Any]:
+    """RFC 6962 inclusion proof of event `seq` in the tree of `tree_size` events."""
+    _require_admin(actor)
+    with transaction(runtime.sessions) as session:
+        latest = checkpoints.latest(session)
+        if tree_size is None:
+            if latest is None:
+                raise InputError("No checkpoint yet; give tree_size.")
+            tree_size = latest.tree_size
+        proof = checkpoints.inclusion_proof(session, seq=seq, tree_size=tree_size).as_dict()
+        signed = next(iter(checkpoints.list_checkpoints(session, limit=1, before=tree_size + 1)), None)
+        if signed is not None and signed.tree_size == tree_size:
+            proof["checkpoint"] = checkpoints.as_record(signed)
+        return proof
+
+
+@router.get("/audit/proofs/consistency")
+def consistency_proof(
+    actor: CurrentActor, runtime: RuntimeDep, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+) -> dict[str, Any]:
+    """RFC 6962 consistency proof: the log of `first` events is a prefix of the log of `second`."""
+    _require_admin(actor)
+    with transaction(runtime.sessions) as session:
+        return checkpoints.consistency_proof(session, first=first, second=second)
+
+
+def _item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFacts:
+    """The item if it still exists and the actor manages it (or is an admin); only admins may ask
+    about deleted items, whose facts then come from the events."""
+    with transaction(runtime.sessions) as session:
+        item = session.get(Item, item_id)
+        if item is not None and not actor.is_admin:
+            item = access_item(session, actor, item_id, Action.MANAGE)
+        if item is not None:
+            return custody.ItemFacts(item.id, item.name, item.kind, item.classification, exists=True)
+        if not actor.is_admin:
+            raise NotFound("item", item_id)
+        last = reports.search(session, reports.EventFilter(item_id=item_id), limit=1)
+        if not last:
+            raise NotFound("item", item_id)
+        return custody.ItemFacts(item_id, last[0].item_name, last[0].item_kind, None, exists=False)
+
+
+@router.get("/items/{item_id}/access-report")
+def access_report(item_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+    """Who consulted or disclosed this item (one row per actor), and every event about it, paged."""
+    facts = _item_facts(runtime, actor, item_id)
+    with transaction(runtime.sessions) as session:
+        page = _page(reports.search(session, reports.EventFilter(item_id=item_id), limit=limit, after_seq=_after(marker)), limit)
+        accessors = reports.item_accessors(session, item_id=item_id)
+        record(session, actor, AuditAction.ACCESS_REPORT_GENERATED, item=ItemRef(facts.kind or "item", item_id, facts.name),
+               details={"report": "access"}, at=runtime.clock.now())  # fmt: skip
+    return {"item": {"id": facts.id, "name": facts.name, "exists": facts.exists}, "accessors": accessors, **page}
+
+
+@router.get("/users/{user_id}/activity")
+def user_activity(user_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+    """What a user did (their own activity, or anyone's for admins)."""
+    if actor.user_id != user_id and not actor.is_admin:
+        raise NotFound("user", user_id)
+    with transaction(runtime.sessions) as session:
+        where = reports.EventFilter(actor_id=user_id)
+        return _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
+
+
+@router.get("/audit/links/{link_id}/activity")
+def link_activity(link_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+    """What went out through a shared link or came in through an upload request (admins)."""
+    _require_admin(actor)
+    with transaction(runtime.sessions) as session:
+        return _page(reports.link_events(session, link_id=link_id, limit=limit, after_seq=_after(marker)), limit)
+
+
+def _custody(runtime: Runtime, actor: Actor, file_id: str) -> tuple[custody.ItemFacts, list[custody.VersionFacts], dict[str, Any]]:
+    facts = _item_facts(runtime, actor, file_id)
+    make_checkpoint_now(runtime)  # so that every event so far is covered by a signed checkpoint
+    with transaction(runtime.sessions) as session:
+        # _item_facts made the access decision; a trashed file's versions belong in the report too.
+        versions = list(session.scalars(select(FileVersion).where(FileVersion.file_id == file_id)))
+        version_facts = sorted(
+            (custody.VersionFacts(v.number, v.id, v.size, v.sha256, v.created_at, v.created_by_label, v.content_type) for v in versions),
+            key=lambda v: v.number,
+        )
+        bundle = custody.build_bundle(
+            session, item=facts, checkpoint=checkpoints.latest(session), public_key=runtime.keys.audit_public_key()
+        )
+        record(session, actor, AuditAction.CUSTODY_REPORT_GENERATED, item=ItemRef(facts.kind or "item", file_id, facts.name),
+               details={"events": len(bundle["events"])}, at=runtime.clock.now())  # fmt: skip
+    return facts, version_facts, bundle
+
+
+@router.get("/files/{file_id}/custody-report.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+async def custody_report(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
+    """A chain-of-custody report (PDF) for court: every version with size and SHA-256, the upload
+    receipt, every event, the signed checkpoint, and the inclusion proofs (attached as JSON)."""
+    facts, versions, bundle = await run_in_threadpool(_custody, runtime, actor, file_id)
+    pdf = await run_in_threadpool(
+        lambda: custody.render_pdf(item=facts, versions=versions, bundle=bundle, generated_at=runtime.clock.now(), generated_by=actor.label)
+    )
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="custody-{file_id}.pdf"'})
+
+
+@router.get("/files/{file_id}/custody-bundle.json")
+def custody_bundle(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
+    """The custody report's machine-readable part: verify it offline with `strongroom audit verify`."""
+    _, _, bundle = _custody(runtime, actor, file_id)
+    return Response(custody.bundle_json(bundle), media_type="application/json")

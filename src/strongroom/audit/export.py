@@ -1,0 +1,158 @@
+"""Exports of the log: JSON lines (what `strongroom audit verify` checks) and RFC 5424 syslog lines
+(what a SIEM such as Sentinel or Splunk ingests), and the copies of checkpoints sent to witnesses.
+
+JSON lines export, one object per line, in this order:
+
+    {"$type": "header", "format": "strongroom-audit-export", "version": 1, "after_seq": 0, ...}
+    {"$type": "checkpoint", ...}             every checkpoint, oldest first
+    {"seq": 1, ..., "prev_hash": ..., "hash": ...}   every event, by seq: exactly the fields the
+                                             chain hash covers, plus "hash"
+    {"$type": "end", "events": N, "last_seq": N}
+
+Events are read in short batches (each its own transaction) so an export never holds SQLite's
+write lock for long; the log is append-only, so batches by seq see one consistent history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strongroom.audit import chain
+from strongroom.audit.checkpoints import as_record
+from strongroom.audit.events import hashed_fields
+from strongroom.audit.models import AuditEvent, Checkpoint
+
+FORMAT = "strongroom-audit-export"
+BATCH = 5000
+FIELDS = (
+    "occurred_at", "actor_kind", "actor_id", "actor_label", "ip", "user_agent", "action",
+    "item_kind", "item_id", "item_name", "details", "reason",
+)  # fmt: skip
+
+# RFC 5424: facility 13 is "log audit"; the private enterprise number 32473 is the one RFC 5612
+# reserves for documentation and examples. Operators with their own PEN can map it in the SIEM.
+SYSLOG_FACILITY = 13
+SD_ID = "strongroom@32473"
+_WARNING_ACTIONS = ("failed", "rejected", "tampered")
+
+
+def event_record(event: AuditEvent) -> dict[str, Any]:
+    """An event as exported: the fields its chain hash covers, then its hash."""
+    fields = {name: getattr(event, name) for name in FIELDS}
+    return {**hashed_fields(event.seq, fields, event.prev_hash), "hash": event.hash}
+
+
+def _line(value: dict[str, Any]) -> str:
+    return chain.canonical_json(value) + "\n"
+
+
+def iter_events(open_session: Callable[[], Session], *, after_seq: int = 0) -> Iterator[AuditEvent]:
+    """Every event with seq > after_seq, in order, read in batches of short transactions."""
+    last = after_seq
+    while True:
+        with open_session() as session:
+            batch = list(
+                session.execute(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(BATCH))
+                .scalars()
+            )
+            session.rollback()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+
+
+def jsonl_lines(
+    open_session: Callable[[], Session], *, public_key: bytes, exported_at: datetime, after_seq: int = 0
+) -> Iterator[str]:
+    with open_session() as session:
+        checkpoints = [as_record(c) for c in session.execute(select(Checkpoint).order_by(Checkpoint.tree_size)).scalars()]
+        session.rollback()
+    yield _line(
+        {
+            "$type": "header",
+            "format": FORMAT,
+            "version": 1,
+            "after_seq": after_seq,
+            "exported_at": exported_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "public_key": public_key.hex(),
+            "leaf": "sha256(0x00 || chain hash bytes)",
+        }
+    )
+    for record in checkpoints:
+        yield _line({"$type": "checkpoint", **record})
+    count, last = 0, after_seq
+    for event in iter_events(open_session, after_seq=after_seq):
+        count, last = count + 1, event.seq
+        yield _line(event_record(event))
+    yield _line({"$type": "end", "events": count, "last_seq": last})
+
+
+def _sd_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+
+
+def _ascii_token(value: str, limit: int) -> str:
+    cleaned = "".join(ch if 33 <= ord(ch) <= 126 else "_" for ch in value)  # noqa: PLR2004 - PRINTUSASCII
+    return cleaned[:limit] or "-"
+
+
+def syslog_line(record: dict[str, Any], *, hostname: str, msgid: str | None = None) -> str:
+    """One RFC 5424 message: header, one SD-ELEMENT with the event's key fields, the JSON record as MSG."""
+    action = str(record.get("action") or msgid or "audit")
+    severity = 4 if any(word in action for word in _WARNING_ACTIONS) else 6
+    timestamp = record.get("occurred_at") or record.get("created_at") or "-"
+    params = {
+        "seq": record.get("seq"),
+        "action": record.get("action"),
+        "actorKind": record.get("actor_kind"),
+        "actorId": record.get("actor_id"),
+        "actor": record.get("actor_label"),
+        "ip": record.get("ip"),
+        "itemId": record.get("item_id"),
+        "item": record.get("item_name"),
+        "reason": record.get("reason"),
+        "hash": record.get("hash"),
+        "treeSize": record.get("tree_size"),
+        "root": record.get("root_hash"),
+    }
+    sd = " ".join(f'{name}="{_sd_escape(str(value))}"' for name, value in params.items() if value is not None)
+    header = (
+        f"<{SYSLOG_FACILITY * 8 + severity}>1 {timestamp} {_ascii_token(hostname, 255)} strongroom - "
+        f"{_ascii_token(msgid or action, 32)}"
+    )
+    return f"{header} [{SD_ID} {sd}] {chain.canonical_json(record)}\n"
+
+
+def syslog_lines(open_session: Callable[[], Session], *, hostname: str, after_seq: int = 0) -> Iterator[str]:
+    for event in iter_events(open_session, after_seq=after_seq):
+        yield syslog_line(event_record(event), hostname=hostname)
+
+
+def write_witness_file(path: Path, record: dict[str, Any]) -> None:
+    """Append a checkpoint to a witness file and make it durable before returning."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(_line({"$type": "checkpoint", **record}))
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def send_syslog_udp(target: str, line: str) -> None:
+    """Send one syslog message to `host:port` over UDP (RFC 5426)."""
+    host, _, port = target.rpartition(":")
+    with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(line.rstrip("\n").encode(), (host.strip("[]") or "127.0.0.1", int(port)))
+
+
+def checkpoint_syslog_line(record: dict[str, Any], *, hostname: str) -> str:
+    return syslog_line(record, hostname=hostname, msgid="audit.checkpoint")
