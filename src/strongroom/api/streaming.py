@@ -1,10 +1,10 @@
 """Streaming a sealed version's bytes to an HTTP client: headers, Range and the decrypting iterator."""
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
-from anyio import to_thread
 from starlette.responses import StreamingResponse
 
 from strongroom.content.reads import ContentToSend
@@ -65,13 +65,20 @@ def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[bytes
 
 
 async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Decrypt segment i+1 on a worker thread while the event loop sends segment i."""
+    loop = asyncio.get_running_loop()
     done = object()
-    while True:
-        chunk = await to_thread.run_sync(next, chunks, done)
-        if chunk is done:
-            return
-        assert isinstance(chunk, bytes | bytearray | memoryview)
-        yield bytes(chunk) if isinstance(chunk, memoryview) else chunk  # type: ignore[misc]  # narrowed above
+    pending: asyncio.Future[bytes | object] = loop.run_in_executor(None, next, chunks, done)
+    try:
+        while True:
+            chunk = await pending
+            if chunk is done:
+                return
+            assert isinstance(chunk, bytes)
+            pending = loop.run_in_executor(None, next, chunks, done)
+            yield chunk
+    finally:
+        pending.cancel()
 
 
 def content_headers(content: ContentToSend, *, inline: bool = False) -> dict[str, str]:
