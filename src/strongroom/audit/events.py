@@ -46,6 +46,7 @@ class AuditAction(StrEnum):
     ITEM_PURGED = "content.item.purged"
     ITEM_LOCKED = "content.item.locked"
     ITEM_UNLOCKED = "content.item.unlocked"
+    PROPERTIES_CHANGED = "content.properties.changed"
     CONTENT_READ = "content.version.read"
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"

@@ -2,6 +2,7 @@
 
 from strongroom.audit import models as audit_models
 from strongroom.content import models as content_models
+from strongroom.content import dav_locks, properties  # noqa: F401 - WebDAV locks and dead properties
 from strongroom.db.base import Base
 from strongroom.identity import models as identity_models
 from strongroom.jobs import models as jobs_models

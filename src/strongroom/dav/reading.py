@@ -1,0 +1,178 @@
+"""OPTIONS, PROPFIND, GET and HEAD.
+
+PROPFIND Depth 1 streams its multistatus page by page through the folder's keyset listing, so a folder
+of a hundred thousand items costs constant memory and the first bytes leave at once.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from starlette.responses import Response, StreamingResponse
+
+from strongroom.api.streaming import stream_content
+from strongroom.content import dav_locks, properties
+from strongroom.content import folders as content_folders
+from strongroom.content import reads as content_reads
+from strongroom.content.dav_locks import DavLock
+from strongroom.content.models import Item
+from strongroom.dav import xml
+from strongroom.dav.context import DavContext, DavStatus
+from strongroom.dav.locks import active_locks
+from strongroom.dav.resources import Located, etag, href, live_properties, locate
+from strongroom.errors import NotFound, StrongroomError
+
+PAGE = 1000
+ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
+MULTISTATUS = "application/xml; charset=utf-8"
+
+
+def options_response() -> Response:
+    return Response(
+        status_code=200,
+        headers={"DAV": "1, 2", "Allow": ALLOW, "MS-Author-Via": "DAV", "Content-Length": "0"},
+    )
+
+
+def render_item(
+    item: Item,
+    *,
+    link: str,
+    spec: xml.Propfind,
+    dead: dict[xml.PropName, str],
+    locks: list[xml.ActiveLock],
+    is_root: bool,
+) -> str:
+    props = live_properties(item, is_root=is_root)
+    props[(xml.DAV, "supportedlock")] = xml.SUPPORTED_LOCK
+    props[(xml.DAV, "lockdiscovery")] = xml.lockdiscovery(locks)
+    if spec.kind == "allprop":
+        return xml.response(link, [*props.values(), *dead.values()])
+    if spec.kind == "propname":
+        return xml.response(link, [xml.empty_element(name) for name in [*props, *dead]])
+    found: list[str] = []
+    missing: list[xml.PropName] = []
+    for name in spec.names:
+        value = props.get(name) or dead.get(name)
+        if value is None:
+            missing.append(name)
+        else:
+            found.append(value)
+    return xml.response(link, found, missing)
+
+
+def _wants_locks(spec: xml.Propfind) -> bool:
+    return spec.kind == "allprop" or (xml.DAV, "lockdiscovery") in spec.names
+
+
+@dataclass
+class FolderListing:
+    folder_id: str
+    segments: tuple[str, ...]
+    inherited: list[DavLock]  # depth-infinity locks on the folder or above: they cover every child
+
+
+async def propfind(ctx: DavContext) -> Response:
+    depth = (ctx.request.headers.get("depth") or "infinity").strip().lower()
+    if depth not in {"0", "1"}:
+        raise DavStatus(403, "PROPFIND with Depth: infinity is not supported.", body=xml.error_body("propfind-finite-depth"))
+    spec = xml.parse_propfind(await ctx.small_body())
+
+    def first(session: Session) -> tuple[str, FolderListing | None]:
+        located = locate(session, ctx.actor, ctx.segments)
+        if located.item is None:
+            raise NotFound("item", None)
+        now = ctx.runtime.clock.now()
+        item = located.item
+        covering = dav_locks.locks_covering(session, located.chain, now=now) if _wants_locks(spec) else []
+        dead = properties.properties_of(session, [item.id]).get(item.id, {})
+        own = render_item(
+            item,
+            link=href(ctx.mount, ctx.segments, folder=item.is_folder),
+            spec=spec,
+            dead=dead,
+            locks=active_locks(session, ctx.mount, covering, now=now),
+            is_root=not ctx.segments,
+        )
+        if depth == "0" or not item.is_folder:
+            return own, None
+        inherited = [lock for lock in covering if lock.depth == dav_locks.DEPTH_INFINITY]
+        return own, FolderListing(folder_id=item.id, segments=ctx.segments, inherited=inherited)
+
+    own, listing = await ctx.in_transaction(first)
+    if listing is None:
+        return Response(xml.MULTISTATUS_OPEN + own + xml.MULTISTATUS_CLOSE, status_code=207, media_type=MULTISTATUS)
+    return StreamingResponse(_stream_listing(ctx, spec, own, listing), status_code=207, media_type=MULTISTATUS)
+
+
+async def _stream_listing(ctx: DavContext, spec: xml.Propfind, own: str, listing: FolderListing) -> AsyncIterator[bytes]:
+    yield (xml.MULTISTATUS_OPEN + own).encode()
+    marker: str | None = None
+    while True:
+        try:
+            chunk, marker = await ctx.in_transaction(lambda session, m=marker: _page(ctx, session, spec, listing, m))
+        except StrongroomError:
+            # The folder vanished mid-listing: end the document well-formed with what was sent.
+            break
+        yield chunk.encode()
+        if marker is None:
+            break
+    yield xml.MULTISTATUS_CLOSE.encode()
+
+
+def _page(
+    ctx: DavContext, session: Session, spec: xml.Propfind, listing: FolderListing, marker: str | None
+) -> tuple[str, str | None]:
+    page = content_folders.list_items(session, ctx.actor, folder_id=listing.folder_id, limit=PAGE, marker=marker)
+    ids = [item.id for item in page.items]
+    dead = properties.properties_of(session, ids) if spec.kind != "prop" or _names_dead(spec) else {}
+    now = ctx.runtime.clock.now()
+    direct = dav_locks.locks_on_items(session, ids, now=now) if _wants_locks(spec) else {}
+    inherited = active_locks(session, ctx.mount, listing.inherited, now=now) if listing.inherited else []
+    parts = []
+    for item in page.items:
+        own_locks = active_locks(session, ctx.mount, direct[item.id], now=now) if item.id in direct else []
+        parts.append(
+            render_item(
+                item,
+                link=href(ctx.mount, (*listing.segments, item.name), folder=item.is_folder),
+                spec=spec,
+                dead=dead.get(item.id, {}),
+                locks=inherited + own_locks,
+                is_root=False,
+            )
+        )
+    return "".join(parts), page.next_marker
+
+
+def _names_dead(spec: xml.Propfind) -> bool:
+    return any(namespace != xml.DAV for namespace, _ in spec.names)
+
+
+async def get(ctx: DavContext, *, head: bool) -> Response:
+    range_header = ctx.request.headers.get("range")
+
+    def load(session: Session) -> tuple[Located, content_reads.ContentToSend | None]:
+        located = locate(session, ctx.actor, ctx.segments)
+        if located.item is None:
+            raise NotFound("item", None)
+        if located.item.is_folder or head:
+            return located, None
+        content = content_reads.open_content(
+            session, ctx.actor, file_id=located.item.id, range_header=range_header, clock=ctx.runtime.clock, via="dav"
+        )
+        return located, content
+
+    located, content = await ctx.in_transaction(load)
+    item = located.item
+    assert item is not None
+    headers = {"ETag": etag(item), "Last-Modified": xml.http_date(item.updated_at)}
+    if item.is_folder:
+        note = "This is a WebDAV folder. Mount it as a network drive, or use a WebDAV client.\n"
+        return Response(b"" if head else note.encode(), media_type="text/plain; charset=utf-8", headers=headers)
+    if content is None:  # HEAD: metadata only, and not a read of the content
+        headers |= {"Content-Length": str(item.size), "Accept-Ranges": "bytes"}
+        return Response(status_code=200, headers=headers, media_type=item.content_type or "application/octet-stream")
+    response = stream_content(ctx.runtime, content)
+    response.headers.update(headers)
+    return response

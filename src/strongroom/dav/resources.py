@@ -1,0 +1,148 @@
+"""DAV paths ↔ the folder tree, and an item's live properties.
+
+`/dav/` is the actor's root folder ("All files"); each path segment is an item name, looked up by its
+name key (NFC, case-folded) among the live children of the folder before it. The final item goes
+through `access_item`, so the same permission rule decides here as behind the REST API.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from sqlalchemy.orm import Session
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_folder, access_item, ancestry
+from strongroom.content.files import etag_of
+from strongroom.content.models import Folder, Item
+from strongroom.content.uploads import find_live_child
+from strongroom.dav import xml
+from strongroom.errors import InputError, NotFound
+from strongroom.identity.actors import Actor
+from strongroom.identity.models import User
+
+MAX_SEGMENTS = 256
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """Decoded path (below the mount) → names. Raises InputError for '.'/'..' segments or absurd depth."""
+    segments = tuple(segment for segment in path.split("/") if segment)
+    if len(segments) > MAX_SEGMENTS:
+        raise InputError("The path is too deep.")
+    if any(segment in {".", ".."} for segment in segments):
+        raise InputError("Paths cannot contain '.' or '..' segments.")
+    return segments
+
+
+def destination_segments(header: str | None, *, mount: str) -> tuple[str, ...]:
+    """The Destination header (absolute URI or path) → names below our mount. Raises InputError."""
+    if not header:
+        raise InputError("COPY and MOVE need a Destination header.")
+    path = unquote(urlsplit(header.strip()).path)
+    prefix = mount.rstrip("/") + "/"
+    if path.rstrip("/") == mount.rstrip("/"):
+        return ()
+    if not path.startswith(prefix):
+        raise OutsideMount(f"The destination {header!r} is not on this WebDAV server.")
+    return split_path(path[len(prefix) :])
+
+
+class OutsideMount(InputError):
+    """A Destination or If-header URI that points outside /dav/ (502 for COPY/MOVE)."""
+
+
+def href(mount: str, segments: tuple[str, ...], *, folder: bool) -> str:
+    path = "/".join(quote(segment, safe="") for segment in segments)
+    base = mount.rstrip("/") + "/"
+    if not segments:
+        return base
+    return base + path + ("/" if folder else "")
+
+
+@dataclass
+class Located:
+    """Where a request path leads. `item` is None for an unmapped URL whose parent folder exists;
+    `parent_chain` is None when even the parent is missing (→ 409 for PUT, MKCOL, COPY, MOVE)."""
+
+    segments: tuple[str, ...]
+    item: Item | None
+    chain: list[Item]  # root first; ends with the item when it exists
+    parent_chain: list[Item] | None
+
+    @property
+    def parent(self) -> Folder | None:
+        if self.parent_chain is None:
+            return None
+        last = self.parent_chain[-1]
+        return last if isinstance(last, Folder) else None
+
+    @property
+    def name(self) -> str:
+        return self.segments[-1] if self.segments else ""
+
+
+def root_folder(session: Session, actor: Actor) -> Folder:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or user.root_folder_id is None:
+        raise NotFound("folder", None)
+    return access_folder(session, actor, user.root_folder_id, Action.SEE)
+
+
+def locate(session: Session, actor: Actor, segments: tuple[str, ...]) -> Located:
+    """Walk the names from the actor's root. Raises NotFound only for a root the actor lacks."""
+    root = root_folder(session, actor)
+    chain: list[Item] = [root]
+    for index, segment in enumerate(segments):
+        node = chain[-1]
+        child = find_live_child(session, node.id, segment) if node.is_folder else None
+        if child is None:
+            last = index == len(segments) - 1
+            parent_chain = chain if last and node.is_folder else None
+            return Located(segments=segments, item=None, chain=chain, parent_chain=parent_chain)
+        chain.append(child)
+    item = access_item(session, actor, chain[-1].id, Action.SEE)
+    return Located(segments=segments, item=item, chain=chain, parent_chain=chain[:-1] or None)
+
+
+def segments_of(session: Session, item: Item) -> tuple[str, ...]:
+    """An item's names below its root: the DAV path of a lock root."""
+    return tuple(node.name for node in ancestry(session, item)[1:])
+
+
+def etag(item: Item) -> str:
+    return etag_of(item)
+
+
+def live_properties(item: Item, *, is_root: bool) -> dict[xml.PropName, str]:
+    """The rendered live properties every item has (lock properties are added by the caller)."""
+    props = {
+        (xml.DAV, "resourcetype"): xml.live("resourcetype", "<D:collection/>" if item.is_folder else ""),
+        (xml.DAV, "displayname"): xml.live("displayname", xml.text(item.name if not is_root else item.name)),
+        (xml.DAV, "getlastmodified"): xml.live("getlastmodified", xml.http_date(item.updated_at)),
+        (xml.DAV, "creationdate"): xml.live("creationdate", xml.iso_date(item.created_at)),
+        (xml.DAV, "getetag"): xml.live("getetag", xml.text(etag(item))),
+    }
+    if not item.is_folder:
+        props[(xml.DAV, "getcontentlength")] = xml.live("getcontentlength", str(item.size))
+        props[(xml.DAV, "getcontenttype")] = xml.live(
+            "getcontenttype", xml.text(item.content_type or "application/octet-stream")
+        )
+    return props
+
+
+# Live properties a client may not set or remove with PROPPATCH.
+PROTECTED = frozenset(
+    {
+        (xml.DAV, name)
+        for name in (
+            "resourcetype",
+            "displayname",
+            "getlastmodified",
+            "creationdate",
+            "getetag",
+            "getcontentlength",
+            "getcontenttype",
+            "lockdiscovery",
+            "supportedlock",
+        )
+    }
+)
