@@ -64,7 +64,6 @@ def iter_events(open_session: Callable[[], Session], *, after_seq: int = 0) -> I
                 session.execute(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(BATCH))
                 .scalars()
             )
-            session.rollback()
         if not batch:
             return
         yield from batch
@@ -76,7 +75,6 @@ def jsonl_lines(
 ) -> Iterator[str]:
     with open_session() as session:
         checkpoints = [as_record(c) for c in session.execute(select(Checkpoint).order_by(Checkpoint.tree_size)).scalars()]
-        session.rollback()
     yield _line(
         {
             "$type": "header",

@@ -1,0 +1,44 @@
+"""Writing events and exporting them the way the server does, for the audit tests."""
+
+from __future__ import annotations
+
+from strongroom.audit import export, verify, witness
+from strongroom.audit.events import AuditAction, ItemRef, record
+from strongroom.db.session import transaction
+from strongroom.identity.actors import Actor, ActorKind, Origin
+from strongroom.runtime import Runtime
+
+OFFICER = Actor(kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7"))
+
+
+def write_events(runtime: Runtime, count: int, *, item_id: str = "fi_exhibit", actor: Actor = OFFICER) -> None:
+    for n in range(count):
+        with transaction(runtime.sessions) as session:
+            record(
+                session,
+                actor,
+                AuditAction.CONTENT_READ,
+                item=ItemRef("file", item_id, "exhibit-JS-1.mp4"),
+                details={"n": n, "note": "café ünïcode"},
+                at=runtime.clock.now(),
+            )
+
+
+def checkpoint(runtime: Runtime) -> dict[str, object] | None:
+    return witness.checkpoint_now(
+        runtime.sessions,
+        settings=runtime.settings,
+        sign=runtime.keys.sign_audit,
+        public_key=runtime.keys.audit_public_key(),
+        clock=runtime.clock,
+    )
+
+
+def export_lines(runtime: Runtime) -> list[str]:
+    return list(
+        export.jsonl_lines(runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now())
+    )
+
+
+def verify_db(runtime: Runtime) -> verify.Report:
+    return verify.verify_export(export_lines(runtime), public_key=runtime.keys.audit_public_key())
