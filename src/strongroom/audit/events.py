@@ -54,6 +54,9 @@ class AuditAction(StrEnum):
     AUDIT_EXPORTED = "audit.log.exported"
     ACCESS_REPORT_GENERATED = "audit.access_report.generated"
     CUSTODY_REPORT_GENERATED = "audit.custody_report.generated"
+    UPLOAD_STARTED = "content.upload.started"
+    UPLOAD_TERMINATED = "content.upload.terminated"
+    UPLOAD_EXPIRED = "content.upload.expired"
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,37 @@ class FileVersion(Base):
     # A version whose bytes came from outside (upload request, anonymous) waits for a virus scan.
     scan_status: Mapped[str] = mapped_column(String(16), default="not_required")
     is_legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TusUpload(Base):
+    """A resumable (tus) upload in progress: where it goes, how far it got, and how to continue sealing it.
+
+    `received` and `sealed_tail` change together in one transaction (see storage/resumable.py). The
+    data key is stored wrapped, as on a version; the version created at the end reuses it. A lease
+    (`lease_token`, `lease_until`) keeps two requests from writing one upload at once.
+    """
+
+    __tablename__ = "tus_upload"
+    __table_args__ = (Index("ix_tus_upload_expires_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    created_by_id: Mapped[str] = mapped_column(IdColumn())
+    folder_id: Mapped[str] = mapped_column(IdColumn())
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    upload_metadata: Mapped[str | None] = mapped_column(String(4096))
+    length: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    version_id: Mapped[str] = mapped_column(IdColumn())
+    blob_key: Mapped[str] = mapped_column(String(64))
+    blob_header: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_id: Mapped[str] = mapped_column(String(64))
+    wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_tail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    file_id: Mapped[str | None] = mapped_column(IdColumn())

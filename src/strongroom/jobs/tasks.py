@@ -39,6 +39,12 @@ def sign_audit_checkpoint(runtime: Runtime) -> None:
     )
 
 
+def expire_uploads(runtime: Runtime) -> None:
+    from strongroom.content import resumable_uploads
+
+    resumable_uploads.expire_uploads(runtime.sessions, runtime.blobs, clock=runtime.clock)
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     return table
@@ -48,6 +54,7 @@ def periodic() -> list[Periodic]:
     return [
         Periodic("trash.purge_expired", 3600, purge_expired_trash),
         Periodic("storage.collect_orphans", 3600, collect_orphans),
+        Periodic("uploads.expire", 600, expire_uploads),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]
