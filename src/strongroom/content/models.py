@@ -99,6 +99,28 @@ class FileVersion(Base):
     is_legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class FileRendition(Base):
+    """A derived copy of a version for the browser (preview): never the original bytes, so preview-only
+    access can be served from it. Sealed like any version, with its own data key."""
+
+    __tablename__ = "file_rendition"
+    __table_args__ = (Index("uq_file_rendition_kind", "version_id", "kind", unique=True),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("file_version.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "preview"
+    status: Mapped[str] = mapped_column(String(16))  # ready | failed | unsupported
+    detail: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    blob_key: Mapped[str | None] = mapped_column(String(64))
+    segment_size: Mapped[int] = mapped_column(Integer, default=0)
+    kek_id: Mapped[str | None] = mapped_column(String(64))
+    wrapped_dek: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class TusUpload(Base):
     """A resumable (tus) upload in progress: where it goes, how far it got, and how to continue sealing it.
 

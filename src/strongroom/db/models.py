@@ -6,6 +6,7 @@ from strongroom.content import dav_locks, properties  # noqa: F401 - WebDAV lock
 from strongroom.db.base import Base
 from strongroom.identity import models as identity_models
 from strongroom.jobs import models as jobs_models
+from strongroom.sharing import models as sharing_models  # noqa: F401 - grants, links, upload requests
 
 metadata = Base.metadata
 __all__ = ["audit_models", "content_models", "identity_models", "jobs_models", "metadata"]

@@ -36,6 +36,29 @@ class AccessToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+
+
+class Group(Base):
+    """A set of users that grants can name: local, or filled by SCIM from the force's directory."""
+
+    __tablename__ = "user_group"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(200))  # the directory's id, set by SCIM
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GroupMember(Base):
+    __tablename__ = "group_member"
+    __table_args__ = (Index("ix_group_member_user_id", "user_id"),)
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class WebSession(Base):
     """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a leaked
     database cannot be replayed as cookies. Deleting or revoking the row signs the browser out at once."""

@@ -2,6 +2,7 @@
 
 import functools
 from datetime import timedelta
+from typing import Any
 
 from strongroom.jobs.worker import Handler, Periodic
 from strongroom.runtime import Runtime
@@ -45,8 +46,29 @@ def expire_uploads(runtime: Runtime) -> None:
     resumable_uploads.expire_uploads(runtime.sessions, runtime.blobs, clock=runtime.clock)
 
 
+def virus_scan(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from strongroom.skills import virus_scan as scanner
+
+    scanner.scan_version(
+        runtime.sessions, version_id=payload["version_id"], settings=runtime.settings.scan, store=runtime.blobs,
+        keys=runtime.keys, jobs=runtime.jobs, clock=runtime.clock,
+    )
+
+
+def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from strongroom.content import renditions
+
+    renditions.render_preview(
+        runtime.sessions, version_id=payload["version_id"], store=runtime.blobs, keys=runtime.keys,
+        work_dir=runtime.settings.data_dir / "tmp", segment_bytes=runtime.settings.limits.segment_bytes,
+        clock=runtime.clock,
+    )
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
+    table["skills.virus_scan"] = virus_scan
+    table["content.render_preview"] = render_preview
     return table
 
 

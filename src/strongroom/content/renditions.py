@@ -1,0 +1,282 @@
+"""Preview renditions: a browser-friendly copy of a version that is never the original bytes.
+
+Preview-only access (a previewer's role, a preview-only link) is served from here and only from
+here. ffmpeg makes audio into AAC/M4A, video into H.264 MP4 (720p, faststart, so players can seek
+by Range), and images into a resized JPEG. The rendition is sealed like a version, with its own key.
+"""
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_file
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction
+from strongroom.clock import Clock
+from strongroom.content.folders import ref
+from strongroom.content.models import File, FileRendition, FileVersion
+from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, parse_range
+from strongroom.db.base import new_id
+from strongroom.db.session import transaction
+from strongroom.errors import NotFound, Unavailable
+from strongroom.identity.actors import Actor
+from strongroom.jobs.queue import JobQueue
+from strongroom.storage.blobs import BlobStore
+from strongroom.storage.keys import KeyProvider, WrappedKey
+from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter, read_plaintext
+
+JOB_KIND = "content.render_preview"
+PREVIEW = "preview"
+FFMPEG_TIMEOUT_SECONDS = 3600
+
+# (output suffix, content type, ffmpeg output arguments) per media family.
+RECIPES: dict[str, tuple[str, str, list[str]]] = {
+    "audio": (".m4a", "audio/mp4", ["-vn", "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"]),
+    "video": (
+        ".mp4",
+        "video/mp4",
+        [
+            "-vf",
+            "scale=-2:'min(720,ih)'",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "26",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-movflags",
+            "+faststart",
+        ],
+    ),
+    "image": (".jpg", "image/jpeg", ["-frames:v", "1", "-vf", "scale='min(1600,iw)':-2", "-q:v", "4"]),
+}
+
+
+def family_of(content_type: str | None) -> str | None:
+    """Which recipe fits a media type, or None when no preview can be made."""
+    major = (content_type or "").partition("/")[0]
+    return major if major in RECIPES else None
+
+
+def enqueue_preview(session: Session, jobs: JobQueue, version: FileVersion) -> bool:
+    """Queue rendering in the caller's transaction, for media that can be previewed and may be read."""
+    if family_of(version.content_type) is None or version.scan_status not in READABLE_SCAN_STATES:
+        return False
+    jobs.enqueue(session, JOB_KIND, {"version_id": version.id})
+    return True
+
+
+def ffmpeg_missing() -> str | None:
+    if shutil.which("ffmpeg") is None:
+        return "ffmpeg is not installed (apt-get install ffmpeg); previews cannot be made"
+    return None
+
+
+@dataclass(frozen=True)
+class _Source:
+    version_id: str
+    file_id: str
+    rendition_id: str
+    family: str
+    size: int
+    blob_key: str
+    aad_id: bytes
+    wrapped_dek: WrappedKey
+
+
+def _plan(session: Session, version_id: str, *, clock: Clock) -> _Source | None:
+    version = session.get(FileVersion, version_id)
+    if version is None or version.scan_status not in READABLE_SCAN_STATES:
+        return None
+    family = family_of(version.content_type)
+    if family is None:
+        return None
+    existing = session.scalar(
+        select(FileRendition).where(FileRendition.version_id == version.id, FileRendition.kind == PREVIEW)
+    )
+    if existing is not None and existing.status == "ready":
+        return None
+    return _Source(
+        version_id=version.id,
+        file_id=version.file_id,
+        family=family,
+        size=version.size,
+        blob_key=version.blob_key,
+        rendition_id=existing.id if existing else new_id("rn"),
+        aad_id=version.sealed_for_id.encode(),
+        wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
+    )
+
+
+def _transcode(
+    source: _Source, *, store: BlobStore, keys: KeyProvider, work_dir: Path, segment_bytes: int
+) -> SealedBlob | str:
+    """The sealed rendition, or ffmpeg's complaint."""
+    suffix, _, arguments = RECIPES[source.family]
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        plain, target = Path(tmp) / "source", Path(tmp) / f"preview{suffix}"
+        # ffmpeg needs a seekable input for MP4/MOV; the plaintext lives only in this private temp dir.
+        with plain.open("wb") as out:
+            for chunk in read_plaintext(
+                store=store,
+                keys=keys,
+                blob_key=source.blob_key,
+                wrapped_dek=source.wrapped_dek,
+                aad_id=source.aad_id,
+                plaintext_size=source.size,
+            ):
+                out.write(chunk)
+        command = [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            "-i",
+            str(plain),
+            *arguments,
+            str(target),
+        ]
+        result = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False)
+        if result.returncode != 0 or not target.exists():
+            return result.stderr.decode(errors="replace")[-500:] or "ffmpeg failed"
+        writer = SealedBlobWriter(
+            store=store, keys=keys, aad_id=source.rendition_id.encode(), segment_size=segment_bytes
+        )
+        try:
+            with target.open("rb") as data:
+                while piece := data.read(segment_bytes):
+                    writer.write(piece)
+            return writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+
+
+def render_preview(
+    sessions: sessionmaker[Session],
+    *,
+    version_id: str,
+    store: BlobStore,
+    keys: KeyProvider,
+    work_dir: Path,
+    segment_bytes: int,
+    clock: Clock,
+) -> str:
+    """Make the preview rendition of a version; idempotent, blocking (the worker runs it). ffmpeg runs
+    between two short transactions, so no database lock is held while it works. Returns the outcome:
+    ready, failed, or skipped (gone, not previewable, not yet scanned, already made)."""
+    missing = ffmpeg_missing()
+    if missing:
+        raise Unavailable(missing)
+    with transaction(sessions) as session:
+        source = _plan(session, version_id, clock=clock)
+    if source is None:
+        return "skipped"
+    outcome = _transcode(source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes)
+    with transaction(sessions) as session:
+        rendition = session.get(FileRendition, source.rendition_id) or FileRendition(
+            id=source.rendition_id, version_id=source.version_id, kind=PREVIEW, created_at=clock.now()
+        )
+        session.add(rendition)
+        if isinstance(outcome, str):
+            rendition.status, rendition.detail = "failed", outcome
+            return "failed"
+        rendition.status, rendition.detail = "ready", None
+        rendition.content_type = RECIPES[source.family][1]
+        rendition.size, rendition.sha256 = outcome.size, outcome.sha256.hex()
+        rendition.blob_key, rendition.segment_size = outcome.blob_key, outcome.segment_size
+        rendition.kek_id, rendition.wrapped_dek = outcome.wrapped_dek.kek_id, outcome.wrapped_dek.ciphertext
+        session.flush()
+        file = session.get_one(File, source.file_id)
+        events.record(
+            session,
+            Actor.system(label="previews"),
+            AuditAction.RENDITION_CREATED,
+            item=ref(file),
+            details={
+                "version_id": source.version_id,
+                "rendition_id": rendition.id,
+                "content_type": rendition.content_type,
+            },
+            at=clock.now(),
+        )
+    return "ready"
+
+
+def request_preview(session: Session, actor: Actor, *, file_id: str, jobs: JobQueue) -> str:
+    """Ask for the current version's preview to be (re)made. Returns its state: queued, ready or unsupported."""
+    file = access_file(session, actor, file_id, Action.PREVIEW)
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    if version is None or family_of(version.content_type) is None:
+        return "unsupported"
+    existing = session.scalar(
+        select(FileRendition).where(FileRendition.version_id == version.id, FileRendition.kind == PREVIEW)
+    )
+    if existing is not None and existing.status == "ready":
+        return "ready"
+    return "queued" if enqueue_preview(session, jobs, version) else "waiting_for_scan"
+
+
+def open_preview(
+    session: Session, actor: Actor, *, file_id: str, range_header: str | None, clock: Clock, via: str = "api"
+) -> ContentToSend:
+    """Authorise (PREVIEW) and record a read of the current version's preview rendition; Range supported.
+    Raises NotFound (also while no preview is ready), RangeNotSatisfiable."""
+    file = access_file(session, actor, file_id, Action.PREVIEW)
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    if version is None or version.scan_status not in READABLE_SCAN_STATES:
+        raise NotFound("preview", file_id)
+    rendition = session.scalar(
+        select(FileRendition).where(
+            FileRendition.version_id == version.id,
+            FileRendition.kind == PREVIEW,
+            FileRendition.status == "ready",
+        )
+    )
+    if (
+        rendition is None
+        or rendition.blob_key is None
+        or rendition.wrapped_dek is None
+        or rendition.kek_id is None
+    ):
+        raise NotFound("preview", file_id)
+    byte_range = parse_range(range_header, rendition.size)
+    details: dict[str, object] = {"version_id": version.id, "rendition_id": rendition.id, "via": via}
+    if byte_range is not None:
+        details["range"] = [byte_range.start, byte_range.end]
+    events.record(session, actor, AuditAction.PREVIEW_READ, item=ref(file), details=details, at=clock.now())
+    suffix = {"audio/mp4": ".m4a", "video/mp4": ".mp4", "image/jpeg": ".jpg"}.get(
+        rendition.content_type or "", ""
+    )
+    return ContentToSend(
+        file_id=file.id,
+        file_name=f"{file.name} (preview){suffix}",
+        version_id=version.id,
+        size=rendition.size,
+        sha256=rendition.sha256 or "",
+        content_type=rendition.content_type or "application/octet-stream",
+        blob_key=rendition.blob_key,
+        aad_id=rendition.id.encode(),
+        wrapped_dek=WrappedKey(kek_id=rendition.kek_id, ciphertext=rendition.wrapped_dek),
+        byte_range=byte_range,
+    )
+
+
+def rendition_blob_keys(session: Session) -> set[str]:
+    """Blobs held by renditions: the garbage collector must keep them."""
+    return {key for key in session.scalars(select(FileRendition.blob_key)) if key}
