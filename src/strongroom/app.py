@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from strongroom import __version__
+from strongroom import __version__, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
 from strongroom.dav import app as dav_app
@@ -21,6 +21,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     api_errors.install(app)
     app.include_router(build_router())
+    web.install(app, runtime)  # browser door: staff pages, static files, session cookie, security headers
     app.mount("/dav", dav_app.build(runtime))  # WebDAV door: mount a drive
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,81 @@
+"""Staff pages: server-rendered HTML that calls the same domain services as the REST API.
+
+Page handlers use `HtmlRoute`, which turns a StrongroomError into a friendly HTML page with the
+door's status code instead of the REST door's JSON, and `signed_in()`, which sends a browser without
+a session to the sign-in page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from strongroom import errors
+from strongroom.api.errors import status_of
+from strongroom.identity.actors import Actor
+from strongroom.identity.models import User
+from strongroom.web.templating import render
+
+
+class SignInRequired(Exception):  # noqa: N818 - a control-flow signal, not an error shown to anyone
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class HtmlRoute(APIRoute):
+    """A page route: domain errors become an HTML page, a missing session a redirect to /login."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired as exc:
+                return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+            except errors.StrongroomError as exc:
+                status = status_of(exc)
+                return render(
+                    request,
+                    "staff/error.html",
+                    status_code=status,
+                    title=_ERROR_TITLES.get(status, "Something went wrong"),
+                    message=exc.message,
+                )
+
+        return page_handler
+
+
+_ERROR_TITLES = {
+    400: "There is a problem with the request",
+    403: "You cannot do that",
+    404: "Page not found",
+    409: "That clashes with something else",
+    410: "This is no longer available",
+    429: "Too many attempts",
+    503: "Sorry, the service is unavailable",
+}
+
+
+def signed_in(request: Request) -> tuple[User, Actor]:
+    """The signed-in staff member, or a redirect to the sign-in page that comes back here afterwards."""
+    user = getattr(request.state, "web_user", None)
+    actor = getattr(request.state, "session_actor", None)
+    if not isinstance(user, User) or not isinstance(actor, Actor):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return user, actor
+
+
+def safe_next(url: str | None) -> str:
+    """Only local paths may be a redirect target after sign-in (no open redirect)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/files"
+    return url

@@ -1,0 +1,103 @@
+"""Admin pages: users, groups and audit search. To anyone who is not an admin they do not exist (404)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from starlette.responses import Response
+
+from strongroom.api.deps import RuntimeDep
+from strongroom.content import folders as content_folders
+from strongroom.db.session import transaction
+from strongroom.errors import NotFound, StrongroomError
+from strongroom.identity import users
+from strongroom.identity.actors import Actor
+from strongroom.identity.models import Group, GroupMember, User
+from strongroom.web import csrf
+from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.web.templating import render
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+MAX_ROWS = 500
+
+
+def _admin(request: Request) -> Actor:
+    _, actor = signed_in(request)
+    if not actor.is_admin:
+        raise NotFound("page", None)
+    return actor
+
+
+@router.get("/admin")
+def admin_home(request: Request) -> Response:
+    _admin(request)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, runtime: RuntimeDep) -> Response:
+    _admin(request)
+    with transaction(runtime.sessions) as session:
+        rows = list(session.scalars(select(User).order_by(User.email_key).limit(MAX_ROWS)))
+        return render(request, "admin/users.html", nav="admin", tab="users", users=rows, error=None)
+
+
+@router.post("/admin/users")
+async def create_user(
+    request: Request,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    is_admin: Annotated[bool, Form()] = False,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Create a local account with its own root folder."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def create() -> None:
+        with transaction(runtime.sessions) as session:
+            user = users.create_user(
+                session,
+                actor,
+                email=email,
+                display_name=display_name or None,
+                password=password or None,
+                is_admin=is_admin,
+                clock=runtime.clock,
+            )
+            content_folders.create_root_folder(session, user, clock=runtime.clock)
+
+    try:
+        await run_in_threadpool(create)
+    except StrongroomError as exc:
+        with transaction(runtime.sessions) as session:
+            rows = list(session.scalars(select(User).order_by(User.email_key).limit(MAX_ROWS)))
+            return render(
+                request, "admin/users.html", status_code=400, nav="admin", tab="users", users=rows, error=exc.message
+            )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/groups")
+def groups_page(request: Request, runtime: RuntimeDep) -> Response:
+    _admin(request)
+    with transaction(runtime.sessions) as session:
+        groups = list(session.scalars(select(Group).order_by(Group.name_key).limit(MAX_ROWS)))
+        members: dict[str, list[str]] = {g.id: [] for g in groups}
+        for group_id, email in session.execute(
+            select(GroupMember.group_id, User.email).join(User, User.id == GroupMember.user_id)
+        ):
+            members.setdefault(group_id, []).append(email)
+        return render(request, "admin/groups.html", nav="admin", tab="groups", groups=groups, members=members)
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request) -> Response:
+    _admin(request)
+    return render(request, "admin/audit.html", nav="admin", tab="audit")

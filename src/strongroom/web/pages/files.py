@@ -1,0 +1,142 @@
+"""The file browser: folders with breadcrumbs, sorting and paging; item details with preview,
+versions and the access report; the trash.
+
+Pages read through the domain services; changes (rename, move, delete, restore, upload) are made by
+the page's script through the REST API with the session cookie and CSRF header, so there is one
+implementation of every change. Creating a folder also works without script (a plain form post).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_folder
+from strongroom.api.deps import RuntimeDep
+from strongroom.content import files as content_files
+from strongroom.content import folders as content_folders
+from strongroom.content import trash as content_trash
+from strongroom.content import versions as content_versions
+from strongroom.content.models import File
+from strongroom.db.session import transaction
+from strongroom.web import csrf
+from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.web.pages.listing import SortKey, list_folder
+from strongroom.web.previews import preview_kind
+from strongroom.web.templating import render
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+PAGE_SIZE = 100
+
+
+@router.get("/files")
+def my_files(request: Request) -> Response:
+    user, _ = signed_in(request)
+    return RedirectResponse(f"/files/{user.root_folder_id}", status_code=303)
+
+
+@router.get("/files/{folder_id}")
+def folder_page(
+    request: Request,
+    folder_id: str,
+    runtime: RuntimeDep,
+    sort: SortKey = SortKey.NAME,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    marker: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response:
+    user, actor = signed_in(request)
+    with transaction(runtime.sessions) as session:
+        folder = access_folder(session, actor, folder_id, Action.SEE)
+        path = content_folders.folder_path(session, folder)
+        listing = list_folder(
+            session,
+            actor,
+            folder_id=folder.id,
+            sort=sort,
+            descending=order == "desc",
+            limit=PAGE_SIZE,
+            marker=marker,
+        )
+        return render(
+            request,
+            "staff/folder.html",
+            nav="files",
+            folder=folder,
+            path=path,
+            is_root=folder.id == user.root_folder_id,
+            items=listing.items,
+            next_marker=listing.next_marker,
+            first_page=marker is None,
+            sort=sort.value,
+            order=order,
+            max_upload_bytes=runtime.settings.limits.max_upload_bytes,
+        )
+
+
+@router.post("/files/{folder_id}/new-folder")
+async def new_folder(
+    request: Request,
+    folder_id: str,
+    runtime: RuntimeDep,
+    name: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Create a folder without script; the script path uses POST /api/v1/folders instead."""
+    _, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def create() -> str:
+        with transaction(runtime.sessions) as session:
+            created = content_folders.create_folder(
+                session,
+                actor,
+                parent_id=folder_id,
+                name=name,
+                clock=runtime.clock,
+                max_depth=runtime.settings.limits.max_path_depth,
+            )
+            return created.id
+
+    await run_in_threadpool(create)
+    return RedirectResponse(f"/files/{folder_id}", status_code=303)
+
+
+@router.get("/items/{item_id}")
+def item_page(request: Request, item_id: str, runtime: RuntimeDep) -> Response:
+    _, actor = signed_in(request)
+    with transaction(runtime.sessions) as session:
+        item = content_files.get_item(session, actor, item_id=item_id)
+        if item.is_folder:
+            return RedirectResponse(f"/files/{item.id}", status_code=303)
+        assert isinstance(item, File)
+        parent = access_folder(session, actor, item.parent_id, Action.SEE) if item.parent_id else None
+        path = content_folders.folder_path(session, parent) if parent else []
+        versions = content_versions.list_versions(session, actor, file_id=item.id)
+        return render(
+            request,
+            "staff/item.html",
+            nav="files",
+            item=item,
+            path=path,
+            versions=versions,
+            preview=preview_kind(item.name, item.content_type),
+        )
+
+
+@router.get("/trash")
+def trash_page(request: Request, runtime: RuntimeDep) -> Response:
+    _, actor = signed_in(request)
+    with transaction(runtime.sessions) as session:
+        items = content_trash.list_trash(session, actor)
+        return render(
+            request,
+            "staff/trash.html",
+            nav="trash",
+            items=items,
+            retention_days=runtime.settings.trash.retention_days,
+        )
