@@ -8,10 +8,14 @@ from strongroom.db.session import transaction
 from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.runtime import Runtime
 
-OFFICER = Actor(kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7"))
+OFFICER = Actor(
+    kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7")
+)
 
 
-def write_events(runtime: Runtime, count: int, *, item_id: str = "fi_exhibit", actor: Actor = OFFICER) -> None:
+def write_events(
+    runtime: Runtime, count: int, *, item_id: str = "fi_exhibit", actor: Actor = OFFICER
+) -> None:
     for n in range(count):
         with transaction(runtime.sessions) as session:
             record(
@@ -36,7 +40,9 @@ def checkpoint(runtime: Runtime) -> dict[str, object] | None:
 
 def export_lines(runtime: Runtime) -> list[str]:
     return list(
-        export.jsonl_lines(runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now())
+        export.jsonl_lines(
+            runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now()
+        )
     )
 
 

@@ -30,13 +30,20 @@ def test_admins_search_events_with_filters_and_paging_others_may_not(
         assert client.get(f"/api/v1/files/{file['id']}/content", headers=alice.headers).status_code == 200
     assert client.get("/api/v1/audit/events", headers=alice.headers).status_code == 403
     page = client.get(
-        "/api/v1/audit/events", params={"item_id": file["id"], "action": "content.version.read", "limit": 2}, headers=admin.headers
+        "/api/v1/audit/events",
+        params={"item_id": file["id"], "action": "content.version.read", "limit": 2},
+        headers=admin.headers,
     ).json()
     assert [e["action"] for e in page["events"]] == ["content.version.read"] * 2
     assert page["events"][0]["actor_label"] == alice.email
     rest = client.get(
         "/api/v1/audit/events",
-        params={"item_id": file["id"], "action": "content.version.read", "limit": 2, "marker": page["next_marker"]},
+        params={
+            "item_id": file["id"],
+            "action": "content.version.read",
+            "limit": 2,
+            "marker": page["next_marker"],
+        },
         headers=admin.headers,
     ).json()
     assert len(rest["events"]) == 1
@@ -44,7 +51,9 @@ def test_admins_search_events_with_filters_and_paging_others_may_not(
     assert rest["events"][0]["seq"] > page["events"][1]["seq"]
     prefix = client.get("/api/v1/audit/events", params={"action": "content."}, headers=admin.headers).json()
     assert {e["action"].split(".")[0] for e in prefix["events"]} == {"content"}
-    assert client.get("/api/v1/audit/events", params={"marker": "x"}, headers=admin.headers).status_code == 400
+    assert (
+        client.get("/api/v1/audit/events", params={"marker": "x"}, headers=admin.headers).status_code == 400
+    )
 
 
 def test_export_verifies_with_the_cli_and_edits_are_caught(
@@ -73,7 +82,9 @@ def test_export_verifies_with_the_cli_and_edits_are_caught(
 
 def test_syslog_export_is_rfc_5424(client: TestClient, alice: UserFixture, admin: UserFixture) -> None:
     upload(client, alice, "notes.txt", b"x")
-    lines = client.get("/api/v1/audit/export", params={"format": "syslog"}, headers=admin.headers).text.splitlines()
+    lines = client.get(
+        "/api/v1/audit/export", params={"format": "syslog"}, headers=admin.headers
+    ).text.splitlines()
     assert lines
     first = lines[0]
     assert first.startswith("<110>1 ")  # facility 13 (log audit), severity 6 (informational), version 1
@@ -117,7 +128,9 @@ def test_inclusion_and_consistency_proofs_verify_against_signed_roots(
         bytes.fromhex(second["root_hash"]),
         [bytes.fromhex(p) for p in consistency["proof"]],
     )
-    too_far = client.get("/api/v1/audit/proofs/inclusion", params={"seq": 1, "tree_size": 10_000}, headers=admin.headers)
+    too_far = client.get(
+        "/api/v1/audit/proofs/inclusion", params={"seq": 1, "tree_size": 10_000}, headers=admin.headers
+    )
     assert too_far.status_code == 400
 
 
@@ -135,7 +148,9 @@ def test_reports_who_accessed_an_item_and_what_a_user_did(
     assert client.get(f"/api/v1/items/{file['id']}/access-report", headers=admin.headers).status_code == 200
 
     mine = client.get(f"/api/v1/users/{alice.id}/activity", headers=alice.headers).json()["events"]
-    assert {"content.file.created", "content.version.created", "content.version.read"} <= {e["action"] for e in mine}
+    assert {"content.file.created", "content.version.created", "content.version.read"} <= {
+        e["action"] for e in mine
+    }
     assert all(e["actor_id"] == alice.id for e in mine)
     assert client.get(f"/api/v1/users/{alice.id}/activity", headers=bob.headers).status_code == 404
 
@@ -150,15 +165,27 @@ def test_classified_material_needs_a_reason_which_is_recorded(
     refused = client.get(url, headers=alice.headers)
     assert refused.status_code == 428
     assert refused.json()["code"] == "reason_required"
-    allowed = client.get(url, headers={**alice.headers, "X-Strongroom-Reason": "Op%20Kestrel%20%E2%80%94%20disclosure%20review"})
+    allowed = client.get(
+        url,
+        headers={**alice.headers, "X-Strongroom-Reason": "Op%20Kestrel%20%E2%80%94%20disclosure%20review"},
+    )
     assert allowed.status_code == 200
     assert allowed.content == b"handler notes"
-    reads = client.get("/api/v1/audit/events", params={"item_id": file["id"], "action": "content.version.read"}, headers=admin.headers)
+    reads = client.get(
+        "/api/v1/audit/events",
+        params={"item_id": file["id"], "action": "content.version.read"},
+        headers=admin.headers,
+    )
     assert [e["reason"] for e in reads.json()["events"]] == ["Op Kestrel — disclosure review"]
 
 
 def test_custody_report_pdf_and_bundle_verify_and_outlive_the_item(
-    client: TestClient, runtime: Runtime, alice: UserFixture, admin: UserFixture, tmp_path: Path, artifacts_dir: Path
+    client: TestClient,
+    runtime: Runtime,
+    alice: UserFixture,
+    admin: UserFixture,
+    tmp_path: Path,
+    artifacts_dir: Path,
 ) -> None:
     first = upload(client, alice, "bwv-0412.mp4", b"version one")
     upload(client, alice, "bwv-0412.mp4", b"version two, longer")

@@ -25,7 +25,7 @@ def test_concurrent_writers_get_one_gap_free_chain(runtime: Runtime) -> None:
             start.wait()
             actor = Actor(kind=ActorKind.USER, id=f"us_writer{n}", label=f"writer{n}@force.police.test")
             write_events(runtime, PER_WRITER, item_id=f"fi_{n}", actor=actor)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
@@ -37,7 +37,9 @@ def test_concurrent_writers_get_one_gap_free_chain(runtime: Runtime) -> None:
     assert errors == []
     with transaction(runtime.sessions) as session:
         seqs = list(session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars())
-        per_writer = dict(session.execute(select(AuditEvent.actor_id, func.count()).group_by(AuditEvent.actor_id)).all())
+        per_writer = dict(
+            session.execute(select(AuditEvent.actor_id, func.count()).group_by(AuditEvent.actor_id)).all()
+        )
     assert seqs == list(range(1, WRITERS * PER_WRITER + 1))
     assert set(per_writer.values()) == {PER_WRITER}
     checkpoint(runtime)
@@ -60,4 +62,7 @@ def test_a_rolled_back_transaction_leaves_no_gap(runtime: Runtime) -> None:
     write_events(runtime, 1)
     with transaction(runtime.sessions) as session:
         assert list(session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars()) == [1, 2, 3]
-        assert session.execute(select(func.count()).where(AuditEvent.action == "storage.key.rotated")).scalar() == 0
+        assert (
+            session.execute(select(func.count()).where(AuditEvent.action == "storage.key.rotated")).scalar()
+            == 0
+        )

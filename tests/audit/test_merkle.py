@@ -11,7 +11,19 @@ import pytest
 
 from strongroom.audit import chain
 
-LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f")]
+LEAVES = [
+    bytes.fromhex(h)
+    for h in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
 ROOTS = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -54,7 +66,7 @@ TREE = chain.MerkleTree(LEAF_HASHES)
 
 
 def test_basic_hashes_follow_rfc_6962() -> None:
-    assert chain.EMPTY_ROOT == hashlib.sha256(b"").digest()
+    assert hashlib.sha256(b"").digest() == chain.EMPTY_ROOT
     assert chain.leaf_hash(b"L") == hashlib.sha256(b"\x00L").digest()
     assert chain.node_hash(b"l" * 32, b"r" * 32) == hashlib.sha256(b"\x01" + b"l" * 32 + b"r" * 32).digest()
     assert chain.leaf_hash(b"") != chain.EMPTY_ROOT  # domain separation: a leaf is never the empty tree

@@ -70,18 +70,23 @@ def test_deleting_the_newest_events_is_found_through_the_checkpoint(runtime: Run
 def test_an_inserted_event_is_found(runtime: Runtime) -> None:
     write_events(runtime, 4)
     checkpoint(runtime)
-    # Shift the later events up and slip a forged event in at seq 3, with a hash that is right for its content.
+    # Shift the later events up and slip a forged event in at seq 3, hashed right for its content.
     sql(runtime, "UPDATE audit_event SET seq = seq + 100 WHERE seq >= 3")
     sql(runtime, "UPDATE audit_event SET seq = seq - 99 WHERE seq >= 103")
     lines = export_lines(runtime)
     second = json.loads(next(line for line in lines if '"seq":2,' in line))
-    forged = {k: v for k, v in second.items() if k != "hash"} | {"seq": 3, "prev_hash": second["hash"], "actor_label": "forger"}
+    forged = {k: v for k, v in second.items() if k != "hash"} | {
+        "seq": 3,
+        "prev_hash": second["hash"],
+        "actor_label": "forger",
+    }
     forged["hash"] = chain.chain_hash(second["hash"], chain.event_payload(forged))
     sql(
         runtime,
-        "INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, actor_label, ip, user_agent, action, item_kind,"
-        " item_id, item_name, details, reason, prev_hash, hash) SELECT 3, occurred_at, actor_kind, actor_id, 'forger', ip,"
-        " user_agent, action, item_kind, item_id, item_name, details, reason, :prev, :hash FROM audit_event WHERE seq = 2",
+        "INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, actor_label, ip, user_agent,"
+        " action, item_kind, item_id, item_name, details, reason, prev_hash, hash)"
+        " SELECT 3, occurred_at, actor_kind, actor_id, 'forger', ip, user_agent, action, item_kind, item_id,"
+        " item_name, details, reason, :prev, :hash FROM audit_event WHERE seq = 2",
         prev=second["hash"],
         hash=forged["hash"],
     )
@@ -112,13 +117,16 @@ def test_a_rewritten_history_with_recomputed_hashes_fails_the_signed_checkpoint(
         rows = conn.execute(text("SELECT * FROM audit_event ORDER BY seq")).mappings().all()
         prev = chain.GENESIS_HASH
         for row in rows:
-            fields = {k: row[k] for k in row.keys() if k not in {"seq", "prev_hash", "hash"}}
+            fields = {k: row[k] for k in row if k not in {"seq", "prev_hash", "hash"}}
             if row["seq"] == 6:
                 fields["actor_label"] = "nobody"
             fields["occurred_at"] = as_utc(fields["occurred_at"])
             digest = chain.chain_hash(prev, chain.event_payload(hashed_fields(row["seq"], fields, prev)))
             conn.execute(
-                text("UPDATE audit_event SET actor_label = :label, prev_hash = :prev, hash = :hash WHERE seq = :seq"),
+                text(
+                    "UPDATE audit_event SET actor_label = :label, prev_hash = :prev, hash = :hash"
+                    " WHERE seq = :seq"
+                ),
                 {"label": fields["actor_label"], "prev": prev, "hash": digest, "seq": row["seq"]},
             )
             prev = digest

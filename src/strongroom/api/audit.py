@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy import select
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
 from starlette.responses import StreamingResponse
 
 from strongroom.access.actions import Action
@@ -43,7 +43,7 @@ def read_reason(
 
 
 Reason = Annotated[str | None, Depends(read_reason)]
-"""The stated reason of a read or disclosure; routes pass it to the service, which decides if it is required."""
+"""The stated reason of a read or disclosure; the service decides whether one is required."""
 
 
 def _require_admin(actor: Actor) -> None:
@@ -74,7 +74,9 @@ def _page(events: list[AuditEvent], limit: int) -> dict[str, Any]:
 def search_events(
     actor: CurrentActor,
     runtime: RuntimeDep,
-    action: Annotated[str | None, Query(description="An action, or a prefix ending in '.' (e.g. 'content.').")] = None,
+    action: Annotated[
+        str | None, Query(description="An action, or a prefix ending in '.' (e.g. 'content.').")
+    ] = None,
     actor_id: str | None = None,
     actor_kind: str | None = None,
     item_id: str | None = None,
@@ -92,7 +94,11 @@ def search_events(
         return _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
 
 
-@router.get("/audit/export", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
 def export_log(
     actor: CurrentActor,
     runtime: RuntimeDep,
@@ -102,14 +108,24 @@ def export_log(
     """Stream the log: `jsonl` (verifiable with `strongroom audit verify`) or RFC 5424 `syslog` lines."""
     _require_admin(actor)
     with transaction(runtime.sessions) as session:
-        record(session, actor, AuditAction.AUDIT_EXPORTED, details={"format": format, "after_seq": after_seq}, at=runtime.clock.now())
+        record(
+            session,
+            actor,
+            AuditAction.AUDIT_EXPORTED,
+            details={"format": format, "after_seq": after_seq},
+            at=runtime.clock.now(),
+        )
     if format == "jsonl":
         lines = export.jsonl_lines(
-            runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now(), after_seq=after_seq
+            runtime.sessions,
+            public_key=runtime.keys.audit_public_key(),
+            exported_at=runtime.clock.now(),
+            after_seq=after_seq,
         )
         return StreamingResponse(lines, media_type="application/x-ndjson")
     return StreamingResponse(
-        export.syslog_lines(runtime.sessions, hostname=socket.gethostname(), after_seq=after_seq), media_type="text/plain"
+        export.syslog_lines(runtime.sessions, hostname=socket.gethostname(), after_seq=after_seq),
+        media_type="text/plain",
     )
 
 
@@ -121,7 +137,9 @@ def public_key(runtime: RuntimeDep) -> dict[str, str]:
 
 
 @router.get("/audit/checkpoints")
-def list_checkpoints(actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+def list_checkpoints(
+    actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+) -> dict[str, Any]:
     """Signed checkpoints, newest first."""
     _require_admin(actor)
     with transaction(runtime.sessions) as session:
@@ -162,7 +180,9 @@ def inclusion_proof(
     actor: CurrentActor,
     runtime: RuntimeDep,
     seq: Annotated[int, Query(ge=1)],
-    tree_size: Annotated[int | None, Query(ge=1, description="Default: the latest checkpoint's size.")] = None,
+    tree_size: Annotated[
+        int | None, Query(ge=1, description="Default: the latest checkpoint's size.")
+    ] = None,
 ) -> dict[str, Any]:
     """RFC 6962 inclusion proof of event `seq` in the tree of `tree_size` events."""
     _require_admin(actor)
@@ -181,7 +201,10 @@ def inclusion_proof(
 
 @router.get("/audit/proofs/consistency")
 def consistency_proof(
-    actor: CurrentActor, runtime: RuntimeDep, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    first: Annotated[int, Query(ge=1)],
+    second: Annotated[int, Query(ge=1)],
 ) -> dict[str, Any]:
     """RFC 6962 consistency proof: the log of `first` events is a prefix of the log of `second`."""
     _require_admin(actor)
@@ -207,19 +230,39 @@ def _item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFac
 
 
 @router.get("/items/{item_id}/access-report")
-def access_report(item_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+def access_report(
+    item_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+) -> dict[str, Any]:
     """Who consulted or disclosed this item (one row per actor), and every event about it, paged."""
     facts = _item_facts(runtime, actor, item_id)
     with transaction(runtime.sessions) as session:
-        page = _page(reports.search(session, reports.EventFilter(item_id=item_id), limit=limit, after_seq=_after(marker)), limit)
+        page = _page(
+            reports.search(
+                session, reports.EventFilter(item_id=item_id), limit=limit, after_seq=_after(marker)
+            ),
+            limit,
+        )
         accessors = reports.item_accessors(session, item_id=item_id)
-        record(session, actor, AuditAction.ACCESS_REPORT_GENERATED, item=ItemRef(facts.kind or "item", item_id, facts.name),
-               details={"report": "access"}, at=runtime.clock.now())  # fmt: skip
-    return {"item": {"id": facts.id, "name": facts.name, "exists": facts.exists}, "accessors": accessors, **page}
+        ref = ItemRef(facts.kind or "item", item_id, facts.name)
+        record(
+            session,
+            actor,
+            AuditAction.ACCESS_REPORT_GENERATED,
+            item=ref,
+            details={"report": "access"},
+            at=runtime.clock.now(),
+        )
+    return {
+        "item": {"id": facts.id, "name": facts.name, "exists": facts.exists},
+        "accessors": accessors,
+        **page,
+    }
 
 
 @router.get("/users/{user_id}/activity")
-def user_activity(user_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+def user_activity(
+    user_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+) -> dict[str, Any]:
     """What a user did (their own activity, or anyone's for admins)."""
     if actor.user_id != user_id and not actor.is_admin:
         raise NotFound("user", user_id)
@@ -229,40 +272,75 @@ def user_activity(user_id: str, actor: CurrentActor, runtime: RuntimeDep, limit:
 
 
 @router.get("/audit/links/{link_id}/activity")
-def link_activity(link_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None) -> dict[str, Any]:
+def link_activity(
+    link_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+) -> dict[str, Any]:
     """What went out through a shared link or came in through an upload request (admins)."""
     _require_admin(actor)
     with transaction(runtime.sessions) as session:
-        return _page(reports.link_events(session, link_id=link_id, limit=limit, after_seq=_after(marker)), limit)
+        return _page(
+            reports.link_events(session, link_id=link_id, limit=limit, after_seq=_after(marker)), limit
+        )
 
 
-def _custody(runtime: Runtime, actor: Actor, file_id: str) -> tuple[custody.ItemFacts, list[custody.VersionFacts], dict[str, Any]]:
+def _custody(
+    runtime: Runtime, actor: Actor, file_id: str
+) -> tuple[custody.ItemFacts, list[custody.VersionFacts], dict[str, Any]]:
     facts = _item_facts(runtime, actor, file_id)
     make_checkpoint_now(runtime)  # so that every event so far is covered by a signed checkpoint
     with transaction(runtime.sessions) as session:
         # _item_facts made the access decision; a trashed file's versions belong in the report too.
         versions = list(session.scalars(select(FileVersion).where(FileVersion.file_id == file_id)))
         version_facts = sorted(
-            (custody.VersionFacts(v.number, v.id, v.size, v.sha256, v.created_at, v.created_by_label, v.content_type) for v in versions),
+            (
+                custody.VersionFacts(
+                    v.number, v.id, v.size, v.sha256, v.created_at, v.created_by_label, v.content_type
+                )
+                for v in versions
+            ),
             key=lambda v: v.number,
         )
         bundle = custody.build_bundle(
-            session, item=facts, checkpoint=checkpoints.latest(session), public_key=runtime.keys.audit_public_key()
+            session,
+            item=facts,
+            checkpoint=checkpoints.latest(session),
+            public_key=runtime.keys.audit_public_key(),
         )
-        record(session, actor, AuditAction.CUSTODY_REPORT_GENERATED, item=ItemRef(facts.kind or "item", file_id, facts.name),
-               details={"events": len(bundle["events"])}, at=runtime.clock.now())  # fmt: skip
+        ref = ItemRef(facts.kind or "item", file_id, facts.name)
+        record(
+            session,
+            actor,
+            AuditAction.CUSTODY_REPORT_GENERATED,
+            item=ref,
+            details={"events": len(bundle["events"])},
+            at=runtime.clock.now(),
+        )
     return facts, version_facts, bundle
 
 
-@router.get("/files/{file_id}/custody-report.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/files/{file_id}/custody-report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 async def custody_report(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
     """A chain-of-custody report (PDF) for court: every version with size and SHA-256, the upload
     receipt, every event, the signed checkpoint, and the inclusion proofs (attached as JSON)."""
     facts, versions, bundle = await run_in_threadpool(_custody, runtime, actor, file_id)
     pdf = await run_in_threadpool(
-        lambda: custody.render_pdf(item=facts, versions=versions, bundle=bundle, generated_at=runtime.clock.now(), generated_by=actor.label)
+        lambda: custody.render_pdf(
+            item=facts,
+            versions=versions,
+            bundle=bundle,
+            generated_at=runtime.clock.now(),
+            generated_by=actor.label,
+        )
     )
-    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="custody-{file_id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="custody-{file_id}.pdf"'},
+    )
 
 
 @router.get("/files/{file_id}/custody-bundle.json")

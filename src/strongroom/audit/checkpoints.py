@@ -78,7 +78,9 @@ def as_record(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def latest(session: Session) -> Checkpoint | None:
-    return session.execute(select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(
+        select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def list_checkpoints(session: Session, *, limit: int, before: int | None = None) -> list[Checkpoint]:
@@ -90,7 +92,9 @@ def list_checkpoints(session: Session, *, limit: int, before: int | None = None)
 
 
 def _trusted_frontier(previous: Checkpoint, public_key: bytes) -> chain.CompactRange:
-    frontier = chain.CompactRange(previous.tree_size, [bytes.fromhex(h) for h in json.loads(previous.frontier)])
+    frontier = chain.CompactRange(
+        previous.tree_size, [bytes.fromhex(h) for h in json.loads(previous.frontier)]
+    )
     if frontier.root().hex() != previous.root_hash or not signature_valid(as_record(previous), public_key):
         raise CheckpointTampered(
             f"The checkpoint at tree size {previous.tree_size} does not match its signature or frontier; "
@@ -115,13 +119,17 @@ def make_checkpoint(
         return None
     frontier = _trusted_frontier(previous, public_key) if previous else chain.CompactRange()
     hashes = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq > done, AuditEvent.seq <= size).order_by(AuditEvent.seq)
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq > done, AuditEvent.seq <= size)
+        .order_by(AuditEvent.seq)
     ).all()
     expected = done
     for seq, digest in hashes:
         expected += 1
         if seq != expected:
-            raise CheckpointTampered(f"Event {expected} is missing from the log; refusing to sign a checkpoint.")
+            raise CheckpointTampered(
+                f"Event {expected} is missing from the log; refusing to sign a checkpoint."
+            )
         frontier.append(chain.event_leaf(digest))
     if expected != size:
         raise CheckpointTampered(f"The log ends at event {expected}, but its head says {size}.")
@@ -159,7 +167,9 @@ class LogTree:
 def load_tree(session: Session, size: int) -> LogTree:
     """The tree over events 1..size as the database holds them. Raises InputError past the head."""
     hashes = list(
-        session.execute(select(AuditEvent.hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)).scalars()
+        session.execute(
+            select(AuditEvent.hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
+        ).scalars()
     )
     if len(hashes) != size:
         raise InputError(f"The log holds {len(hashes)} events, fewer than {size}.", tree_size=len(hashes))

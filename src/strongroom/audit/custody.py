@@ -47,9 +47,15 @@ class VersionFacts:
     content_type: str | None
 
 
-def build_bundle(session: Session, *, item: ItemFacts, checkpoint: Checkpoint | None, public_key: bytes) -> dict[str, Any]:
+def build_bundle(
+    session: Session, *, item: ItemFacts, checkpoint: Checkpoint | None, public_key: bytes
+) -> dict[str, Any]:
     """Every event about the item, each with an inclusion proof into `checkpoint` when it covers it."""
-    events = list(session.execute(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq)).scalars())
+    events = list(
+        session.execute(
+            select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq)
+        ).scalars()
+    )
     records: list[dict[str, Any]] = [event_record(e) for e in events]
     if checkpoint is not None and records:
         log = load_tree(session, checkpoint.tree_size)
@@ -103,7 +109,12 @@ def _para(pdf: FPDF, text: str) -> None:
 
 
 def render_pdf(
-    *, item: ItemFacts, versions: list[VersionFacts], bundle: dict[str, Any], generated_at: datetime, generated_by: str
+    *,
+    item: ItemFacts,
+    versions: list[VersionFacts],
+    bundle: dict[str, Any],
+    generated_at: datetime,
+    generated_by: str,
 ) -> bytes:
     pdf = _Report(orientation="L", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
@@ -131,7 +142,11 @@ def render_pdf(
     _heading(pdf, "Upload receipt")
     for e in events:
         if e["action"] in RECEIPT_ACTIONS:
-            _row(pdf, f"seq {e['seq']}  {e['occurred_at']}  {e['action']}  by {e['actor_label']} from {e['ip'] or '-'}")
+            _row(
+                pdf,
+                f"seq {e['seq']}  {e['occurred_at']}  {e['action']}  by {e['actor_label']}"
+                f" from {e['ip'] or '-'}",
+            )
             _row(pdf, f"    details {e['details']}")
             _row(pdf, f"    event hash {e['hash']}")
 
@@ -140,11 +155,18 @@ def render_pdf(
     for e in events:
         actor = f"{e['actor_kind']}:{e['actor_label']}"[:34]
         reason = (e.get("reason") or "")[:18]
-        _row(pdf, f"{e['seq']:>9} {e['occurred_at']:<32} {actor:<34} {e['action']:<28} {reason:<18} {e['details'][:90]}")
+        _row(
+            pdf,
+            f"{e['seq']:>9} {e['occurred_at']:<32} {actor:<34} {e['action']:<28} {reason:<18}"
+            f" {e['details'][:90]}",
+        )
 
     _checkpoint_section(pdf, bundle)
     pdf.embed_file(
-        bytes=bundle_json(bundle), basename=f"custody-{item.id}.json", mime_type="application/json", compress=True
+        bytes=bundle_json(bundle),
+        basename=f"custody-{item.id}.json",
+        mime_type="application/json",
+        compress=True,
     )
     return bytes(pdf.output())
 
@@ -161,20 +183,24 @@ def _checkpoint_section(pdf: FPDF, bundle: dict[str, Any]) -> None:
         root = checkpoint["root_hash"]
         for e in bundle["events"]:
             if e["action"] in RECEIPT_ACTIONS and "inclusion_proof" in e:
-                _row(pdf, f"seq {e['seq']}: leaf index {e['seq'] - 1} of {checkpoint['tree_size']}, root {root}")
+                _row(
+                    pdf,
+                    f"seq {e['seq']}: leaf index {e['seq'] - 1} of {checkpoint['tree_size']}, root {root}",
+                )
                 for step in e["inclusion_proof"]:
                     _row(pdf, f"    {step}")
     _heading(pdf, "How to re-verify this report")
     _para(
         pdf,
         "This PDF carries an attachment, custody-<item id>.json (also downloadable from "
-        "/api/v1/files/<id>/custody-bundle.json). It holds every event above exactly as hashed, the signed checkpoint "
-        "and an inclusion proof for each event. Run:  strongroom audit verify custody-<item id>.json --public-key <key>  "
-        "with the force's audit public key obtained independently (strongroom audit public-key on the server, or a "
-        "witness copy). The command recomputes each event's SHA-256 chain hash from its content, its RFC 6962 leaf "
-        "hash sha256(0x00 || hash), follows the inclusion proof to the root, and checks the Ed25519 signature of the "
-        "checkpoint over that root. Any edited, removed or invented event fails. Compare the version SHA-256 values "
-        "with the files disclosed (sha256sum).",
+        "/api/v1/files/<id>/custody-bundle.json). It holds every event above exactly as hashed, the "
+        "signed checkpoint and an inclusion proof for each event. Run:  strongroom audit verify "
+        "custody-<item id>.json --public-key <key>  with the force's audit public key obtained "
+        "independently (strongroom audit public-key on the server, or a witness copy). The command "
+        "recomputes each event's SHA-256 chain hash from its content, its RFC 6962 leaf hash sha256(0x00"
+        " || hash), follows the inclusion proof to the root, and checks the Ed25519 signature of the "
+        "checkpoint over that root. Any edited, removed or invented event fails. Compare the version "
+        "SHA-256 values with the files disclosed (sha256sum).",
     )
 
 
@@ -186,7 +212,9 @@ def verify_bundle(bundle: dict[str, Any], *, public_key: bytes | None = None) ->
     warnings: list[str] = []
     if public_key is None:
         public_key = bytes.fromhex(bundle["public_key"])
-        warnings.append("using the public key written in the bundle itself; pass --public-key to rule out forgery")
+        warnings.append(
+            "using the public key written in the bundle itself; pass --public-key to rule out forgery"
+        )
     checkpoint = bundle.get("checkpoint")
     if checkpoint is None:
         warnings.append("no checkpoint: events are only checked against their own hashes")
@@ -205,6 +233,8 @@ def verify_bundle(bundle: dict[str, Any], *, public_key: bytes | None = None) ->
             continue
         root = bytes.fromhex(checkpoint["root_hash"])
         path = [bytes.fromhex(p) for p in (proof or [])]
-        if not chain.verify_inclusion(seq - 1, checkpoint["tree_size"], chain.event_leaf(recomputed), path, root):
+        if not chain.verify_inclusion(
+            seq - 1, checkpoint["tree_size"], chain.event_leaf(recomputed), path, root
+        ):
             problems.append(f"seq {seq}: not included in the signed checkpoint (inclusion proof fails)")
     return problems, warnings

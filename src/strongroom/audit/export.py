@@ -15,7 +15,6 @@ write lock for long; the log is append-only, so batches by seq see one consisten
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -61,8 +60,9 @@ def iter_events(open_session: Callable[[], Session], *, after_seq: int = 0) -> I
     while True:
         with open_session() as session:
             batch = list(
-                session.execute(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(BATCH))
-                .scalars()
+                session.execute(
+                    select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(BATCH)
+                ).scalars()
             )
         if not batch:
             return
@@ -74,7 +74,9 @@ def jsonl_lines(
     open_session: Callable[[], Session], *, public_key: bytes, exported_at: datetime, after_seq: int = 0
 ) -> Iterator[str]:
     with open_session() as session:
-        checkpoints = [as_record(c) for c in session.execute(select(Checkpoint).order_by(Checkpoint.tree_size)).scalars()]
+        checkpoints = [
+            as_record(c) for c in session.execute(select(Checkpoint).order_by(Checkpoint.tree_size)).scalars()
+        ]
     yield _line(
         {
             "$type": "header",
@@ -100,7 +102,7 @@ def _sd_escape(value: str) -> str:
 
 
 def _ascii_token(value: str, limit: int) -> str:
-    cleaned = "".join(ch if 33 <= ord(ch) <= 126 else "_" for ch in value)  # noqa: PLR2004 - PRINTUSASCII
+    cleaned = "".join(ch if 33 <= ord(ch) <= 126 else "_" for ch in value)
     return cleaned[:limit] or "-"
 
 
@@ -148,7 +150,9 @@ def write_witness_file(path: Path, record: dict[str, Any]) -> None:
 def send_syslog_udp(target: str, line: str) -> None:
     """Send one syslog message to `host:port` over UDP (RFC 5426)."""
     host, _, port = target.rpartition(":")
-    with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    with socket.socket(
+        socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_DGRAM
+    ) as sock:
         sock.sendto(line.rstrip("\n").encode(), (host.strip("[]") or "127.0.0.1", int(port)))
 
 

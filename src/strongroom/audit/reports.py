@@ -52,7 +52,12 @@ def _conditions(where: EventFilter) -> list[ColumnElement[bool]]:
 
 
 def search(
-    session: Session, where: EventFilter, *, limit: int, after_seq: int | None = None, extra: Sequence[ColumnElement[bool]] = ()
+    session: Session,
+    where: EventFilter,
+    *,
+    limit: int,
+    after_seq: int | None = None,
+    extra: Sequence[ColumnElement[bool]] = (),
 ) -> list[AuditEvent]:
     """Events matching `where`, oldest first, keyset-paged by seq (pass the last seq seen)."""
     query = select(AuditEvent).where(*_conditions(where), *extra).order_by(AuditEvent.seq).limit(limit)
@@ -82,12 +87,21 @@ def item_accessors(session: Session, *, item_id: str) -> list[dict[str, Any]]:
         .order_by(func.min(AuditEvent.seq))
     ).all()
     return [
-        {"actor_kind": kind, "actor_id": actor_id, "actor_label": label, "count": count, "first": first, "last": last}
+        {
+            "actor_kind": kind,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "count": count,
+            "first": first,
+            "last": last,
+        }
         for kind, actor_id, label, count, first, last in rows
     ]
 
 
-def link_events(session: Session, *, link_id: str, limit: int, after_seq: int | None = None) -> list[AuditEvent]:
+def link_events(
+    session: Session, *, link_id: str, limit: int, after_seq: int | None = None
+) -> list[AuditEvent]:
     """What happened through a shared link or upload request: events it acted in, or that are about it."""
     through = or_(
         and_(AuditEvent.actor_kind.in_(("link", "upload_request")), AuditEvent.actor_id == link_id),

@@ -99,7 +99,9 @@ def _special(state: _State, record: dict[str, Any], number: int) -> None:
         _header(state, record)
     elif kind == "checkpoint":
         if state.report.events:
-            state.report.problems.append(Finding(f"line {number}: checkpoint after the events (export reordered)"))
+            state.report.problems.append(
+                Finding(f"line {number}: checkpoint after the events (export reordered)")
+            )
         _add_checkpoint(state, record, source="export")
     elif kind == "end":
         state.ended = record
@@ -116,12 +118,14 @@ def _header(state: _State, record: dict[str, Any]) -> None:
         state.merkle = False
         state.prev_hash = ""
         state.report.warnings.append(
-            f"partial export (events after {after}): the chain is checked from there; checkpoint roots need a full export"
+            f"partial export (events after {after}): the chain is checked from there;"
+            " checkpoint roots need a full export"
         )
     if state.public_key is None and record.get("public_key"):
         state.public_key = bytes.fromhex(record["public_key"])
         state.report.warnings.append(
-            "using the public key written in the export itself; pass the key you hold (--public-key) to rule out "
+            "using the public key written in the export itself; pass the key you hold (--public-key)"
+            " to rule out "
             "a forged key and re-signed checkpoints"
         )
 
@@ -130,7 +134,10 @@ def _add_checkpoint(state: _State, record: dict[str, Any], *, source: str) -> No
     size = int(record.get("tree_size", 0))
     if state.public_key is None or not signature_valid(record, state.public_key):
         state.report.problems.append(
-            Finding(f"{source} checkpoint at tree size {size}: signature does not verify with the audit public key")
+            Finding(
+                f"{source} checkpoint at tree size {size}:"
+                " signature does not verify with the audit public key"
+            )
         )
         return
     state.checkpoints.setdefault(size, []).append(record)
@@ -141,20 +148,30 @@ def _event(state: _State, record: dict[str, Any]) -> None:
     seq = record.get("seq")
     stored = record.pop("hash", None)
     if not isinstance(seq, int) or not isinstance(stored, str):
-        report.problems.append(Finding("an event line has no integer seq or no hash", seq if isinstance(seq, int) else None))
+        report.problems.append(
+            Finding("an event line has no integer seq or no hash", seq if isinstance(seq, int) else None)
+        )
         return
     report.events += 1
     report.first_seq = seq if report.first_seq is None else report.first_seq
     report.last_seq = seq
     if seq > state.expected_seq:
-        span = f"{state.expected_seq}" if seq == state.expected_seq + 1 else f"{state.expected_seq}..{seq - 1}"
+        span = (
+            f"{state.expected_seq}" if seq == state.expected_seq + 1 else f"{state.expected_seq}..{seq - 1}"
+        )
         report.problems.append(Finding(f"events {span} are missing (deleted)", seq))
     elif seq < state.expected_seq:
-        report.problems.append(Finding(f"seq goes back from {state.expected_seq - 1} (inserted, duplicated or reordered)", seq))
+        report.problems.append(
+            Finding(f"seq goes back from {state.expected_seq - 1} (inserted, duplicated or reordered)", seq)
+        )
     prev = record.get("prev_hash")
     if state.prev_hash and prev != state.prev_hash:
         report.problems.append(
-            Finding("prev_hash does not match the hash of the event before it (events deleted, inserted or reordered)", seq)
+            Finding(
+                "prev_hash does not match the hash of the event before it"
+                " (events deleted, inserted or reordered)",
+                seq,
+            )
         )
     try:
         recomputed = chain.chain_hash(str(prev), chain.event_payload(record))
@@ -178,7 +195,8 @@ def _check_roots(state: _State, size: int) -> None:
         else:
             state.report.problems.append(
                 Finding(
-                    f"the signed checkpoint at tree size {size} ({record.get('created_at')}) does not match events "
+                    f"the signed checkpoint at tree size {size} ({record.get('created_at')})"
+                    " does not match events "
                     f"1..{size}: history between seq {state.last_good_size + 1} and {size} was rewritten"
                 )
             )
@@ -198,7 +216,9 @@ def _finish(state: _State) -> None:
         report.problems.append(Finding("the export has no end line: it was truncated"))
     elif state.ended.get("events") != report.events:
         report.problems.append(
-            Finding(f"the end line counts {state.ended.get('events')} events but the export holds {report.events}")
+            Finding(
+                f"the end line counts {state.ended.get('events')} events but the export holds {report.events}"
+            )
         )
     if not state.merkle:
         return

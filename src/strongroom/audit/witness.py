@@ -29,7 +29,10 @@ def checkpoint_due(sessions: sessionmaker[Session], *, settings: Settings, clock
     """Has the configured interval passed since the last checkpoint (or is there none)?"""
     with sessions() as session:
         last = latest(session)
-    return last is None or (clock.now() - last.created_at).total_seconds() >= settings.audit.checkpoint_every_seconds
+    return (
+        last is None
+        or (clock.now() - last.created_at).total_seconds() >= settings.audit.checkpoint_every_seconds
+    )
 
 
 def checkpoint_now(
@@ -58,7 +61,8 @@ def publish(settings: Settings, record: dict[str, object]) -> None:
     if settings.audit.witness_syslog:
         try:
             export.send_syslog_udp(
-                settings.audit.witness_syslog, export.checkpoint_syslog_line(record, hostname=socket.gethostname())
+                settings.audit.witness_syslog,
+                export.checkpoint_syslog_line(record, hostname=socket.gethostname()),
             )
         except OSError:
             log.exception("could not send the audit checkpoint to syslog %s", settings.audit.witness_syslog)

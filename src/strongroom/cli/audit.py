@@ -2,9 +2,9 @@
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
 import socket
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import typer
@@ -29,7 +29,7 @@ def _public_key(value: str | None) -> bytes | None:
     except (ValueError, IndexError) as exc:
         typer.echo("error: --public-key must be 64 hex digits or a file holding them", err=True)
         raise typer.Exit(2) from exc
-    if len(key) != 32:  # noqa: PLR2004 - Ed25519 public keys are 32 bytes
+    if len(key) != 32:
         typer.echo("error: an Ed25519 public key is 32 bytes (64 hex digits)", err=True)
         raise typer.Exit(2)
     return key
@@ -48,9 +48,15 @@ def _read_witness(paths: list[Path]) -> list[dict[str, object]]:
 
 @app.command("verify")
 def verify_command(
-    export_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON lines export or a custody bundle."),
-    public_key: str | None = typer.Option(None, "--public-key", help="The audit public key (hex or a file), held apart."),
-    witness_files: list[Path] = typer.Option([], "--witness", help="Checkpoints kept by a witness (JSON lines)."),
+    export_file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A JSON lines export or a custody bundle."
+    ),
+    public_key: str | None = typer.Option(
+        None, "--public-key", help="The audit public key (hex or a file), held apart."
+    ),
+    witness_files: list[Path] = typer.Option(
+        [], "--witness", help="Checkpoints kept by a witness (JSON lines)."
+    ),
 ) -> None:
     """Check an export offline: every hash, the gap-free order, checkpoint signatures and Merkle roots.
     Exit status 0 when intact, 1 when anything was tampered with."""
@@ -67,11 +73,13 @@ def verify_command(
                 raise typer.Exit(1)
             typer.echo("OK: custody bundle verified (every event hash and inclusion proof)")
             return
-        report = verify.verify_export(_chain_first(first, lines), public_key=key, witness=_read_witness(witness_files))
+        report = verify.verify_export(
+            _chain_first(first, lines), public_key=key, witness=_read_witness(witness_files)
+        )
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    for problem in report.problems:
-        typer.echo(f"TAMPERED: {problem}")
+    for finding in report.problems:
+        typer.echo(f"TAMPERED: {finding}")
     if not report.ok:
         raise typer.Exit(1)
     typer.echo(
@@ -88,7 +96,9 @@ def _chain_first(first: str, rest: Iterable[str]) -> Iterator[str]:
 @app.command("export")
 def export_command(
     out: Path = typer.Option(..., "--out", help="File to write ('-' for stdout)."),
-    format: str = typer.Option("jsonl", "--format", help="jsonl (verifiable) or syslog (RFC 5424, for a SIEM)."),  # noqa: A002
+    format: str = typer.Option(  # noqa: A002 - the option's public name
+        "jsonl", "--format", help="jsonl (verifiable) or syslog (RFC 5424, for a SIEM)."
+    ),
     after_seq: int = typer.Option(0, "--after-seq", help="Only events after this sequence number."),
     data_dir: Path | None = DataDirOption,
 ) -> None:
@@ -98,10 +108,19 @@ def export_command(
         raise typer.Exit(2)
     runtime = open_runtime(load_settings(data_dir))
     with transaction(runtime.sessions) as session:
-        record(session, CLI_ACTOR, AuditAction.AUDIT_EXPORTED, details={"format": format, "after_seq": after_seq}, at=runtime.clock.now())
+        record(
+            session,
+            CLI_ACTOR,
+            AuditAction.AUDIT_EXPORTED,
+            details={"format": format, "after_seq": after_seq},
+            at=runtime.clock.now(),
+        )
     if format == "jsonl":
         lines = export.jsonl_lines(
-            runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now(), after_seq=after_seq
+            runtime.sessions,
+            public_key=runtime.keys.audit_public_key(),
+            exported_at=runtime.clock.now(),
+            after_seq=after_seq,
         )
     else:
         lines = export.syslog_lines(runtime.sessions, hostname=socket.gethostname(), after_seq=after_seq)
