@@ -19,7 +19,9 @@ D = "{DAV:}"
 
 @pytest.fixture
 def dav(live_server: LiveServer, alice: UserFixture) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{live_server.url}/dav", auth=(alice.email, alice.token), timeout=30) as client:
+    with httpx.Client(
+        base_url=f"{live_server.url}/dav", auth=(alice.email, alice.token), timeout=30
+    ) as client:
         yield client
 
 
@@ -85,18 +87,32 @@ def test_copy_and_move(dav: httpx.Client, live_server: LiveServer) -> None:
     base = f"{live_server.url}/dav"
     assert dav.request("COPY", "/src/", headers={"Destination": f"{base}/dst/copy/"}).status_code == 201
     assert dav.get("/dst/copy/a.txt").content == b"alpha"
-    assert dav.request("COPY", "/src/a.txt", headers={"Destination": f"{base}/dst/copy/a.txt", "Overwrite": "F"}).status_code == 412
-    assert dav.request("MOVE", "/src/a.txt", headers={"Destination": f"{base}/dst/moved.txt"}).status_code == 201
+    assert (
+        dav.request(
+            "COPY", "/src/a.txt", headers={"Destination": f"{base}/dst/copy/a.txt", "Overwrite": "F"}
+        ).status_code
+        == 412
+    )
+    assert (
+        dav.request("MOVE", "/src/a.txt", headers={"Destination": f"{base}/dst/moved.txt"}).status_code == 201
+    )
     assert dav.get("/src/a.txt").status_code == 404
     assert dav.get("/dst/moved.txt").content == b"alpha"
     # Overwrite: T replaces the destination (the old one goes to the trash) → 204.
     dav.put("/dst/other.txt", content=b"other")
-    assert dav.request("MOVE", "/dst/other.txt", headers={"Destination": f"{base}/dst/moved.txt"}).status_code == 204
+    assert (
+        dav.request("MOVE", "/dst/other.txt", headers={"Destination": f"{base}/dst/moved.txt"}).status_code
+        == 204
+    )
     assert dav.get("/dst/moved.txt").content == b"other"
-    assert dav.request("MOVE", "/dst/", headers={"Destination": "http://elsewhere.test/x/"}).status_code == 502
+    assert (
+        dav.request("MOVE", "/dst/", headers={"Destination": "http://elsewhere.test/x/"}).status_code == 502
+    )
 
 
-def test_delete_goes_to_the_trash_and_can_be_restored(dav: httpx.Client, live_server: LiveServer, alice: UserFixture) -> None:
+def test_delete_goes_to_the_trash_and_can_be_restored(
+    dav: httpx.Client, live_server: LiveServer, alice: UserFixture
+) -> None:
     dav.put("/evidence.txt", content=b"keep me")
     assert dav.delete("/evidence.txt").status_code == 204
     assert dav.get("/evidence.txt").status_code == 404
@@ -120,14 +136,22 @@ def test_bob_cannot_reach_alice_files(live_server: LiveServer, dav: httpx.Client
     assert dav.get("/secret/plan.txt").content == b"alice only"
 
 
-def test_authentication_is_a_personal_access_token(live_server: LiveServer, alice: UserFixture, bob: UserFixture) -> None:
+def test_authentication_is_a_personal_access_token(
+    live_server: LiveServer, alice: UserFixture, bob: UserFixture
+) -> None:
     url = f"{live_server.url}/dav/"
     missing = httpx.request("PROPFIND", url, headers={"Depth": "0"})
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"].startswith('Basic realm="Strongroom"')
-    assert httpx.request("PROPFIND", url, headers={"Depth": "0"}, auth=(alice.email, "srpat_wrong")).status_code == 401
+    assert (
+        httpx.request("PROPFIND", url, headers={"Depth": "0"}, auth=(alice.email, "srpat_wrong")).status_code
+        == 401
+    )
     # The token must belong to the named user; an empty user name is accepted.
-    assert httpx.request("PROPFIND", url, headers={"Depth": "0"}, auth=(bob.email, alice.token)).status_code == 401
+    assert (
+        httpx.request("PROPFIND", url, headers={"Depth": "0"}, auth=(bob.email, alice.token)).status_code
+        == 401
+    )
     assert httpx.request("PROPFIND", url, headers={"Depth": "0"}, auth=("", alice.token)).status_code == 207
     options = httpx.request("OPTIONS", url)
     assert options.headers["dav"] == "1, 2"
@@ -161,7 +185,10 @@ def test_locks_block_writes_without_the_token(dav: httpx.Client) -> None:
     assert dav.put("/locked.txt", content=b"v2").status_code == 423
     assert dav.delete("/locked.txt").status_code == 423
     assert dav.put("/locked.txt", content=b"v2", headers={"If": f"(<{token}>)"}).status_code == 204
-    assert dav.request("UNLOCK", "/locked.txt", headers={"Lock-Token": "<opaquelocktoken:nope>"}).status_code == 409
+    assert (
+        dav.request("UNLOCK", "/locked.txt", headers={"Lock-Token": "<opaquelocktoken:nope>"}).status_code
+        == 409
+    )
     assert dav.request("UNLOCK", "/locked.txt", headers={"Lock-Token": f"<{token}>"}).status_code == 204
     assert dav.delete("/locked.txt").status_code == 204
 
@@ -175,3 +202,40 @@ def test_bad_xml_is_a_400_not_a_500(dav: httpx.Client) -> None:
     assert dav.request("PROPFIND", "/", headers={"Depth": "0"}, content="<unclosed").status_code == 400
     assert dav.request("PROPPATCH", "/", content="<x/>").status_code == 400
     assert dav.request("LOCK", "/", headers={"If": "(<unterminated"}).status_code == 400
+
+
+def test_items_shared_with_bob_appear_in_his_root_with_his_role(
+    live_server: LiveServer, dav: httpx.Client, runtime: Runtime, alice: UserFixture, bob: UserFixture
+) -> None:
+    from strongroom.access.actions import Role
+    from strongroom.content.uploads import find_live_child
+    from strongroom.db.session import transaction
+    from strongroom.identity.models import User
+    from strongroom.sharing import collaborations
+
+    dav.request("MKCOL", "/Op Nightjar/")
+    dav.put("/Op Nightjar/cctv.txt", content=b"frame 1")
+    dav.request("MKCOL", "/private/")
+    with transaction(runtime.sessions) as session:
+        folder = find_live_child(session, alice.root_id, "Op Nightjar")
+        assert folder is not None
+        collaborations.grant_role(
+            session,
+            alice.actor,
+            item_id=folder.id,
+            role=Role.VIEWER,
+            user=session.get(User, bob.id),
+            clock=runtime.clock,
+        )
+    with httpx.Client(base_url=f"{live_server.url}/dav", auth=(bob.email, bob.token)) as as_bob:
+        assert hrefs(propfind(as_bob, "/")) == ["/dav/", "/dav/Op%20Nightjar/"]
+        assert hrefs(propfind(as_bob, "/Op Nightjar/")) == [
+            "/dav/Op%20Nightjar/",
+            "/dav/Op%20Nightjar/cctv.txt",
+        ]
+        assert as_bob.get("/Op Nightjar/cctv.txt").content == b"frame 1"
+        # A viewer may read but not change anything.
+        assert as_bob.put("/Op Nightjar/cctv.txt", content=b"tampered").status_code == 404
+        assert as_bob.delete("/Op Nightjar/cctv.txt").status_code == 404
+        assert as_bob.get("/private/").status_code == 404
+    assert dav.get("/Op Nightjar/cctv.txt").content == b"frame 1"

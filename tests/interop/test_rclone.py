@@ -19,7 +19,12 @@ def rclone(*args: str) -> subprocess.CompletedProcess[str]:
         pytest.fail("rclone is not installed: apt-get install -y rclone")
     env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
     return subprocess.run(
-        ["rclone", "--config", "/dev/null", *args], capture_output=True, text=True, timeout=120, check=False, env=env
+        ["rclone", "--config", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
     )
 
 

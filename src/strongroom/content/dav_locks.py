@@ -23,7 +23,7 @@ from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import Item
-from strongroom.db.base import Base, IdColumn, UTCDateTime
+from strongroom.db.base import Base, UTCDateTime
 from strongroom.errors import Conflict, ItemLocked, NotAllowed
 from strongroom.identity.actors import Actor
 
@@ -96,7 +96,9 @@ def locks_on_items(session: Session, item_ids: list[str], *, now: datetime) -> d
     result: dict[str, list[DavLock]] = {}
     if not item_ids:
         return result
-    for lock in session.scalars(select(DavLock).where(DavLock.item_id.in_(item_ids), DavLock.expires_at > now)):
+    for lock in session.scalars(
+        select(DavLock).where(DavLock.item_id.in_(item_ids), DavLock.expires_at > now)
+    ):
         result.setdefault(lock.item_id, []).append(lock)
     return result
 
@@ -108,14 +110,16 @@ def ensure_may_write(locks: list[DavLock], actor: Actor, *, submitted: set[str])
             raise ItemLocked("The item is locked; send the lock token in the If header.", token_required=True)
 
 
-def create_lock(session: Session, actor: Actor, *, item_id: str, request: LockRequest, clock: Clock) -> DavLock:
+def create_lock(
+    session: Session, actor: Actor, *, item_id: str, request: LockRequest, clock: Clock
+) -> DavLock:
     """Take a write lock on an item. Raises NotFound, ItemLocked (a conflicting lock exists)."""
     item = access_item(session, actor, item_id, Action.EDIT)
     now = clock.now()
     existing = locks_covering(session, ancestry(session, item), now=now)
     if request.depth == DEPTH_INFINITY:
         existing += locks_below(session, item, now=now)
-    if any(lock.scope == EXCLUSIVE or request.scope == EXCLUSIVE for lock in existing):
+    if any(EXCLUSIVE in (lock.scope, request.scope) for lock in existing):
         raise ItemLocked(f"{item.name!r} is already locked.")
     timeout = clamp_timeout(request.timeout)
     lock = DavLock(
@@ -136,7 +140,12 @@ def create_lock(session: Session, actor: Actor, *, item_id: str, request: LockRe
         actor,
         AuditAction.ITEM_LOCKED,
         item=ref(item),
-        details={"via": "dav", "scope": lock.scope, "depth": lock.depth, "until": lock.expires_at.isoformat()},
+        details={
+            "via": "dav",
+            "scope": lock.scope,
+            "depth": lock.depth,
+            "until": lock.expires_at.isoformat(),
+        },
         at=now,
     )
     return lock
@@ -178,7 +187,12 @@ def remove_lock(session: Session, actor: Actor, *, item_id: str, token: str, clo
         session.delete(lock)
         session.flush()
         events.record(
-            session, actor, AuditAction.ITEM_UNLOCKED, item=ref(holder or item), details={"via": "dav"}, at=now
+            session,
+            actor,
+            AuditAction.ITEM_UNLOCKED,
+            item=ref(holder or item),
+            details={"via": "dav"},
+            at=now,
         )
         return
     raise Conflict("That lock token is not a lock on this item.")

@@ -74,14 +74,18 @@ def change_properties(
                 del current[change.name]
             continue
         if len(change.value_xml) > MAX_VALUE_CHARS:
-            raise InputError(f"A property value is limited to {MAX_VALUE_CHARS} characters.", limit=MAX_VALUE_CHARS)
+            raise InputError(
+                f"A property value is limited to {MAX_VALUE_CHARS} characters.", limit=MAX_VALUE_CHARS
+            )
         if row is None:
             row = DeadProperty(item_id=item.id, namespace=change.name[0], name=change.name[1], value_xml="")
             session.add(row)
             current[change.name] = row
         row.value_xml = change.value_xml
     if len(current) > MAX_PROPERTIES_PER_ITEM:
-        raise InputError(f"An item holds at most {MAX_PROPERTIES_PER_ITEM} properties.", limit=MAX_PROPERTIES_PER_ITEM)
+        raise InputError(
+            f"An item holds at most {MAX_PROPERTIES_PER_ITEM} properties.", limit=MAX_PROPERTIES_PER_ITEM
+        )
     session.flush()
     events.record(
         session,
@@ -100,5 +104,7 @@ def copy_properties(session: Session, *, source_id: str, target_id: str) -> None
     """Give a copy its original's dead properties (part of a copy the caller already authorised)."""
     session.execute(delete(DeadProperty).where(DeadProperty.item_id == target_id))
     for row in list(session.scalars(select(DeadProperty).where(DeadProperty.item_id == source_id))):
-        session.add(DeadProperty(item_id=target_id, namespace=row.namespace, name=row.name, value_xml=row.value_xml))
+        session.add(
+            DeadProperty(item_id=target_id, namespace=row.namespace, name=row.name, value_xml=row.value_xml)
+        )
     session.flush()

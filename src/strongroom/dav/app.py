@@ -89,7 +89,9 @@ def _credentials(request: Request) -> tuple[str | None, str] | None:
 
 def authenticate(runtime: Runtime, request: Request) -> Actor:
     """The actor behind the request. Raises Unauthenticated (401 with a Basic challenge)."""
-    origin = Origin(ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+    origin = Origin(
+        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+    )
     credentials = _credentials(request)
     if credentials is None:
         raise errors.Unauthenticated("Sign in with your e-mail and a personal access token as the password.")
@@ -97,20 +99,34 @@ def authenticate(runtime: Runtime, request: Request) -> Actor:
     try:
         with transaction(runtime.sessions) as session:
             actor = tokens.authenticate_token(session, secret, origin=origin, clock=runtime.clock)
-            if user and user.strip().casefold() != actor.label.casefold():
-                raise errors.Unauthenticated("The user name must be the e-mail address of the token's account.")
-            return actor
     except errors.Unauthenticated:
-        with transaction(runtime.sessions) as session:
-            anonymous = Actor(kind=ActorKind.ANONYMOUS, id=None, label="anonymous", origin=origin)
-            events.record(session, anonymous, AuditAction.TOKEN_REJECTED, details={"via": "dav"}, at=runtime.clock.now())
+        _record_rejection(runtime, origin)
         raise
+    # A token is enough to sign in; a user name, when given, must not point at someone else.
+    if user and user.strip().casefold() != actor.label.casefold():
+        _record_rejection(runtime, origin)
+        raise errors.Unauthenticated("The user name must be the e-mail address of the token's account.")
+    return actor
 
 
-def error_response(status: int, message: str, *, body: str | None = None, headers: dict[str, str] | None = None) -> Response:
+def _record_rejection(runtime: Runtime, origin: Origin) -> None:
+    with transaction(runtime.sessions) as session:
+        anonymous = Actor(kind=ActorKind.ANONYMOUS, id=None, label="anonymous", origin=origin)
+        events.record(
+            session, anonymous, AuditAction.TOKEN_REJECTED, details={"via": "dav"}, at=runtime.clock.now()
+        )
+
+
+def error_response(
+    status: int, message: str, *, body: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     if body is not None:
-        return Response(body, status_code=status, media_type="application/xml; charset=utf-8", headers=headers)
-    return Response(message + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+        return Response(
+            body, status_code=status, media_type="application/xml; charset=utf-8", headers=headers
+        )
+    return Response(
+        message + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers
+    )
 
 
 class DavApp:
@@ -132,12 +148,14 @@ class DavApp:
             return reading.options_response()
         handler = METHODS.get(method)
         if handler is None:
-            return error_response(405, f"{method} is not a WebDAV method here.", headers={"Allow": reading.ALLOW})
+            return error_response(
+                405, f"{method} is not a WebDAV method here.", headers={"Allow": reading.ALLOW}
+            )
         try:
             actor = await run_in_threadpool(authenticate, self.runtime, request)
             mount = request.scope.get("root_path", "") or "/dav"
             path = request.scope["path"]
-            relative = path[len(mount) :] if path.startswith(mount) else path
+            relative = path.removeprefix(mount)
             if_header = " ".join(request.headers.getlist("if")) or None
             ctx = DavContext(
                 runtime=self.runtime,

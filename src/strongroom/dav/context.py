@@ -16,7 +16,7 @@ T = TypeVar("T")
 MAX_SMALL_BODY = 1024 * 1024
 
 
-class DavStatus(Exception):  # noqa: N818 - an outcome with a status, not only a failure
+class DavStatus(Exception):
     """A protocol answer that has no domain error: 405 on an existing collection, 409 for a missing
     parent, 412 for Overwrite: F, 415 for a MKCOL body, 502 for a foreign Destination..."""
 

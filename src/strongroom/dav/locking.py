@@ -25,7 +25,9 @@ async def lock(ctx: DavContext) -> Response:
     info = xml.parse_lockinfo(await ctx.small_body())
     if info is None:
         return await _refresh(ctx, timeout)
-    request = LockRequest(scope=info.scope, depth=depth, owner_xml=info.owner_xml, timeout=dav_locks.clamp_timeout(timeout))
+    request = LockRequest(
+        scope=info.scope, depth=depth, owner_xml=info.owner_xml, timeout=dav_locks.clamp_timeout(timeout)
+    )
 
     def prepare(session: Session) -> uploads.UploadPlan | None:
         located = locate(session, ctx.actor, ctx.segments)
@@ -36,7 +38,9 @@ async def lock(ctx: DavContext) -> Response:
         if located.parent_chain is None or located.parent is None:
             raise DavStatus(409, "The parent folder does not exist.")
         guard_membership(session, ctx.actor, ctx.pre, located.parent_chain, now=now)
-        return uploads.prepare_upload(session, ctx.actor, folder_id=located.parent_chain[-1].id, name=located.name)
+        return uploads.prepare_upload(
+            session, ctx.actor, folder_id=located.parent_chain[-1].id, name=located.name
+        )
 
     plan = await ctx.in_transaction(prepare)
     if plan is not None:
@@ -46,15 +50,22 @@ async def lock(ctx: DavContext) -> Response:
         located = locate(session, ctx.actor, ctx.segments)
         if located.item is None:
             raise NotFound("item", None)
-        taken = dav_locks.create_lock(session, ctx.actor, item_id=located.item.id, request=request, clock=ctx.runtime.clock)
+        taken = dav_locks.create_lock(
+            session, ctx.actor, item_id=located.item.id, request=request, clock=ctx.runtime.clock
+        )
         now = ctx.runtime.clock.now()
         return taken.token, xml.lock_response(active_locks(session, ctx.mount, [taken], now=now))
 
     token, body = await ctx.in_transaction(take)
-    return Response(body, status_code=201 if plan is not None else 200, media_type=XML, headers={"Lock-Token": f"<{token}>"})
+    return Response(
+        body,
+        status_code=201 if plan is not None else 200,
+        media_type=XML,
+        headers={"Lock-Token": f"<{token}>"},
+    )
 
 
-async def _refresh(ctx: DavContext, timeout: timedelta | None) -> Response:
+async def _refresh(ctx: DavContext, span: timedelta | None) -> Response:
     tokens = ctx.pre.tokens
     if not tokens:
         raise InputError("A LOCK without a body refreshes a lock: send its token in the If header.")
@@ -67,7 +78,12 @@ async def _refresh(ctx: DavContext, timeout: timedelta | None) -> Response:
         ctx.pre.check(session, ctx.actor, located, now=now)
         try:
             refreshed = dav_locks.refresh_lock(
-                session, ctx.actor, item_id=located.item.id, tokens=tokens, timeout=timeout, clock=ctx.runtime.clock
+                session,
+                ctx.actor,
+                item_id=located.item.id,
+                tokens=tokens,
+                timeout=span,
+                clock=ctx.runtime.clock,
             )
         except Conflict as exc:
             raise DavStatus(412, exc.message, body=xml.error_body("lock-token-submitted")) from exc
@@ -88,7 +104,9 @@ async def unlock(ctx: DavContext) -> Response:
         if located.item is None:
             raise NotFound("item", None)
         try:
-            dav_locks.remove_lock(session, ctx.actor, item_id=located.item.id, token=token, clock=ctx.runtime.clock)
+            dav_locks.remove_lock(
+                session, ctx.actor, item_id=located.item.id, token=token, clock=ctx.runtime.clock
+            )
         except Conflict as exc:
             raise DavStatus(409, exc.message, body=xml.error_body("lock-token-matches-request-uri")) from exc
 

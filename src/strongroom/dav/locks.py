@@ -8,11 +8,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from strongroom.access.loaders import ancestry
 from strongroom.content import dav_locks
 from strongroom.content.dav_locks import DavLock
 from strongroom.content.models import Item
 from strongroom.dav import xml
-from strongroom.dav.resources import Located, OutsideMount, destination_segments, etag, href, locate, segments_of
+from strongroom.dav.resources import (
+    Located,
+    OutsideMount,
+    destination_segments,
+    etag,
+    href,
+    locate,
+    segments_of,
+)
 from strongroom.errors import InputError, NotFound, VersionChanged
 from strongroom.identity.actors import Actor
 
@@ -32,7 +41,7 @@ class IfList:
     conditions: list[Condition] = field(default_factory=list)
 
 
-def parse_if(header: str | None) -> list[IfList]:
+def parse_if(header: str | None) -> list[IfList]:  # noqa: C901, PLR0912 - one flat tokenizer reads best
     """The lists of an If header, in order. Raises InputError for a malformed header."""
     if not header:
         return []
@@ -86,7 +95,9 @@ def parse_if(header: str | None) -> list[IfList]:
 
 def submitted_tokens(lists: list[IfList]) -> set[str]:
     """Lock tokens the client presents: every state token it names without Not."""
-    return {c.token for lst in lists for c in lst.conditions if c.token and not c.negated and c.token != NO_LOCK}
+    return {
+        c.token for lst in lists for c in lst.conditions if c.token and not c.negated and c.token != NO_LOCK
+    }
 
 
 def parse_timeout(header: str | None) -> timedelta | None:
@@ -123,7 +134,9 @@ class Preconditions:
                 return
         raise VersionChanged("The If header's conditions do not hold for this resource.")
 
-    def _chain_for(self, session: Session, actor: Actor, resource: str | None, located: Located) -> list[Item] | None:
+    def _chain_for(
+        self, session: Session, actor: Actor, resource: str | None, located: Located
+    ) -> list[Item] | None:
         if resource is None:
             return located.chain if located.item is not None else None
         try:
@@ -136,7 +149,8 @@ class Preconditions:
     def _holds(session: Session, condition: Condition, chain: list[Item] | None, *, now: datetime) -> bool:
         if condition.token is not None:
             matched = chain is not None and any(
-                lock.token == condition.token for lock in dav_locks.locks_covering(session, chain, now=now)
+                lock.token == condition.token
+                for lock in dav_locks.locks_covering(session, ancestry(session, chain[-1]), now=now)
             )
         else:
             matched = chain is not None and _same_etag(condition.etag or "", etag(chain[-1]))
@@ -148,21 +162,32 @@ def _same_etag(sent: str, current: str) -> bool:
 
 
 def guard_item(
-    session: Session, actor: Actor, pre: Preconditions, chain: list[Item], *, now: datetime, subtree: bool = False
+    session: Session,
+    actor: Actor,
+    pre: Preconditions,
+    chain: list[Item],
+    *,
+    now: datetime,
+    subtree: bool = False,
 ) -> None:
     """A write to the item at the end of `chain` (and, for deletes and moves, to everything below it)."""
-    locks = dav_locks.locks_covering(session, chain, now=now)
+    locks = dav_locks.locks_covering(session, ancestry(session, chain[-1]), now=now)
     if subtree:
         locks += dav_locks.locks_below(session, chain[-1], now=now)
     dav_locks.ensure_may_write(locks, actor, submitted=pre.tokens)
 
 
-def guard_membership(session: Session, actor: Actor, pre: Preconditions, folder_chain: list[Item], *, now: datetime) -> None:
+def guard_membership(
+    session: Session, actor: Actor, pre: Preconditions, folder_chain: list[Item], *, now: datetime
+) -> None:
     """Adding or removing a child of the folder at the end of `folder_chain`."""
-    dav_locks.ensure_may_write(dav_locks.membership_locks(session, folder_chain, now=now), actor, submitted=pre.tokens)
+    locks = dav_locks.membership_locks(session, ancestry(session, folder_chain[-1]), now=now)
+    dav_locks.ensure_may_write(locks, actor, submitted=pre.tokens)
 
 
-def active_locks(session: Session, mount: str, locks: list[DavLock], *, now: datetime) -> list[xml.ActiveLock]:
+def active_locks(
+    session: Session, mount: str, locks: list[DavLock], *, now: datetime
+) -> list[xml.ActiveLock]:
     """Locks as lockdiscovery shows them, each with the URL of the item it sits on and its time left."""
     shown = []
     for lock in locks:

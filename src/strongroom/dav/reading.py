@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
+from strongroom.access.loaders import ancestry
 from strongroom.api.streaming import stream_content
 from strongroom.content import dav_locks, properties
 from strongroom.content import folders as content_folders
@@ -19,7 +20,7 @@ from strongroom.content.models import Item
 from strongroom.dav import xml
 from strongroom.dav.context import DavContext, DavStatus
 from strongroom.dav.locks import active_locks
-from strongroom.dav.resources import Located, etag, href, live_properties, locate
+from strongroom.dav.resources import Located, etag, href, live_properties, locate, shared_items
 from strongroom.errors import NotFound, StrongroomError
 
 PAGE = 1000
@@ -41,9 +42,8 @@ def render_item(
     spec: xml.Propfind,
     dead: dict[xml.PropName, str],
     locks: list[xml.ActiveLock],
-    is_root: bool,
 ) -> str:
-    props = live_properties(item, is_root=is_root)
+    props = live_properties(item)
     props[(xml.DAV, "supportedlock")] = xml.SUPPORTED_LOCK
     props[(xml.DAV, "lockdiscovery")] = xml.lockdiscovery(locks)
     if spec.kind == "allprop":
@@ -75,7 +75,11 @@ class FolderListing:
 async def propfind(ctx: DavContext) -> Response:
     depth = (ctx.request.headers.get("depth") or "infinity").strip().lower()
     if depth not in {"0", "1"}:
-        raise DavStatus(403, "PROPFIND with Depth: infinity is not supported.", body=xml.error_body("propfind-finite-depth"))
+        raise DavStatus(
+            403,
+            "PROPFIND with Depth: infinity is not supported.",
+            body=xml.error_body("propfind-finite-depth"),
+        )
     spec = xml.parse_propfind(await ctx.small_body())
 
     def first(session: Session) -> tuple[str, FolderListing | None]:
@@ -84,7 +88,8 @@ async def propfind(ctx: DavContext) -> Response:
             raise NotFound("item", None)
         now = ctx.runtime.clock.now()
         item = located.item
-        covering = dav_locks.locks_covering(session, located.chain, now=now) if _wants_locks(spec) else []
+        real_chain = ancestry(session, item)
+        covering = dav_locks.locks_covering(session, real_chain, now=now) if _wants_locks(spec) else []
         dead = properties.properties_of(session, [item.id]).get(item.id, {})
         own = render_item(
             item,
@@ -92,7 +97,6 @@ async def propfind(ctx: DavContext) -> Response:
             spec=spec,
             dead=dead,
             locks=active_locks(session, ctx.mount, covering, now=now),
-            is_root=not ctx.segments,
         )
         if depth == "0" or not item.is_folder:
             return own, None
@@ -101,29 +105,63 @@ async def propfind(ctx: DavContext) -> Response:
 
     own, listing = await ctx.in_transaction(first)
     if listing is None:
-        return Response(xml.MULTISTATUS_OPEN + own + xml.MULTISTATUS_CLOSE, status_code=207, media_type=MULTISTATUS)
-    return StreamingResponse(_stream_listing(ctx, spec, own, listing), status_code=207, media_type=MULTISTATUS)
+        return Response(
+            xml.MULTISTATUS_OPEN + own + xml.MULTISTATUS_CLOSE, status_code=207, media_type=MULTISTATUS
+        )
+    return StreamingResponse(
+        _stream_listing(ctx, spec, own, listing), status_code=207, media_type=MULTISTATUS
+    )
 
 
-async def _stream_listing(ctx: DavContext, spec: xml.Propfind, own: str, listing: FolderListing) -> AsyncIterator[bytes]:
+async def _stream_listing(
+    ctx: DavContext, spec: xml.Propfind, own: str, listing: FolderListing
+) -> AsyncIterator[bytes]:
     yield (xml.MULTISTATUS_OPEN + own).encode()
     marker: str | None = None
     while True:
         try:
-            chunk, marker = await ctx.in_transaction(lambda session, m=marker: _page(ctx, session, spec, listing, m))
+            chunk, marker = await ctx.in_transaction(
+                lambda session, m=marker: _page(ctx, session, spec, listing, m)
+            )
         except StrongroomError:
             # The folder vanished mid-listing: end the document well-formed with what was sent.
             break
         yield chunk.encode()
         if marker is None:
             break
+    if not listing.segments:
+        yield (await ctx.in_transaction(lambda session: _shared(ctx, session, spec))).encode()
     yield xml.MULTISTATUS_CLOSE.encode()
+
+
+def _shared(ctx: DavContext, session: Session, spec: xml.Propfind) -> str:
+    """The root's second part: items shared with the actor (few; a person's direct grants)."""
+    items = shared_items(session, ctx.actor)
+    dead = properties.properties_of(session, [item.id for item in items])
+    now = ctx.runtime.clock.now()
+    parts = []
+    for item in items:
+        covering = (
+            dav_locks.locks_covering(session, ancestry(session, item), now=now) if _wants_locks(spec) else []
+        )
+        parts.append(
+            render_item(
+                item,
+                link=href(ctx.mount, (item.name,), folder=item.is_folder),
+                spec=spec,
+                dead=dead.get(item.id, {}),
+                locks=active_locks(session, ctx.mount, covering, now=now),
+            )
+        )
+    return "".join(parts)
 
 
 def _page(
     ctx: DavContext, session: Session, spec: xml.Propfind, listing: FolderListing, marker: str | None
 ) -> tuple[str, str | None]:
-    page = content_folders.list_items(session, ctx.actor, folder_id=listing.folder_id, limit=PAGE, marker=marker)
+    page = content_folders.list_items(
+        session, ctx.actor, folder_id=listing.folder_id, limit=PAGE, marker=marker
+    )
     ids = [item.id for item in page.items]
     dead = properties.properties_of(session, ids) if spec.kind != "prop" or _names_dead(spec) else {}
     now = ctx.runtime.clock.now()
@@ -139,7 +177,6 @@ def _page(
                 spec=spec,
                 dead=dead.get(item.id, {}),
                 locks=inherited + own_locks,
-                is_root=False,
             )
         )
     return "".join(parts), page.next_marker
@@ -159,7 +196,12 @@ async def get(ctx: DavContext, *, head: bool) -> Response:
         if located.item.is_folder or head:
             return located, None
         content = content_reads.open_content(
-            session, ctx.actor, file_id=located.item.id, range_header=range_header, clock=ctx.runtime.clock, via="dav"
+            session,
+            ctx.actor,
+            file_id=located.item.id,
+            range_header=range_header,
+            clock=ctx.runtime.clock,
+            via="dav",
         )
         return located, content
 
@@ -169,10 +211,14 @@ async def get(ctx: DavContext, *, head: bool) -> Response:
     headers = {"ETag": etag(item), "Last-Modified": xml.http_date(item.updated_at)}
     if item.is_folder:
         note = "This is a WebDAV folder. Mount it as a network drive, or use a WebDAV client.\n"
-        return Response(b"" if head else note.encode(), media_type="text/plain; charset=utf-8", headers=headers)
+        return Response(
+            b"" if head else note.encode(), media_type="text/plain; charset=utf-8", headers=headers
+        )
     if content is None:  # HEAD: metadata only, and not a read of the content
         headers |= {"Content-Length": str(item.size), "Accept-Ranges": "bytes"}
-        return Response(status_code=200, headers=headers, media_type=item.content_type or "application/octet-stream")
+        return Response(
+            status_code=200, headers=headers, media_type=item.content_type or "application/octet-stream"
+        )
     response = stream_content(ctx.runtime, content)
     response.headers.update(headers)
     return response

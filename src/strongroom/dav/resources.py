@@ -1,7 +1,8 @@
 """DAV paths ↔ the folder tree, and an item's live properties.
 
-`/dav/` is the actor's root folder ("All files"); each path segment is an item name, looked up by its
-name key (NFC, case-folded) among the live children of the folder before it. The final item goes
+`/dav/` is the actor's root folder ("All files"), which also shows what others shared with the actor;
+each path segment is an item name, looked up by its name key (NFC, case-folded) among the live children
+of the folder before it. The final item goes
 through `access_item`, so the same permission rule decides here as behind the REST API.
 """
 
@@ -14,11 +15,13 @@ from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, access_item, ancestry
 from strongroom.content.files import etag_of
 from strongroom.content.models import Folder, Item
+from strongroom.content.names import name_key
 from strongroom.content.uploads import find_live_child
 from strongroom.dav import xml
 from strongroom.errors import InputError, NotFound
 from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
+from strongroom.sharing import collaborations
 
 MAX_SEGMENTS = 256
 
@@ -94,6 +97,8 @@ def locate(session: Session, actor: Actor, segments: tuple[str, ...]) -> Located
     for index, segment in enumerate(segments):
         node = chain[-1]
         child = find_live_child(session, node.id, segment) if node.is_folder else None
+        if child is None and index == 0:
+            child = shared_item(session, actor, segment)
         if child is None:
             last = index == len(segments) - 1
             parent_chain = chain if last and node.is_folder else None
@@ -101,6 +106,21 @@ def locate(session: Session, actor: Actor, segments: tuple[str, ...]) -> Located
         chain.append(child)
     item = access_item(session, actor, chain[-1].id, Action.SEE)
     return Located(segments=segments, item=item, chain=chain, parent_chain=chain[:-1] or None)
+
+
+def shared_items(session: Session, actor: Actor) -> list[Item]:
+    """Items others shared with the actor, shown in the root beside the actor's own (own names win)."""
+    root = root_folder(session, actor)
+    return [
+        item
+        for item in collaborations.shared_with(session, actor)
+        if item.owner_id != actor.user_id and find_live_child(session, root.id, item.name) is None
+    ]
+
+
+def shared_item(session: Session, actor: Actor, name: str) -> Item | None:
+    key = name_key(name)
+    return next((item for item in shared_items(session, actor) if item.name_key == key), None)
 
 
 def segments_of(session: Session, item: Item) -> tuple[str, ...]:
@@ -112,11 +132,11 @@ def etag(item: Item) -> str:
     return etag_of(item)
 
 
-def live_properties(item: Item, *, is_root: bool) -> dict[xml.PropName, str]:
+def live_properties(item: Item) -> dict[xml.PropName, str]:
     """The rendered live properties every item has (lock properties are added by the caller)."""
     props = {
         (xml.DAV, "resourcetype"): xml.live("resourcetype", "<D:collection/>" if item.is_folder else ""),
-        (xml.DAV, "displayname"): xml.live("displayname", xml.text(item.name if not is_root else item.name)),
+        (xml.DAV, "displayname"): xml.live("displayname", xml.text(item.name)),
         (xml.DAV, "getlastmodified"): xml.live("getlastmodified", xml.http_date(item.updated_at)),
         (xml.DAV, "creationdate"): xml.live("creationdate", xml.iso_date(item.created_at)),
         (xml.DAV, "getetag"): xml.live("getetag", xml.text(etag(item))),

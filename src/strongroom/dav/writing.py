@@ -93,8 +93,9 @@ async def _commit(
 
 
 async def _no_bytes() -> AsyncIterator[bytes]:
-    return
-    yield b""  # pragma: no cover - makes this an async generator
+    nothing: tuple[bytes, ...] = ()
+    for chunk in nothing:
+        yield chunk
 
 
 async def create_empty_file(ctx: DavContext, plan: uploads.UploadPlan) -> None:
@@ -183,8 +184,10 @@ async def copy_or_move(ctx: DavContext, *, move: bool) -> Response:
         dest = locate(session, ctx.actor, target)
         dest_parent = _parent_chain(dest)
         renaming_case = dest.item is not None and dest.item.id == item.id and dest.name != item.name
-        if not ctx.segments or any(node.id == item.id for node in dest_parent) or (
-            dest.item is not None and dest.item.id == item.id and not renaming_case
+        if (
+            not ctx.segments
+            or any(node.id == item.id for node in dest_parent)
+            or (dest.item is not None and dest.item.id == item.id and not renaming_case)
         ):
             raise DavStatus(403, "The destination is the source or lies inside it.")
         if move:
@@ -234,7 +237,12 @@ def _copy(ctx: DavContext, session: Session, item: Item, folder: Item, name: str
         )
     else:
         copy = content_files.copy_item(
-            session, ctx.actor, item_id=item.id, target_folder_id=folder.id, new_name=name, clock=ctx.runtime.clock
+            session,
+            ctx.actor,
+            item_id=item.id,
+            target_folder_id=folder.id,
+            new_name=name,
+            clock=ctx.runtime.clock,
         )
     properties.copy_properties(session, source_id=item.id, target_id=copy.id)
 
@@ -251,9 +259,13 @@ async def proppatch(ctx: DavContext) -> Response:
         link = href(ctx.mount, ctx.segments, folder=item.is_folder)
         if any(op.name in PROTECTED for op in ops):
             # All or nothing: a protected property fails, and so do the others (424).
-            return xml.proppatch_response(link, [(op.name, 403 if op.name in PROTECTED else 424) for op in ops])
+            return xml.proppatch_response(
+                link, [(op.name, 403 if op.name in PROTECTED else 424) for op in ops]
+            )
         changes = [properties.PropertyChange(name=op.name, value_xml=op.value_xml) for op in ops]
-        properties.change_properties(session, ctx.actor, item_id=item.id, changes=changes, clock=ctx.runtime.clock)
+        properties.change_properties(
+            session, ctx.actor, item_id=item.id, changes=changes, clock=ctx.runtime.clock
+        )
         return xml.proppatch_response(link, [(op.name, 200) for op in ops])
 
     body = await ctx.in_transaction(patch)

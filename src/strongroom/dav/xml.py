@@ -7,8 +7,8 @@ for the DAV: namespace; foreign elements carry their own namespace declarations.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from xml.etree.ElementTree import Element, ParseError, tostring
 from xml.sax.saxutils import escape, quoteattr
 
@@ -125,7 +125,9 @@ def parse_lockinfo(body: bytes) -> LockInfo | None:
         name = split_tag(child.tag)
         if name == (DAV, "lockscope"):
             kinds = [split_tag(grandchild.tag) for grandchild in child]
-            scope = "exclusive" if (DAV, "exclusive") in kinds else "shared" if (DAV, "shared") in kinds else None
+            scope = (
+                "exclusive" if (DAV, "exclusive") in kinds else "shared" if (DAV, "shared") in kinds else None
+            )
         elif name == (DAV, "locktype"):
             if (DAV, "write") not in [split_tag(grandchild.tag) for grandchild in child]:
                 raise InputError("Only write locks exist.")
@@ -196,7 +198,11 @@ def proppatch_response(href: str, results: list[tuple[PropName, int]]) -> str:
     for name, status in results:
         by_status.setdefault(status, []).append(empty_element(name))
     stats = "".join(propstat(props, status) for status, props in by_status.items())
-    return MULTISTATUS_OPEN + f"<D:response><D:href>{escape(href)}</D:href>{stats}</D:response>" + MULTISTATUS_CLOSE
+    return (
+        MULTISTATUS_OPEN
+        + f"<D:response><D:href>{escape(href)}</D:href>{stats}</D:response>"
+        + MULTISTATUS_CLOSE
+    )
 
 
 def error_body(condition: str) -> str:
