@@ -1,0 +1,133 @@
+// The item page: previews (pdf.js into a canvas, text as text), version restore, access report, share.
+import { announce, api, el } from "./api.js";
+import { wireDialogs } from "./dialogs.js";
+import { openShare, wireShareDialogs } from "./share.js";
+
+const preview = document.getElementById("preview");
+const actions = document.getElementById("item-actions");
+const MAX_TEXT = 2 * 1024 * 1024;
+
+async function showText() {
+  const response = await fetch(preview.dataset.contentUrl, { headers: { Range: `bytes=0-${MAX_TEXT - 1}` }, credentials: "same-origin" });
+  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+  const text = await response.text();
+  // textContent, never innerHTML: uploaded HTML and SVG are shown as their source, never run.
+  const pre = el("pre", { class: "sr-text-preview", tabindex: "0", "aria-label": "File contents" });
+  pre.textContent = text;
+  const parts = [pre];
+  if (response.status === 206) parts.push(el("p", { class: "sr-hint", text: "Only the first 2 MB are shown. Download the file to see all of it." }));
+  preview.replaceChildren(...parts);
+}
+
+async function showPdf() {
+  const pdfjs = await import(preview.dataset.pdfLib);
+  pdfjs.GlobalWorkerOptions.workerSrc = preview.dataset.pdfWorker;
+  const doc = await pdfjs.getDocument({ url: preview.dataset.contentUrl, isEvalSupported: false, withCredentials: true }).promise;
+  let pageNo = 1;
+  const canvas = el("canvas", { role: "img", "aria-label": "PDF page" });
+  const label = el("span", { "aria-live": "polite" });
+  const prev = el("button", { type: "button", class: "sr-button sr-button--secondary sr-button--small", text: "Previous page" });
+  const next = el("button", { type: "button", class: "sr-button sr-button--secondary sr-button--small", text: "Next page" });
+  const controls = el("div", { class: "sr-pdf-controls" }, prev, label, next);
+  async function render() {
+    const page = await doc.getPage(pageNo);
+    const width = Math.min(preview.clientWidth - 16, 900);
+    const viewport = page.getViewport({ scale: width / page.getViewport({ scale: 1 }).width });
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.floor(viewport.width * ratio);
+    canvas.height = Math.floor(viewport.height * ratio);
+    canvas.style.width = `${Math.floor(viewport.width)}px`;
+    await page.render({ canvasContext: canvas.getContext("2d"), viewport, transform: ratio !== 1 ? [ratio, 0, 0, ratio, 0, 0] : null }).promise;
+    label.textContent = `Page ${pageNo} of ${doc.numPages}`;
+    canvas.setAttribute("aria-label", `PDF page ${pageNo} of ${doc.numPages}`);
+    prev.disabled = pageNo <= 1;
+    next.disabled = pageNo >= doc.numPages;
+  }
+  prev.addEventListener("click", () => { pageNo -= 1; render(); });
+  next.addEventListener("click", () => { pageNo += 1; render(); });
+  preview.replaceChildren(controls, canvas);
+  await render();
+}
+
+async function watchRendition() {
+  // A converted copy is made by a background job; ask for it, then poll until it is ready.
+  const player = document.getElementById("player");
+  const url = preview.dataset.renditionUrl;
+  const head = await fetch(url, { method: "GET", headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
+  if (head.ok) return;
+  player.hidden = true;
+  const note = el("p", { class: "sr-muted", role: "status", text: "Preparing a playable copy of this recording. This page updates when it is ready." });
+  preview.append(note);
+  try { await api("POST", url); } catch { /* already queued */ }
+  for (let i = 0; i < 120; i += 1) {
+    await new Promise((ok) => setTimeout(ok, 3000));
+    const probe = await fetch(url, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
+    if (probe.ok) {
+      note.remove();
+      player.hidden = false;
+      player.src = `${url}?t=${Date.now()}`;
+      announce("The recording is ready to play.");
+      return;
+    }
+  }
+  note.textContent = "The playable copy is taking longer than expected. Download the original instead.";
+}
+
+async function loadAccessReport() {
+  const box = document.getElementById("access-report");
+  try {
+    const data = await api("GET", box.dataset.url);
+    const entries = Array.isArray(data) ? data : data.events || [];
+    if (!entries.length) {
+      box.replaceChildren(el("p", { class: "sr-muted", text: "Nobody has opened this file yet." }));
+      return;
+    }
+    const body = el("tbody");
+    for (const e of entries.slice(-200).reverse()) {
+      const at = new Date(e.at || e.occurred_at);
+      body.append(el("tr", {},
+        el("td", { class: "sr-col-date", text: at.toLocaleString("en-GB", { timeZone: "UTC" }) + " UTC" }),
+        el("td", { text: e.who || e.actor_label || "" }),
+        el("td", { text: describe(e.action) }),
+        el("td", { text: e.ip || "" })));
+    }
+    const head = el("thead", {}, el("tr", {},
+      el("th", { scope: "col", text: "When" }), el("th", { scope: "col", text: "Who" }),
+      el("th", { scope: "col", text: "What" }), el("th", { scope: "col", text: "From" })));
+    box.replaceChildren(el("div", { class: "sr-table-wrap sr-table-wrap--alone" }, el("table", { class: "sr-table", id: "access-table" }, head, body)));
+  } catch (error) {
+    box.replaceChildren(el("p", { class: "sr-muted", text: `The access report is not available: ${error.message}` }));
+  }
+}
+
+const ACTIONS = {
+  "content.version.read": "Downloaded or played",
+  "content.preview.read": "Previewed",
+  "sharing.link.created": "Shared by link",
+  "sharing.link.opened": "Opened the link",
+  "sharing.link.recipient_verified": "Proved their e-mail address",
+  "sharing.link.code_sent": "Was sent a code",
+  "sharing.link.code_failed": "Entered a wrong code",
+  "sharing.link.password_failed": "Entered a wrong password",
+  "sharing.link.revoked": "Revoked the link",
+  "content.file.created": "Uploaded",
+};
+const describe = (action) => ACTIONS[action] || action;
+
+for (const button of document.querySelectorAll("[data-restore-version]")) {
+  button.addEventListener("click", async () => {
+    await api("POST", `/api/v1/files/${actions.dataset.id}/versions/${button.dataset.restoreVersion}/restore`);
+    window.location.reload();
+  });
+}
+actions.querySelector('[data-action="share"]').addEventListener("click", () => {
+  openShare({ id: actions.dataset.id, name: actions.dataset.name, type: "file" });
+});
+
+wireDialogs();
+wireShareDialogs();
+const kind = preview.dataset.kind;
+const shown = kind === "text" ? showText() : kind === "pdf" ? showPdf()
+  : (kind === "video" || kind === "audio") && preview.dataset.source === "rendition" ? watchRendition() : Promise.resolve();
+shown.catch((error) => preview.replaceChildren(el("p", { text: `The preview could not be shown: ${error.message}` })));
+loadAccessReport();
