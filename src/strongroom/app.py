@@ -6,6 +6,7 @@ from strongroom import __version__, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
 from strongroom.dav import app as dav_app
+from strongroom.web.pages import shared_link, upload_request
 from strongroom.runtime import Runtime
 
 
@@ -22,6 +23,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     api_errors.install(app)
     app.include_router(build_router())
     web.install(app, runtime)  # browser door: staff pages, static files, session cookie, security headers
+    app.include_router(shared_link.router)  # public pages of shared links: /s/<token>
+    app.include_router(upload_request.router)  # public pages of upload requests: /r/<token>
     app.mount("/dav", dav_app.build(runtime))  # WebDAV door: mount a drive
 
     @app.get("/healthz", include_in_schema=False)

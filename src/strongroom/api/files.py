@@ -14,6 +14,7 @@ from strongroom.api.streaming import parse_digest_header, stream_content
 from strongroom.content import files as content_files
 from strongroom.content import locks as content_locks
 from strongroom.content import reads as content_reads
+from strongroom.content import renditions
 from strongroom.content import trash as content_trash
 from strongroom.content import uploads
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
@@ -103,6 +104,7 @@ async def upload_file(
                 not in {None, "application/octet-stream", "application/x-www-form-urlencoded"}
                 else None,
             )
+            renditions.enqueue_preview(session, runtime.jobs, version)  # after commit, the worker renders it
             return UploadResult(
                 id=file.id,
                 version_id=version.id,

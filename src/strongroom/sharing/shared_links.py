@@ -471,7 +471,7 @@ def verify_code(
             details={"link_id": link.id, "email": recipient.email},
             at=now,
         )
-        return True
+        return recipient.email
     throttling.record_failure(session, limits, now=now)
     events.record(
         session,
@@ -481,7 +481,7 @@ def verify_code(
         details={"link_id": link.id, "email": email[:320]},
         at=now,
     )
-    return False
+    return None
 
 
 def _claim_download(session: Session, link: SharedLink) -> bool:

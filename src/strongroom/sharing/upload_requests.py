@@ -130,11 +130,17 @@ def list_submissions(session: Session, actor: Actor, *, request_id: str) -> list
 # --- the third party's side ---------------------------------------------------------------------
 
 
-def find_live_request(session: Session, token: str, *, clock: Clock) -> UploadRequest:
-    """The request a token opens. Raises NotFound, or Gone (revoked, expired, used)."""
+def find_request(session: Session, token: str) -> UploadRequest:
+    """The request a token names, live or not (receipts stay readable). Raises NotFound."""
     request = session.scalar(select(UploadRequest).where(UploadRequest.token_hash == token_digest(token)))
     if request is None:
         raise NotFound("upload request", None)
+    return request
+
+
+def find_live_request(session: Session, token: str, *, clock: Clock) -> UploadRequest:
+    """The request a token opens. Raises NotFound, or Gone (revoked, expired)."""
+    request = find_request(session, token)
     if request.revoked_at is not None:
         raise Gone("This upload link has been withdrawn.")
     if request.expires_at is not None and utc(request.expires_at) <= clock.now():
