@@ -1,0 +1,306 @@
+"""The acceptance journey in a real browser (Debian chromium driven by Playwright), with axe-core on
+every page and a screenshot of each page in test-artifacts/screenshots/.
+
+Needs: `apt-get install -y chromium ffmpeg`, `pip install playwright` (never `playwright install`),
+`npm install --prefix <repo> axe-core`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strongroom.config import Settings
+from tests.support.live import LiveServer
+from tests.support.users import PASSWORD, UserFixture
+from tests.web.mail_sink import Sink, start_sink
+
+pytestmark = pytest.mark.interop
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+VIDEO_MB = int(os.environ.get("STRONGROOM_TEST_VIDEO_MB", "200"))
+RECIPIENT = "prosecutor@cps.example.test"
+
+
+def require_tools() -> None:
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("chromium (apt-get install -y chromium)")
+    if shutil.which("ffmpeg") is None:
+        missing.append("ffmpeg (apt-get install -y --no-install-recommends ffmpeg)")
+    if not AXE.exists():
+        missing.append("axe-core (npm install --prefix <repo> axe-core)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install playwright; never `playwright install`)")
+    if missing:
+        pytest.fail("browser tests need: " + ", ".join(missing))
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Any, Sink]]:
+    controller, sink = start_sink()
+    yield controller, sink
+    controller.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, mail: tuple[Any, Sink]) -> Settings:
+    """Like the shared fixture, but with room for a 200 MB upload and mail going to the sink."""
+    controller, _ = mail
+    return Settings(
+        dev_mode=True,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-not-for-production",
+        database={"url": database_url, "pool_size": 5},  # type: ignore[arg-type]
+        limits={"segment_bytes": 1024 * 1024, "max_upload_bytes": 1024 * 1024 * 1024},  # type: ignore[arg-type]
+        mail={"host": controller.hostname, "port": controller.port},  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    require_tools()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def shots(artifacts_dir: Path) -> Path:
+    path = artifacts_dir / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_page(page: Any, shots: Path, name: str) -> None:
+    """Screenshot the page, then assert axe-core finds no serious or critical violation on it."""
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    # Through DevTools, not a <script> tag: our CSP rightly refuses inline script.
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    assert not bad, f"axe-core on {name}: " + "; ".join(bad)
+
+
+def make_video(path: Path, megabytes: int) -> Path:
+    seconds = max(4, megabytes // 5)  # 40 Mbit/s constant bitrate = 5 MB a second
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "40M", "-minrate", "40M",
+         "-maxrate", "40M", "-bufsize", "4M", "-x264-params", "nal-hrd=cbr", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def sign_in(page: Any, server: LiveServer, email: str) -> None:
+    page.goto(f"{server.url}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/files/"))
+
+
+def upload_progress(page: Any) -> int:
+    return int(page.eval_on_selector("#upload-list progress", "p => p.value") or 0)
+
+
+def test_staff_and_external_journey(
+    browser: Any, live_server: LiveServer, alice: UserFixture, shots: Path, tmp_path: Path, mail: tuple[Any, Sink]
+) -> None:
+    _, sink = mail
+    video = make_video(tmp_path / "bwv-2026-0423-pc1234.mp4", VIDEO_MB)
+    staff = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = staff.new_page()
+    page.goto(f"{live_server.url}/login")
+    check_page(page, shots, "01-sign-in")
+    page.get_by_label("E-mail address").fill(alice.email)
+    page.get_by_label("Password").fill("wrong password, surely")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").is_visible()
+    check_page(page, shots, "02-sign-in-error")
+    sign_in(page, live_server, alice.email)
+    check_page(page, shots, "03-files-empty")
+
+    # Create a folder and go into it.
+    page.get_by_role("button", name="New folder").click()
+    page.get_by_label("Folder name").fill("Op KESTREL – 2026-0423")
+    check_page(page, shots, "04-new-folder-dialog")
+    page.get_by_role("button", name="Create folder").click()
+    page.get_by_role("link", name="Op KESTREL – 2026-0423").click()
+    page.wait_for_selector("#folder-title:has-text('Op KESTREL')")
+
+    # Upload 200 MB, drop the network part-way, then reload the page part-way: it resumes both times.
+    page.set_input_files("#file-input", str(video))
+    page.wait_for_function("() => (document.querySelector('#upload-list progress')?.value || 0) >= 10", timeout=120_000)
+    staff.set_offline(True)
+    page.wait_for_function(
+        "() => /Offline|Connection problem/.test(document.querySelector('#upload-list .sr-upload__state').textContent)",
+        timeout=60_000,
+    )
+    check_page_offline = upload_progress(page)
+    staff.set_offline(False)
+    page.wait_for_function(
+        f"() => (document.querySelector('#upload-list progress')?.value || 0) > {max(check_page_offline, 30)}",
+        timeout=120_000,
+    )
+    page.screenshot(path=str(shots / "05-uploading.png"), full_page=True)
+    page.reload()
+    notice = page.get_by_text("Unfinished uploads")
+    assert notice.is_visible(), "after a reload the page names the upload to resume"
+    check_page(page, shots, "06-unfinished-upload")
+    page.set_input_files("#file-input", str(video))
+    page.wait_for_selector("text=Resuming an earlier upload", timeout=30_000)
+    first_progress = upload_progress(page)
+    assert first_progress >= 0
+    page.wait_for_selector("#upload-list .sr-upload--done", timeout=300_000)
+    page.wait_for_selector(f"a:has-text('{video.name}')", timeout=30_000)
+    check_page(page, shots, "07-folder-with-video")
+
+    # Play it and seek.
+    page.get_by_role("link", name=video.name).click()
+    page.wait_for_function("() => document.querySelector('#player').readyState >= 2", timeout=60_000)
+    page.evaluate("() => { const v = document.querySelector('#player'); v.currentTime = 21; }")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#player'); return !v.seeking && v.currentTime > 20 && v.readyState >= 2; }",
+        timeout=30_000,
+    )
+    check_page(page, shots, "08-item-video")
+    sha = page.locator("#sha256").inner_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", sha)
+
+    # Share preview-only with a prosecutor who must prove their e-mail address.
+    page.get_by_role("button", name="Share").first.click()
+    page.get_by_label("Recipients' e-mail addresses").fill(RECIPIENT)
+    page.get_by_label("Watch or read in the browser only (no download)").check()
+    check_page(page, shots, "09-share-dialog")
+    page.get_by_role("button", name="Create link").click()
+    url = page.locator("#share-link-url").input_value(timeout=15_000)
+    assert "/s/" in url
+
+    outsider = browser.new_context(viewport={"width": 1280, "height": 860})
+    ext = outsider.new_page()
+    ext.goto(url)
+    check_page(ext, shots, "10-external-landing")
+    email_box = ext.get_by_label("E-mail address")
+    if not email_box.is_visible():
+        ext.get_by_role("button").first.click()
+    ext.get_by_label("E-mail address").fill(RECIPIENT)
+    ext.get_by_role("button", name=re.compile("code", re.I)).click()
+    check_page(ext, shots, "11-external-code")
+    ext.get_by_label(re.compile("code", re.I)).fill(sink.wait_for_code(RECIPIENT))
+    ext.get_by_role("button", name="Continue").click()
+    player = ext.locator("video")
+    player.wait_for(timeout=30_000)
+    ext.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=60_000)
+    ext.evaluate("() => { document.querySelector('video').currentTime = 5; }")
+    ext.wait_for_function("() => document.querySelector('video').currentTime >= 4.9", timeout=30_000)
+    assert ext.get_by_role("link", name=re.compile("download", re.I)).count() == 0, "preview-only shows no download"
+    check_page(ext, shots, "12-external-player")
+
+    # The view is in the access report.
+    page.reload()
+    page.wait_for_selector("#access-table", timeout=30_000)
+    report = page.locator("#access-report").inner_text()
+    assert RECIPIENT in report
+    check_page(page, shots, "13-access-report")
+
+    # A third party sends files through an upload request and gets a receipt with the hash.
+    page.goto(f"{live_server.url}/files/{alice.root_id}")
+    page.get_by_role("button", name="Request files").click()
+    page.get_by_label("Title they will see").fill("CCTV from the 42 bus, 3 March")
+    page.get_by_role("button", name="Create upload link").click()
+    request_url = page.locator("#request-url").input_value(timeout=15_000)
+    assert "/r/" in request_url
+    check_page(page, shots, "14-upload-request-created")
+    garage = browser.new_context().new_page()
+    garage.goto(request_url)
+    check_page(garage, shots, "15-upload-request-form")
+    clip = tmp_path / "camera-3.txt"
+    clip.write_bytes(b"pretend CCTV export\n" * 1000)
+    garage.get_by_label("Your name").fill("Sam Driver")
+    garage.get_by_label("Your e-mail address").fill("sam@garage.example.test")
+    garage.set_input_files("#files", str(clip))
+    garage.get_by_role("button", name="Send files").click()
+    import hashlib
+
+    expected = hashlib.sha256(clip.read_bytes()).hexdigest()
+    garage.wait_for_selector(f"text={expected}", timeout=60_000)
+    check_page(garage, shots, "16-upload-receipt")
+
+
+def test_file_browser_is_keyboard_operable(
+    browser: Any, live_server: LiveServer, alice: UserFixture, shots: Path
+) -> None:
+    page = browser.new_context().new_page()
+    sign_in(page, live_server, alice.email)
+    # New folder with the keyboard only: tab to the button, Enter, type, Enter.
+    button = page.get_by_role("button", name="New folder")
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == "New folder":
+            break
+    assert button.evaluate("b => b === document.activeElement"), "New folder is reachable with Tab"
+    page.keyboard.press("Enter")
+    page.keyboard.type("Exhibits")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("a:has-text('Exhibits')")
+
+    # Tab to the item's checkbox, tick it with Space, then rename it from the toolbar with Enter.
+    box = page.get_by_label("Select Exhibits")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if box.evaluate("b => b === document.activeElement"):
+            break
+    assert box.evaluate("b => b === document.activeElement"), "the row checkbox is reachable with Tab"
+    page.keyboard.press("Space")
+    assert box.is_checked()
+    assert page.get_by_text("1 item selected").is_visible()
+    page.get_by_role("button", name="Rename").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Exhibits (sealed)")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("a:has-text('Exhibits (sealed)')")
+    # Escape closes a dialog and gives focus back to the button that opened it.
+    page.get_by_label("Select Exhibits (sealed)").check()
+    delete = page.get_by_role("button", name="Delete")
+    delete.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#dialog-delete").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("#dialog-delete").is_visible()
+    assert delete.evaluate("b => b === document.activeElement")
+    # Every focused control shows a visible focus indicator (WCAG 2.4.7).
+    outline = delete.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert outline == "rgb(255, 221, 0)"
+    check_page(page, shots, "17-keyboard")
+
+
+def test_other_staff_pages_pass_axe(browser: Any, live_server: LiveServer, admin: UserFixture, shots: Path) -> None:
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    sign_in(page, live_server, admin.email)
+    for path, name in [("/trash", "20-trash"), ("/settings", "21-settings"), ("/admin/users", "22-admin-users"),
+                       ("/admin/groups", "23-admin-groups"), ("/admin/audit", "24-admin-audit")]:  # fmt: skip
+        page.goto(f"{live_server.url}{path}")
+        check_page(page, shots, name)
