@@ -64,8 +64,9 @@ def link_report(link_id: str, actor: CurrentActor, runtime: RuntimeDep) -> list[
         return access_reports.link_report(session, actor, link_id=link_id)
 
 
-@router.get("/items/{item_id}/access-report", response_model=list[AccessEntryRead])
+@router.get("/items/{item_id}/shared-links/access-report", response_model=list[AccessEntryRead])
 def item_report(item_id: str, actor: CurrentActor, runtime: RuntimeDep) -> list[AccessEntryRead]:
-    """Every access to the item, by users and through its links."""
+    """Every access to the item and, for a folder, what its links opened below it: by users and through
+    its links. (`/items/{id}/access-report` of the audit API is the whole audit view of one item.)"""
     with transaction(runtime.sessions) as session:
         return access_reports.item_report(session, actor, item_id=item_id)
