@@ -45,10 +45,14 @@ def events_of(runtime: Runtime, action: AuditAction) -> list[AuditEvent]:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action.value)))
 
 
-def test_sign_in_success_and_failure_are_audited(client: TestClient, runtime: Runtime, alice: UserFixture) -> None:
+def test_sign_in_success_and_failure_are_audited(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
     token = login_csrf(client)
     bad = client.post(
-        "/login", data={"email": alice.email, "password": "wrong password!!", "csrf_token": token}, follow_redirects=False
+        "/login",
+        data={"email": alice.email, "password": "wrong password!!", "csrf_token": token},
+        follow_redirects=False,
     )
     assert bad.status_code == 401
     assert "not right" in bad.text
@@ -64,19 +68,30 @@ def test_sign_in_success_and_failure_are_audited(client: TestClient, runtime: Ru
     assert cookie is not None
 
 
-def test_unknown_account_gets_the_same_answer_as_a_wrong_password(client: TestClient, alice: UserFixture) -> None:
+def test_unknown_account_gets_the_same_answer_as_a_wrong_password(
+    client: TestClient, alice: UserFixture
+) -> None:
     token = login_csrf(client)
-    unknown = client.post("/login", data={"email": "nobody@force.police.test", "password": "x" * 14, "csrf_token": token})
+    unknown = client.post(
+        "/login", data={"email": "nobody@force.police.test", "password": "x" * 14, "csrf_token": token}
+    )
     wrong = client.post("/login", data={"email": alice.email, "password": "x" * 14, "csrf_token": token})
     assert unknown.status_code == wrong.status_code == 401
     assert "The e-mail address or password is not right." in unknown.text
     assert "The e-mail address or password is not right." in wrong.text
 
 
-def test_repeated_failures_are_throttled_even_with_the_right_password(client: TestClient, alice: UserFixture) -> None:
+def test_repeated_failures_are_throttled_even_with_the_right_password(
+    client: TestClient, alice: UserFixture
+) -> None:
     token = login_csrf(client)
     for _ in range(sessions.MAX_FAILURES_PER_ACCOUNT):
-        assert client.post("/login", data={"email": alice.email, "password": "bad" * 5, "csrf_token": token}).status_code == 401
+        assert (
+            client.post(
+                "/login", data={"email": alice.email, "password": "bad" * 5, "csrf_token": token}
+            ).status_code
+            == 401
+        )
     blocked = client.post("/login", data={"email": alice.email, "password": PASSWORD, "csrf_token": token})
     assert blocked.status_code == 429
     assert "Too many failed sign-in attempts" in blocked.text
@@ -85,7 +100,9 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(client: Te
 
 def test_login_form_without_its_token_is_refused(client: TestClient, alice: UserFixture) -> None:
     login_csrf(client)
-    response = client.post("/login", data={"email": alice.email, "password": PASSWORD, "csrf_token": "forged"})
+    response = client.post(
+        "/login", data={"email": alice.email, "password": PASSWORD, "csrf_token": "forged"}
+    )
     assert response.status_code == 403
     assert client.cookies.get("sr_session") is None
 
@@ -106,7 +123,9 @@ def test_cookie_api_calls_need_the_csrf_header_but_bearer_calls_do_not(
 
     bearer = TestClient(client.app)
     with bearer:
-        response = bearer.post("/api/v1/folders", json={"name": "Case 5678", "parent_id": "root"}, headers=alice.headers)
+        response = bearer.post(
+            "/api/v1/folders", json={"name": "Case 5678", "parent_id": "root"}, headers=alice.headers
+        )
         assert response.status_code == 201
 
 
@@ -131,7 +150,9 @@ def test_tampered_cookie_is_ignored(client: TestClient, alice: UserFixture) -> N
         assert forged.get("/api/v1/me").status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/login", "/files", "/trash", "/settings", "/admin/users", "/admin/groups", "/admin/audit"])
+@pytest.mark.parametrize(
+    "path", ["/login", "/files", "/trash", "/settings", "/admin/users", "/admin/groups", "/admin/audit"]
+)
 def test_every_page_carries_the_security_headers(client: TestClient, admin: UserFixture, path: str) -> None:
     if path != "/login":
         sign_in(client, admin.email)
@@ -146,15 +167,20 @@ def test_every_page_carries_the_security_headers(client: TestClient, admin: User
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["cache-control"] == "no-store"
-    assert "<script>" not in response.text and " on" + "click=" not in response.text  # no inline script
+    assert "<script>" not in response.text  # no inline script
+    assert " on" + "click=" not in response.text
 
 
 def test_session_cookie_flags(client: TestClient, alice: UserFixture) -> None:
     token = login_csrf(client)
     response = client.post(
-        "/login", data={"email": alice.email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+        "/login",
+        data={"email": alice.email, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
     )
-    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("sr_session="))
+    cookie = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("sr_session=")
+    )
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
 
@@ -176,12 +202,24 @@ def test_admin_pages_do_not_exist_for_staff(client: TestClient, alice: UserFixtu
 def test_folder_page_sorts_and_pages(client: TestClient, alice: UserFixture) -> None:
     csrf = sign_in(client, alice.email)
     for name in ["b-folder", "a-folder"]:
-        assert client.post("/api/v1/folders", json={"name": name, "parent_id": "root"}, headers={"X-CSRF-Token": csrf}).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/folders", json={"name": name, "parent_id": "root"}, headers={"X-CSRF-Token": csrf}
+            ).status_code
+            == 201
+        )
     for name, size in [("small.txt", 10), ("large.txt", 5000)]:
-        put = client.put(f"/api/v1/folders/root/files/{name}", content=b"x" * size, headers={"X-CSRF-Token": csrf})
+        put = client.put(
+            f"/api/v1/folders/root/files/{name}", content=b"x" * size, headers={"X-CSRF-Token": csrf}
+        )
         assert put.status_code == 201, put.text
     by_name = client.get(f"/files/{alice.root_id}").text
-    assert by_name.index("a-folder") < by_name.index("b-folder") < by_name.index("large.txt") < by_name.index("small.txt")
+    assert (
+        by_name.index("a-folder")
+        < by_name.index("b-folder")
+        < by_name.index("large.txt")
+        < by_name.index("small.txt")
+    )
     by_size = client.get(f"/files/{alice.root_id}?sort=size&order=desc").text
     assert by_size.index("large.txt") < by_size.index("small.txt")
     by_size_asc = client.get(f"/files/{alice.root_id}?sort=size&order=asc").text
@@ -194,7 +232,15 @@ def test_folder_page_sorts_and_pages(client: TestClient, alice: UserFixture) -> 
     marker = None
     with transaction(runtime.sessions) as session:
         while True:
-            page = list_folder(session, alice.actor, folder_id=alice.root_id, sort=SortKey.SIZE, descending=True, limit=1, marker=marker)
+            page = list_folder(
+                session,
+                alice.actor,
+                folder_id=alice.root_id,
+                sort=SortKey.SIZE,
+                descending=True,
+                limit=1,
+                marker=marker,
+            )
             seen += [i.name for i in page.items]
             marker = page.next_marker
             if marker is None:
@@ -207,14 +253,24 @@ def test_new_folder_form_works_without_script(client: TestClient, alice: UserFix
     csrf = sign_in(client, alice.email)
     refused = client.post(f"/files/{alice.root_id}/new-folder", data={"name": "Exhibits"})
     assert refused.status_code == 403
-    made = client.post(f"/files/{alice.root_id}/new-folder", data={"name": "Exhibits", "csrf_token": csrf}, follow_redirects=True)
+    made = client.post(
+        f"/files/{alice.root_id}/new-folder",
+        data={"name": "Exhibits", "csrf_token": csrf},
+        follow_redirects=True,
+    )
     assert made.status_code == 200
     assert "Exhibits" in made.text
 
 
-def test_item_page_shows_hash_versions_and_never_renders_html_inline(client: TestClient, alice: UserFixture) -> None:
+def test_item_page_shows_hash_versions_and_never_renders_html_inline(
+    client: TestClient, alice: UserFixture
+) -> None:
     csrf = sign_in(client, alice.email)
-    put = client.put("/api/v1/folders/root/files/evil.html", content=b"<script>alert(1)</script>", headers={"X-CSRF-Token": csrf})
+    put = client.put(
+        "/api/v1/folders/root/files/evil.html",
+        content=b"<script>alert(1)</script>",
+        headers={"X-CSRF-Token": csrf},
+    )
     file_id = put.json()["id"]
     page = client.get(f"/items/{file_id}")
     assert page.status_code == 200

@@ -71,9 +71,11 @@ def check_throttle(session: Session, *, email: str, origin: Origin, clock: Clock
 
 
 def record_failure(session: Session, *, email: str, origin: Origin, clock: Clock, reason: str) -> None:
-    """Record a failed sign-in. Call it in its own transaction: the failure must be kept when the request fails."""
+    """Record a failed sign-in, in its own transaction: it must be kept although the request fails."""
     anonymous = Actor(kind=ActorKind.ANONYMOUS, id=None, label=users.email_key(email)[:320], origin=origin)
-    events.record(session, anonymous, AuditAction.USER_LOGIN_FAILED, details={"reason": reason}, at=clock.now())
+    events.record(
+        session, anonymous, AuditAction.USER_LOGIN_FAILED, details={"reason": reason}, at=clock.now()
+    )
 
 
 def sign_in(session: Session, *, email: str, password: str, origin: Origin, clock: Clock) -> SignedIn:

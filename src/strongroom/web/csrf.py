@@ -36,13 +36,15 @@ def require_form_token(request: Request, given: str | None) -> None:
     """Raise CsrfFailed unless a form post carries the signed-in session's token."""
     expected = getattr(request.state, "csrf_token", None)
     if not tokens_match(expected, given):
-        raise CsrfFailed("This form has expired or did not come from Strongroom. Reload the page and try again.")
+        raise CsrfFailed(
+            "This form has expired or did not come from Strongroom. Reload the page and try again."
+        )
 
 
 def login_token(runtime: Runtime, request: Request, response: Response) -> str:
     """The sign-in form's token; sets the nonce cookie when the browser has none yet."""
     nonce = request.cookies.get(LOGIN_NONCE_COOKIE)
-    if not nonce or len(nonce) > 100:  # noqa: PLR2004 - our nonces are 43 characters
+    if not nonce or len(nonce) > 100:
         nonce = secrets.token_urlsafe(32)
         response.set_cookie(
             LOGIN_NONCE_COOKIE,

@@ -21,7 +21,20 @@ NATIVE_AUDIO = {
     ".opus": "audio/ogg",
     ".flac": "audio/flac",
 }
-CONVERTED_VIDEO = {".avi", ".mkv", ".mov", ".wmv", ".mpg", ".mpeg", ".3gp", ".flv", ".ts", ".mts", ".m2ts", ".dav"}
+CONVERTED_VIDEO = {
+    ".avi",
+    ".mkv",
+    ".mov",
+    ".wmv",
+    ".mpg",
+    ".mpeg",
+    ".3gp",
+    ".flv",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".dav",
+}
 CONVERTED_AUDIO = {".wma", ".amr", ".gsm", ".au", ".aiff", ".aif", ".ac3", ".vox"}
 IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif"}
 TEXT = {
@@ -38,7 +51,7 @@ class Preview:
     mime: str | None = None
 
 
-def preview_kind(name: str, content_type: str | None) -> Preview:
+def preview_kind(name: str, content_type: str | None) -> Preview:  # noqa: PLR0911 - a decision table
     suffix = PurePosixPath(name.lower()).suffix
     ctype = (content_type or "").split(";")[0].strip().lower()
     if suffix in NATIVE_VIDEO:

@@ -23,7 +23,7 @@ from strongroom.runtime import Runtime
 from strongroom.web.csrf import HEADER, UNSAFE_METHODS, CsrfFailed, tokens_match
 from strongroom.web.session import cookie_name, is_secure, token_from_cookie
 
-CSP = "; ".join(
+CSP = "; ".join(  # noqa: FLY002 - one directive per line is easier to review
     [
         "default-src 'self'",
         "script-src 'self'",

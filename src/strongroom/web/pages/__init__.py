@@ -23,7 +23,7 @@ from strongroom.identity.models import User
 from strongroom.web.templating import render
 
 
-class SignInRequired(Exception):  # noqa: N818 - a control-flow signal, not an error shown to anyone
+class SignInRequired(Exception):
     def __init__(self, next_url: str) -> None:
         super().__init__(next_url)
         self.next_url = next_url

@@ -50,6 +50,7 @@ def users_page(request: Request, runtime: RuntimeDep) -> Response:
 async def create_user(
     request: Request,
     runtime: RuntimeDep,
+    *,
     email: Annotated[str, Form(max_length=320)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -79,7 +80,13 @@ async def create_user(
         with transaction(runtime.sessions) as session:
             rows = list(session.scalars(select(User).order_by(User.email_key).limit(MAX_ROWS)))
             return render(
-                request, "admin/users.html", status_code=400, nav="admin", tab="users", users=rows, error=exc.message
+                request,
+                "admin/users.html",
+                status_code=400,
+                nav="admin",
+                tab="users",
+                users=rows,
+                error=exc.message,
             )
     return RedirectResponse("/admin/users", status_code=303)
 

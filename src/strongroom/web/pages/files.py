@@ -45,6 +45,7 @@ def folder_page(
     request: Request,
     folder_id: str,
     runtime: RuntimeDep,
+    *,
     sort: SortKey = SortKey.NAME,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
     marker: Annotated[str | None, Query(max_length=4096)] = None,

@@ -46,13 +46,20 @@ def _decode(marker: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
     except (ValueError, TypeError) as exc:
         raise InputError("That page link is not one Strongroom made.", field="marker") from exc
-    if not isinstance(values, list) or len(values) != 3:  # noqa: PLR2004 - group, value, id
+    if not isinstance(values, list) or len(values) != 3:
         raise InputError("That page link is not one Strongroom made.", field="marker")
     return values
 
 
 def list_folder(
-    session: Session, actor: Actor, *, folder_id: str, sort: SortKey, descending: bool, limit: int, marker: str | None
+    session: Session,
+    actor: Actor,
+    *,
+    folder_id: str,
+    sort: SortKey,
+    descending: bool,
+    limit: int,
+    marker: str | None,
 ) -> Listing:
     """One page of a folder's live items, folders always before files. Raises NotFound, InputError."""
     if sort is SortKey.NAME and not descending:
@@ -74,7 +81,10 @@ def list_folder(
         after = (column < value) if descending else (column > value)
         tie = (Item.id < item_id) if descending else (Item.id > item_id)
         query = query.where(
-            or_(Item.sort_group > group, and_(Item.sort_group == group, or_(after, and_(column == value, tie))))
+            or_(
+                Item.sort_group > group,
+                and_(Item.sort_group == group, or_(after, and_(column == value, tie))),
+            )
         )
     rows = list(session.scalars(query))
     more = len(rows) > limit
@@ -82,5 +92,9 @@ def list_folder(
     if not (more and rows):
         return Listing(items=rows, next_marker=None)
     last = rows[-1]
-    value = {SortKey.NAME: last.name_key, SortKey.MODIFIED: last.updated_at.isoformat(), SortKey.SIZE: last.size}[sort]
+    value = {
+        SortKey.NAME: last.name_key,
+        SortKey.MODIFIED: last.updated_at.isoformat(),
+        SortKey.SIZE: last.size,
+    }[sort]
     return Listing(items=rows, next_marker=_encode([last.sort_group, value, last.id]))

@@ -78,6 +78,7 @@ def login_form(request: Request, runtime: RuntimeDep, next: str | None = None) -
 async def login(
     request: Request,
     runtime: RuntimeDep,
+    *,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -88,7 +89,9 @@ async def login(
     try:
         csrf.require_login_token(runtime, request, csrf_token)
     except csrf.CsrfFailed as exc:
-        return _login_page(request, runtime, status_code=403, error=exc.message, email=email, next_url=next_url)
+        return _login_page(
+            request, runtime, status_code=403, error=exc.message, email=email, next_url=next_url
+        )
     if not email.strip() or not password:
         return _login_page(
             request,
@@ -102,7 +105,9 @@ async def login(
 
     def attempt() -> sessions.SignedIn:
         with transaction(runtime.sessions) as session:
-            return sessions.sign_in(session, email=email, password=password, origin=origin, clock=runtime.clock)
+            return sessions.sign_in(
+                session, email=email, password=password, origin=origin, clock=runtime.clock
+            )
 
     def record_failure(reason: str) -> None:
         with transaction(runtime.sessions) as session:
@@ -112,12 +117,16 @@ async def login(
         signed_in = await run_in_threadpool(attempt)
     except RateLimited as exc:
         await run_in_threadpool(record_failure, "throttled")
-        page = _login_page(request, runtime, status_code=429, error=exc.message, email=email, next_url=next_url)
+        page = _login_page(
+            request, runtime, status_code=429, error=exc.message, email=email, next_url=next_url
+        )
         page.headers["Retry-After"] = str(exc.data.get("retry_after", 900))
         return page
     except Unauthenticated as exc:
         await run_in_threadpool(record_failure, "bad_credentials")
-        return _login_page(request, runtime, status_code=401, error=exc.message, email=email, next_url=next_url)
+        return _login_page(
+            request, runtime, status_code=401, error=exc.message, email=email, next_url=next_url
+        )
     response = RedirectResponse(next_url, status_code=303)
     assert signed_in.cookie_token is not None
     set_session_cookie(response, runtime, signed_in.cookie_token)

@@ -24,7 +24,11 @@ def settings_page(request: Request, runtime: RuntimeDep) -> Response:
         web_sessions = list(
             session.scalars(
                 select(WebSession)
-                .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+                .where(
+                    WebSession.user_id == user.id,
+                    WebSession.revoked_at.is_(None),
+                    WebSession.expires_at > now,
+                )
                 .order_by(WebSession.created_at.desc())
             )
         )

@@ -80,6 +80,8 @@ export class Uploader {
         metadata: { filename: job.file.name, folder_id: folderId, filetype: job.file.type || "application/octet-stream" },
         fingerprint: (file) => Promise.resolve(["strongroom", folderId, file.name, file.size, file.lastModified].join(":")),
         onProgress: (sent, total) => {
+          // Where this session's first chunk ended: after a resume, well past zero.
+          if (!job.item.dataset.firstSent) job.item.dataset.firstSent = String(sent);
           job.sent = sent;
           job.state = "uploading";
           job.bar.value = total ? Math.floor((sent / total) * 100) : 100;
@@ -108,6 +110,7 @@ export class Uploader {
       upload.findPreviousUploads().then((previous) => {
         if (previous.length) {
           job.stateEl.textContent = "Resuming an earlier upload";
+          job.item.dataset.resumed = "true";
           upload.resumeFromPreviousUpload(previous[0]);
         }
         upload.start();
