@@ -49,7 +49,7 @@ def _request(runtime: Runtime, token: str) -> UploadRequest:
 
 def _form_page(request: Request, token: str, up: UploadRequest, *, error: str | None = None, form: dict[str, str] | None = None, status_code: int = 200) -> Response:
     return page(
-        request, "upload_form.html", status_code=status_code, title=up.title, request=up, base=f"/r/{token}",
+        request, "upload_form.html", status_code=status_code, title=up.title, upload=up, base=f"/r/{token}",
         fields=upload_requests.fields_of(up), max_size=_human_size(up.max_bytes),
         allowed=json.loads(up.allowed_types), error=error, form=form or {},
     )
