@@ -344,3 +344,19 @@ def test_resume_after_a_server_restart(settings: Settings, alice: UserFixture, r
     finally:
         second.stop()
         again.close()
+
+
+def test_key_rotation_rewraps_uploads_in_progress(
+    http: httpx.Client, alice: UserFixture, runtime: Runtime
+) -> None:
+    from strongroom.content import maintenance
+
+    data = os.urandom(2 * SEG + 5)
+    url = create(http, alice, len(data))
+    assert patch(http, alice, url, 0, data[: SEG + 1]).status_code == 204
+    maintenance.rotate_keys(runtime.sessions, runtime.keys, clock=runtime.clock, retire_old=True)
+    response = patch(http, alice, url, SEG + 1, data[SEG + 1 :])
+    assert response.status_code == 204, response.text
+    report = maintenance.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock)
+    assert report.failures == []
+    assert report.checked == 1

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
-from strongroom.content.models import FileVersion
+from strongroom.content.models import FileVersion, TusUpload
 from strongroom.db.session import transaction
 from strongroom.identity.actors import Actor
 from strongroom.storage.blobs import BlobStore
@@ -114,7 +114,12 @@ def rotate_keys(
     new_kek = keys.add_kek()
     count = 0
     with transaction(sessions) as session:
-        for version in session.scalars(select(FileVersion).where(FileVersion.kek_id != new_kek)):
+        # Uploads in progress (tus) hold a wrapped data key too; it must outlive the old KEK.
+        holders: list[FileVersion | TusUpload] = [
+            *session.scalars(select(FileVersion).where(FileVersion.kek_id != new_kek)),
+            *session.scalars(select(TusUpload).where(TusUpload.kek_id != new_kek)),
+        ]
+        for version in holders:
             context = version.blob_key.encode()
             dek = keys.unwrap_data_key(
                 WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek), context=context
