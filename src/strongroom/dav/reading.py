@@ -6,6 +6,7 @@ of a hundred thousand items costs constant memory and the first bytes leave at o
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
@@ -20,7 +21,7 @@ from strongroom.content.models import Item
 from strongroom.dav import xml
 from strongroom.dav.context import DavContext, DavStatus
 from strongroom.dav.locks import active_locks
-from strongroom.dav.resources import Located, etag, href, live_properties, locate, shared_items
+from strongroom.dav.resources import Located, etag, href, live_properties, live_property, locate, shared_items
 from strongroom.errors import NotFound, StrongroomError
 
 PAGE = 1000
@@ -43,22 +44,26 @@ def render_item(
     dead: dict[xml.PropName, str],
     locks: list[xml.ActiveLock],
 ) -> str:
+    if spec.kind == "prop":
+        found: list[str] = []
+        missing: list[xml.PropName] = []
+        for name in spec.names:
+            value = live_property(item, name) or dead.get(name)
+            if value is None and name == (xml.DAV, "supportedlock"):
+                value = xml.SUPPORTED_LOCK
+            if value is None and name == (xml.DAV, "lockdiscovery"):
+                value = xml.lockdiscovery(locks)
+            if value is None:
+                missing.append(name)
+            else:
+                found.append(value)
+        return xml.response(link, found, missing)
     props = live_properties(item)
     props[(xml.DAV, "supportedlock")] = xml.SUPPORTED_LOCK
     props[(xml.DAV, "lockdiscovery")] = xml.lockdiscovery(locks)
-    if spec.kind == "allprop":
-        return xml.response(link, [*props.values(), *dead.values()])
     if spec.kind == "propname":
         return xml.response(link, [xml.empty_element(name) for name in [*props, *dead]])
-    found: list[str] = []
-    missing: list[xml.PropName] = []
-    for name in spec.names:
-        value = props.get(name) or dead.get(name)
-        if value is None:
-            missing.append(name)
-        else:
-            found.append(value)
-    return xml.response(link, found, missing)
+    return xml.response(link, [*props.values(), *dead.values()])
 
 
 def _wants_locks(spec: xml.Propfind) -> bool:
@@ -168,12 +173,13 @@ def _page(
     direct = dav_locks.locks_on_items(session, ids, now=now) if _wants_locks(spec) else {}
     inherited = active_locks(session, ctx.mount, listing.inherited, now=now) if listing.inherited else []
     parts = []
+    prefix = href(ctx.mount, listing.segments, folder=True)
     for item in page.items:
         own_locks = active_locks(session, ctx.mount, direct[item.id], now=now) if item.id in direct else []
         parts.append(
             render_item(
                 item,
-                link=href(ctx.mount, (*listing.segments, item.name), folder=item.is_folder),
+                link=prefix + quote(item.name, safe="") + ("/" if item.is_folder else ""),
                 spec=spec,
                 dead=dead.get(item.id, {}),
                 locks=inherited + own_locks,

@@ -8,7 +8,6 @@ for the DAV: namespace; foreign elements carry their own namespace declarations.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 from xml.etree.ElementTree import Element, ParseError, tostring
 from xml.sax.saxutils import escape, quoteattr
 
@@ -148,8 +147,16 @@ def text(value: str) -> str:
     return escape(value)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(moment: datetime) -> str:
-    return format_datetime(moment, usegmt=True)
+    """RFC 9110 IMF-fixdate of a UTC time; hand-built because listings format ten thousand of them."""
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
+    )
 
 
 def iso_date(moment: datetime) -> str:
