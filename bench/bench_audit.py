@@ -145,7 +145,7 @@ def main() -> None:
         targets = [("sqlite", None)] + ([("postgresql", args.pg)] if args.pg else [])
         for name, url in targets:
             runtime = runtime_for(directory / name, url)
-            for per in (1, 10):
+            for per in (1, 10, 50, 100):
                 rate = bench_append(
                     runtime, writers=args.writers, transactions=args.transactions, per_transaction=per
                 )

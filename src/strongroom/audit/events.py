@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from strongroom.audit import chain
 from strongroom.audit.models import AuditEvent, AuditHead
@@ -103,7 +103,7 @@ def record(
     reason: str | None = None,
     at: datetime,
 ) -> None:
-    """Queue an event in this transaction; it is sequenced, chained and written when the transaction commits."""
+    """Queue an event in this transaction; it is sequenced, chained and written when it commits."""
     session.info.setdefault(_PENDING, []).append(
         {
             "occurred_at": at,
@@ -138,19 +138,24 @@ def _append_pending_events(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    # Core statements, not ORM objects: this runs inside every committing transaction, under the lock
+    # that serialises appends, so every microsecond here is paid by all writers.
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one_or_none()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=chain.GENESIS_HASH)
-        session.add(head)
-        session.flush()
-    seq, prev = head.seq, head.hash
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=chain.GENESIS_HASH))
+        seq, prev = 0, chain.GENESIS_HASH
+    else:
+        seq, prev = head.seq, head.hash
+    rows = []
     for fields in pending:
         seq += 1
         digest = chain.chain_hash(prev, chain.event_payload(hashed_fields(seq, fields, prev)))
-        session.add(AuditEvent(seq=seq, prev_hash=prev, hash=digest, **fields))
+        rows.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
+    session.execute(insert(AuditEvent), rows)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
-    session.flush()
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
