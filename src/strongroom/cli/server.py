@@ -134,7 +134,10 @@ def gc(
     from datetime import timedelta
 
     runtime = open_runtime(load_settings(data_dir))
+    from strongroom.sharing import upload_requests
+
     removed = maintenance.collect_orphan_blobs(
-        runtime.sessions, runtime.blobs, clock=runtime.clock, grace=timedelta(minutes=grace_minutes)
+        runtime.sessions, runtime.blobs, clock=runtime.clock, grace=timedelta(minutes=grace_minutes),
+        keep=upload_requests.referenced_blob_keys,
     )
     typer.echo(f"removed {len(removed)} orphan blobs")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
-from strongroom.content.models import FileVersion, TusUpload
+from strongroom.content.models import FileRendition, FileVersion, TusUpload
 from strongroom.db.session import transaction
 from strongroom.identity.actors import Actor
 from strongroom.storage.blobs import BlobStore
@@ -32,13 +32,21 @@ def delete_blobs(store: BlobStore, keys: list[str]) -> None:
 
 
 def collect_orphan_blobs(
-    sessions: sessionmaker[Session], store: BlobStore, *, clock: Clock, grace: timedelta = ORPHAN_GRACE
+    sessions: sessionmaker[Session],
+    store: BlobStore,
+    *,
+    clock: Clock,
+    grace: timedelta = ORPHAN_GRACE,
+    keep: Callable[[Session], set[str]] | None = None,
 ) -> list[str]:
-    """Delete blobs no version refers to (left by crashes or failed commits) and abandoned partial writes,
-    if older than `grace`. Returns the deleted keys."""
+    """Delete blobs no version or rendition refers to (left by crashes or failed commits) and abandoned
+    partial writes, if older than `grace`. `keep` names more blobs in use (higher domains' blobs, such as
+    upload-request chunks waiting for their submission). Returns the deleted keys."""
     cutoff = clock.now() - grace
     with transaction(sessions) as session:
         referenced = set(session.scalars(select(FileVersion.blob_key).distinct()))
+        referenced |= {key for key in session.scalars(select(FileRendition.blob_key)) if key}
+        referenced |= keep(session) if keep is not None else set()
     removed = [
         info.key for info in store.list_blobs() if info.key not in referenced and info.modified_at < cutoff
     ]
@@ -126,6 +134,15 @@ def rotate_keys(
             )
             wrapped = keys.wrap_data_key(dek, context=context)
             version.kek_id, version.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
+            count += 1
+        # Preview renditions are sealed with their own data keys as well.
+        for rendition in session.scalars(select(FileRendition).where(FileRendition.kek_id != new_kek)):
+            if rendition.blob_key is None or rendition.kek_id is None or rendition.wrapped_dek is None:
+                continue
+            context = rendition.blob_key.encode()
+            dek = keys.unwrap_data_key(WrappedKey(kek_id=rendition.kek_id, ciphertext=rendition.wrapped_dek), context=context)
+            wrapped = keys.wrap_data_key(dek, context=context)
+            rendition.kek_id, rendition.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
             count += 1
         events.record(
             session,

@@ -23,7 +23,11 @@ def purge_expired_trash(runtime: Runtime) -> None:
 def collect_orphans(runtime: Runtime) -> None:
     from strongroom.content import maintenance
 
-    maintenance.collect_orphan_blobs(runtime.sessions, runtime.blobs, clock=runtime.clock)
+    from strongroom.sharing import upload_requests
+
+    maintenance.collect_orphan_blobs(
+        runtime.sessions, runtime.blobs, clock=runtime.clock, keep=upload_requests.referenced_blob_keys
+    )
 
 
 def sign_audit_checkpoint(runtime: Runtime) -> None:
