@@ -33,7 +33,7 @@ def test_tuspy_interrupted_and_resumed_matches_a_plain_put(
     source = tmp_path / "cctv.mp4"
     data = os.urandom(3 * 1024 * 1024 + 12345)
     source.write_bytes(data)
-    storage = filestorage.FileStorage(str(tmp_path / "tus-urls.json"))
+    storage = filestorage.FileStorage(str(tmp_path / "tus-urls.json"))  # type: ignore[no-untyped-call]  # tuspy
     metadata = {"filename": "cctv.mp4", "folder_id": "root"}
 
     client = tus_client.TusClient(f"{live_server.url}/api/v1/uploads", headers=alice.headers)
@@ -48,10 +48,10 @@ def test_tuspy_interrupted_and_resumed_matches_a_plain_put(
     first.upload(stop_at=1_500_000)  # the "interruption": stops after a few chunks
     assert 1_500_000 <= first.offset < len(data)
     url = first.url
-    storage.close()
+    storage.close()  # type: ignore[no-untyped-call]  # tuspy has no annotations here
 
     # A new process would start from nothing but the stored URL.
-    storage = filestorage.FileStorage(str(tmp_path / "tus-urls.json"))
+    storage = filestorage.FileStorage(str(tmp_path / "tus-urls.json"))  # type: ignore[no-untyped-call]  # tuspy
     second = tus_client.TusClient(f"{live_server.url}/api/v1/uploads", headers=alice.headers).uploader(
         str(source),
         chunk_size=1_000_000,
@@ -62,7 +62,7 @@ def test_tuspy_interrupted_and_resumed_matches_a_plain_put(
     assert second.url == url
     assert second.offset == first.offset
     second.upload()
-    storage.close()
+    storage.close()  # type: ignore[no-untyped-call]  # tuspy has no annotations here
 
     with httpx.Client(base_url=live_server.url, headers=alice.headers, timeout=30) as http:
         plain = http.put("/api/v1/folders/root/files/plain.mp4", content=data)
