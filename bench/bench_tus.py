@@ -34,7 +34,12 @@ def _b64(text: str) -> str:
 
 def put_seconds(url: str, token: str, source: Path, name: str) -> float:
     return curl_seconds(
-        "-T", str(source), "-H", f"Authorization: Bearer {token}", "-H", "Expect:",
+        "-T",
+        str(source),
+        "-H",
+        f"Authorization: Bearer {token}",
+        "-H",
+        "Expect:",
         f"{url}/api/v1/folders/root/files/{name}",
     )
 
@@ -52,9 +57,21 @@ def tus_single_seconds(url: str, token: str, source: Path, name: str) -> float:
     )
     created.raise_for_status()
     curl_seconds(
-        "-X", "PATCH", "-T", str(source), "-H", f"Authorization: Bearer {token}", "-H", "Expect:",
-        "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
-        "-H", "Content-Type: application/offset+octet-stream", url + created.headers["Location"],
+        "-X",
+        "PATCH",
+        "-T",
+        str(source),
+        "-H",
+        f"Authorization: Bearer {token}",
+        "-H",
+        "Expect:",
+        "-H",
+        "Tus-Resumable: 1.0.0",
+        "-H",
+        "Upload-Offset: 0",
+        "-H",
+        "Content-Type: application/offset+octet-stream",
+        url + created.headers["Location"],
     )
     return time.perf_counter() - started
 
@@ -63,8 +80,12 @@ def tus_chunked_seconds(url: str, token: str, source: Path, chunk: int, work: Pa
     started = time.perf_counter()
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600) as http:
         tus_upload(
-            http, source, folder_id="root", resume=ResumeStore(work / "resume.json"),
-            progress=lambda _n: None, chunk_bytes=chunk,
+            http,
+            source,
+            folder_id="root",
+            resume=ResumeStore(work / "resume.json"),
+            progress=lambda _n: None,
+            chunk_bytes=chunk,
         )
     return time.perf_counter() - started
 
@@ -92,11 +113,15 @@ def run(work: Path, size: int, runs: int, chunk: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-gib", type=float, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chunk-mib", type=int, default=256)
-    parser.add_argument("--work", type=Path, default=None, help="scratch dir (default: a temp dir in /var/tmp)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch dir (default: a temp dir in /var/tmp)"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="sr-bench-tus-", dir="/var/tmp"))
     work.mkdir(parents=True, exist_ok=True)
