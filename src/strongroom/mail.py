@@ -55,7 +55,8 @@ def _send_logged(settings: MailSettings, mail: Mail) -> None:
 
 
 def queue_mail(session: Session, settings: MailSettings, mail: Mail) -> None:
-    """Send `mail` after the surrounding transaction commits. Without SMTP settings it is logged and dropped."""
+    """Send `mail` after the surrounding transaction commits. Without SMTP settings it is logged and
+    dropped."""
     if not is_configured(settings):
         log.warning("mail not sent (no SMTP host in settings.mail): %r", mail.subject)
         return

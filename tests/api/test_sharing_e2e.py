@@ -68,15 +68,33 @@ def call_recording(tmp_path: Path) -> bytes:
         pytest.fail("ffmpeg is missing: apt-get install -y --no-install-recommends ffmpeg")
     target = tmp_path / "call.wav"
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
-         "-ac", "1", "-ar", "8000", str(target)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4",
+            "-ac",
+            "1",
+            "-ar",
+            "8000",
+            str(target),
+        ],
         check=True,
     )
     return target.read_bytes()
 
 
 def upload(api: httpx.Client, owner: UserFixture, name: str, data: bytes, content_type: str) -> str:
-    r = api.put(f"/api/v1/folders/{owner.root_id}/files/{name}", content=data, headers={**owner.headers, "Content-Type": content_type})
+    r = api.put(
+        f"/api/v1/folders/{owner.root_id}/files/{name}",
+        content=data,
+        headers={**owner.headers, "Content-Type": content_type},
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -103,14 +121,23 @@ def prove(visitor: httpx.Client, token: str, email: str, smtp: MailSink) -> None
 
 
 def test_investigator_shares_a_999_call_with_cps_and_defence(
-    runtime: Runtime, live_server: LiveServer, alice: UserFixture, smtp: MailSink, clock: AdjustableClock, tmp_path: Path  # noqa: F811
+    runtime: Runtime,
+    live_server: LiveServer,
+    alice: UserFixture,
+    smtp: MailSink,  # noqa: F811 - the fixture
+    clock: AdjustableClock,
+    tmp_path: Path,
 ) -> None:
     audio = call_recording(tmp_path)
     with httpx.Client(base_url=live_server.url, timeout=30) as api:
         file_id = upload(api, alice, "999 call 2026-11-20.wav", audio, "audio/wav")
         run_jobs(runtime)  # the preview rendition
-        cps_link, cps_token = share(api, alice, file_id, name="CPS", preview_only=True, expires_in_days=7, recipients=[CPS])
-        def_link, def_token = share(api, alice, file_id, name="Defence", download_limit=3, recipients=[DEFENCE])
+        cps_link, cps_token = share(
+            api, alice, file_id, name="CPS", preview_only=True, expires_in_days=7, recipients=[CPS]
+        )
+        def_link, def_token = share(
+            api, alice, file_id, name="Defence", download_limit=3, recipients=[DEFENCE]
+        )
 
     cps = httpx.Client(base_url=live_server.url, timeout=30, headers={"User-Agent": "CPS browser"})
     defence = httpx.Client(base_url=live_server.url, timeout=30, headers={"User-Agent": "Defence browser"})
@@ -121,11 +148,16 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
         assert "noindex" in landing.headers["X-Robots-Tag"]
         assert landing.headers["X-Frame-Options"] == "DENY"
         assert "script-src 'self'" in landing.headers["Content-Security-Policy"]
-        assert "999 call" not in landing.text  # nothing about the item before the recipient proved who they are
+        assert (
+            "999 call" not in landing.text
+        )  # nothing about the item before the recipient proved who they are
         assert cps.get(f"/s/{cps_token}/preview/{file_id}").status_code == 401
 
         # A stranger's address gets the same answer and no mail; a wrong code is refused.
-        assert cps.post(f"/s/{cps_token}/api/code-request", json={"email": "someone@else.test"}).status_code == 202
+        assert (
+            cps.post(f"/s/{cps_token}/api/code-request", json={"email": "someone@else.test"}).status_code
+            == 202
+        )
         assert cps.post(f"/s/{cps_token}/api/code-request", json={"email": CPS}).status_code == 202
         code = smtp.code_for(CPS)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -133,7 +165,12 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
         assert cps.get(f"/s/{cps_token}/code", params={"email": CPS}).status_code == 200
         assert cps.post(f"/s/{cps_token}/api/code", json={"email": CPS, "code": code}).status_code == 204
         # Single use: the same code does not work twice.
-        assert httpx.post(f"{live_server.url}/s/{cps_token}/api/code", json={"email": CPS, "code": code}).status_code == 401
+        assert (
+            httpx.post(
+                f"{live_server.url}/s/{cps_token}/api/code", json={"email": CPS, "code": code}
+            ).status_code
+            == 401
+        )
         assert not smtp.to("someone@else.test")
 
         ready = cps.get(f"/s/{cps_token}/api").json()
@@ -152,7 +189,9 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
         assert seek.content == played.content[100:200]
         # Preview only: the original bytes are not reachable through this link at all.
         assert cps.get(f"/s/{cps_token}/content/{file_id}").status_code == 404
-        assert cps.get(f"/s/{cps_token}/content/{file_id}", headers={"Range": "bytes=0-10"}).status_code == 404
+        assert (
+            cps.get(f"/s/{cps_token}/content/{file_id}", headers={"Range": "bytes=0-10"}).status_code == 404
+        )
 
         prove(defence, def_token, DEFENCE, smtp)
         for _ in range(5):  # the landing page is a view, not a download
@@ -175,7 +214,9 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
     with httpx.Client(base_url=live_server.url, timeout=30) as api:
         cps_report = api.get(f"/api/v1/shared-links/{cps_link}/access-report", headers=alice.headers).json()
         def_report = api.get(f"/api/v1/shared-links/{def_link}/access-report", headers=alice.headers).json()
-        item_report = api.get(f"/api/v1/items/{file_id}/shared-links/access-report", headers=alice.headers).json()
+        item_report = api.get(
+            f"/api/v1/items/{file_id}/shared-links/access-report", headers=alice.headers
+        ).json()
 
     assert [(e["action"], e["who"]) for e in cps_report] == [
         ("sharing.link.created", alice.email),
@@ -196,7 +237,7 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
     assert def_actions[:1] == [("sharing.link.created", alice.email)]
     assert def_actions.count(("content.version.read", DEFENCE)) == 3
     assert def_actions[-1] == ("sharing.link.download_refused", DEFENCE)
-    assert [e for e in def_report if e["action"] == "content.version.read"][0]["details"]["via"] == "link"
+    assert next(e for e in def_report if e["action"] == "content.version.read")["details"]["via"] == "link"
     assert {e["link_id"] for e in item_report if e["actor_kind"] == "link"} == {cps_link, def_link}
 
 
@@ -233,7 +274,7 @@ def test_revocation_cuts_a_running_download(live_server: LiveServer, alice: User
         file_id = upload(api, alice, "body-worn.mp4.bin", data, "application/octet-stream")
         link_id, token = share(api, alice, file_id)
         received = 0
-        with httpx.Client(base_url=live_server.url, timeout=60) as visitor, pytest.raises(httpx.HTTPError):  # noqa: PT012
+        with httpx.Client(base_url=live_server.url, timeout=60) as visitor, pytest.raises(httpx.HTTPError):  # noqa: PT012, SIM117
             with visitor.stream("GET", f"/s/{token}/content/{file_id}") as r:
                 assert r.status_code == 200
                 chunks = r.iter_raw(64 * 1024)

@@ -57,15 +57,24 @@ def test_clamd_verdicts_over_tcp_and_unix_socket(clamd: Clamd) -> None:  # noqa:
 
 
 def test_garage_uploads_through_an_upload_request_and_eicar_is_quarantined(
-    runtime: Runtime, live_server: LiveServer, alice: UserFixture, smtp: MailSink  # noqa: F811
+    runtime: Runtime,
+    live_server: LiveServer,
+    alice: UserFixture,
+    smtp: MailSink,  # noqa: F811
 ) -> None:
     cctv = os.urandom(1_200_000)
     virus = eicar()
     with httpx.Client(base_url=live_server.url, timeout=30) as api:
-        folder = api.post("/api/v1/folders", json={"parent_id": "root", "name": "Op Northgate CCTV"}, headers=alice.headers).json()
+        folder = api.post(
+            "/api/v1/folders", json={"parent_id": "root", "name": "Op Northgate CCTV"}, headers=alice.headers
+        ).json()
         created = api.post(
             f"/api/v1/folders/{folder['id']}/upload-requests",
-            json={"title": "CCTV for incident 44/1123", "instructions": "Export cameras 3 and 4, 14:00-15:00.", "max_bytes": 2_000_000},
+            json={
+                "title": "CCTV for incident 44/1123",
+                "instructions": "Export cameras 3 and 4, 14:00-15:00.",
+                "max_bytes": 2_000_000,
+            },
             headers=alice.headers,
         )
         assert created.status_code == 201, created.text
@@ -80,7 +89,14 @@ def test_garage_uploads_through_an_upload_request_and_eicar_is_quarantined(
         assert missing.status_code == 400  # "Your name" is required
         sub = garage.post(
             "/api/submissions",
-            json={"form": {"name": "Sam Driver", "email": GARAGE, "organisation": "Northgate Buses", "reference": "44/1123"}},
+            json={
+                "form": {
+                    "name": "Sam Driver",
+                    "email": GARAGE,
+                    "organisation": "Northgate Buses",
+                    "reference": "44/1123",
+                }
+            },
         ).json()
         base = f"/api/submissions/{sub['id']}/files"
         assert garage.post(base, json={"name": "too big.mp4", "size": 2_000_001}).status_code == 413
@@ -88,17 +104,30 @@ def test_garage_uploads_through_an_upload_request_and_eicar_is_quarantined(
         eicar_file = garage.post(base, json={"name": "camera 4.mp4", "size": len(virus)}).json()
         # Resumable: chunks at offsets; a wrong offset is told where the file stands.
         for start in range(0, len(cctv), 400_000):
-            r = garage.patch(f"{base}/{video['id']}", content=cctv[start : start + 400_000], headers={"Upload-Offset": str(start)})
+            r = garage.patch(
+                f"{base}/{video['id']}",
+                content=cctv[start : start + 400_000],
+                headers={"Upload-Offset": str(start)},
+            )
             assert r.status_code == 200, r.text
             if start == 0:
-                stale = garage.patch(f"{base}/{video['id']}", content=b"x" * 10, headers={"Upload-Offset": "0"})
+                stale = garage.patch(
+                    f"{base}/{video['id']}", content=b"x" * 10, headers={"Upload-Offset": "0"}
+                )
                 assert stale.status_code == 409
                 assert stale.json()["details"]["offset"] == 400_000
         assert garage.get(f"{base}/{video['id']}").json() == {"offset": len(cctv), "size": len(cctv)}
         # More bytes than declared in one chunk are refused: the cap holds whatever the chunking.
-        over = garage.patch(f"{base}/{eicar_file['id']}", content=virus + b"padding", headers={"Upload-Offset": "0"})
+        over = garage.patch(
+            f"{base}/{eicar_file['id']}", content=virus + b"padding", headers={"Upload-Offset": "0"}
+        )
         assert over.status_code == 413
-        assert garage.patch(f"{base}/{eicar_file['id']}", content=virus, headers={"Upload-Offset": "0"}).status_code == 200
+        assert (
+            garage.patch(
+                f"{base}/{eicar_file['id']}", content=virus, headers={"Upload-Offset": "0"}
+            ).status_code
+            == 200
+        )
         done = garage.post(f"/api/submissions/{sub['id']}/complete")
         assert done.status_code == 200, done.text
         receipt = done.json()
@@ -123,18 +152,36 @@ def test_garage_uploads_through_an_upload_request_and_eicar_is_quarantined(
 
     with httpx.Client(base_url=live_server.url, timeout=30) as api:
         listing = api.get(f"/api/v1/folders/{folder['id']}/items", headers=alice.headers).json()["items"]
-        assert [i["name"] for i in listing] == [f"{receipt['received_at'][:10]} {receipt['reference']} Northgate Buses"]
-        files = {i["name"]: i["id"] for i in api.get(f"/api/v1/folders/{listing[0]['id']}/items", headers=alice.headers).json()["items"]}
+        assert [i["name"] for i in listing] == [
+            f"{receipt['received_at'][:10]} {receipt['reference']} Northgate Buses"
+        ]
+        files = {
+            i["name"]: i["id"]
+            for i in api.get(f"/api/v1/folders/{listing[0]['id']}/items", headers=alice.headers).json()[
+                "items"
+            ]
+        }
         # Unscanned bytes from outside are never served.
-        assert api.get(f"/api/v1/files/{files['camera 3.mp4']}/content", headers=alice.headers).status_code == 404
+        assert (
+            api.get(f"/api/v1/files/{files['camera 3.mp4']}/content", headers=alice.headers).status_code
+            == 404
+        )
         Worker(runtime, runtime.jobs, tasks.handlers(), []).run_until_idle()
         clean = api.get(f"/api/v1/files/{files['camera 3.mp4']}/content", headers=alice.headers)
         assert clean.status_code == 200
         assert hashlib.sha256(clean.content).hexdigest() == expected["camera 3.mp4"][1]
         # EICAR is quarantined: never served, by any route.
-        assert api.get(f"/api/v1/files/{files['camera 4.mp4']}/content", headers=alice.headers).status_code == 404
-        assert api.get(f"/api/v1/files/{files['camera 4.mp4']}/preview", headers=alice.headers).status_code == 404
-        events = api.get("/api/v1/audit/events", params={"action": "skills.scan.infected"}, headers=alice.headers)
+        assert (
+            api.get(f"/api/v1/files/{files['camera 4.mp4']}/content", headers=alice.headers).status_code
+            == 404
+        )
+        assert (
+            api.get(f"/api/v1/files/{files['camera 4.mp4']}/preview", headers=alice.headers).status_code
+            == 404
+        )
+        events = api.get(
+            "/api/v1/audit/events", params={"action": "skills.scan.infected"}, headers=alice.headers
+        )
     with runtime.sessions() as session:
         from sqlalchemy import select
 

@@ -10,7 +10,7 @@ import pytest
 from strongroom.config import Settings
 from strongroom.runtime import Runtime
 from tests.support.clock import AdjustableClock
-from tests.support.smtp import MailSink, smtp  # noqa: F401 - fixture
+from tests.support.smtp import MailSink, smtp
 
 __all__ = ["smtp"]
 
@@ -21,7 +21,7 @@ def clock() -> AdjustableClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, smtp: MailSink) -> Settings:  # noqa: F811
+def settings(tmp_path: Path, database_url: str, smtp: MailSink) -> Settings:
     return Settings(
         dev_mode=True,
         data_dir=tmp_path / "data",

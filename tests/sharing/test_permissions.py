@@ -1,4 +1,4 @@
-"""can() over roles × actions, with grants to users and groups inherited down the tree, and link actors."""
+"""can() over roles x actions, with grants to users and groups inherited down the tree, and link actors."""
 
 from __future__ import annotations
 
@@ -22,8 +22,12 @@ from tests.support.users import UserFixture
 def make_tree(runtime: Runtime, owner: UserFixture) -> tuple[str, str]:
     """case/ → case/sub/ ; returns (case id, sub id)."""
     with transaction(runtime.sessions) as session:
-        case = content_folders.create_folder(session, owner.actor, parent_id=owner.root_id, name="Case 1", clock=runtime.clock)
-        sub = content_folders.create_folder(session, owner.actor, parent_id=case.id, name="Exhibits", clock=runtime.clock)
+        case = content_folders.create_folder(
+            session, owner.actor, parent_id=owner.root_id, name="Case 1", clock=runtime.clock
+        )
+        sub = content_folders.create_folder(
+            session, owner.actor, parent_id=case.id, name="Exhibits", clock=runtime.clock
+        )
         return case.id, sub.id
 
 
@@ -42,12 +46,16 @@ def allowed(runtime: Runtime, actor: Actor, item_id: str) -> set[Action]:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_grants_exactly_its_actions_on_the_item_and_below(runtime: Runtime, alice: UserFixture, bob: UserFixture, role: Role) -> None:
+def test_each_role_grants_exactly_its_actions_on_the_item_and_below(
+    runtime: Runtime, alice: UserFixture, bob: UserFixture, role: Role
+) -> None:
     case, sub = make_tree(runtime, alice)
     assert allowed(runtime, bob.actor, case) == set()
     with transaction(runtime.sessions) as session:
         bob_user = users.get_user_by_email(session, bob.email)
-        collaborations.grant_role(session, alice.actor, item_id=case, role=role, user=bob_user, clock=runtime.clock)
+        collaborations.grant_role(
+            session, alice.actor, item_id=case, role=role, user=bob_user, clock=runtime.clock
+        )
     assert allowed(runtime, bob.actor, case) == set(ROLE_ACTIONS[role])
     assert allowed(runtime, bob.actor, sub) == set(ROLE_ACTIONS[role])  # inherited
     # Nothing above the grant: alice's root stays invisible to bob.
@@ -70,7 +78,9 @@ def test_group_grant_applies_to_members_only_while_they_are_members(
         bob_user = users.get_user_by_email(session, bob.email)
         assert bob_user is not None
         groups.add_member(session, admin.actor, group_id=group_id, user=bob_user, clock=runtime.clock)
-        collaborations.grant_role(session, alice.actor, item_id=case, role=Role.VIEWER, group_id=group_id, clock=runtime.clock)
+        collaborations.grant_role(
+            session, alice.actor, item_id=case, role=Role.VIEWER, group_id=group_id, clock=runtime.clock
+        )
     assert allowed(runtime, actor_of(runtime, bob), sub) == set(ROLE_ACTIONS[Role.VIEWER])
     assert allowed(runtime, bob.actor, sub) == set()  # an actor built without groups gets nothing from them
     with transaction(runtime.sessions) as session:
@@ -84,14 +94,20 @@ def test_invisible_items_answer_not_found(runtime: Runtime, alice: UserFixture, 
         access_item(session, bob.actor, case, Action.SEE)
 
 
-def test_only_managers_hand_out_co_owner(runtime: Runtime, alice: UserFixture, bob: UserFixture, admin: UserFixture) -> None:
+def test_only_managers_hand_out_co_owner(
+    runtime: Runtime, alice: UserFixture, bob: UserFixture, admin: UserFixture
+) -> None:
     case, _ = make_tree(runtime, alice)
     with transaction(runtime.sessions) as session:
         bob_user = users.get_user_by_email(session, bob.email)
         admin_user = users.get_user_by_email(session, admin.email)
-        collaborations.grant_role(session, alice.actor, item_id=case, role=Role.EDITOR, user=bob_user, clock=runtime.clock)
+        collaborations.grant_role(
+            session, alice.actor, item_id=case, role=Role.EDITOR, user=bob_user, clock=runtime.clock
+        )
     with transaction(runtime.sessions) as session, pytest.raises(NotAllowed):
-        collaborations.grant_role(session, bob.actor, item_id=case, role=Role.CO_OWNER, user=admin_user, clock=runtime.clock)
+        collaborations.grant_role(
+            session, bob.actor, item_id=case, role=Role.CO_OWNER, user=admin_user, clock=runtime.clock
+        )
 
 
 def test_non_admins_cannot_manage_groups(runtime: Runtime, bob: UserFixture) -> None:
@@ -104,11 +120,22 @@ def test_link_actor_reaches_its_item_and_below_only(runtime: Runtime, alice: Use
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
         full, _ = shared_links.create_shared_link(
-            session, alice.actor, item_id=sub, options=SharedLinkCreate(), settings=settings.sharing, mail=settings.mail, clock=runtime.clock
+            session,
+            alice.actor,
+            item_id=sub,
+            options=SharedLinkCreate(),
+            settings=settings.sharing,
+            mail=settings.mail,
+            clock=runtime.clock,
         )
         preview, _ = shared_links.create_shared_link(
-            session, alice.actor, item_id=sub, options=SharedLinkCreate(preview_only=True), settings=settings.sharing,
-            mail=settings.mail, clock=runtime.clock,
+            session,
+            alice.actor,
+            item_id=sub,
+            options=SharedLinkCreate(preview_only=True),
+            settings=settings.sharing,
+            mail=settings.mail,
+            clock=runtime.clock,
         )
         full_id, preview_id = full.id, preview.id
     full_actor = Actor(kind=ActorKind.LINK, id=full_id, label="anonymous")

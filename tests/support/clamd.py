@@ -23,10 +23,7 @@ INSTALL = "apt-get install -y --no-install-recommends clamav-daemon clamav"
 
 def eicar() -> bytes:
     # Split so that this source file itself is not a test virus.
-    return (
-        b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$"
-        + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-    )
+    return b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 
 @dataclass
@@ -50,10 +47,10 @@ def clamd(tmp_path: Path) -> Iterator[Clamd]:
     if binary is None:
         pytest.fail(f"clamd is not installed; install it with: {INSTALL}")
     data = eicar()
-    assert hashlib.md5(data).hexdigest() == "44d88612fea8a8f36de82e1278abb02f"  # noqa: S324 - ClamAV's hdb format
+    assert hashlib.md5(data).hexdigest() == "44d88612fea8a8f36de82e1278abb02f"
     db = tmp_path / "clamdb"
     db.mkdir()
-    (db / "strongroom.hdb").write_text(f"{hashlib.md5(data).hexdigest()}:{len(data)}:Strongroom.Test.EICAR\n")  # noqa: S324
+    (db / "strongroom.hdb").write_text(f"{hashlib.md5(data).hexdigest()}:{len(data)}:Strongroom.Test.EICAR\n")
     (db / "strongroom.ndb").write_text(f"Strongroom.Test.EICAR-Body:0:*:{data.hex()}\n")
     port = free_port()
     sock = tmp_path / "clamd.sock"
@@ -62,7 +59,9 @@ def clamd(tmp_path: Path) -> Iterator[Clamd]:
         f"DatabaseDirectory {db}\nLocalSocket {sock}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nForeground yes\n"
         f"LogFile {tmp_path / 'clamd.log'}\nPidFile {tmp_path / 'clamd.pid'}\nStreamMaxLength 100M\n"
     )
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while not _ping(port):

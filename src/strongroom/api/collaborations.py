@@ -23,7 +23,13 @@ def grant_role(item_id: str, body: GrantCreate, actor: CurrentActor, runtime: Ru
             if user is None:
                 raise NotFound("user", body.user_email)
         grant = collaborations.grant_role(
-            session, actor, item_id=item_id, role=body.role, user=user, group_id=body.group_id, clock=runtime.clock
+            session,
+            actor,
+            item_id=item_id,
+            role=body.role,
+            user=user,
+            group_id=body.group_id,
+            clock=runtime.clock,
         )
         return GrantRead.of(grant)
 

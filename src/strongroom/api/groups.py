@@ -44,7 +44,9 @@ def list_groups(actor: CurrentActor, runtime: RuntimeDep) -> list[GroupRead]:
             GroupRead(
                 id=g.id,
                 name=g.name,
-                members=[u.email for u in identity_groups.members_of(session, g.id)] if actor.is_admin else [],
+                members=[u.email for u in identity_groups.members_of(session, g.id)]
+                if actor.is_admin
+                else [],
             )
             for g in identity_groups.list_groups(session)
         ]

@@ -24,7 +24,10 @@ class PreviewState(BaseModel):
 @router.get(
     "/files/{file_id}/preview",
     response_class=StreamingResponse,
-    responses={200: {"content": {"video/mp4": {}, "audio/mp4": {}, "image/jpeg": {}}}, 206: {"description": "Partial content"}},
+    responses={
+        200: {"content": {"video/mp4": {}, "audio/mp4": {}, "image/jpeg": {}}},
+        206: {"description": "Partial content"},
+    },
 )
 def get_preview(
     file_id: str,
@@ -34,7 +37,9 @@ def get_preview(
 ) -> Response:
     """The preview rendition (Range supported, so players can seek). Needs PREVIEW, not DOWNLOAD."""
     with transaction(runtime.sessions) as session:
-        content = renditions.open_preview(session, actor, file_id=file_id, range_header=range_header, clock=runtime.clock)
+        content = renditions.open_preview(
+            session, actor, file_id=file_id, range_header=range_header, clock=runtime.clock
+        )
     return stream_content(runtime, content, inline=True)
 
 

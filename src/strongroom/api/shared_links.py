@@ -11,12 +11,20 @@ router = APIRouter(tags=["shared links"])
 
 
 @router.post("/items/{item_id}/shared-links", status_code=201, response_model=SharedLinkRead)
-def create_link(item_id: str, body: SharedLinkCreate, actor: CurrentActor, runtime: RuntimeDep) -> SharedLinkRead:
-    """Create a link to a file or folder. The response carries the link's `url` once; it cannot be shown again."""
+def create_link(
+    item_id: str, body: SharedLinkCreate, actor: CurrentActor, runtime: RuntimeDep
+) -> SharedLinkRead:
+    """Create a link to a file or folder. The response carries the link's `url` once; it cannot be
+    shown again."""
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
         link, token = shared_links.create_shared_link(
-            session, actor, item_id=item_id, options=body, settings=settings.sharing, mail=settings.mail,
+            session,
+            actor,
+            item_id=item_id,
+            options=body,
+            settings=settings.sharing,
+            mail=settings.mail,
             clock=runtime.clock,
         )
         recipients = shared_links.recipients_of(session, link.id)
@@ -40,11 +48,18 @@ def get_link(link_id: str, actor: CurrentActor, runtime: RuntimeDep) -> SharedLi
 
 
 @router.patch("/shared-links/{link_id}", response_model=SharedLinkRead)
-def update_link(link_id: str, body: SharedLinkUpdate, actor: CurrentActor, runtime: RuntimeDep) -> SharedLinkRead:
+def update_link(
+    link_id: str, body: SharedLinkUpdate, actor: CurrentActor, runtime: RuntimeDep
+) -> SharedLinkRead:
     """Change expiry, limit, preview-only, password or recipients; the URL stays the same."""
     with transaction(runtime.sessions) as session:
         link = shared_links.update_shared_link(
-            session, actor, link_id=link_id, changes=body, settings=runtime.settings.sharing, clock=runtime.clock
+            session,
+            actor,
+            link_id=link_id,
+            changes=body,
+            settings=runtime.settings.sharing,
+            clock=runtime.clock,
         )
         return SharedLinkRead.of(link, recipients=shared_links.recipients_of(session, link.id))
 
@@ -59,7 +74,8 @@ def revoke_link(link_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Share
 
 @router.get("/shared-links/{link_id}/access-report", response_model=list[AccessEntryRead])
 def link_report(link_id: str, actor: CurrentActor, runtime: RuntimeDep) -> list[AccessEntryRead]:
-    """Every view, preview, download, failed password and failed code through this link: who, when, from where."""
+    """Every view, preview, download, failed password and failed code through this link: who, when,
+    from where."""
     with transaction(runtime.sessions) as session:
         return access_reports.link_report(session, actor, link_id=link_id)
 

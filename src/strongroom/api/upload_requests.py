@@ -58,8 +58,13 @@ def list_submissions(request_id: str, actor: CurrentActor, runtime: RuntimeDep) 
     with transaction(runtime.sessions) as session:
         return [
             SubmissionRead(
-                id=s.id, reference=s.reference, folder_id=s.folder_id, form=json.loads(s.form),
-                bytes_received=s.bytes_received, created_at=s.created_at, completed_at=s.completed_at,
+                id=s.id,
+                reference=s.reference,
+                folder_id=s.folder_id,
+                form=json.loads(s.form),
+                bytes_received=s.bytes_received,
+                created_at=s.created_at,
+                completed_at=s.completed_at,
             )
             for s in upload_requests.list_submissions(session, actor, request_id=request_id)
         ]

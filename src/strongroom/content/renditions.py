@@ -96,7 +96,7 @@ class _Source:
     wrapped_dek: WrappedKey
 
 
-def _plan(session: Session, version_id: str, *, clock: Clock) -> _Source | None:
+def _plan(session: Session, version_id: str) -> _Source | None:
     version = session.get(FileVersion, version_id)
     if version is None or version.scan_status not in READABLE_SCAN_STATES:
         return None
@@ -184,7 +184,7 @@ def render_preview(
     if missing:
         raise Unavailable(missing)
     with transaction(sessions) as session:
-        source = _plan(session, version_id, clock=clock)
+        source = _plan(session, version_id)
     if source is None:
         return "skipped"
     outcome = _transcode(source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes)
@@ -219,7 +219,8 @@ def render_preview(
 
 
 def request_preview(session: Session, actor: Actor, *, file_id: str, jobs: JobQueue) -> str:
-    """Ask for the current version's preview to be (re)made. Returns its state: queued, ready or unsupported."""
+    """Ask for the current version's preview to be (re)made. Returns its state: queued, ready,
+    unsupported or waiting_for_scan."""
     file = access_file(session, actor, file_id, Action.PREVIEW)
     version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
     if version is None or family_of(version.content_type) is None:

@@ -83,5 +83,5 @@ def item_report(session: Session, actor: Actor, *, item_id: str) -> list[AccessE
     link_ids = list(session.scalars(select(SharedLink.id).where(SharedLink.item_id == item.id)))
     condition = AuditEvent.item_id == item.id
     if link_ids:
-        condition = or_(condition, and_(AuditEvent.actor_kind == "link", AuditEvent.actor_id.in_(link_ids)))  # type: ignore[assignment]
+        condition = or_(condition, and_(AuditEvent.actor_kind == "link", AuditEvent.actor_id.in_(link_ids)))
     return [_entry(e) for e in session.scalars(_query(condition))]  # type: ignore[call-overload]

@@ -78,7 +78,8 @@ class OneTimeCode(Base):
 
 
 class Throttle(Base):
-    """Failures counted per key ("link:<id>", "ip:<address>") in a fixed window: guards passwords and codes."""
+    """Failures counted per key ("link:<id>", "ip:<address>") in a fixed window: guards passwords and
+    codes."""
 
     __tablename__ = "throttle"
 

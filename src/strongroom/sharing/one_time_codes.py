@@ -26,7 +26,8 @@ def _hash(code_id: str, code: str) -> str:
 
 
 def issue_code(session: Session, *, link_id: str, email_key: str, now: datetime) -> str:
-    """A new code for this recipient of this link; earlier unused codes stop working. Returns the clear code."""
+    """A new code for this recipient of this link; earlier unused codes stop working. Returns the clear
+    code."""
     session.execute(
         update(OneTimeCode)
         .where(

@@ -46,7 +46,7 @@ class GrantRead(BaseModel):
 
 class SharedLinkCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=200, description="A note for you, e.g. 'CPS – R v Smith'.")
+    name: str = Field(default="", max_length=200, description="A note for you, e.g. 'CPS - R v Smith'.")
     access_level: AccessLevel = "anyone"
     password: str | None = Field(default=None, min_length=8, max_length=200)
     expires_at: datetime | None = Field(
@@ -60,7 +60,7 @@ class SharedLinkCreate(BaseModel):
     recipients: list[str] = Field(default_factory=list, max_length=100)
     require_recipient_proof: bool | None = Field(
         default=None,
-        description="Recipients must prove their e-mail by a mailed code; default: when recipients are given.",
+        description="Recipients must prove their e-mail by a mailed code (default: when recipients are given).",  # noqa: E501
     )
 
 
@@ -97,7 +97,7 @@ class SharedLinkRead(BaseModel):
             id=link.id,
             item_id=link.item_id,
             name=link.name,
-            access_level=link.access_level,  # type: ignore[arg-type]  # checked on create
+            access_level=link.access_level,
             has_password=link.password_hash is not None,
             preview_only=link.preview_only,
             expires_at=link.expires_at,

@@ -193,7 +193,7 @@ def update_shared_link(
         link.preview_only = changes.preview_only
     if changes.password is not None:
         link.password_hash = identity_users.hash_password(changes.password)
-        changed["password"] = "changed"
+        changed["password"] = "changed"  # noqa: S105 - a note that it changed, not a password
     if changes.remove_password:
         link.password_hash = None
     if changes.recipients is not None:
@@ -233,7 +233,7 @@ class Step(StrEnum):
     """What a visitor must do next before the link opens."""
 
     SIGN_IN = "sign_in"
-    PASSWORD = "password"
+    PASSWORD = "password"  # noqa: S105 - the name of a step
     EMAIL = "email"
     READY = "ready"
 
@@ -441,8 +441,9 @@ def verify_code(
     code: str,
     settings: SharingSettings,
     clock: Clock,
-) -> bool:
-    """Whether `code` proves `email`. Raises RateLimited. A failure is recorded, so commit before refusing."""
+) -> str | None:
+    """The recipient's address if `code` proves `email`, else None. Raises RateLimited. A failure is
+    recorded, so commit before refusing."""
     now = clock.now()
     limits = _limits(link, visit.origin, settings)
     throttling.ensure_not_throttled(session, limits, now=now)

@@ -253,7 +253,8 @@ def start_file(
     size: int,
     content_type: str | None,
 ) -> SubmissionFile:
-    """Announce a file of a submission. Raises InputError (type), TooLarge (over the request's cap), NameInvalid."""
+    """Announce a file of a submission. Raises InputError (type), TooLarge (over the request's cap),
+    NameInvalid."""
     submission = open_submission(session, request, submission_id)
     clean = clean_name(name)
     ctype = content_type or content_uploads.guess_content_type(clean)
@@ -511,7 +512,7 @@ def complete_submission(
         at=now,
     )
     _mail_receipt(session, mail, receipt, submission.submitter_email)
-    _notify_owner(session, mail, request, receipt, folder, public_url)
+    _notify_owner(session, mail, request=request, receipt=receipt, folder=folder, public_url=public_url)
     return receipt, freed
 
 
@@ -531,7 +532,8 @@ def _mail_receipt(session: Session, mail: MailSettings, receipt: Receipt, email:
     if not email:
         return
     body = (
-        "Thank you. We received the files below. Keep this message: the SHA-256 values let anyone check later "
+        "Thank you. We received the files below. Keep this message: the SHA-256 values let anyone "
+        "check later "
         "that the files were not changed.\n\n" + receipt_text(receipt)
     )
     mailer.queue_mail(session, mail, mailer.Mail(to=email, subject=f"Receipt {receipt.reference}", body=body))
@@ -540,6 +542,7 @@ def _mail_receipt(session: Session, mail: MailSettings, receipt: Receipt, email:
 def _notify_owner(
     session: Session,
     mail: MailSettings,
+    *,
     request: UploadRequest,
     receipt: Receipt,
     folder: Folder,

@@ -51,9 +51,8 @@ def _connect(address: str, timeout: float) -> socket.socket:
 def requirements(settings: ScanSettings) -> list[str]:
     """What is missing for scanning to work, in words an operator can act on (empty: ready)."""
     if not settings.clamd:
-        return [
-            "no virus scanner configured: set scan.clamd (STRONGROOM_SCAN__CLAMD) to clamd's host:port or socket"
-        ]
+        hint = "set scan.clamd (STRONGROOM_SCAN__CLAMD) to clamd's host:port or socket"
+        return [f"no virus scanner configured: {hint}"]
     try:
         with _connect(settings.clamd, 5) as sock:
             sock.sendall(b"zPING\0")

@@ -47,7 +47,10 @@ from strongroom.web.templating import templates
 router = APIRouter(include_in_schema=False)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ASSETS = {"external.css": (STATIC / "external.css", "text/css"), "upload.js": (STATIC / "external" / "upload.js", "text/javascript")}
+ASSETS = {
+    "external.css": (STATIC / "external.css", "text/css"),
+    "upload.js": (STATIC / "external" / "upload.js", "text/javascript"),
+}
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -97,7 +100,13 @@ def page(request: Request, name: str, *, status_code: int = 200, **context: Any)
 def error_page(request: Request, exc: errors.StrongroomError) -> Response:
     status = status_of(exc)
     # Gone says nothing about the item: not its name, not why beyond "withdrawn or expired".
-    response = page(request, "message.html", status_code=status, title=ERROR_TITLES.get(status, "Something went wrong"), message=exc.message)
+    response = page(
+        request,
+        "message.html",
+        status_code=status,
+        title=ERROR_TITLES.get(status, "Something went wrong"),
+        message=exc.message,
+    )
     if isinstance(exc, errors.RateLimited):
         response.headers["Retry-After"] = str(exc.data.get("retry_after_seconds", 60))
     return response
@@ -153,8 +162,13 @@ def write_visit_cookie(runtime: Runtime, response: Response, token: str, data: d
     data = {**data, "x": int(time.time()) + VISIT_SECONDS}
     body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
     response.set_cookie(
-        VISIT_COOKIE, f"{body}.{_sign(runtime, body.encode())}", max_age=VISIT_SECONDS, path=f"/s/{token}",
-        httponly=True, samesite="lax", secure=runtime.settings.public_url.startswith("https://"),
+        VISIT_COOKIE,
+        f"{body}.{_sign(runtime, body.encode())}",
+        max_age=VISIT_SECONDS,
+        path=f"/s/{token}",
+        httponly=True,
+        samesite="lax",
+        secure=runtime.settings.public_url.startswith("https://"),
     )
 
 
@@ -181,19 +195,27 @@ def visit_of(runtime: Runtime, request: Request, link: SharedLink) -> Visit:
 # --- shared steps, used by the HTML and the JSON routes -----------------------------------------
 
 
-def _in_link(runtime: Runtime, request: Request, token: str, work: Callable[[Any, SharedLink, Visit], Any]) -> Any:
+def _in_link(
+    runtime: Runtime, request: Request, token: str, work: Callable[[Any, SharedLink, Visit], Any]
+) -> Any:
     with transaction(runtime.sessions) as session:
         link = shared_links.find_live_link(session, token, clock=runtime.clock)
         return work(session, link, visit_of(runtime, request, link))
 
 
-def landing_context(runtime: Runtime, session: Any, link: SharedLink, visit: Visit, item: Item, base: str) -> dict[str, Any]:
+def landing_context(session: Any, link: SharedLink, visit: Visit, *, item: Item, base: str) -> dict[str, Any]:
     context: dict[str, Any] = {
-        "base": base, "item": item, "expires_at": link.expires_at, "preview_only": link.preview_only,
-        "viewer": visit.verified_email or (visit.user.label if visit.user else None), "title": item.name,
+        "base": base,
+        "item": item,
+        "expires_at": link.expires_at,
+        "preview_only": link.preview_only,
+        "viewer": visit.verified_email or (visit.user.label if visit.user else None),
+        "title": item.name,
     }
     if isinstance(item, Folder):
-        page_ = content_folders.list_items(session, shared_links.visitor_actor(link, visit), folder_id=item.id, limit=1000, marker=None)
+        page_ = content_folders.list_items(
+            session, shared_links.visitor_actor(link, visit), folder_id=item.id, limit=1000, marker=None
+        )
         context["children"] = page_.items
     else:
         context.update(file_context(session, link, item, base))
@@ -204,7 +226,9 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
     from sqlalchemy import select
 
     ready = session.scalar(
-        select(FileRendition.id).where(FileRendition.version_id == file.current_version_id, FileRendition.status == "ready")
+        select(FileRendition.id).where(
+            FileRendition.version_id == file.current_version_id, FileRendition.status == "ready"
+        )
     )
     remaining = None if link.download_limit is None else max(link.download_limit - link.download_count, 0)
     return {
@@ -217,8 +241,11 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
 
 def item_summary(item: Item) -> dict[str, Any]:
     return {
-        "id": item.id, "type": item.kind, "name": item.name,
-        "size": item.size if isinstance(item, File) else None, "sha256": item.sha256 if isinstance(item, File) else None,
+        "id": item.id,
+        "type": item.kind,
+        "name": item.name,
+        "size": item.size if isinstance(item, File) else None,
+        "sha256": item.sha256 if isinstance(item, File) else None,
         "content_type": item.content_type if isinstance(item, File) else None,
     }
 
@@ -235,12 +262,14 @@ def landing(token: str, request: Request) -> Response:
     def work(session: Any, link: SharedLink, visit: Visit) -> Response:
         item, step = shared_links.open_shared_link(session, link, visit, clock=runtime.clock)
         if step is Step.SIGN_IN:
-            return page(request, "sign_in.html", status_code=401, title="Sign in", base=base, level=link.access_level)
+            return page(
+                request, "sign_in.html", status_code=401, title="Sign in", base=base, level=link.access_level
+            )
         if step is Step.PASSWORD:
             return page(request, "password.html", title="Password", base=base)
         if step is Step.EMAIL:
             return page(request, "email.html", title="Confirm your e-mail address", base=base)
-        return page(request, "item.html", **landing_context(runtime, session, link, visit, item, base))
+        return page(request, "item.html", **landing_context(session, link, visit, item=item, base=base))
 
     try:
         return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
@@ -261,8 +290,15 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
 
         file = access_file(session, actor, file_id, Action.SEE)
         parent = session.get(Item, link.item_id)
-        context = {"base": base, "item": file, "parent": parent, "title": file.name, "expires_at": link.expires_at,
-                   "preview_only": link.preview_only, "viewer": actor.label}
+        context = {
+            "base": base,
+            "item": file,
+            "parent": parent,
+            "title": file.name,
+            "expires_at": link.expires_at,
+            "preview_only": link.preview_only,
+            "viewer": actor.label,
+        }
         return page(request, "item.html", **context, **file_context(session, link, file, base))
 
     try:
@@ -274,7 +310,9 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
 
 
 @router.post("/s/{token}/password", response_class=HTMLResponse)
-def password_form(token: str, request: Request, password: Annotated[str, Form(max_length=200)] = "") -> Response:
+def password_form(
+    token: str, request: Request, password: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     runtime = runtime_of(request)
     base = f"/s/{token}"
     try:
@@ -282,13 +320,22 @@ def password_form(token: str, request: Request, password: Annotated[str, Form(ma
     except errors.StrongroomError as exc:
         return error_page(request, exc)
     if not ok:
-        return page(request, "password.html", status_code=401, title="Password", base=base, error="That password is not right.")
+        return page(
+            request,
+            "password.html",
+            status_code=401,
+            title="Password",
+            base=base,
+            error="That password is not right.",
+        )
     response = secure(RedirectResponse(base, status_code=303))
     write_visit_cookie(runtime, response, token, {**data, "p": mark})
     return response
 
 
-def _check_password(runtime: Runtime, request: Request, token: str, password: str) -> tuple[bool, str, dict[str, Any]]:
+def _check_password(
+    runtime: Runtime, request: Request, token: str, password: str
+) -> tuple[bool, str, dict[str, Any]]:
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[bool, str, dict[str, Any]]:
         ok = shared_links.check_password(
             session, link, visit, password=password, settings=runtime.settings.sharing, clock=runtime.clock
@@ -302,17 +349,31 @@ def _check_password(runtime: Runtime, request: Request, token: str, password: st
 def _send_code(runtime: Runtime, request: Request, token: str, email: str) -> None:
     def work(session: Any, link: SharedLink, visit: Visit) -> None:
         shared_links.send_code(
-            session, link, visit, email=email, link_url=f"{runtime.settings.public_url}/s/{token}",
-            settings=runtime.settings.sharing, mail=runtime.settings.mail, clock=runtime.clock,
+            session,
+            link,
+            visit,
+            email=email,
+            link_url=f"{runtime.settings.public_url}/s/{token}",
+            settings=runtime.settings.sharing,
+            mail=runtime.settings.mail,
+            clock=runtime.clock,
         )
 
     _in_link(runtime, request, token, work)
 
 
-def _verify_code(runtime: Runtime, request: Request, token: str, email: str, code: str) -> dict[str, Any] | None:
+def _verify_code(
+    runtime: Runtime, request: Request, token: str, email: str, code: str
+) -> dict[str, Any] | None:
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any] | None:
         proved = shared_links.verify_code(
-            session, link, visit, email=email, code=code, settings=runtime.settings.sharing, clock=runtime.clock
+            session,
+            link,
+            visit,
+            email=email,
+            code=code,
+            settings=runtime.settings.sharing,
+            clock=runtime.clock,
         )
         if proved is None:
             return None
@@ -348,7 +409,10 @@ def code_page(token: str, request: Request, email: str = "") -> Response:
 
 @router.post("/s/{token}/code", response_class=HTMLResponse)
 def code_form(
-    token: str, request: Request, email: Annotated[str, Form(max_length=320)] = "", code: Annotated[str, Form(max_length=20)] = ""
+    token: str,
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Step two: the code is checked and used up only here."""
     runtime = runtime_of(request)
@@ -358,7 +422,12 @@ def code_form(
         return error_page(request, exc)
     if data is None:
         return page(
-            request, "code.html", status_code=401, title="Enter your code", base=f"/s/{token}", email=email,
+            request,
+            "code.html",
+            status_code=401,
+            title="Enter your code",
+            base=f"/s/{token}",
+            email=email,
             error="That code is not right, or it has expired. Ask for a new one.",
         )
     response = secure(RedirectResponse(f"/s/{token}", status_code=303))
@@ -369,7 +438,7 @@ def code_form(
 # --- content: download (counted) and preview (not counted) --------------------------------------
 
 
-class LinkCut(Exception):  # noqa: N818 - ends a response body; never shown to anyone
+class LinkCut(Exception):
     """The link was revoked or expired while its download was streaming."""
 
 
@@ -383,7 +452,9 @@ async def guarded_stream(runtime: Runtime, link_id: str, content: ContentToSend)
         with transaction(runtime.sessions) as session:
             if shared_links.link_is_live(session, link_id, clock=runtime.clock):
                 return True
-            shared_links.record_stream_cut(session, link_id, file_id=content.file_id, sent=sent, clock=runtime.clock)
+            shared_links.record_stream_cut(
+                session, link_id, file_id=content.file_id, sent=sent, clock=runtime.clock
+            )
             return False
 
     while True:
@@ -409,7 +480,10 @@ def stream(runtime: Runtime, link_id: str, content: ContentToSend, *, inline: bo
         headers["Content-Range"] = f"bytes {content.byte_range.start}-{content.byte_range.end}/{content.size}"
     headers["Content-Length"] = str(length)
     response = StreamingResponse(
-        guarded_stream(runtime, link_id, content), status_code=status, headers=headers, media_type=content.content_type
+        guarded_stream(runtime, link_id, content),
+        status_code=status,
+        headers=headers,
+        media_type=content.content_type,
     )
     for name, value in EXTERNAL_HEADERS.items():
         response.headers[name] = value
@@ -418,7 +492,10 @@ def stream(runtime: Runtime, link_id: str, content: ContentToSend, *, inline: bo
 
 @router.get("/s/{token}/content/{file_id}")
 def download(
-    token: str, file_id: str, request: Request, range_header: Annotated[str | None, Header(alias="Range")] = None
+    token: str,
+    file_id: str,
+    request: Request,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
     """The original bytes (never for a preview-only link). Each request counts against the download limit."""
     runtime = runtime_of(request)
@@ -439,7 +516,10 @@ def download(
 
 @router.get("/s/{token}/preview/{file_id}")
 def preview(
-    token: str, file_id: str, request: Request, range_header: Annotated[str | None, Header(alias="Range")] = None
+    token: str,
+    file_id: str,
+    request: Request,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
     """The preview rendition (never the original bytes); Range for seeking; not a download."""
     runtime = runtime_of(request)
@@ -481,14 +561,17 @@ def api_landing(token: str, request: Request) -> Response:
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
         item, step = shared_links.open_shared_link(session, link, visit, clock=runtime.clock)
         body: dict[str, Any] = {
-            "step": step.value, "preview_only": link.preview_only,
+            "step": step.value,
+            "preview_only": link.preview_only,
             "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         }
         if step is Step.READY:
             body["item"] = item_summary(item)
             if isinstance(item, Folder):
                 actor = shared_links.visitor_actor(link, visit)
-                listing = content_folders.list_items(session, actor, folder_id=item.id, limit=1000, marker=None)
+                listing = content_folders.list_items(
+                    session, actor, folder_id=item.id, limit=1000, marker=None
+                )
                 body["items"] = [item_summary(child) for child in listing.items]
         return body
 
@@ -520,7 +603,9 @@ def api_code_request(token: str, body: EmailBody, request: Request) -> Response:
         _send_code(runtime, request, token, body.email)
     except errors.StrongroomError as exc:
         return error_json(exc)
-    return secure(JSONResponse({"message": "If this address may open the link, a code is on its way."}, status_code=202))
+    return secure(
+        JSONResponse({"message": "If this address may open the link, a code is on its way."}, status_code=202)
+    )
 
 
 @router.post("/s/{token}/api/code")

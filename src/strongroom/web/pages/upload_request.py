@@ -47,11 +47,27 @@ def _request(runtime: Runtime, token: str) -> UploadRequest:
         return upload_requests.find_live_request(session, token, clock=runtime.clock)
 
 
-def _form_page(request: Request, token: str, up: UploadRequest, *, error: str | None = None, form: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _form_page(
+    request: Request,
+    token: str,
+    up: UploadRequest,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     return page(
-        request, "upload_form.html", status_code=status_code, title=up.title, upload=up, base=f"/r/{token}",
-        fields=upload_requests.fields_of(up), max_size=_human_size(up.max_bytes),
-        allowed=json.loads(up.allowed_types), error=error, form=form or {},
+        request,
+        "upload_form.html",
+        status_code=status_code,
+        title=up.title,
+        upload=up,
+        base=f"/r/{token}",
+        fields=upload_requests.fields_of(up),
+        max_size=_human_size(up.max_bytes),
+        allowed=json.loads(up.allowed_types),
+        error=error,
+        form=form or {},
     )
 
 
@@ -73,7 +89,9 @@ def start(runtime: Runtime, request: Request, token: str, form: dict[str, str]) 
 
     with transaction(runtime.sessions) as session:
         up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-        submission = upload_requests.start_submission(session, up, form=form, origin=origin_of(request), clock=runtime.clock)
+        submission = upload_requests.start_submission(
+            session, up, form=form, origin=origin_of(request), clock=runtime.clock
+        )
         return submission.id, submission.reference
 
 
@@ -81,21 +99,34 @@ def add_file(runtime: Runtime, token: str, submission_id: str, body: SubmissionF
     with transaction(runtime.sessions) as session:
         up = upload_requests.find_live_request(session, token, clock=runtime.clock)
         file = upload_requests.start_file(
-            session, up, submission_id=submission_id, name=body.name, size=body.size, content_type=body.content_type
+            session,
+            up,
+            submission_id=submission_id,
+            name=body.name,
+            size=body.size,
+            content_type=body.content_type,
         )
         return file.id, file.received
 
 
-async def put_chunk(runtime: Runtime, token: str, submission_id: str, file_id: str, offset: int, chunks: Any) -> int:
+async def put_chunk(
+    runtime: Runtime, token: str, submission_id: str, *, file_id: str, offset: int, chunks: Any
+) -> int:
     def prepare() -> upload_requests.ChunkPlan:
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-            return upload_requests.prepare_chunk(session, up, submission_id=submission_id, file_id=file_id, offset=offset)
+            return upload_requests.prepare_chunk(
+                session, up, submission_id=submission_id, file_id=file_id, offset=offset
+            )
 
     plan = await run_in_threadpool(prepare)
     try:
         sealed = await upload_requests.receive_chunk(
-            chunks, plan, store=runtime.blobs, keys=runtime.keys, segment_bytes=runtime.settings.limits.segment_bytes
+            chunks,
+            plan,
+            store=runtime.blobs,
+            keys=runtime.keys,
+            segment_bytes=runtime.settings.limits.segment_bytes,
         )
     except ClientDisconnect as exc:
         raise errors.InputError("The chunk was interrupted; ask where the file stands and resume.") from exc
@@ -103,7 +134,9 @@ async def put_chunk(runtime: Runtime, token: str, submission_id: str, file_id: s
     def commit() -> int:
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-            file = upload_requests.commit_chunk(session, up, submission_id=submission_id, plan=plan, sealed=sealed)
+            file = upload_requests.commit_chunk(
+                session, up, submission_id=submission_id, plan=plan, sealed=sealed
+            )
             return file.received
 
     try:
@@ -123,14 +156,28 @@ def complete(runtime: Runtime, request: Request, token: str, submission_id: str)
     segment = runtime.settings.limits.segment_bytes
     joined = []
     try:
-        for plan in plans:
-            joined.append((plan, upload_requests.join_chunks(plan, store=runtime.blobs, keys=runtime.keys, segment_bytes=segment)))
+        for plan in plans:  # a loop, not a comprehension: on failure, what was joined so far is cleaned up
+            joined.append(  # noqa: PERF401
+                (
+                    plan,
+                    upload_requests.join_chunks(
+                        plan, store=runtime.blobs, keys=runtime.keys, segment_bytes=segment
+                    ),
+                )
+            )
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
             receipt, freed = upload_requests.complete_submission(
-                session, up, submission_id=submission_id, joined=joined, origin=origin, jobs=runtime.jobs,
-                scan_required=runtime.settings.scan.required_for_external, mail=runtime.settings.mail,
-                public_url=runtime.settings.public_url, clock=runtime.clock,
+                session,
+                up,
+                submission_id=submission_id,
+                joined=joined,
+                origin=origin,
+                jobs=runtime.jobs,
+                scan_required=runtime.settings.scan.required_for_external,
+                mail=runtime.settings.mail,
+                public_url=runtime.settings.public_url,
+                clock=runtime.clock,
             )
             on_commit(session, lambda: delete_blobs(runtime.blobs, freed))
     except BaseException:
@@ -153,18 +200,27 @@ async def upload_form(token: str, request: Request) -> Response:
     try:
         async with request.form(max_files=100, max_fields=50) as form:
             fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-            files = [v for k, v in form.multi_items() if k == "files" and isinstance(v, UploadFile) and v.filename]
+            files = [
+                v for k, v in form.multi_items() if k == "files" and isinstance(v, UploadFile) and v.filename
+            ]
             if not files:
                 raise errors.InputError("Choose at least one file to send.")
             submission_id, _ = await run_in_threadpool(start, runtime, request, token, fields)
             for upload in files:
                 size = upload.size or 0
                 file_id, _ = await run_in_threadpool(
-                    add_file, runtime, token, submission_id,
-                    SubmissionFileStart(name=upload.filename or "file", size=size, content_type=upload.content_type),
+                    add_file,
+                    runtime,
+                    token,
+                    submission_id,
+                    SubmissionFileStart(
+                        name=upload.filename or "file", size=size, content_type=upload.content_type
+                    ),
                 )
                 if size:
-                    await put_chunk(runtime, token, submission_id, file_id, 0, _read(upload))
+                    await put_chunk(
+                        runtime, token, submission_id, file_id=file_id, offset=0, chunks=_read(upload)
+                    )
             receipt = await run_in_threadpool(complete, runtime, request, token, submission_id)
     except errors.Gone as exc:
         return error_page(request, exc)
@@ -208,7 +264,9 @@ async def api_start(token: str, body: SubmissionStart, request: Request) -> Resp
 
 
 @router.post("/r/{token}/api/submissions/{submission_id}/files")
-async def api_add_file(token: str, submission_id: str, body: SubmissionFileStart, request: Request) -> Response:
+async def api_add_file(
+    token: str, submission_id: str, body: SubmissionFileStart, request: Request
+) -> Response:
     runtime = runtime_of(request)
     try:
         file_id, offset = await run_in_threadpool(add_file, runtime, token, submission_id, body)
@@ -243,7 +301,9 @@ async def api_chunk(
 ) -> Response:
     runtime = runtime_of(request)
     try:
-        offset = await put_chunk(runtime, token, submission_id, file_id, upload_offset, request.stream())
+        offset = await put_chunk(
+            runtime, token, submission_id, file_id=file_id, offset=upload_offset, chunks=request.stream()
+        )
     except errors.StrongroomError as exc:
         return error_json(exc)
     return secure(JSONResponse({"offset": offset}))
