@@ -145,6 +145,8 @@ def find_live_request(session: Session, token: str, *, clock: Clock) -> UploadRe
         raise Gone("This upload link has been withdrawn.")
     if request.expires_at is not None and utc(request.expires_at) <= clock.now():
         raise Gone("This upload link has expired.")
+    if request.single_use and request.used_at is not None:
+        raise Gone("This upload link has already been used.")
     return request
 
 
@@ -184,13 +186,9 @@ def _new_reference() -> str:
 def start_submission(
     session: Session, request: UploadRequest, *, form: dict[str, str], origin: Origin, clock: Clock
 ) -> UploadSubmission:
-    """Check the form and open a submission with its own subfolder. Raises InputError, Gone (single use)."""
+    """Check the form and open a submission with its own subfolder. Raises InputError."""
     now = clock.now()
     clean = _clean_form(request, form)
-    if request.single_use and request.used_at is not None:
-        raise Gone("This upload link has already been used.")
-    if request.single_use:
-        request.used_at = now
     reference = _new_reference()
     submitter = clean.get("email") or clean.get("name")
     actor = submitter_actor(request, origin=origin, label=submitter)
@@ -244,6 +242,13 @@ def _type_allowed(request: UploadRequest, name: str, content_type: str) -> bool:
     return any(lower.endswith(p) if p.startswith(".") else fnmatch.fnmatch(content_type, p) for p in allowed)
 
 
+def ensure_type_allowed(request: UploadRequest, name: str, content_type: str) -> None:
+    """Raise InputError unless the request accepts a file of this name and media type."""
+    if not _type_allowed(request, name, content_type):
+        allowed = ", ".join(json.loads(request.allowed_types))
+        raise InputError(f"{name!r} is not a type this upload link accepts ({allowed}).", field="name")
+
+
 def start_file(
     session: Session,
     request: UploadRequest,
@@ -258,9 +263,7 @@ def start_file(
     submission = open_submission(session, request, submission_id)
     clean = clean_name(name)
     ctype = content_type or content_uploads.guess_content_type(clean)
-    if not _type_allowed(request, clean, ctype):
-        allowed = ", ".join(json.loads(request.allowed_types))
-        raise InputError(f"{clean!r} is not a type this upload link accepts ({allowed}).", field="name")
+    ensure_type_allowed(request, clean, ctype)
     declared = session.scalar(
         select(func.coalesce(func.sum(SubmissionFile.size), 0)).where(
             SubmissionFile.submission_id == submission.id
@@ -472,6 +475,13 @@ def complete_submission(
     and notify the owner. Returns the receipt and the chunk blob keys to delete after commit."""
     submission = open_submission(session, request, submission_id)
     now = clock.now()
+    if request.single_use:
+        # Spent by the first submission that completes (not one that starts: a refused file must not
+        # use the link up), under the row lock, so two racing submissions cannot both complete.
+        session.refresh(request, with_for_update=True)
+        if request.used_at is not None:
+            raise Gone("This upload link has already been used.")
+        request.used_at = now
     actor = submitter_actor(request, origin=origin, label=submission.submitter_email)
     files: list[ReceiptFile] = []
     freed: list[str] = []

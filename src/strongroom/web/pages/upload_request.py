@@ -205,6 +205,10 @@ async def upload_form(token: str, request: Request) -> Response:
             ]
             if not files:
                 raise errors.InputError("Choose at least one file to send.")
+            for upload in files:  # refuse before anything is stored, so no empty submission is left behind
+                upload_requests.ensure_type_allowed(
+                    up, upload.filename or "file", upload.content_type or "application/octet-stream"
+                )
             submission_id, _ = await run_in_threadpool(start, runtime, request, token, fields)
             for upload in files:
                 size = upload.size or 0
