@@ -121,6 +121,16 @@ def sign_in(page: Any, server: LiveServer, email: str) -> None:
     page.wait_for_url(re.compile(r"/files/"))
 
 
+def on_live_server(url: str, server: LiveServer) -> str:
+    """Links carry the configured public URL; the test server listens on a free port instead."""
+    return server.url + "/" + url.split("/", 3)[3]
+
+
+def live_server_runtime(page: Any, server: LiveServer) -> Any:
+    app = server.server.config.app
+    return app.state.runtime
+
+
 def upload_progress(page: Any) -> int:
     return int(page.eval_on_selector("#upload-list progress", "p => p.value") or 0)
 
@@ -204,8 +214,22 @@ def test_staff_and_external_journey(
     page.get_by_label("Watch or read in the browser only (no download)").check()
     check_page(page, shots, "09-share-dialog")
     page.get_by_role("button", name="Create link").click()
-    url = page.locator("#share-link-url").input_value(timeout=15_000)
-    assert "/s/" in url
+    page.wait_for_selector("#dialog-share [data-share-result]:visible, #dialog-share [data-error]:visible")
+    url = page.locator("#share-link-url").input_value()
+    assert "/s/" in url, page.locator("#dialog-share [data-error]").inner_text()
+    url = on_live_server(url, live_server)
+    # The background worker (`strongroom worker` in production) makes the preview rendition.
+    from strongroom.jobs import tasks
+    from strongroom.jobs.worker import Worker
+
+    file_id = page.locator("#item-actions").get_attribute("data-id")
+    page.evaluate(
+        """async (id) => { await fetch(`/api/v1/files/${id}/preview`, {method: 'POST',
+             headers: {'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content}}); }""",
+        file_id,
+    )
+    runtime = live_server_runtime(page, live_server)
+    Worker(runtime, runtime.jobs, tasks.handlers(), []).run_until_idle()
 
     outsider = browser.new_context(viewport={"width": 1280, "height": 860})
     ext = outsider.new_page()
@@ -219,6 +243,8 @@ def test_staff_and_external_journey(
     check_page(ext, shots, "11-external-code")
     ext.get_by_label(re.compile("code", re.IGNORECASE)).fill(sink.wait_for_code(RECIPIENT))
     ext.get_by_role("button", name="Continue").click()
+    ext.wait_for_load_state("networkidle")
+    ext.screenshot(path=str(shots / "12a-external-after-code.png"), full_page=True)
     player = ext.locator("video")
     player.wait_for(timeout=30_000)
     ext.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=60_000)
@@ -241,8 +267,10 @@ def test_staff_and_external_journey(
     page.get_by_role("button", name="Request files").click()
     page.get_by_label("Title they will see").fill("CCTV from the 42 bus, 3 March")
     page.get_by_role("button", name="Create upload link").click()
-    request_url = page.locator("#request-url").input_value(timeout=15_000)
-    assert "/r/" in request_url
+    page.wait_for_selector("[data-request-result]:visible, #dialog-upload-request [data-error]:visible")
+    request_url = page.locator("#request-url").input_value()
+    assert "/r/" in request_url, page.locator("#dialog-upload-request [data-error]").inner_text()
+    request_url = on_live_server(request_url, live_server)
     check_page(page, shots, "14-upload-request-created")
     garage = browser.new_context().new_page()
     garage.goto(request_url)

@@ -22,7 +22,7 @@ async function search(event) {
       el("td", { text: e.item_name || e.item_id || "" }),
       el("td", { text: e.ip || "" })));
     const head = el("thead", {}, el("tr", {}, ...["#", "When (UTC)", "Who", "Action", "Item", "From"].map((t) => el("th", { scope: "col", text: t }))));
-    results.replaceChildren(el("div", { class: "sr-table-wrap sr-table-wrap--alone" },
+    results.replaceChildren(el("div", { class: "sr-table-wrap sr-table-wrap--alone", tabindex: "0", role: "region", "aria-label": "Audit events" },
       el("table", { class: "sr-table" }, el("caption", { text: `${rows.length} events` }), head, el("tbody", {}, ...rows))));
   } catch (error) {
     results.replaceChildren(el("div", { class: "sr-notice sr-notice--error", role: "alert", text: error.message }));

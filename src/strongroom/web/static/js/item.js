@@ -94,7 +94,7 @@ async function loadAccessReport() {
     const head = el("thead", {}, el("tr", {},
       el("th", { scope: "col", text: "When" }), el("th", { scope: "col", text: "Who" }),
       el("th", { scope: "col", text: "What" }), el("th", { scope: "col", text: "From" })));
-    box.replaceChildren(el("div", { class: "sr-table-wrap sr-table-wrap--alone" }, el("table", { class: "sr-table", id: "access-table" }, head, body)));
+    box.replaceChildren(el("div", { class: "sr-table-wrap sr-table-wrap--alone", tabindex: "0", role: "region", "aria-label": "Access report table" }, el("table", { class: "sr-table", id: "access-table" }, head, body)));
   } catch (error) {
     box.replaceChildren(el("p", { class: "sr-muted", text: `The access report is not available: ${error.message}` }));
   }
