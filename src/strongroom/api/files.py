@@ -53,7 +53,6 @@ async def upload_file(
     response: Response,
     repr_digest: Annotated[str | None, Header(alias="Repr-Digest")] = None,
     content_digest: Annotated[str | None, Header(alias="Content-Digest")] = None,
-    content_length: Annotated[int | None, Header(alias="Content-Length", ge=0)] = None,
 ) -> UploadResult:
     """Store the raw request body as a new file, or as a new version of the file with that name.
 
@@ -64,6 +63,8 @@ async def upload_file(
     actor = await run_in_threadpool(authenticate, runtime, request)
     expected = parse_digest_header(repr_digest) or parse_digest_header(content_digest)
     max_bytes = runtime.settings.limits.max_upload_bytes
+    # Read from the raw headers, not declared as a parameter: it describes the body, it is not an input.
+    content_length = declared_length(request)
     if content_length is not None and content_length > max_bytes:
         raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes.", limit=max_bytes)
     folder_id = await run_in_threadpool(resolve, runtime, actor, folder_id)
@@ -123,6 +124,15 @@ async def upload_file(
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/files/{result.id}"
     return result
+
+
+def declared_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InputError("Content-Length must be a number of bytes.", field="Content-Length")
+    return int(raw)
 
 
 @router.get("/files/{file_id}", response_model=ItemRead)
