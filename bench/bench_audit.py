@@ -18,13 +18,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import chain, custody, verify, witness
 from strongroom.audit.checkpoints import latest
 from strongroom.audit.events import AuditAction, ItemRef, hashed_fields, record
 from strongroom.config import Settings
 from strongroom.db.migrate import upgrade
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.runtime import Runtime
 
 ACTOR = Actor(

@@ -90,7 +90,7 @@ from strongroom.content import files, folders
 from strongroom.content.uploads import find_live_child
 from strongroom.db.session import transaction
 from strongroom.identity import tokens
-from strongroom.identity.actors import Origin
+from strongroom.actors import Origin
 from strongroom.identity.models import User
 runtime = open_runtime(load_settings(None))
 with transaction(runtime.sessions) as session:

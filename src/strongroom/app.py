@@ -6,8 +6,8 @@ from strongroom import __version__, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
 from strongroom.dav import app as dav_app
-from strongroom.web.pages import shared_link, upload_request
 from strongroom.runtime import Runtime
+from strongroom.web.pages import shared_link, upload_request
 
 
 def create_app(runtime: Runtime) -> FastAPI:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import export, verify, witness
 from strongroom.audit.events import AuditAction, ItemRef, record
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.runtime import Runtime
 
 OFFICER = Actor(

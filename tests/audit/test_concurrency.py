@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import func, select
 
+from strongroom.actors import Actor, ActorKind
 from strongroom.audit.models import AuditEvent
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor, ActorKind
 from strongroom.runtime import Runtime
 from tests.audit.helpers import checkpoint, verify_db, write_events
 

@@ -20,11 +20,15 @@ def clocked(settings: Settings) -> tuple[Runtime, AdjustableClock]:
     return Runtime.build(settings, clock=clock), clock
 
 
-def test_trash_is_purged_after_the_retention_period_and_not_before(clocked: tuple[Runtime, AdjustableClock]) -> None:
+def test_trash_is_purged_after_the_retention_period_and_not_before(
+    clocked: tuple[Runtime, AdjustableClock],
+) -> None:
     runtime, clock = clocked
     alice = make_user(runtime, "alice@force.police.test")
     with transaction(runtime.sessions) as session:
-        folder = folders.create_folder(session, alice.actor, parent_id=alice.root_id, name="Old case", clock=clock)
+        folder = folders.create_folder(
+            session, alice.actor, parent_id=alice.root_id, name="Old case", clock=clock
+        )
         trash.trash_item(session, alice.actor, item_id=folder.id, clock=clock)
     clock.advance(timedelta(days=29))
     tasks.purge_expired_trash(runtime)
@@ -43,7 +47,9 @@ def test_a_lock_blocks_others_until_it_lapses(clocked: tuple[Runtime, Adjustable
     runtime, clock = clocked
     alice = make_user(runtime, "alice@force.police.test")
     with transaction(runtime.sessions) as session:
-        folder = folders.create_folder(session, alice.actor, parent_id=alice.root_id, name="Statements", clock=clock)
+        folder = folders.create_folder(
+            session, alice.actor, parent_id=alice.root_id, name="Statements", clock=clock
+        )
     # The owner's own lock does not block the owner; model another editor with a lock held by someone else.
     with transaction(runtime.sessions) as session:
         item = files.get_item(session, alice.actor, item_id=folder.id)
@@ -53,7 +59,9 @@ def test_a_lock_blocks_others_until_it_lapses(clocked: tuple[Runtime, Adjustable
         files.rename_item(session, alice.actor, item_id=folder.id, new_name="Witness statements", clock=clock)
     clock.advance(timedelta(minutes=31))
     with transaction(runtime.sessions) as session:
-        renamed = files.rename_item(session, alice.actor, item_id=folder.id, new_name="Witness statements", clock=clock)
+        renamed = files.rename_item(
+            session, alice.actor, item_id=folder.id, new_name="Witness statements", clock=clock
+        )
         assert renamed.name == "Witness statements"
-    assert locks.MAX_LOCK == timedelta(days=7)
+    assert timedelta(days=7) == locks.MAX_LOCK
     runtime.close()

@@ -20,7 +20,9 @@ def schemathesis() -> str:
     return found
 
 
-def test_no_operation_answers_500_to_generated_input(live_server: LiveServer, alice: UserFixture, tmp_path: Path) -> None:
+def test_no_operation_answers_500_to_generated_input(
+    live_server: LiveServer, alice: UserFixture, tmp_path: Path
+) -> None:
     result = subprocess.run(
         [
             schemathesis(),

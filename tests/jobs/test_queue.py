@@ -11,7 +11,7 @@ def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(runtime: Runtime
     try:
         with transaction(runtime.sessions) as session:
             queue.enqueue(session, "demo", {"n": 1})
-            raise RuntimeError("the change failed")
+            raise RuntimeError("the change failed")  # noqa: TRY301
     except RuntimeError:
         pass
     assert queue.claim() is None

@@ -7,12 +7,12 @@ import pytest
 from strongroom.access.actions import ROLE_ACTIONS, Action, Role
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
+from strongroom.actors import Actor, ActorKind
 from strongroom.content import folders as content_folders
 from strongroom.content.models import Item
 from strongroom.db.session import transaction
 from strongroom.errors import NotAllowed, NotFound
 from strongroom.identity import groups, users
-from strongroom.identity.actors import Actor, ActorKind
 from strongroom.runtime import Runtime
 from strongroom.sharing import collaborations, shared_links
 from strongroom.sharing.schemas import SharedLinkCreate

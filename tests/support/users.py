@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strongroom.actors import Actor
 from strongroom.content import folders as content_folders
 from strongroom.db.session import transaction
 from strongroom.identity import tokens, users
-from strongroom.identity.actors import Actor
 from strongroom.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"

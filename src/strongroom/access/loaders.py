@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.policy import can
+from strongroom.actors import Actor
 from strongroom.content.models import File, FileVersion, Folder, Item
 from strongroom.errors import NotFound
-from strongroom.identity.actors import Actor
 
 MAX_DEPTH = 256
 

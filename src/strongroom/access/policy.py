@@ -17,8 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
 from strongroom.access.actions import ROLE_ACTIONS, Action, Role
+from strongroom.actors import Actor, ActorKind
 from strongroom.content.models import Item
-from strongroom.identity.actors import Actor, ActorKind
 from strongroom.sharing.models import Grant, SharedLink, UploadRequest
 
 LINK_ACTIONS = frozenset({Action.SEE, Action.PREVIEW, Action.DOWNLOAD})

@@ -2,7 +2,20 @@
 
 from fastapi import APIRouter
 
-from strongroom.api import audit, collaborations, files, folders, groups, me, previews, shared_links, trash, tus, upload_requests, versions
+from strongroom.api import (
+    audit,
+    collaborations,
+    files,
+    folders,
+    groups,
+    me,
+    previews,
+    shared_links,
+    trash,
+    tus,
+    upload_requests,
+    versions,
+)
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"description": "Bad input: {code, message}"},
@@ -13,6 +26,19 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-    for module in (folders, files, versions, trash, me, audit, tus, collaborations, groups, previews, shared_links, upload_requests):
+    for module in (
+        folders,
+        files,
+        versions,
+        trash,
+        me,
+        audit,
+        tus,
+        collaborations,
+        groups,
+        previews,
+        shared_links,
+        upload_requests,
+    ):
         router.include_router(module.router)
     return router

@@ -17,6 +17,7 @@ from starlette.responses import StreamingResponse
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item
+from strongroom.actors import Actor
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.audit import checkpoints, custody, export, reasons, reports, witness
 from strongroom.audit.events import AuditAction, ItemRef, record
@@ -24,7 +25,6 @@ from strongroom.audit.models import AuditEvent
 from strongroom.content.models import FileVersion, Item
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotAllowed, NotFound
-from strongroom.identity.actors import Actor
 from strongroom.runtime import Runtime
 
 router = APIRouter(tags=["audit"])

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.db.session import transaction
 from strongroom.errors import Unauthenticated
 from strongroom.identity import tokens
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.runtime import Runtime
 
 

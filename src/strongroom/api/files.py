@@ -14,7 +14,6 @@ from strongroom.api.streaming import parse_digest_header, stream_content
 from strongroom.content import files as content_files
 from strongroom.content import locks as content_locks
 from strongroom.content import reads as content_reads
-from strongroom.content import renditions
 from strongroom.content import trash as content_trash
 from strongroom.content import uploads
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
@@ -104,8 +103,8 @@ async def upload_file(
                 if request.headers.get("content-type")
                 not in {None, "application/octet-stream", "application/x-www-form-urlencoded"}
                 else None,
+                jobs=runtime.jobs,
             )
-            renditions.enqueue_preview(session, runtime.jobs, version)  # after commit, the worker renders it
             return UploadResult(
                 id=file.id,
                 version_id=version.id,
@@ -175,7 +174,7 @@ def _download(
     if_none_match: str | None,
     reason: str | None = None,
 ) -> Response:
-    from strongroom.identity.actors import Actor
+    from strongroom.actors import Actor
     from strongroom.runtime import Runtime
 
     assert isinstance(runtime, Runtime)

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from strongroom.actors import Actor
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content import folders as content_folders
 from strongroom.content.schemas import FolderCreate, FolderRead, ItemPageRead, ItemRead, PathEntry
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 from strongroom.runtime import Runtime
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from strongroom.actors import Actor
 from strongroom.api.deps import authenticate
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.folders import resolve
@@ -24,7 +25,6 @@ from strongroom.content import resumable_append as appending
 from strongroom.content import resumable_uploads as tus
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, StrongroomError
-from strongroom.identity.actors import Actor
 from strongroom.runtime import Runtime
 
 router = APIRouter(tags=["uploads (tus)"])
@@ -55,6 +55,7 @@ def _services(request: Request) -> appending.Services:
         clock=runtime.clock,
         hashes=hashes,
         segment_bytes=runtime.settings.limits.segment_bytes,
+        jobs=runtime.jobs,
     )
 
 

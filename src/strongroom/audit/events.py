@@ -14,9 +14,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from strongroom.actors import Actor
 from strongroom.audit import chain
 from strongroom.audit.models import AuditEvent, AuditHead
-from strongroom.identity.actors import Actor
 
 _PENDING = "strongroom.audit.pending"
 

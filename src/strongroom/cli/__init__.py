@@ -4,7 +4,9 @@ import typer
 
 from strongroom.cli import admin, audit, client, server
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence."
+)
 server.register(app)
 client.register(app)
 app.add_typer(admin.users_app, name="users")

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import typer
 
+from strongroom.actors import Actor, Origin
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
 from strongroom.content import folders as content_folders
 from strongroom.content import maintenance
 from strongroom.db.session import transaction
 from strongroom.errors import StrongroomError
 from strongroom.identity import tokens, users
-from strongroom.identity.actors import Actor, Origin
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage local accounts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Manage key-encryption keys.")

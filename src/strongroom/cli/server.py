@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from strongroom.actors import Actor
 from strongroom.cli.common import DataDirOption, DevOption, load_settings, open_runtime
 from strongroom.cli.tuning import tune_malloc
 from strongroom.config import ServerSettings
@@ -14,7 +15,6 @@ from strongroom.content import folders as content_folders
 from strongroom.content import maintenance
 from strongroom.db.session import transaction
 from strongroom.identity import users
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 from strongroom.runtime import Runtime
 
@@ -137,7 +137,10 @@ def gc(
     from strongroom.sharing import upload_requests
 
     removed = maintenance.collect_orphan_blobs(
-        runtime.sessions, runtime.blobs, clock=runtime.clock, grace=timedelta(minutes=grace_minutes),
+        runtime.sessions,
+        runtime.blobs,
+        clock=runtime.clock,
+        grace=timedelta(minutes=grace_minutes),
         keep=upload_requests.referenced_blob_keys,
     )
     typer.echo(f"removed {len(removed)} orphan blobs")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, ancestry
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -25,7 +26,6 @@ from strongroom.content.folders import ref
 from strongroom.content.models import Item
 from strongroom.db.base import Base, UTCDateTime
 from strongroom.errors import Conflict, ItemLocked, NotAllowed
-from strongroom.identity.actors import Actor
 
 MAX_TIMEOUT = timedelta(days=7)
 DEFAULT_TIMEOUT = timedelta(hours=1)

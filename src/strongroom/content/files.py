@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, access_item, ancestry
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -16,7 +17,6 @@ from strongroom.content.models import File, FileVersion, Folder, Item
 from strongroom.content.names import clean_name, name_key
 from strongroom.db.base import new_id
 from strongroom.errors import InputError, NotFound, VersionChanged
-from strongroom.identity.actors import Actor
 
 MAX_COPY_ITEMS = 10_000
 

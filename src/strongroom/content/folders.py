@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, ancestry
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
@@ -16,7 +17,6 @@ from strongroom.content.models import Folder, Item
 from strongroom.content.names import clean_name, name_key
 from strongroom.db.base import new_id
 from strongroom.errors import InputError, NameTaken
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 
 ROOT_NAME = "All files"

@@ -6,13 +6,13 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_file
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import File, Item
 from strongroom.errors import ItemLocked, NotAllowed
-from strongroom.identity.actors import Actor
 
 MAX_LOCK = timedelta(days=7)
 

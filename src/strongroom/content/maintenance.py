@@ -10,12 +10,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.models import FileRendition, FileVersion, TusUpload
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 from strongroom.storage.sealed_blobs import verify_blob
@@ -140,7 +140,9 @@ def rotate_keys(
             if rendition.blob_key is None or rendition.kek_id is None or rendition.wrapped_dek is None:
                 continue
             context = rendition.blob_key.encode()
-            dek = keys.unwrap_data_key(WrappedKey(kek_id=rendition.kek_id, ciphertext=rendition.wrapped_dek), context=context)
+            dek = keys.unwrap_data_key(
+                WrappedKey(kek_id=rendition.kek_id, ciphertext=rendition.wrapped_dek), context=context
+            )
             wrapped = keys.wrap_data_key(dek, context=context)
             rendition.kek_id, rendition.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
             count += 1

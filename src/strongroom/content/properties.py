@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -20,7 +21,6 @@ from strongroom.content.folders import ref
 from strongroom.content.locks import ensure_unlocked_for
 from strongroom.db.base import Base
 from strongroom.errors import InputError
-from strongroom.identity.actors import Actor
 
 MAX_PROPERTIES_PER_ITEM = 500
 MAX_VALUE_CHARS = 64 * 1024

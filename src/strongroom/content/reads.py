@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_file, access_version
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.audit.reasons import require_reason
@@ -18,7 +19,6 @@ from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.errors import NotFound, RangeNotSatisfiable
-from strongroom.identity.actors import Actor
 from strongroom.storage.keys import WrappedKey
 
 # Bytes from outside the force are served only once a virus scan passed; infected ones never.
@@ -111,7 +111,13 @@ def open_content(
     if byte_range is not None:
         details["range"] = [byte_range.start, byte_range.end]
     events.record(
-        session, actor, AuditAction.CONTENT_READ, item=ref(file), details=details, reason=reason, at=clock.now()
+        session,
+        actor,
+        AuditAction.CONTENT_READ,
+        item=ref(file),
+        details=details,
+        reason=reason,
+        at=clock.now(),
     )
     return ContentToSend(
         file_id=file.id,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_file
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -25,7 +26,6 @@ from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, parse_
 from strongroom.db.base import new_id
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound, Unavailable
-from strongroom.identity.actors import Actor
 from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey

@@ -18,6 +18,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.actors import Actor
 from strongroom.clock import Clock
 from strongroom.content.resumable_uploads import (
     Lease,
@@ -32,7 +33,7 @@ from strongroom.content.resumable_uploads import (
 )
 from strongroom.db.session import transaction
 from strongroom.errors import Gone, InputError, NotFound
-from strongroom.identity.actors import Actor
+from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider
 from strongroom.storage.resumable import Hasher, ResumableSealer
@@ -109,6 +110,7 @@ class Services:
     clock: Clock
     hashes: HashCache
     segment_bytes: int
+    jobs: JobQueue | None = None
 
 
 async def append(
@@ -241,7 +243,7 @@ def _finish(s: Services, actor: Actor, lease: Lease, sealer: ResumableSealer) ->
     sealed = sealer.finish()
     try:
         with transaction(s.sessions) as session:
-            status = status_of(complete(session, actor, lease, sealed=sealed, clock=s.clock))
+            status = status_of(complete(session, actor, lease, sealed=sealed, clock=s.clock, jobs=s.jobs))
     except BaseException:
         # No version points at the blob; without this it would wait for the orphan collector.
         s.store.delete(sealed.blob_key)

@@ -27,6 +27,7 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
@@ -35,7 +36,7 @@ from strongroom.content.models import TusUpload
 from strongroom.db.base import new_id
 from strongroom.db.session import transaction
 from strongroom.errors import Conflict, Gone, InputError, NotFound, TooLarge
-from strongroom.identity.actors import Actor
+from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore, new_blob_key
 from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key
 from strongroom.storage.resumable import ResumeState
@@ -226,14 +227,22 @@ def release(session: Session, lease: Lease) -> None:
     )
 
 
-def complete(session: Session, actor: Actor, lease: Lease, *, sealed: SealedBlob, clock: Clock) -> TusUpload:
+def complete(
+    session: Session,
+    actor: Actor,
+    lease: Lease,
+    *,
+    sealed: SealedBlob,
+    clock: Clock,
+    jobs: JobQueue | None = None,
+) -> TusUpload:
     """Record the finished blob as a file version, exactly as a plain upload does. Raises as commit_upload."""
     upload = _held(session, lease)
     plan = uploads.UploadPlan(
         folder_id=upload.folder_id, name=upload.name, version_id=upload.version_id, existing_file_id=None
     )
     file, _version = uploads.commit_upload(
-        session, actor, plan=plan, sealed=sealed, clock=clock, content_type=upload.content_type
+        session, actor, plan=plan, sealed=sealed, clock=clock, content_type=upload.content_type, jobs=jobs
     )
     now = clock.now()
     upload.received, upload.sealed_tail = sealed.size, None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, access_trashed_item, ancestry
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -19,7 +20,6 @@ from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import FileVersion, Item
 from strongroom.content.names import name_key
 from strongroom.errors import InputError, NameTaken, NotFound
-from strongroom.identity.actors import Actor
 
 
 def trash_item(

@@ -12,17 +12,18 @@ Order matters, and it is the point of this module:
 """
 
 import asyncio
-from datetime import datetime
 import hmac
 import mimetypes
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -32,7 +33,7 @@ from strongroom.content.models import File, FileVersion, Item
 from strongroom.content.names import clean_name, name_key
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, DigestMismatch, TooLarge
-from strongroom.identity.actors import Actor
+from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider
 from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter
@@ -50,7 +51,9 @@ class UploadPlan:
 
 def find_live_child(session: Session, folder_id: str, name: str) -> Item | None:
     return session.scalar(
-        select(Item).where(Item.parent_id == folder_id, Item.name_key == name_key(name), Item.trashed_at.is_(None))
+        select(Item).where(
+            Item.parent_id == folder_id, Item.name_key == name_key(name), Item.trashed_at.is_(None)
+        )
     )
 
 
@@ -93,7 +96,9 @@ async def receive_stream(
         async for chunk in chunks:
             received += len(chunk)
             if received > max_bytes:
-                raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes.", limit=max_bytes)
+                raise TooLarge(  # noqa: TRY301 - the except below must abort the writer for this too
+                    f"The file is larger than the limit of {max_bytes} bytes.", limit=max_bytes
+                )
             buffer += chunk
             if len(buffer) >= segment_bytes:
                 if pending is not None:
@@ -134,9 +139,11 @@ def commit_upload(
     clock: Clock,
     content_type: str | None = None,
     scan_status: str = "not_required",
+    jobs: JobQueue | None = None,
 ) -> tuple[File, FileVersion]:
     """Record a durable blob as a new file, or a new version of the file of that name. Raises as
-    `prepare_upload` (the tree may have changed while the bytes streamed)."""
+    `prepare_upload` (the tree may have changed while the bytes streamed). With `jobs`, a preview
+    rendition is queued in the same transaction, whichever door the bytes came through."""
     folder = access_folder(session, actor, plan.folder_id, Action.UPLOAD)
     now = clock.now()
     existing = find_live_child(session, folder.id, plan.name)
@@ -157,12 +164,16 @@ def commit_upload(
         )
         session.add(file)
         flush_name(session, file)
-        events.record(session, actor, AuditAction.FILE_CREATED, item=ref(file), details={"folder_id": folder.id}, at=now)
+        events.record(
+            session, actor, AuditAction.FILE_CREATED, item=ref(file), details={"folder_id": folder.id}, at=now
+        )
         number = 1
     else:
         file = existing
         ensure_unlocked_for(file, actor, now=now)
-        number = (session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0) + 1
+        number = (
+            session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0
+        ) + 1
     version = FileVersion(
         id=plan.version_id,
         file_id=file.id,
@@ -191,6 +202,12 @@ def commit_upload(
         details={"version_id": version.id, "number": number, "size": sealed.size, "sha256": version.sha256},
         at=now,
     )
+    if jobs is not None:
+        from strongroom.content import (
+            renditions,
+        )  # renditions reads versions; import late to keep one direction
+
+        renditions.enqueue_preview(session, jobs, version)
     return file, version
 
 

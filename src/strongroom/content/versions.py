@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_file, access_version
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -13,7 +14,6 @@ from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import FileVersion
 from strongroom.content.uploads import make_current
 from strongroom.db.base import new_id
-from strongroom.identity.actors import Actor
 
 
 def list_versions(session: Session, actor: Actor, *, file_id: str) -> list[FileVersion]:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from strongroom import errors
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.dav import locking, reading, writing
@@ -24,7 +25,6 @@ from strongroom.dav.locks import Preconditions, parse_if
 from strongroom.dav.resources import OutsideMount, split_path
 from strongroom.db.session import transaction
 from strongroom.identity import tokens
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.runtime import Runtime
 
 REALM = 'Basic realm="Strongroom", charset="UTF-8"'

@@ -7,9 +7,9 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from strongroom.actors import Actor
 from strongroom.dav.locks import Preconditions
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor
 from strongroom.runtime import Runtime
 
 T = TypeVar("T")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from strongroom.access.loaders import ancestry
+from strongroom.actors import Actor
 from strongroom.content import dav_locks
 from strongroom.content.dav_locks import DavLock
 from strongroom.content.models import Item
@@ -23,7 +24,6 @@ from strongroom.dav.resources import (
     segments_of,
 )
 from strongroom.errors import InputError, NotFound, VersionChanged
-from strongroom.identity.actors import Actor
 
 NO_LOCK = "DAV:no-lock"
 

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, access_item, ancestry
+from strongroom.actors import Actor
 from strongroom.content.files import etag_of
 from strongroom.content.models import Folder, Item
 from strongroom.content.names import name_key
 from strongroom.content.uploads import find_live_child
 from strongroom.dav import xml
 from strongroom.errors import InputError, NotFound
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 from strongroom.sharing import collaborations
 

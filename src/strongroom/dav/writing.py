@@ -80,7 +80,13 @@ async def _commit(
 ) -> tuple[bool, str]:
     def commit(session: Session) -> tuple[bool, str]:
         file, version = uploads.commit_upload(
-            session, ctx.actor, plan=plan, sealed=sealed, clock=ctx.runtime.clock, content_type=content_type
+            session,
+            ctx.actor,
+            plan=plan,
+            sealed=sealed,
+            clock=ctx.runtime.clock,
+            content_type=content_type,
+            jobs=ctx.runtime.jobs,
         )
         session.flush()
         return version.number == 1, etag(file)

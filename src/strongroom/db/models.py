@@ -1,8 +1,8 @@
 """Every domain's tables in one MetaData, for Alembic and the tests. Import order does not matter."""
 
 from strongroom.audit import models as audit_models
-from strongroom.content import models as content_models
 from strongroom.content import dav_locks, properties  # noqa: F401 - WebDAV locks and dead properties
+from strongroom.content import models as content_models
 from strongroom.db.base import Base
 from strongroom.identity import models as identity_models
 from strongroom.jobs import models as jobs_models

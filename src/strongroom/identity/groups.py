@@ -6,12 +6,12 @@ Local groups are managed by admins; SCIM fills the same tables later (matching o
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InputError, NotFound
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import Group, GroupMember, User
 
 

@@ -36,8 +36,6 @@ class AccessToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-
-
 class Group(Base):
     """A set of users that grants can name: local, or filled by SCIM from the force's directory."""
 

@@ -14,6 +14,7 @@ from functools import cache
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.models import AuditEvent
@@ -21,7 +22,6 @@ from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import RateLimited, Unauthenticated
 from strongroom.identity import groups, users
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.identity.models import User, WebSession
 
 SESSION_LIFETIME = timedelta(hours=12)

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from strongroom.actors import Actor, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import NotFound, Unauthenticated
 from strongroom.identity import groups
-from strongroom.identity.actors import Actor, Origin
 from strongroom.identity.models import AccessToken, User
 from strongroom.identity.users import actor_for
 

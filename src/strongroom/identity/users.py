@@ -5,12 +5,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InputError
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.identity.models import User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters

@@ -1,4 +1,4 @@
-"""The table of job handlers and periodic tasks. Domains provide the functions; this is where they are wired."""
+"""The table of job handlers and periodic tasks. Domains provide the functions; they are wired here."""
 
 import functools
 from datetime import timedelta
@@ -22,7 +22,6 @@ def purge_expired_trash(runtime: Runtime) -> None:
 
 def collect_orphans(runtime: Runtime) -> None:
     from strongroom.content import maintenance
-
     from strongroom.sharing import upload_requests
 
     maintenance.collect_orphan_blobs(
@@ -54,8 +53,13 @@ def virus_scan(runtime: Runtime, payload: dict[str, Any]) -> None:
     from strongroom.skills import virus_scan as scanner
 
     scanner.scan_version(
-        runtime.sessions, version_id=payload["version_id"], settings=runtime.settings.scan, store=runtime.blobs,
-        keys=runtime.keys, jobs=runtime.jobs, clock=runtime.clock,
+        runtime.sessions,
+        version_id=payload["version_id"],
+        settings=runtime.settings.scan,
+        store=runtime.blobs,
+        keys=runtime.keys,
+        jobs=runtime.jobs,
+        clock=runtime.clock,
     )
 
 
@@ -63,8 +67,12 @@ def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
     from strongroom.content import renditions
 
     renditions.render_preview(
-        runtime.sessions, version_id=payload["version_id"], store=runtime.blobs, keys=runtime.keys,
-        work_dir=runtime.settings.data_dir / "tmp", segment_bytes=runtime.settings.limits.segment_bytes,
+        runtime.sessions,
+        version_id=payload["version_id"],
+        store=runtime.blobs,
+        keys=runtime.keys,
+        work_dir=runtime.settings.data_dir / "tmp",
+        segment_bytes=runtime.settings.limits.segment_bytes,
         clock=runtime.clock,
     )
 
@@ -84,5 +92,3 @@ def periodic() -> list[Periodic]:
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]
-
-

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item
+from strongroom.actors import Actor
 from strongroom.audit.events import AuditAction
 from strongroom.audit.models import AuditEvent
-from strongroom.identity.actors import Actor
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.schemas import AccessEntryRead
 from strongroom.sharing.shared_links import access_link

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from strongroom.access.actions import Action, Role
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -17,7 +18,6 @@ from strongroom.content.models import Item
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InputError, NotAllowed, NotFound
 from strongroom.identity import groups as identity_groups
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 from strongroom.sharing.models import Grant
 

@@ -19,6 +19,7 @@ from strongroom import mail as mailer
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock, utc
@@ -29,7 +30,6 @@ from strongroom.content.models import Item
 from strongroom.db.base import new_id
 from strongroom.errors import Gone, InputError, NotAllowed, NotFound, Unauthenticated
 from strongroom.identity import users as identity_users
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.sharing import one_time_codes, throttling
 from strongroom.sharing.models import LinkRecipient, SharedLink
 from strongroom.sharing.schemas import SharedLinkCreate, SharedLinkUpdate

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from strongroom import mail as mailer
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder
+from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock, utc
@@ -32,7 +33,6 @@ from strongroom.content.names import clean_name, name_key
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, Gone, InputError, NotFound, TooLarge
 from strongroom.identity import users as identity_users
-from strongroom.identity.actors import Actor, ActorKind, Origin
 from strongroom.identity.models import User
 from strongroom.jobs.queue import JobQueue
 from strongroom.sharing.models import SubmissionChunk, SubmissionFile, UploadRequest, UploadSubmission

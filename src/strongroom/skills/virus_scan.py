@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
@@ -22,7 +23,6 @@ from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
 from strongroom.errors import Unavailable
-from strongroom.identity.actors import Actor
 from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey

@@ -43,7 +43,7 @@ _NONCE = struct.Struct(">7sIB")
 assert _HEADER.size == HEADER_SIZE
 
 
-class CorruptBlob(StrongroomError):  # noqa: N818 -- errors are named for what happened, as in errors.py
+class CorruptBlob(StrongroomError):
     """The blob's bytes do not authenticate: tampered, truncated, swapped or sealed for another record."""
 
     code = "corrupt_blob"

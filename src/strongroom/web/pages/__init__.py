@@ -17,8 +17,8 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from strongroom import errors
+from strongroom.actors import Actor
 from strongroom.api.errors import status_of
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import User
 from strongroom.web.templating import render
 

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.responses import Response
 
+from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.content import folders as content_folders
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.identity import users
-from strongroom.identity.actors import Actor
 from strongroom.identity.models import Group, GroupMember, User
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in

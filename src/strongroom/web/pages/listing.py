@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder
+from strongroom.actors import Actor
 from strongroom.content import folders as content_folders
 from strongroom.content.models import Item
 from strongroom.errors import InputError
-from strongroom.identity.actors import Actor
 
 
 class SortKey(StrEnum):

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import StreamingResponse
 
 from strongroom import errors
+from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import content_headers, plaintext_chunks
@@ -37,7 +38,6 @@ from strongroom.content import renditions
 from strongroom.content.models import File, FileRendition, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
-from strongroom.identity.actors import Actor
 from strongroom.runtime import Runtime
 from strongroom.sharing import shared_links
 from strongroom.sharing.models import SharedLink
