@@ -64,3 +64,19 @@ def test_concurrent_transactions_from_many_threads_all_commit(runtime: Runtime) 
     assert errors == []
     with transaction(runtime.sessions) as session:
         assert session.execute(text("SELECT count(*) FROM job")).scalar() == 80
+
+
+def test_values_the_database_refuses_are_bad_input_not_a_crash(client: object, alice: object) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.support.users import UserFixture
+
+    assert isinstance(client, TestClient)
+    assert isinstance(alice, UserFixture)
+    response = client.post(
+        "/api/v1/folders", json={"name": "x", "parent_id": "fo_\u0000nul"}, headers=alice.headers
+    )
+    assert response.status_code in {400, 404}
+    assert response.json()["code"] in {"bad_input", "not_found"}
+    response = client.patch("/api/v1/folders/root", json={"parent_id": "fo_\u0000nul"}, headers=alice.headers)
+    assert response.status_code in {400, 404}

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.errors import Conflict
+from strongroom.errors import Conflict, InputError
 
 _ON_COMMIT = "strongroom.on_commit"
 
@@ -87,6 +87,13 @@ def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except DataError as exc:
+        session.rollback()
+        # The database refused a value the edge let through (PostgreSQL rejects NUL in text, say):
+        # that is bad input, and answers 400 like any other.
+        raise InputError(
+            "A value in the request cannot be stored or looked up (e.g. it holds a NUL byte)."
+        ) from exc
     except IntegrityError as exc:
         session.rollback()
         # Checks run before writes; a constraint that still fires means a concurrent writer won a race.
