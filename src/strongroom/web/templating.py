@@ -16,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from strongroom.web.audit_labels import labels_by_value
+
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
@@ -49,6 +51,7 @@ def _filesize(value: int | None) -> str:
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.globals["static_url"] = static_url
 templates.env.filters["filesize"] = _filesize
+templates.env.globals["audit_action_labels"] = labels_by_value()
 
 
 def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:

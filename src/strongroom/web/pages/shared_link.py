@@ -19,6 +19,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,8 +48,13 @@ from strongroom.web.templating import templates
 router = APIRouter(include_in_schema=False)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+# The staff stylesheet and brand mark are served here too, so the external pages look like the same
+# product while loading nothing from /static/ (which may live behind the staff-only host).
 ASSETS = {
+    "strongroom.css": (STATIC / "css" / "strongroom.css", "text/css"),
     "external.css": (STATIC / "external.css", "text/css"),
+    "logo.svg": (STATIC / "img" / "logo.svg", "image/svg+xml"),
+    "favicon.svg": (STATIC / "img" / "favicon.svg", "image/svg+xml"),
     "upload.js": (STATIC / "external" / "upload.js", "text/javascript"),
 }
 CSP = (
@@ -79,6 +85,15 @@ ERROR_TITLES = {
 }
 
 
+STEP_NAMES = {
+    "sign_in": "Sign in",
+    "password": "Password",
+    "email": "Your e-mail address",
+    "code": "Code",
+    "view": "View",
+}
+
+
 def runtime_of(request: Request) -> Runtime:
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)
@@ -93,8 +108,38 @@ def secure(response: Response) -> Response:
     return response
 
 
+@cache
+def _asset_version(name: str) -> str:
+    return hashlib.sha256(ASSETS[name][0].read_bytes()).hexdigest()[:12]
+
+
+def asset_url(name: str) -> str:
+    """An /s-assets/ URL with a content hash, so a changed stylesheet is fetched anew despite caching."""
+    return f"/s-assets/{name}?v={_asset_version(name)}"
+
+
 def page(request: Request, name: str, *, status_code: int = 200, **context: Any) -> Response:
+    context.setdefault("asset", asset_url)
+    context.setdefault("step_names", STEP_NAMES)
     return secure(templates.TemplateResponse(request, f"external/{name}", context, status_code=status_code))
+
+
+def steps_of(link: SharedLink) -> list[str]:
+    """The steps this link's visitor walks, for "Step 2 of 3" (the last step is seeing the item)."""
+    steps = ["sign_in"] if link.access_level != "anyone" else []
+    if link.password_hash is not None:
+        steps.append("password")
+    if link.require_recipient_proof:
+        steps += ["email", "code"]
+    return [*steps, "view"]
+
+
+def mask_email(email: str) -> str:
+    """p***@cps.example.test: enough to spot a typo, not enough to read over a shoulder."""
+    local, at, domain = email.strip().partition("@")
+    if not at:
+        return local[:1] + "***" if local else ""
+    return f"{local[:1]}***@{domain}"
 
 
 def error_page(request: Request, exc: errors.StrongroomError) -> Response:
@@ -106,6 +151,7 @@ def error_page(request: Request, exc: errors.StrongroomError) -> Response:
         status_code=status,
         title=ERROR_TITLES.get(status, "Something went wrong"),
         message=exc.message,
+        status=status,
     )
     if isinstance(exc, errors.RateLimited):
         response.headers["Retry-After"] = str(exc.data.get("retry_after_seconds", 60))
@@ -263,12 +309,20 @@ def landing(token: str, request: Request) -> Response:
         item, step = shared_links.open_shared_link(session, link, visit, clock=runtime.clock)
         if step is Step.SIGN_IN:
             return page(
-                request, "sign_in.html", status_code=401, title="Sign in", base=base, level=link.access_level
+                request,
+                "sign_in.html",
+                status_code=401,
+                title="Sign in",
+                base=base,
+                level=link.access_level,
+                steps=steps_of(link),
             )
         if step is Step.PASSWORD:
-            return page(request, "password.html", title="Password", base=base)
+            return page(request, "password.html", title="Password", base=base, steps=steps_of(link))
         if step is Step.EMAIL:
-            return page(request, "email.html", title="Confirm your e-mail address", base=base)
+            return page(
+                request, "email.html", title="Confirm your e-mail address", base=base, steps=steps_of(link)
+            )
         return page(request, "item.html", **landing_context(session, link, visit, item=item, base=base))
 
     try:
@@ -316,7 +370,7 @@ def password_form(
     runtime = runtime_of(request)
     base = f"/s/{token}"
     try:
-        ok, mark, data = _check_password(runtime, request, token, password)
+        ok, mark, data, steps = _check_password(runtime, request, token, password)
     except errors.StrongroomError as exc:
         return error_page(request, exc)
     if not ok:
@@ -326,7 +380,8 @@ def password_form(
             status_code=401,
             title="Password",
             base=base,
-            error="That password is not right.",
+            steps=steps,
+            error="That password is not right. Check it with the person who sent you the link.",
         )
     response = secure(RedirectResponse(base, status_code=303))
     write_visit_cookie(runtime, response, token, {**data, "p": mark})
@@ -335,13 +390,13 @@ def password_form(
 
 def _check_password(
     runtime: Runtime, request: Request, token: str, password: str
-) -> tuple[bool, str, dict[str, Any]]:
-    def work(session: Any, link: SharedLink, visit: Visit) -> tuple[bool, str, dict[str, Any]]:
+) -> tuple[bool, str, dict[str, Any], list[str]]:
+    def work(session: Any, link: SharedLink, visit: Visit) -> tuple[bool, str, dict[str, Any], list[str]]:
         ok = shared_links.check_password(
             session, link, visit, password=password, settings=runtime.settings.sharing, clock=runtime.clock
         )
         data = read_visit_cookie(runtime, request, link) or {"l": link.id}
-        return ok, _password_mark(link), data
+        return ok, _password_mark(link), data, steps_of(link)
 
     return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
 
@@ -365,6 +420,8 @@ def _send_code(runtime: Runtime, request: Request, token: str, email: str) -> No
 def _verify_code(
     runtime: Runtime, request: Request, token: str, email: str, code: str
 ) -> dict[str, Any] | None:
+    """The visit cookie's data once `code` proves `email`, else None."""
+
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any] | None:
         proved = shared_links.verify_code(
             session,
@@ -401,10 +458,26 @@ def code_page(token: str, request: Request, email: str = "") -> Response:
     """Step one of two: only shows the form. Fetching this page (as a mail scanner might) uses nothing."""
     runtime = runtime_of(request)
     try:
-        _in_link(runtime, request, token, lambda *_: None)
+        steps = _in_link(runtime, request, token, lambda _s, link, _v: steps_of(link))
     except errors.StrongroomError as exc:
         return error_page(request, exc)
-    return page(request, "code.html", title="Enter your code", base=f"/s/{token}", email=email[:320])
+    return code_form_page(request, token, email=email[:320], steps=steps)
+
+
+def code_form_page(
+    request: Request, token: str, *, email: str, steps: list[str], error: str | None = None
+) -> Response:
+    return page(
+        request,
+        "code.html",
+        status_code=401 if error else 200,
+        title="Enter your code",
+        base=f"/s/{token}",
+        email=email,
+        masked_email=mask_email(email),
+        steps=steps,
+        error=error,
+    )
 
 
 @router.post("/s/{token}/code", response_class=HTMLResponse)
@@ -421,14 +494,16 @@ def code_form(
     except errors.StrongroomError as exc:
         return error_page(request, exc)
     if data is None:
-        return page(
+        try:
+            steps = _in_link(runtime, request, token, lambda _s, link, _v: steps_of(link))
+        except errors.StrongroomError as exc:
+            return error_page(request, exc)
+        return code_form_page(
             request,
-            "code.html",
-            status_code=401,
-            title="Enter your code",
-            base=f"/s/{token}",
+            token,
             email=email,
-            error="That code is not right, or it has expired. Ask for a new one.",
+            steps=steps,
+            error="That code is not right, or it has expired. Try again, or ask for a new one.",
         )
     response = secure(RedirectResponse(f"/s/{token}", status_code=303))
     write_visit_cookie(runtime, response, token, data)
@@ -585,7 +660,7 @@ def api_landing(token: str, request: Request) -> Response:
 def api_password(token: str, body: PasswordBody, request: Request) -> Response:
     runtime = runtime_of(request)
     try:
-        ok, mark, data = _check_password(runtime, request, token, body.password)
+        ok, mark, data, _ = _check_password(runtime, request, token, body.password)
         if not ok:
             raise errors.Unauthenticated("That password is not right.", step="password")
     except errors.StrongroomError as exc:

@@ -53,9 +53,14 @@ def _form_page(
     up: UploadRequest,
     *,
     error: str | None = None,
+    error_field: str | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    fields = upload_requests.fields_of(up)
+    # The error summary links to the field at fault; anything not about a form field is about the files.
+    names = {field.name for field in fields}
+    error_id = f"f-{error_field}" if error_field in names else "files"
     return page(
         request,
         "upload_form.html",
@@ -63,10 +68,11 @@ def _form_page(
         title=up.title,
         upload=up,
         base=f"/r/{token}",
-        fields=upload_requests.fields_of(up),
+        fields=fields,
         max_size=_human_size(up.max_bytes),
         allowed=json.loads(up.allowed_types),
         error=error,
+        error_field=error_id if error else None,
         form=form or {},
     )
 
@@ -229,7 +235,16 @@ async def upload_form(token: str, request: Request) -> Response:
     except errors.Gone as exc:
         return error_page(request, exc)
     except errors.StrongroomError as exc:
-        return _form_page(request, token, up, error=exc.message, form=fields, status_code=400)
+        field = exc.data.get("field")
+        return _form_page(
+            request,
+            token,
+            up,
+            error=exc.message,
+            error_field=field if isinstance(field, str) else None,
+            form=fields,
+            status_code=400,
+        )
     return secure(RedirectResponse(f"/r/{token}/receipt/{receipt.reference}", status_code=303))
 
 

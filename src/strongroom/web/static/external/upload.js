@@ -6,9 +6,26 @@
   if (!form || !window.fetch || !window.Blob) { return; }
   var api = form.getAttribute("data-api");
   var progress = document.getElementById("progress");
+  var progressText = document.getElementById("progress-text");
+  var progressBar = document.getElementById("progress-bar");
+  var problem = document.getElementById("upload-error");
   var CHUNK = 8 * 1024 * 1024;
+  var total = 0, doneBefore = 0;
 
-  function say(text) { progress.textContent = text; }
+  function say(text, sentOfFile) {
+    progress.hidden = false;
+    progressText.textContent = text;
+    if (sentOfFile !== undefined && total > 0) {
+      progressBar.value = Math.min(100, Math.floor(100 * (doneBefore + sentOfFile) / total));
+    }
+  }
+
+  function fail(message) {
+    progress.hidden = true;
+    document.getElementById("upload-error-text").textContent = message;
+    problem.hidden = false;
+    problem.focus();
+  }
 
   function json(method, url, body) {
     return fetch(url, {
@@ -23,27 +40,29 @@
     });
   }
 
-  function sendFile(sid, file, index, total) {
+  function sendFile(sid, file, index, count) {
     return json("POST", api + "/submissions/" + sid + "/files",
       { name: file.name, size: file.size, content_type: file.type || null }).then(function (info) {
       var url = api + "/submissions/" + sid + "/files/" + info.id;
       function next(offset, tries) {
         if (offset >= file.size) { return Promise.resolve(); }
-        say("Sending " + file.name + " (" + (index + 1) + " of " + total + "): " +
-          Math.floor(100 * offset / file.size) + "%");
+        say("Sending " + file.name + " (file " + (index + 1) + " of " + count + "): " +
+          Math.floor(100 * offset / file.size) + "%", offset);
         return fetch(url, {
           method: "PATCH", credentials: "same-origin",
           headers: { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
           body: file.slice(offset, Math.min(offset + CHUNK, file.size))
         }).then(function (r) {
           return r.json().then(function (data) {
-            if (r.ok) { return next(data.offset, 0); }
+            if (r.ok) { say("Sending " + file.name + " (file " + (index + 1) + " of " + count + "): " +
+              Math.floor(100 * data.offset / file.size) + "%", data.offset); return next(data.offset, 0); }
             if (r.status === 409 && data.details) { return next(data.details.offset, tries); }
             throw new Error(data.message || ("HTTP " + r.status));
           });
         }, function () {
           if (tries > 20) { throw new Error("The connection keeps failing. Try again later."); }
           // Connection lost: wait, ask the server where the file stands, and carry on from there.
+          say("The connection dropped. Trying again in a moment; nothing you sent is lost.", offset);
           return new Promise(function (ok) { setTimeout(ok, Math.min(30000, 1000 * Math.pow(2, tries))); })
             .then(function () { return json("GET", url); })
             .then(function (state) { return next(state.offset, tries + 1); },
@@ -57,6 +76,10 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var files = document.getElementById("files").files;
+    problem.hidden = true;
+    if (!files.length) { fail("Choose at least one file to send."); return; }
+    total = 0; doneBefore = 0;
+    Array.prototype.forEach.call(files, function (f) { total += f.size; });
     var fields = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (el.name && el.name !== "files" && el.type !== "file") { fields[el.name] = el.value; }
@@ -66,13 +89,17 @@
     json("POST", api + "/submissions", { form: fields }).then(function (sub) {
       var chain = Promise.resolve();
       Array.prototype.forEach.call(files, function (file, i) {
-        chain = chain.then(function () { return sendFile(sub.id, file, i, files.length); });
+        chain = chain.then(function () { return sendFile(sub.id, file, i, files.length); })
+          .then(function () { doneBefore += file.size; });
       });
-      return chain.then(function () { return json("POST", api + "/submissions/" + sub.id + "/complete"); })
+      return chain.then(function () {
+        say("Checking and sealing your files. This can take a minute for large files.", 0);
+        return json("POST", api + "/submissions/" + sub.id + "/complete");
+      })
         .then(function (receipt) { window.location.assign(form.getAttribute("action") + "/receipt/" + receipt.reference); });
     }).catch(function (err) {
       button.disabled = false;
-      say("There is a problem: " + err.message);
+      fail(err.message);
     });
   });
 }());

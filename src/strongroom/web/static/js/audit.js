@@ -3,6 +3,8 @@ import { api, el } from "./api.js";
 
 const form = document.getElementById("audit-search");
 const results = document.getElementById("audit-results");
+// The labels come from the server (strongroom/web/audit_labels.py, the one mapping), as JSON in data-labels.
+const labels = JSON.parse(form.dataset.labels || "{}");
 
 async function search(event) {
   event?.preventDefault();
@@ -18,7 +20,7 @@ async function search(event) {
       el("td", { class: "sr-col-num", text: String(e.seq) }),
       el("td", { class: "sr-col-date", text: String(e.occurred_at).replace("T", " ").slice(0, 19) }),
       el("td", { text: e.actor_label || "" }),
-      el("td", { text: e.action }),
+      el("td", {}, el("span", { text: labels[e.action] || e.action }), el("br"), el("code", { class: "sr-muted", text: e.action })),
       el("td", { text: e.item_name || e.item_id || "" }),
       el("td", { text: e.ip || "" })));
     const head = el("thead", {}, el("tr", {}, ...["#", "When (UTC)", "Who", "Action", "Item", "From"].map((t) => el("th", { scope: "col", text: t }))));

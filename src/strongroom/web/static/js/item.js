@@ -100,18 +100,8 @@ async function loadAccessReport() {
   }
 }
 
-const ACTIONS = {
-  "content.version.read": "Downloaded or played",
-  "content.preview.read": "Previewed",
-  "sharing.link.created": "Shared by link",
-  "sharing.link.opened": "Opened the link",
-  "sharing.link.recipient_verified": "Proved their e-mail address",
-  "sharing.link.code_sent": "Was sent a code",
-  "sharing.link.code_failed": "Entered a wrong code",
-  "sharing.link.password_failed": "Entered a wrong password",
-  "sharing.link.revoked": "Revoked the link",
-  "content.file.created": "Uploaded",
-};
+// The labels come from the server (strongroom/web/audit_labels.py, the one mapping), as JSON in data-labels.
+const ACTIONS = JSON.parse(document.getElementById("access-report")?.dataset.labels || "{}");
 const describe = (action) => ACTIONS[action] || action;
 
 for (const button of document.querySelectorAll("[data-restore-version]")) {
