@@ -179,6 +179,8 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
         page = cps.get(f"/s/{cps_token}")
         assert f"/s/{cps_token}/preview/{file_id}" in page.text
         assert f"/s/{cps_token}/content/{file_id}" not in page.text
+        assert 'controlslist="nodownload"' in page.text  # the player offers no save button either
+        assert ">Download" not in page.text
         played = cps.get(f"/s/{cps_token}/preview/{file_id}")
         assert played.status_code == 200
         assert played.headers["content-type"] == "audio/mp4"

@@ -203,6 +203,8 @@ async def upload_form(token: str, request: Request) -> Response:
     except errors.StrongroomError as exc:
         return error_page(request, exc)
     fields: dict[str, str] = {}
+    # Only start() checks the form's fields; every other error is about the files, whatever its `field`.
+    checking_form = False
     try:
         async with request.form(max_files=100, max_fields=50) as form:
             fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
@@ -215,7 +217,9 @@ async def upload_form(token: str, request: Request) -> Response:
                 upload_requests.ensure_type_allowed(
                     up, upload.filename or "file", upload.content_type or "application/octet-stream"
                 )
+            checking_form = True
             submission_id, _ = await run_in_threadpool(start, runtime, request, token, fields)
+            checking_form = False
             for upload in files:
                 size = upload.size or 0
                 file_id, _ = await run_in_threadpool(
@@ -241,7 +245,7 @@ async def upload_form(token: str, request: Request) -> Response:
             token,
             up,
             error=exc.message,
-            error_field=field if isinstance(field, str) else None,
+            error_field=field if checking_form and isinstance(field, str) else None,
             form=fields,
             status_code=400,
         )
