@@ -64,19 +64,30 @@ def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[bytes
     )
 
 
+BATCH_BYTES = 4 << 20
+
+
+def _next_batch(chunks: Iterator[bytes]) -> list[bytes]:
+    """Up to BATCH_BYTES of decrypted chunks: one thread hop per few segments instead of per segment."""
+    batch: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= BATCH_BYTES:
+            break
+    return batch
+
+
 async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """Decrypt segment i+1 on a worker thread while the event loop sends segment i."""
+    """Decrypt the next batch on a worker thread while the event loop sends the current one."""
     loop = asyncio.get_running_loop()
-    done = object()
-    pending: asyncio.Future[bytes | object] = loop.run_in_executor(None, next, chunks, done)
+    pending = loop.run_in_executor(None, _next_batch, chunks)
     try:
-        while True:
-            chunk = await pending
-            if chunk is done:
-                return
-            assert isinstance(chunk, bytes)
-            pending = loop.run_in_executor(None, next, chunks, done)
-            yield chunk
+        while batch := await pending:
+            pending = loop.run_in_executor(None, _next_batch, chunks)
+            for chunk in batch:
+                yield chunk
     finally:
         pending.cancel()
 
