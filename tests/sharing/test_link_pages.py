@@ -180,3 +180,22 @@ def test_access_report_and_audit_search_get_the_labels(client: TestClient, alice
     mapping = json.loads(labels.group(1).replace("&#34;", '"'))
     assert mapping["content.version.created"] == "New version uploaded"
     assert mapping["content.version.read"] == "Downloaded or played"
+
+
+def test_a_spent_download_link_explains_itself_to_people_and_answers_json_to_scripts(
+    client: TestClient, alice: UserFixture
+) -> None:
+    file_id = put_file(client, alice)
+    _, token = make_link(client, alice, file_id, download_limit=1)
+    assert client.get(f"/s/{token}/content/{file_id}").content == b"witness statement"
+    clicked = client.get(f"/s/{token}/content/{file_id}", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert clicked.status_code == 410
+    assert clicked.headers["content-type"].startswith("text/html")
+    assert 'class="sr-header"' in clicked.text
+    assert "used as many times as it allows" in clicked.text
+    scripted = client.get(f"/s/{token}/content/{file_id}", headers={"Accept": "application/json"})
+    assert scripted.status_code == 410
+    assert scripted.json()["code"]
+    page = client.get(f"/s/{token}")
+    assert f"/content/{file_id}" not in page.text
+    assert "used as many times as it allows" in page.text

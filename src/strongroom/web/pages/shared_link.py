@@ -158,6 +158,18 @@ def error_page(request: Request, exc: errors.StrongroomError) -> Response:
     return response
 
 
+def content_error(request: Request, token: str, exc: errors.StrongroomError) -> Response:
+    """A refused download or preview: JSON for scripts and players, a page for a person who clicked.
+
+    Someone whose visit ran out is sent back to the link's first step rather than shown an error.
+    """
+    if "text/html" not in request.headers.get("accept", ""):
+        return error_json(exc)
+    if isinstance(exc, errors.Unauthenticated):
+        return secure(RedirectResponse(f"/s/{token}", status_code=303))
+    return error_page(request, exc)
+
+
 def error_json(exc: errors.StrongroomError) -> Response:
     response = JSONResponse(error_body(exc.code, exc.message, **exc.data), status_code=status_of(exc))
     if isinstance(exc, errors.RateLimited):
@@ -585,7 +597,7 @@ def download(
         if content is None:
             raise errors.Gone("This link has been used as many times as it allows.")
     except errors.StrongroomError as exc:
-        return error_json(exc)
+        return content_error(request, token, exc)
     return stream(runtime, link_id, content, inline=False)
 
 
@@ -608,7 +620,7 @@ def preview(
     try:
         link_id, content = _in_link(runtime, request, token, work)
     except errors.StrongroomError as exc:
-        return error_json(exc)
+        return content_error(request, token, exc)
     return stream(runtime, link_id, content, inline=True)
 
 
