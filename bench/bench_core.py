@@ -181,7 +181,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         if args.only in (None, "listing"):
-            listing(work, args.items, args.page)
+            for page in (100, args.page):
+                listing(work, args.items, page)
         if args.only in (None, "transfer"):
             transfer_ratio(work, int(args.size_gib * 2**30), args.runs)
         if args.only in (None, "rss"):

@@ -9,7 +9,7 @@ import typer
 
 from strongroom.actors import Actor
 from strongroom.cli.common import DataDirOption, DevOption, load_settings, open_runtime
-from strongroom.cli.tuning import tune_malloc
+from strongroom.cli.tuning import freeze_startup_objects, tune_malloc
 from strongroom.config import ServerSettings
 from strongroom.content import folders as content_folders
 from strongroom.content import maintenance
@@ -78,6 +78,7 @@ def serve(
             f"{settings.data_dir / 'admin-password.txt'}"
         )
     tune_malloc()
+    freeze_startup_objects()
     background = build_worker(runtime)
     background.start_thread()
     uvicorn.run(

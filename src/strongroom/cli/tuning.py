@@ -1,6 +1,7 @@
 """Process tuning for the streaming server, applied before it allocates."""
 
 import ctypes
+import gc
 import ctypes.util
 
 # glibc mallopt parameters (malloc.h).
@@ -22,3 +23,11 @@ def tune_malloc() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_TRIM_THRESHOLD, 128 << 20)) and bool(mallopt(_M_MMAP_THRESHOLD, 16 << 20))
+
+
+def freeze_startup_objects() -> None:
+    """Move everything allocated while importing and starting up into the permanent generation, so the
+    garbage collector's full passes no longer walk it: those passes otherwise stall requests for tens of
+    milliseconds at random."""
+    gc.collect()
+    gc.freeze()
