@@ -1,8 +1,8 @@
 """Process tuning for the streaming server, applied before it allocates."""
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 
 # glibc mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
