@@ -56,6 +56,7 @@ ASSETS = {
     "logo.svg": (STATIC / "img" / "logo.svg", "image/svg+xml"),
     "favicon.svg": (STATIC / "img" / "favicon.svg", "image/svg+xml"),
     "upload.js": (STATIC / "external" / "upload.js", "text/javascript"),
+    "pages.js": (STATIC / "external" / "pages.js", "text/javascript"),
 }
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "

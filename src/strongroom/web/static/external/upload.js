@@ -20,9 +20,14 @@
     }
   }
 
-  function fail(message) {
+  // The error summary links to the field at fault: a form field when the form was refused, else the files.
+  function fail(err) {
     progress.hidden = true;
-    document.getElementById("upload-error-text").textContent = message;
+    var target = err.aboutForm && err.field && document.getElementById("f-" + err.field) ? "f-" + err.field : "files";
+    var link = document.createElement("a");
+    link.href = "#" + target;
+    link.textContent = err.message;
+    document.getElementById("upload-error-text").replaceChildren(link);
     problem.hidden = false;
     problem.focus();
   }
@@ -34,7 +39,11 @@
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (r) {
       return r.json().then(function (data) {
-        if (!r.ok) { throw new Error(data.message || ("HTTP " + r.status)); }
+        if (!r.ok) {
+          var err = new Error(data.message || ("HTTP " + r.status));
+          err.field = data.details && data.details.field;
+          throw err;
+        }
         return data;
       });
     });
@@ -77,7 +86,7 @@
     event.preventDefault();
     var files = document.getElementById("files").files;
     problem.hidden = true;
-    if (!files.length) { fail("Choose at least one file to send."); return; }
+    if (!files.length) { fail(new Error("Choose at least one file to send.")); return; }
     total = 0; doneBefore = 0;
     Array.prototype.forEach.call(files, function (f) { total += f.size; });
     var fields = {};
@@ -86,7 +95,10 @@
     });
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
-    json("POST", api + "/submissions", { form: fields }).then(function (sub) {
+    json("POST", api + "/submissions", { form: fields }).catch(function (err) {
+      err.aboutForm = true;
+      throw err;
+    }).then(function (sub) {
       var chain = Promise.resolve();
       Array.prototype.forEach.call(files, function (file, i) {
         chain = chain.then(function () { return sendFile(sub.id, file, i, files.length); })
@@ -99,7 +111,7 @@
         .then(function (receipt) { window.location.assign(form.getAttribute("action") + "/receipt/" + receipt.reference); });
     }).catch(function (err) {
       button.disabled = false;
-      fail(err.message);
+      fail(err);
     });
   });
 }());

@@ -1,0 +1,16 @@
+// Every external page: a link in an error summary moves focus to its field, not only the view, so a
+// keyboard or screen-reader user lands where the fix is (as GOV.UK's error summary does).
+// No inline script anywhere: the CSP forbids it.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".sr-error-summary a[href^='#']");
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) { return; }
+    event.preventDefault();
+    var label = document.querySelector("label[for='" + field.id + "']");
+    (label || field).scrollIntoView({ block: "start" });
+    field.focus({ preventScroll: true });
+  });
+}());
