@@ -13,4 +13,9 @@
     (label || field).scrollIntoView({ block: "start" });
     field.focus({ preventScroll: true });
   });
+  // "Print this receipt" needs script, so it is shown only when script runs.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
 }());
