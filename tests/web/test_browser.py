@@ -253,6 +253,9 @@ def test_staff_and_external_journey(
     assert ext.get_by_role("link", name=re.compile("download", re.IGNORECASE)).count() == 0, (
         "preview-only shows no download"
     )
+    assert player.get_attribute("controlslist") == "nodownload", "the player offers no save button"
+    details = ext.locator("#details-title + dl").inner_text()
+    assert re.search(r"\d+\.\d MB \([\d,]+ bytes\)", details), details  # "200.3 MB (200,326,078 bytes)"
     check_page(ext, shots, "12-external-player")
 
     # The view is in the access report.
@@ -260,6 +263,11 @@ def test_staff_and_external_journey(
     page.wait_for_selector("#access-table", timeout=30_000)
     report = page.locator("#access-report").inner_text()
     assert RECIPIENT in report
+    what = page.locator("#access-table tbody td:nth-child(3)").all_inner_texts()
+    assert "New version uploaded" in what
+    assert "Code accepted" in what
+    raw = [w for w in what if re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", w)]
+    assert not raw, f"raw audit actions shown: {raw}"
     check_page(page, shots, "13-access-report")
 
     # A third party sends files through an upload request and gets a receipt with the hash.

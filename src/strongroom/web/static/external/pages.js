@@ -13,6 +13,11 @@
     (label || field).scrollIntoView({ block: "start" });
     field.focus({ preventScroll: true });
   });
+  // Preview-only links: no "Save video as…" on right-click either (the player's own button is
+  // already gone through controlslist="nodownload").
+  Array.prototype.forEach.call(document.querySelectorAll("[data-no-save]"), function (media) {
+    media.addEventListener("contextmenu", function (event) { event.preventDefault(); });
+  });
   // "Print this receipt" needs script, so it is shown only when script runs.
   Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
     button.hidden = false;
