@@ -179,6 +179,27 @@ def test_classified_material_needs_a_reason_which_is_recorded(
     assert [e["reason"] for e in reads.json()["events"]] == ["Op Kestrel — disclosure review"]
 
 
+def test_disclosing_classified_material_needs_a_reason_too(
+    client: TestClient, runtime: Runtime, alice: UserFixture, bob: UserFixture, admin: UserFixture
+) -> None:
+    file = upload(client, alice, "informant.docx", b"source details")
+    with runtime.engine.begin() as conn:
+        conn.execute(text("UPDATE item SET classification = 'SECRET' WHERE id = :id"), {"id": file["id"]})
+    link_url = f"/api/v1/items/{file['id']}/shared-links"
+    grant_url = f"/api/v1/items/{file['id']}/collaborations"
+    grant = {"user_email": bob.email, "role": "viewer"}
+    assert client.post(link_url, json={"access_level": "force"}, headers=alice.headers).status_code == 428
+    assert client.post(grant_url, json=grant, headers=alice.headers).status_code == 428
+    assert client.get(f"/api/v1/files/{file['id']}/preview", headers=alice.headers).status_code == 428
+    why = {**alice.headers, "X-Strongroom-Reason": "CPS%20charging%20decision"}
+    assert client.post(link_url, json={"access_level": "force"}, headers=why).status_code == 201
+    assert client.post(grant_url, json=grant, headers=why).status_code == 201
+    events = client.get("/api/v1/audit/events", params={"item_id": file["id"]}, headers=admin.headers).json()
+    reasons = {e["action"]: e["reason"] for e in events["events"]}
+    assert reasons["sharing.link.created"] == "CPS charging decision"
+    assert reasons["sharing.grant.created"] == "CPS charging decision"
+
+
 def test_custody_report_pdf_and_bundle_verify_and_outlive_the_item(
     client: TestClient,
     runtime: Runtime,

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response
 
+from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content.schemas import ItemRead
 from strongroom.db.session import transaction
@@ -14,7 +15,9 @@ router = APIRouter(tags=["collaborations"])
 
 
 @router.post("/items/{item_id}/collaborations", status_code=201, response_model=GrantRead)
-def grant_role(item_id: str, body: GrantCreate, actor: CurrentActor, runtime: RuntimeDep) -> GrantRead:
+def grant_role(
+    item_id: str, body: GrantCreate, actor: CurrentActor, runtime: RuntimeDep, reason: Reason = None
+) -> GrantRead:
     """Give a user (`user_email`) or a group (`group_id`) a role on the item and everything below it."""
     with transaction(runtime.sessions) as session:
         user = None
@@ -30,6 +33,8 @@ def grant_role(item_id: str, body: GrantCreate, actor: CurrentActor, runtime: Ru
             user=user,
             group_id=body.group_id,
             clock=runtime.clock,
+            reason=reason,
+            reason_required_for=runtime.settings.audit.reason_required_for,
         )
         return GrantRead.of(grant)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
+from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.api.streaming import stream_content
 from strongroom.content import renditions
@@ -34,11 +35,19 @@ def get_preview(
     actor: CurrentActor,
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
+    reason: Reason = None,
 ) -> Response:
-    """The preview rendition (Range supported, so players can seek). Needs PREVIEW, not DOWNLOAD."""
+    """The preview rendition (Range supported, so players can seek). Needs PREVIEW, not DOWNLOAD.
+    Classified material may need `X-Strongroom-Reason` (else 428)."""
     with transaction(runtime.sessions) as session:
         content = renditions.open_preview(
-            session, actor, file_id=file_id, range_header=range_header, clock=runtime.clock
+            session,
+            actor,
+            file_id=file_id,
+            range_header=range_header,
+            clock=runtime.clock,
+            reason=reason,
+            reason_required_for=runtime.settings.audit.reason_required_for,
         )
     return stream_content(runtime, content, inline=True)
 

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.db.session import transaction
 from strongroom.sharing import access_reports, shared_links
@@ -12,10 +13,10 @@ router = APIRouter(tags=["shared links"])
 
 @router.post("/items/{item_id}/shared-links", status_code=201, response_model=SharedLinkRead)
 def create_link(
-    item_id: str, body: SharedLinkCreate, actor: CurrentActor, runtime: RuntimeDep
+    item_id: str, body: SharedLinkCreate, actor: CurrentActor, runtime: RuntimeDep, reason: Reason = None
 ) -> SharedLinkRead:
     """Create a link to a file or folder. The response carries the link's `url` once; it cannot be
-    shown again."""
+    shown again. Disclosing classified material may need `X-Strongroom-Reason` (else 428)."""
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
         link, token = shared_links.create_shared_link(
@@ -26,6 +27,8 @@ def create_link(
             settings=settings.sharing,
             mail=settings.mail,
             clock=runtime.clock,
+            reason=reason,
+            reason_required_for=settings.audit.reason_required_for,
         )
         recipients = shared_links.recipients_of(session, link.id)
         return SharedLinkRead.of(link, recipients=recipients, url=f"{settings.public_url}/s/{token}")

@@ -8,6 +8,7 @@ by Range), and images into a resized JPEG. The rendition is sealed like a versio
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_file
 from strongroom.actors import Actor
-from strongroom.audit import events
+from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.folders import ref
@@ -234,11 +235,22 @@ def request_preview(session: Session, actor: Actor, *, file_id: str, jobs: JobQu
 
 
 def open_preview(
-    session: Session, actor: Actor, *, file_id: str, range_header: str | None, clock: Clock, via: str = "api"
+    session: Session,
+    actor: Actor,
+    *,
+    file_id: str,
+    range_header: str | None,
+    clock: Clock,
+    via: str = "api",
+    reason: str | None = None,
+    reason_required_for: Collection[str] = (),
 ) -> ContentToSend:
     """Authorise (PREVIEW) and record a read of the current version's preview rendition; Range supported.
     Raises NotFound (also while no preview is ready), RangeNotSatisfiable."""
     file = access_file(session, actor, file_id, Action.PREVIEW)
+    reasons.require_reason(
+        classification=file.classification, reason=reason, required_for=reason_required_for
+    )
     version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
     if version is None or version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("preview", file_id)
@@ -260,7 +272,15 @@ def open_preview(
     details: dict[str, object] = {"version_id": version.id, "rendition_id": rendition.id, "via": via}
     if byte_range is not None:
         details["range"] = [byte_range.start, byte_range.end]
-    events.record(session, actor, AuditAction.PREVIEW_READ, item=ref(file), details=details, at=clock.now())
+    events.record(
+        session,
+        actor,
+        AuditAction.PREVIEW_READ,
+        item=ref(file),
+        details=details,
+        reason=reason,
+        at=clock.now(),
+    )
     suffix = {"audio/mp4": ".m4a", "video/mp4": ".mp4", "image/jpeg": ".jpg"}.get(
         rendition.content_type or "", ""
     )

@@ -3,6 +3,8 @@
 Granting needs SHARE on the item; granting or changing co-owner or owner needs MANAGE.
 """
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from strongroom.access.actions import Action, Role
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
 from strongroom.actors import Actor
-from strongroom.audit import events
+from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.folders import ref
@@ -38,10 +40,15 @@ def grant_role(
     user: User | None = None,
     group_id: str | None = None,
     clock: Clock,
+    reason: str | None = None,
+    reason_required_for: Collection[str] = (),
 ) -> Grant:
     """Give `user` or the group `group_id` the role on the item. Raises NotFound, NotAllowed, InputError,
     Conflict (that holder already has a grant here: change it instead)."""
     item = access_item(session, actor, item_id, Action.SHARE)
+    reasons.require_reason(
+        classification=item.classification, reason=reason, required_for=reason_required_for
+    )
     if (user is None) == (group_id is None):
         raise InputError("Grant to exactly one of a user or a group.")
     _ensure_may_grant(session, actor, item, role)
@@ -62,7 +69,15 @@ def grant_role(
     session.add(grant)
     session.flush()
     details = {"grant_id": grant.id, "role": role.value, "user_id": grant.user_id, "group_id": group_id}
-    events.record(session, actor, AuditAction.GRANT_CREATED, item=ref(item), details=details, at=clock.now())
+    events.record(
+        session,
+        actor,
+        AuditAction.GRANT_CREATED,
+        item=ref(item),
+        details=details,
+        reason=reason,
+        at=clock.now(),
+    )
     return grant
 
 

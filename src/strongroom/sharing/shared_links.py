@@ -8,6 +8,7 @@ judged by the server's clock; a revoked or expired link answers Gone and says no
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,7 +21,7 @@ from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events
+from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock, utc
 from strongroom.config import MailSettings, SharingSettings
@@ -105,10 +106,15 @@ def create_shared_link(
     settings: SharingSettings,
     mail: MailSettings,
     clock: Clock,
+    reason: str | None = None,
+    reason_required_for: Collection[str] = (),
 ) -> tuple[SharedLink, str]:
     """Create a link to a file or folder; returns it and its clear token (never stored). Raises NotFound,
     NotAllowed (classification, recipient domain), InputError."""
     item = access_item(session, actor, item_id, Action.SHARE)
+    reasons.require_reason(
+        classification=item.classification, reason=reason, required_for=reason_required_for
+    )
     now = clock.now()
     if options.access_level == "anyone" and item.classification in NO_PUBLIC_LINKS:
         raise NotAllowed(f"{item.classification} items may not be shared by a link anyone can open.")
@@ -148,7 +154,9 @@ def create_shared_link(
         "password": link.password_hash is not None,
         "recipients": recipients,
     }
-    events.record(session, actor, AuditAction.LINK_CREATED, item=ref(item), details=details, at=now)
+    events.record(
+        session, actor, AuditAction.LINK_CREATED, item=ref(item), details=details, reason=reason, at=now
+    )
     return link, clear
 
 
