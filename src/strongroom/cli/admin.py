@@ -12,6 +12,7 @@ from strongroom.content import maintenance
 from strongroom.db.session import transaction
 from strongroom.errors import StrongroomError
 from strongroom.identity import tokens, users
+from strongroom.sharing import models as sharing_models
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage local accounts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Manage key-encryption keys.")
@@ -66,7 +67,11 @@ def rotate(
     """Make a new key-encryption key current and re-wrap every data key with it (blobs are not rewritten)."""
     runtime = open_runtime(load_settings(data_dir))
     new_kek, count = maintenance.rotate_keys(
-        runtime.sessions, runtime.keys, clock=runtime.clock, retire_old=not keep_old
+        runtime.sessions,
+        runtime.keys,
+        clock=runtime.clock,
+        retire_old=not keep_old,
+        more_holders=[sharing_models.SubmissionChunk],  # chunks of upload-request files still arriving
     )
     typer.echo(f"new key {new_kek}; re-wrapped {count} data keys")
 

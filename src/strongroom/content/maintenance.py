@@ -3,9 +3,10 @@
 These run as the system actor from the CLI or the worker, never on behalf of a user.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,8 +114,18 @@ def verify_all(
     return report
 
 
+# Every table whose rows hold a data key wrapped by a KEK; a rotation must re-wrap them all, or retiring
+# the old KEK would make their bytes unreadable. Domains above content pass theirs in `more_holders`.
+WRAPPED_KEY_HOLDERS: tuple[type[Any], ...] = (FileVersion, TusUpload, FileRendition)
+
+
 def rotate_keys(
-    sessions: sessionmaker[Session], keys: KeyProvider, *, clock: Clock, retire_old: bool = True
+    sessions: sessionmaker[Session],
+    keys: KeyProvider,
+    *,
+    clock: Clock,
+    retire_old: bool = True,
+    more_holders: Sequence[type[Any]] = (),
 ) -> tuple[str, int]:
     """Make a new key-encryption key current and re-wrap every data key with it; blobs are not touched.
     With `retire_old`, older KEKs are forgotten afterwards. Returns the new KEK id and how many data keys
@@ -122,30 +133,9 @@ def rotate_keys(
     new_kek = keys.add_kek()
     count = 0
     with transaction(sessions) as session:
-        # Uploads in progress (tus) hold a wrapped data key too; it must outlive the old KEK.
-        holders: list[FileVersion | TusUpload] = [
-            *session.scalars(select(FileVersion).where(FileVersion.kek_id != new_kek)),
-            *session.scalars(select(TusUpload).where(TusUpload.kek_id != new_kek)),
-        ]
-        for version in holders:
-            context = version.blob_key.encode()
-            dek = keys.unwrap_data_key(
-                WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek), context=context
-            )
-            wrapped = keys.wrap_data_key(dek, context=context)
-            version.kek_id, version.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
-            count += 1
-        # Preview renditions are sealed with their own data keys as well.
-        for rendition in session.scalars(select(FileRendition).where(FileRendition.kek_id != new_kek)):
-            if rendition.blob_key is None or rendition.kek_id is None or rendition.wrapped_dek is None:
-                continue
-            context = rendition.blob_key.encode()
-            dek = keys.unwrap_data_key(
-                WrappedKey(kek_id=rendition.kek_id, ciphertext=rendition.wrapped_dek), context=context
-            )
-            wrapped = keys.wrap_data_key(dek, context=context)
-            rendition.kek_id, rendition.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
-            count += 1
+        for model in (*WRAPPED_KEY_HOLDERS, *more_holders):
+            for row in session.scalars(select(model).where(model.kek_id != new_kek)):
+                count += _rewrap(row, keys)
         events.record(
             session,
             Actor.system(label="key rotation"),
@@ -158,3 +148,15 @@ def rotate_keys(
             if kek_id != new_kek:
                 keys.retire_kek(kek_id)
     return new_kek, count
+
+
+def _rewrap(row: Any, keys: KeyProvider) -> int:
+    """Re-wrap one row's data key with the current KEK (context: its blob key). Rows whose blob is not
+    written yet hold no key and are skipped."""
+    if row.blob_key is None or row.kek_id is None or row.wrapped_dek is None:
+        return 0
+    context = row.blob_key.encode()
+    dek = keys.unwrap_data_key(WrappedKey(kek_id=row.kek_id, ciphertext=row.wrapped_dek), context=context)
+    wrapped = keys.wrap_data_key(dek, context=context)
+    row.kek_id, row.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
+    return 1
