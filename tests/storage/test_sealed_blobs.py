@@ -12,7 +12,13 @@ from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.blobs import BlobWriter
 from strongroom.storage.key_providers.file import FileKeyProvider
 from strongroom.storage.keys import KeyUnavailable
-from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter, read_plaintext, verify_blob
+from strongroom.storage.sealed_blobs import (
+    READ_AHEAD_SEGMENTS,
+    SealedBlob,
+    SealedBlobWriter,
+    read_plaintext,
+    verify_blob,
+)
 from strongroom.storage.sealed_stream import HEADER_SIZE, TAG_SIZE, CorruptBlob, parse_header, sealed_size
 
 SEG = 4096
@@ -135,7 +141,20 @@ def test_range_reads_touch_only_needed_segments(
         (HEADER_SIZE + i * (SEG + TAG_SIZE), min(SEG, RANGE_SIZE - i * SEG) + TAG_SIZE)
         for i in range(first, last + 1)
     ]
-    assert store.reads == [header_read, *segment_reads]
+    # Adjacent segments may come in one read; what matters is that exactly their bytes are read.
+    assert store.reads[0] == header_read
+    assert merged(store.reads[1:]) == merged(segment_reads)
+    assert all(length <= READ_AHEAD_SEGMENTS * (SEG + TAG_SIZE) for _, length in store.reads)
+
+
+def merged(reads: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for offset, length in sorted(reads):
+        if spans and spans[-1][0] + spans[-1][1] == offset:
+            spans[-1] = (spans[-1][0], spans[-1][1] + length)
+        else:
+            spans.append((offset, length))
+    return spans
 
 
 def test_range_to_the_end_by_default(store: CountingStore, keys: FileKeyProvider) -> None:

@@ -182,6 +182,10 @@ class SealedBlobWriter:
         return self._writer
 
 
+# Segments read from the store in one call when streaming; bounds the ciphertext held in memory.
+READ_AHEAD_SEGMENTS = 4
+
+
 def read_plaintext(
     *,
     store: BlobStore,
@@ -247,23 +251,36 @@ def _segments(
     end: int,
 ) -> Iterator[bytes]:
     last_index = segment_count(plaintext_size=plaintext_size, segment_size=segment_size) - 1
-    for index in indexes:
-        offset, length = ciphertext_span(
-            index=index, plaintext_size=plaintext_size, segment_size=segment_size
+    for batch_start in range(indexes.start, indexes.stop, READ_AHEAD_SEGMENTS):
+        batch = range(batch_start, min(batch_start + READ_AHEAD_SEGMENTS, indexes.stop))
+        first_offset, _ = ciphertext_span(
+            index=batch[0], plaintext_size=plaintext_size, segment_size=segment_size
         )
-        sealed = store.read(blob_key, offset=offset, length=length)
-        if len(sealed) != length:
-            raise CorruptBlob(
-                f"The blob ends inside segment {index}: it is shorter than its recorded size.", segment=index
+        last_offset, last_length = ciphertext_span(
+            index=batch[-1], plaintext_size=plaintext_size, segment_size=segment_size
+        )
+        # Consecutive segments are adjacent in the blob: one read for the batch, not one per segment.
+        sealed = memoryview(
+            store.read(blob_key, offset=first_offset, length=last_offset + last_length - first_offset)
+        )
+        for index in batch:
+            offset, length = ciphertext_span(
+                index=index, plaintext_size=plaintext_size, segment_size=segment_size
             )
-        plain = opener.open(index, sealed, last=index == last_index)
-        del sealed  # drop the ciphertext before the consumer gets the plaintext: one segment held
-        seg_start = index * segment_size
-        lo = max(start - seg_start, 0)
-        hi = min(end - seg_start + 1, len(plain))
-        if hi <= lo:
-            continue  # the empty last segment of an empty file: authenticated, nothing to yield
-        yield plain if lo == 0 and hi == len(plain) else plain[lo:hi]
+            piece = sealed[offset - first_offset : offset - first_offset + length]
+            if len(piece) != length:
+                raise CorruptBlob(
+                    f"The blob ends inside segment {index}: it is shorter than its recorded size.",
+                    segment=index,
+                )
+            plain = opener.open(index, piece, last=index == last_index)
+            seg_start = index * segment_size
+            lo = max(start - seg_start, 0)
+            hi = min(end - seg_start + 1, len(plain))
+            if hi <= lo:
+                continue  # the empty last segment of an empty file: authenticated, nothing to yield
+            yield plain if lo == 0 and hi == len(plain) else plain[lo:hi]
+        del sealed  # at most READ_AHEAD_SEGMENTS of ciphertext held at a time
 
 
 def verify_blob(
