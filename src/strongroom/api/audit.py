@@ -6,7 +6,6 @@ every user may read their own activity.
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -107,26 +106,15 @@ def export_log(
 ) -> StreamingResponse:
     """Stream the log: `jsonl` (verifiable with `strongroom audit verify`) or RFC 5424 `syslog` lines."""
     _require_admin(actor)
-    with transaction(runtime.sessions) as session:
-        record(
-            session,
-            actor,
-            AuditAction.AUDIT_EXPORTED,
-            details={"format": format, "after_seq": after_seq},
-            at=runtime.clock.now(),
-        )
-    if format == "jsonl":
-        lines = export.jsonl_lines(
-            runtime.sessions,
-            public_key=runtime.keys.audit_public_key(),
-            exported_at=runtime.clock.now(),
-            after_seq=after_seq,
-        )
-        return StreamingResponse(lines, media_type="application/x-ndjson")
-    return StreamingResponse(
-        export.syslog_lines(runtime.sessions, hostname=socket.gethostname(), after_seq=after_seq),
-        media_type="text/plain",
+    lines = export.export_log(
+        runtime.sessions,
+        actor,
+        format=format,
+        after_seq=after_seq,
+        public_key=runtime.keys.audit_public_key(),
+        clock=runtime.clock,
     )
+    return StreamingResponse(lines, media_type="application/x-ndjson" if format == "jsonl" else "text/plain")
 
 
 @router.get("/audit/public-key")

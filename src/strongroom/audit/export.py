@@ -23,12 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.audit import chain
+from strongroom.actors import Actor
+from strongroom.audit import chain, events
 from strongroom.audit.checkpoints import as_record
-from strongroom.audit.events import hashed_fields
+from strongroom.audit.events import AuditAction, hashed_fields
 from strongroom.audit.models import AuditEvent, Checkpoint
+from strongroom.clock import Clock
+from strongroom.db.session import transaction
 
 FORMAT = "strongroom-audit-export"
 BATCH = 5000
@@ -136,6 +139,30 @@ def syslog_line(record: dict[str, Any], *, hostname: str, msgid: str | None = No
 def syslog_lines(open_session: Callable[[], Session], *, hostname: str, after_seq: int = 0) -> Iterator[str]:
     for event in iter_events(open_session, after_seq=after_seq):
         yield syslog_line(event_record(event), hostname=hostname)
+
+
+def export_log(
+    sessions: sessionmaker[Session],
+    actor: Actor,
+    *,
+    format: str,  # noqa: A002 - the name the API and CLI use
+    after_seq: int,
+    public_key: bytes,
+    clock: Clock,
+) -> Iterator[str]:
+    """Record that `actor` exported the log, then return its lines: `jsonl` (verifiable offline) or
+    RFC 5424 `syslog`. The export is itself an audit event, so exports show up in the trail they export."""
+    with transaction(sessions) as session:
+        events.record(
+            session,
+            actor,
+            AuditAction.AUDIT_EXPORTED,
+            details={"format": format, "after_seq": after_seq},
+            at=clock.now(),
+        )
+    if format == "jsonl":
+        return jsonl_lines(sessions, public_key=public_key, exported_at=clock.now(), after_seq=after_seq)
+    return syslog_lines(sessions, hostname=socket.gethostname(), after_seq=after_seq)
 
 
 def write_witness_file(path: Path, record: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 import itertools
 import json
-import socket
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -11,10 +10,8 @@ import typer
 
 from strongroom.audit import custody, export, verify, witness
 from strongroom.audit.checkpoints import CheckpointTampered, key_id
-from strongroom.audit.events import AuditAction, record
 from strongroom.cli.admin import CLI_ACTOR
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
-from strongroom.db.session import transaction
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: verify, export, checkpoint.")
 
@@ -107,23 +104,14 @@ def export_command(
         typer.echo("error: --format must be jsonl or syslog", err=True)
         raise typer.Exit(2)
     runtime = open_runtime(load_settings(data_dir))
-    with transaction(runtime.sessions) as session:
-        record(
-            session,
-            CLI_ACTOR,
-            AuditAction.AUDIT_EXPORTED,
-            details={"format": format, "after_seq": after_seq},
-            at=runtime.clock.now(),
-        )
-    if format == "jsonl":
-        lines = export.jsonl_lines(
-            runtime.sessions,
-            public_key=runtime.keys.audit_public_key(),
-            exported_at=runtime.clock.now(),
-            after_seq=after_seq,
-        )
-    else:
-        lines = export.syslog_lines(runtime.sessions, hostname=socket.gethostname(), after_seq=after_seq)
+    lines = export.export_log(
+        runtime.sessions,
+        CLI_ACTOR,
+        format=format,
+        after_seq=after_seq,
+        public_key=runtime.keys.audit_public_key(),
+        clock=runtime.clock,
+    )
     target = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8")
     count = 0
     try:
