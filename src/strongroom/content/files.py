@@ -15,6 +15,7 @@ from strongroom.content.folders import check_depth, flush_name, ref
 from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import File, FileVersion, Folder, Item
 from strongroom.content.names import clean_name, name_key
+from strongroom.content.versions import version_sharing_blob
 from strongroom.db.base import new_id
 from strongroom.errors import InputError, NotFound, VersionChanged
 
@@ -165,24 +166,7 @@ def _copy_node(
         original = session.get(FileVersion, source.current_version_id)
         if original is None:
             raise NotFound("version", source.current_version_id)
-        version = FileVersion(
-            id=new_id("ver"),
-            file_id=copy.id,
-            number=1,
-            size=original.size,
-            sha256=original.sha256,
-            content_type=original.content_type,
-            blob_key=original.blob_key,
-            sealed_for_id=original.sealed_for_id,
-            segment_size=original.segment_size,
-            kek_id=original.kek_id,
-            wrapped_dek=original.wrapped_dek,
-            created_at=now,
-            created_by_id=actor.user_id,
-            created_by_label=actor.label,
-            restored_from_id=original.id,
-            scan_status=original.scan_status,
-        )
+        version = version_sharing_blob(original, file_id=copy.id, number=1, actor=actor, now=now)
         session.add(version)
         copy.current_version_id = version.id
     elif source.is_folder:

@@ -1,5 +1,7 @@
 """File versions: the history of a file's bytes, and restoring an earlier state."""
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,31 @@ from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import FileVersion
 from strongroom.content.uploads import make_current
 from strongroom.db.base import new_id
+
+
+def version_sharing_blob(
+    original: FileVersion, *, file_id: str, number: int, actor: Actor, now: datetime
+) -> FileVersion:
+    """A new version with the bytes of `original`: it shares the sealed blob and its wrapped key (the
+    blob stays bound to the version it was sealed for), so restoring or copying re-encrypts nothing."""
+    return FileVersion(
+        id=new_id("ver"),
+        file_id=file_id,
+        number=number,
+        size=original.size,
+        sha256=original.sha256,
+        content_type=original.content_type,
+        blob_key=original.blob_key,
+        sealed_for_id=original.sealed_for_id,
+        segment_size=original.segment_size,
+        kek_id=original.kek_id,
+        wrapped_dek=original.wrapped_dek,
+        created_at=now,
+        created_by_id=actor.user_id,
+        created_by_label=actor.label,
+        restored_from_id=original.id,
+        scan_status=original.scan_status,
+    )
 
 
 def list_versions(session: Session, actor: Actor, *, file_id: str) -> list[FileVersion]:
@@ -38,24 +65,7 @@ def restore_version(
     number = (
         session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0
     ) + 1
-    restored = FileVersion(
-        id=new_id("ver"),
-        file_id=file.id,
-        number=number,
-        size=version.size,
-        sha256=version.sha256,
-        content_type=version.content_type,
-        blob_key=version.blob_key,
-        sealed_for_id=version.sealed_for_id,
-        segment_size=version.segment_size,
-        kek_id=version.kek_id,
-        wrapped_dek=version.wrapped_dek,
-        created_at=now,
-        created_by_id=actor.user_id,
-        created_by_label=actor.label,
-        restored_from_id=version.id,
-        scan_status=version.scan_status,
-    )
+    restored = version_sharing_blob(version, file_id=file.id, number=number, actor=actor, now=now)
     session.add(restored)
     make_current(file, restored, now=now)
     session.flush()
