@@ -24,6 +24,9 @@
   function fail(err) {
     progress.hidden = true;
     var target = err.aboutForm && err.field && document.getElementById("f-" + err.field) ? "f-" + err.field : "files";
+    var field = document.getElementById(target);
+    field.setAttribute("aria-invalid", "true");
+    field.classList.add("is-invalid");
     var link = document.createElement("a");
     link.href = "#" + target;
     link.textContent = err.message;
@@ -86,6 +89,10 @@
     event.preventDefault();
     var files = document.getElementById("files").files;
     problem.hidden = true;
+    Array.prototype.forEach.call(form.querySelectorAll(".is-invalid"), function (el) {
+      el.removeAttribute("aria-invalid");
+      el.classList.remove("is-invalid");
+    });
     if (!files.length) { fail(new Error("Choose at least one file to send.")); return; }
     total = 0; doneBefore = 0;
     Array.prototype.forEach.call(files, function (f) { total += f.size; });
