@@ -282,3 +282,10 @@ def test_item_page_shows_hash_versions_and_never_renders_html_inline(
     missing = client.get("/items/fi_doesnotexist")
     assert missing.status_code == 404
     assert "Page not found" in missing.text
+
+
+def test_the_accessibility_statement_linked_from_every_page_exists(client: TestClient) -> None:
+    page = client.get("/accessibility")
+    assert page.status_code == 200
+    assert "WCAG" in page.text
+    assert 'href="/accessibility"' in client.get("/login").text

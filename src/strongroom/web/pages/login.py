@@ -153,3 +153,9 @@ async def logout(
     response = RedirectResponse("/login?signed_out=1", status_code=303)
     clear_session_cookie(response, runtime)
     return response
+
+
+@router.get("/accessibility", response_class=HTMLResponse)
+def accessibility_statement(request: Request) -> Response:
+    """The accessibility statement every page links to; public, like the sign-in page."""
+    return render(request, "staff/accessibility.html")
