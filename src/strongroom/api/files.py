@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 
+from strongroom.actors import Actor
 from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, IfMatch, RuntimeDep, authenticate
 from strongroom.api.folders import resolve
@@ -19,6 +20,7 @@ from strongroom.content import uploads
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, TooLarge
+from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import SealedBlob
 
 router = APIRouter(tags=["files"])
@@ -99,10 +101,7 @@ async def upload_file(
                 plan=plan,
                 sealed=sealed,
                 clock=runtime.clock,
-                content_type=request.headers.get("content-type")
-                if request.headers.get("content-type")
-                not in {None, "application/octet-stream", "application/x-www-form-urlencoded"}
-                else None,
+                content_type=uploads.declared_content_type(request.headers.get("content-type")),
                 jobs=runtime.jobs,
             )
             return UploadResult(
@@ -166,19 +165,14 @@ def download_file(
 
 
 def _download(
-    runtime: object,
-    actor: object,
+    runtime: Runtime,
+    actor: Actor,
     file_id: str,
     version_id: str | None,
     range_header: str | None,
     if_none_match: str | None,
     reason: str | None = None,
 ) -> Response:
-    from strongroom.actors import Actor
-    from strongroom.runtime import Runtime
-
-    assert isinstance(runtime, Runtime)
-    assert isinstance(actor, Actor)
     with transaction(runtime.sessions) as session:
         content = content_reads.open_content(
             session,

@@ -22,13 +22,9 @@ from strongroom.errors import InputError, NotFound, VersionChanged
 MAX_COPY_ITEMS = 10_000
 
 
-def etag_of(item: Item) -> str:
-    return f'"{item.id}.{item.revision}"'
-
-
 def ensure_etag_matches(item: Item, expected: str | None) -> None:
-    if expected is not None and expected not in {"*", etag_of(item)}:
-        raise VersionChanged("The item changed since you read it; reload and try again.", etag=etag_of(item))
+    if expected is not None and expected not in {"*", item.etag}:
+        raise VersionChanged("The item changed since you read it; reload and try again.", etag=item.etag)
 
 
 def get_item(session: Session, actor: Actor, *, item_id: str) -> Item:

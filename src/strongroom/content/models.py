@@ -69,6 +69,11 @@ class Item(Base):
     def is_folder(self) -> bool:
         return self.kind == "folder"
 
+    @property
+    def etag(self) -> str:
+        """The ETag of the item's metadata: changes with every change clients may race on."""
+        return f'"{self.id}.{self.revision}"'
+
 
 class Folder(Item):
     __mapper_args__ = {"polymorphic_identity": "folder"}

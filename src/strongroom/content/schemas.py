@@ -59,7 +59,7 @@ class ItemRead(BaseModel):
             parent_id=item.parent_id,
             created_at=item.created_at,
             updated_at=item.updated_at,
-            etag=f'"{item.id}.{item.revision}"',
+            etag=item.etag,
             size=item.size if is_file else None,
             sha256=item.sha256 if is_file else None,
             content_type=item.content_type if is_file else None,

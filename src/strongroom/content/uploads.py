@@ -126,6 +126,15 @@ async def receive_stream(
     return sealed
 
 
+# What clients send when they do not know the type; the name then decides (guess_content_type).
+GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "application/x-www-form-urlencoded"})
+
+
+def declared_content_type(header: str | None) -> str | None:
+    """The content type a client declared, or None when it declared nothing useful."""
+    return None if header is None or header in GENERIC_CONTENT_TYPES else header
+
+
 def guess_content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
@@ -171,9 +180,7 @@ def commit_upload(
     else:
         file = existing
         ensure_unlocked_for(file, actor, now=now)
-        number = (
-            session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0
-        ) + 1
+        number = next_version_number(session, file.id)
     version = FileVersion(
         id=plan.version_id,
         file_id=file.id,
@@ -209,6 +216,12 @@ def commit_upload(
 
         renditions.enqueue_preview(session, jobs, version)
     return file, version
+
+
+def next_version_number(session: Session, file_id: str) -> int:
+    return (
+        session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file_id)) or 0
+    ) + 1
 
 
 def make_current(file: File, version: FileVersion, *, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
@@ -14,7 +14,7 @@ from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import FileVersion
-from strongroom.content.uploads import make_current
+from strongroom.content.uploads import make_current, next_version_number
 from strongroom.db.base import new_id
 
 
@@ -62,9 +62,7 @@ def restore_version(
     file = access_file(session, actor, file_id, Action.EDIT)
     now = clock.now()
     ensure_unlocked_for(file, actor, now=now)
-    number = (
-        session.scalar(select(func.max(FileVersion.number)).where(FileVersion.file_id == file.id)) or 0
-    ) + 1
+    number = next_version_number(session, file.id)
     restored = version_sharing_blob(version, file_id=file.id, number=number, actor=actor, now=now)
     session.add(restored)
     make_current(file, restored, now=now)

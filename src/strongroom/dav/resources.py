@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, access_item, ancestry
 from strongroom.actors import Actor
-from strongroom.content.files import etag_of
 from strongroom.content.models import Folder, Item
 from strongroom.content.names import name_key
 from strongroom.content.uploads import find_live_child
@@ -130,7 +129,7 @@ def segments_of(session: Session, item: Item) -> tuple[str, ...]:
 
 
 def etag(item: Item) -> str:
-    return etag_of(item)
+    return item.etag
 
 
 _LIVE: dict[str, Callable[[Item], str | None]] = {

@@ -19,8 +19,6 @@ from strongroom.dav.resources import PROTECTED, Located, destination_segments, e
 from strongroom.errors import InputError, NotFound, TooLarge
 from strongroom.storage.sealed_blobs import SealedBlob
 
-GENERIC_TYPES = {None, "", "application/octet-stream", "application/x-www-form-urlencoded"}
-
 
 def _existing(located: Located) -> Item:
     if located.item is None:
@@ -70,8 +68,8 @@ async def put(ctx: DavContext) -> Response:
     if declared is not None and declared.isdigit() and sealed.size != int(declared):
         ctx.runtime.blobs.delete(sealed.blob_key)
         raise InputError("The body was shorter than its Content-Length; nothing was stored.")
-    ctype = ctx.request.headers.get("content-type")
-    created, tag = await _commit(ctx, plan, sealed, content_type=None if ctype in GENERIC_TYPES else ctype)
+    ctype = uploads.declared_content_type(ctx.request.headers.get("content-type"))
+    created, tag = await _commit(ctx, plan, sealed, content_type=ctype)
     return Response(status_code=201 if created else 204, headers={"ETag": tag})
 
 
