@@ -33,3 +33,8 @@ def test_every_table_has_a_named_primary_key(database_url: str) -> None:
             assert inspector.get_pk_constraint(table)["constrained_columns"], table
     finally:
         engine.dispose()
+
+
+def test_there_is_one_head() -> None:
+    """Every new migration follows one line; a second head means two changes forgot each other."""
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
