@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/bench_core.py [--size-gib 2] [--rss-gib 5] [--runs 3] [--items 100000]
 
-Prints ratios measured side by side in one run (absolute MB/s drift between machines).
+Prints ratios measured side by side in one run (absolute MB/s drift between machines): the median of
+per-run ratios with the first run discarded, and each server's CPU-seconds per GB (steadier than wall
+time on a busy machine), with the load average.
 Needs nginx (`apt-get install -y nginx-light`) and curl.
 """
 
@@ -14,40 +16,79 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import curl_seconds, make_file, mbps, median, nginx_server, strongroom_server
+from common import (
+    curl_seconds,
+    load_average,
+    make_file,
+    mbps,
+    median,
+    nginx_process,
+    ratio_of_runs,
+    strongroom_server,
+)
 
 
 def transfer_ratio(work: Path, size: int, runs: int) -> None:
+    """Alternate Strongroom and nginx run by run, so both see the same machine; report the median of
+    per-run wall-time ratios (first run discarded) and each server's CPU-seconds per GB moved."""
     source = make_file(work / "source.bin", size)
-    with strongroom_server(work / "sr") as server, nginx_server(work / "ngx") as nginx:
+    gigabytes = size / 1e9
+    with strongroom_server(work / "sr") as server, nginx_process(work / "ngx") as nginx:
         auth = f"Authorization: Bearer {server.token}"
         put_sr, put_ng, get_sr, get_ng = [], [], [], []
-        file_id = None
+        cpu: dict[str, list[float]] = {"put_sr": [], "put_ng": [], "get_sr": [], "get_ng": []}
+
+        def timed(key: str, process_cpu: Callable[[], float], *curl_args: str) -> float:
+            before = process_cpu()
+            seconds = curl_seconds(*curl_args)
+            cpu[key].append((process_cpu() - before) / gigabytes)
+            return seconds
+
         for run in range(runs):
-            put_ng.append(curl_seconds("-T", str(source), f"{nginx}/big-{run}.bin"))
-            seconds = curl_seconds(
-                "-T", str(source), "-H", auth, f"{server.url}/api/v1/folders/root/files/big.bin"
+            put_ng.append(timed("put_ng", nginx.cpu_seconds, "-T", str(source), f"{nginx.url}/big-{run}.bin"))
+            put_sr.append(
+                timed(
+                    "put_sr",
+                    server.cpu_seconds,
+                    "-T",
+                    str(source),
+                    "-H",
+                    auth,
+                    f"{server.url}/api/v1/folders/root/files/big.bin",
+                )
             )
-            put_sr.append(seconds)
         listing = httpx.get(
             f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
         )
         file_id = listing.json()["items"][0]["id"]
         for _ in range(runs):
-            get_ng.append(curl_seconds(f"{nginx}/big-0.bin"))
-            get_sr.append(curl_seconds("-H", auth, f"{server.url}/api/v1/files/{file_id}/content"))
+            get_ng.append(timed("get_ng", nginx.cpu_seconds, f"{nginx.url}/big-0.bin"))
+            get_sr.append(
+                timed(
+                    "get_sr", server.cpu_seconds, "-H", auth, f"{server.url}/api/v1/files/{file_id}/content"
+                )
+            )
+
+        def cpu_of(key: str) -> float:
+            values = cpu[key][1:] if len(cpu[key]) > 1 else cpu[key]
+            return median(values)
+
+        print(load_average())
         print(
-            f"upload   {size / 2**30:.1f} GiB: strongroom {mbps(size, median(put_sr)):7.0f} MB/s (hash+encrypt+fsync)"
-            f" | nginx {mbps(size, median(put_ng)):7.0f} MB/s (plain, no fsync) | ratio {median(put_ng) / median(put_sr):.2f}x"
+            f"upload   {size / 2**30:.1f} GiB: strongroom {mbps(size, median(put_sr)):7.0f} MB/s,"
+            f" {cpu_of('put_sr'):.2f} CPU-s/GB (hash+encrypt+fsync) | nginx {mbps(size, median(put_ng)):7.0f} MB/s,"
+            f" {cpu_of('put_ng'):.2f} CPU-s/GB (plain, no fsync) | ratio {ratio_of_runs(put_sr, put_ng):.2f}x"
         )
         print(
-            f"download {size / 2**30:.1f} GiB: strongroom {mbps(size, median(get_sr)):7.0f} MB/s (decrypt)"
-            f"              | nginx {mbps(size, median(get_ng)):7.0f} MB/s (sendfile)        | ratio {median(get_ng) / median(get_sr):.2f}x"
+            f"download {size / 2**30:.1f} GiB: strongroom {mbps(size, median(get_sr)):7.0f} MB/s,"
+            f" {cpu_of('get_sr'):.2f} CPU-s/GB (decrypt)              | nginx {mbps(size, median(get_ng)):7.0f} MB/s,"
+            f" {cpu_of('get_ng'):.2f} CPU-s/GB (sendfile)        | ratio {ratio_of_runs(get_sr, get_ng):.2f}x"
         )
         range_latency(server.url, server.token, file_id, size)
     shutil.rmtree(work / "sr", ignore_errors=True)

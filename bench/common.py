@@ -48,6 +48,9 @@ class Server:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -97,8 +100,18 @@ def strongroom_server(data_dir: Path, *, extra_env: dict[str, str] | None = None
             proc.kill()
 
 
+@dataclass
+class Nginx:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float:
+        """The master and its worker together: the worker does the transfers."""
+        return cpu_seconds(self.proc.pid) + sum(cpu_seconds(pid) for pid in child_pids(self.proc.pid))
+
+
 @contextmanager
-def nginx_server(root: Path) -> Iterator[str]:
+def nginx_process(root: Path) -> Iterator[Nginx]:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         raise SystemExit("nginx is needed for the side-by-side benchmark: apt-get install -y nginx-light")
@@ -131,10 +144,16 @@ http {{
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/")
-        yield url
+        yield Nginx(url=url, proc=proc)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def nginx_server(root: Path) -> Iterator[str]:
+    with nginx_process(root) as nginx:
+        yield nginx.url
 
 
 def curl_seconds(*args: str) -> float:
@@ -164,6 +183,34 @@ def make_file(path: Path, size: int) -> Path:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all its threads together (/proc/<pid>/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def child_pids(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        children.extend(int(child) for child in text)
+    return children
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def ratio_of_runs(ours: list[float], theirs: list[float]) -> float:
+    """Median of per-run ratios (their time / our time), the first run discarded as warm-up."""
+    ratios = [t / o for o, t in zip(ours, theirs, strict=True)]
+    return statistics.median(ratios[1:] if len(ratios) > 1 else ratios)
 
 
 def mbps(size: int, seconds: float) -> float:
