@@ -11,7 +11,7 @@ from strongroom.db.session import transaction
 from strongroom.skills import virus_scan
 
 RescanOption = typer.Option(
-    False,  # noqa: FBT003 - typer's option default
+    False,
     "--rescan",
     help="Also scan again files held as too large to scan and files that passed (after a signature "
     "update, or after raising clamd's StreamMaxLength and scan.stream_max_bytes).",
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command()(scan)
 
 
-def scan(data_dir: Path | None = DataDirOption, rescan: bool = RescanOption) -> None:  # noqa: FBT001 - a CLI flag
+def scan(data_dir: Path | None = DataDirOption, rescan: bool = RescanOption) -> None:
     """Scan every file waiting for the virus scanner now and print each outcome. Exit 1 when any file
     is still waiting (scanner not configured or not reachable) or was found infected."""
     runtime = open_runtime(load_settings(data_dir))
