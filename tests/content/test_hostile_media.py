@@ -37,6 +37,7 @@ QUIET = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
 TONE = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
 PICTURE = ["-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=10"]
 H264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+VP8 = ["-c:v", "libvpx", "-c:a", "libopus"]
 
 
 def make(path: Path, *arguments: str) -> bytes:
@@ -173,7 +174,7 @@ def test_hostile_uploads_keep_their_type_from_the_bytes(client: TestClient, alic
     ("name", "arguments", "stored", "preview_type"),
     [
         ("bodycam", [*PICTURE, *TONE, *H264, "-f", "mp4"], "video/mp4", "video/mp4"),
-        ("interview", [*PICTURE, *TONE, "-c:v", "libvpx", "-c:a", "libopus", "-f", "webm"], "video/webm", "video/mp4"),
+        ("interview", [*PICTURE, *TONE, *VP8, "-f", "webm"], "video/webm", "video/mp4"),
         ("call", [*TONE, "-c:a", "libmp3lame", "-f", "mp3"], "audio/mpeg", "audio/mp4"),
         ("radio", [*TONE, "-f", "wav"], "audio/wav", "audio/mp4"),
         ("scene", [*PICTURE, "-frames:v", "1", "-f", "mjpeg"], "image/jpeg", "image/jpeg"),
