@@ -211,6 +211,10 @@ def test_too_large_is_held_then_released_by_policy_and_eicar_is_quarantined(
     sign_in(client, alice.email)
     assert "Too large to scan" in client.get(f"/items/{ids['garage export.mp4']}").text
     assert "Quarantined" in client.get(f"/items/{ids['virus.txt']}").text
+    folder_id = client.get(f"/api/v1/files/{ids['note.txt']}", headers=alice.headers).json()["parent_id"]
+    listing = client.get(f"/files/{folder_id}").text
+    assert "Too large to scan</span>" in listing
+    assert "Quarantined</span>" in listing
 
     # The operator chooses to scan what clamd allows of large files, and rescans the held ones.
     env = {

@@ -35,6 +35,13 @@ from strongroom.web.templating import render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 PAGE_SIZE = 100
+# Short tags for files that cannot be opened yet (or ever); clean and unscanned files carry none.
+SCAN_TAGS = {
+    "pending": "Waiting for virus scan",
+    "unavailable": "Scanner unavailable",
+    "too_large": "Too large to scan",
+    "infected": "Quarantined",
+}
 
 
 @router.get("/files")
@@ -79,6 +86,7 @@ def folder_page(
             sort=sort.value,
             order=order,
             max_upload_bytes=runtime.settings.limits.max_upload_bytes,
+            scan_labels=SCAN_TAGS,
         )
 
 
