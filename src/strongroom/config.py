@@ -101,6 +101,32 @@ class ScanSettings(BaseModel):
     timeout_seconds: float = 120.0
     required_for_external: bool = True
     """Files arriving through upload requests are held as `pending` until a scan passes."""
+    stream_max_bytes: int = 25 * 1024 * 1024
+    """The most bytes clamd accepts in one scan: keep equal to clamd.conf's `StreamMaxLength`
+    (ClamAV's default is 25M). A larger file is handled by `large_files`."""
+    large_files: Literal["hold", "scan_start"] = "hold"
+    """Files over `stream_max_bytes`: `hold` keeps them unreadable ("too large to scan") until clamd's
+    limit is raised and `strongroom scan --rescan` passes them; `scan_start` scans the first
+    `stream_max_bytes` and releases the file if that part is clean (the scan detail says so)."""
+    retry_first_seconds: float = 30.0
+    """Wait before the first retry while the scanner is unavailable; doubles on each retry."""
+    retry_max_seconds: float = 3600.0
+    """Longest wait between retries: files are retried at least this often until the scanner returns."""
+
+
+class PreviewSettings(BaseModel):
+    """Limits on the locked-down ffmpeg run that makes preview renditions of uploaded media."""
+
+    timeout_seconds: float = 3600.0
+    """Wall-clock limit of one ffmpeg run; on expiry it is killed and the item shows no preview."""
+    cpu_seconds: int = 7200
+    """CPU-time limit (RLIMIT_CPU) of one ffmpeg run."""
+    memory_bytes: int = 4 << 30
+    """Address-space limit (RLIMIT_AS) of one ffmpeg run."""
+    max_output_bytes: int = 16 << 30
+    """Largest rendition ffmpeg may write (RLIMIT_FSIZE)."""
+    threads: int = 2
+    """Threads one ffmpeg run may use for decoding and encoding."""
 
 
 class SharingSettings(BaseModel):
@@ -150,6 +176,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
     scan: ScanSettings = ScanSettings()
+    previews: PreviewSettings = PreviewSettings()
     sharing: SharingSettings = SharingSettings()
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Every door that stores media queues its preview rendition in the same transaction."""
+"""Every door that stores media queues its preview rendition in the same transaction; what counts as
+media is decided by the bytes, not by the name or the client's Content-Type."""
 
 import base64
 
@@ -38,14 +39,25 @@ def test_rest_webdav_and_tus_uploads_of_media_queue_a_preview(
         + ",folder_id "
         + base64.b64encode(b"root").decode()
     )
+    fake = client.put("/api/v1/folders/root/files/fake.mp4", content=b"abcd", headers=alice.headers)
+    assert fake.status_code == 201
+    assert pending_previews(runtime) == 2  # named .mp4, but the bytes are not video
+    stored = client.get(f"/api/v1/files/{fake.json()['id']}", headers=alice.headers).json()
+    assert stored["content_type"] == "text/plain"
+    mp4_head = b"\0\0\0\x18ftypisom"
     created = client.post(
         "/api/v1/uploads",
-        headers={**alice.headers, "Tus-Resumable": "1.0.0", "Upload-Length": "4", "Upload-Metadata": meta},
+        headers={
+            **alice.headers,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(mp4_head)),
+            "Upload-Metadata": meta,
+        },
     )
     assert created.status_code == 201, created.text
     patched = client.patch(
         created.headers["location"],
-        content=b"abcd",
+        content=mp4_head,
         headers={
             **alice.headers,
             "Tus-Resumable": "1.0.0",

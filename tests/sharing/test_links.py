@@ -181,7 +181,10 @@ def test_upload_form_without_javascript_gives_a_receipt_and_holds_files_until_sc
     sent = client.post(
         f"/r/{token}",
         data=form,
-        files=[("files", ("till.mp4", b"video", "video/mp4")), ("files", ("notes.txt", b"hi", "text/plain"))],
+        files=[
+            ("files", ("till.mp4", b"\0\0\0\x18ftypisom", "video/mp4")),
+            ("files", ("notes.txt", b"hi", "text/plain")),
+        ],
         follow_redirects=False,
     )
     assert sent.status_code == 303, sent.text
@@ -198,4 +201,5 @@ def test_upload_form_without_javascript_gives_a_receipt_and_holds_files_until_sc
     assert client.get(f"/api/v1/files/{video['id']}/content", headers=alice.headers).status_code == 404
     state = client.post(f"/api/v1/files/{video['id']}/preview", headers=alice.headers).json()
     assert state["state"] == "waiting_for_scan"
-    assert "scan.clamd" in state["scan"]
+    assert state["scan"]["status"] == "pending"
+    assert "scan.clamd" in state["scan"]["detail"]

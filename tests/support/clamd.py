@@ -41,37 +41,58 @@ def _ping(port: int) -> bool:
         return False
 
 
-@pytest.fixture
-def clamd(tmp_path: Path) -> Iterator[Clamd]:
+@dataclass
+class ClamdProcess:
+    """A clamd this test started; `stop()` takes it down (a scanner outage), `start_clamd` brings one back."""
+
+    address: str
+    socket_path: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def start_clamd(directory: Path, *, port: int | None = None, stream_max: str = "100M") -> ClamdProcess:
+    """Start clamd with the EICAR signatures in `directory`, on `port` (default: a free one)."""
     binary = shutil.which("clamd") or ("/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None)
     if binary is None:
         pytest.fail(f"clamd is not installed; install it with: {INSTALL}")
     data = eicar()
     assert hashlib.md5(data).hexdigest() == "44d88612fea8a8f36de82e1278abb02f"
-    db = tmp_path / "clamdb"
-    db.mkdir()
+    directory.mkdir(parents=True, exist_ok=True)
+    db = directory / "clamdb"
+    db.mkdir(exist_ok=True)
     (db / "strongroom.hdb").write_text(f"{hashlib.md5(data).hexdigest()}:{len(data)}:Strongroom.Test.EICAR\n")
     (db / "strongroom.ndb").write_text(f"Strongroom.Test.EICAR-Body:0:*:{data.hex()}\n")
-    port = free_port()
-    sock = tmp_path / "clamd.sock"
-    conf = tmp_path / "clamd.conf"
+    port = port or free_port()
+    sock = directory / "clamd.sock"
+    conf = directory / "clamd.conf"
+    log = directory / "clamd.log"
     conf.write_text(
         f"DatabaseDirectory {db}\nLocalSocket {sock}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nForeground yes\n"
-        f"LogFile {tmp_path / 'clamd.log'}\nPidFile {tmp_path / 'clamd.pid'}\nStreamMaxLength 100M\n"
+        f"LogFile {log}\nPidFile {directory / 'clamd.pid'}\nStreamMaxLength {stream_max}\n"
     )
     process = subprocess.Popen(
         [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    deadline = time.monotonic() + 120
+    while not _ping(port):
+        if process.poll() is not None:
+            pytest.fail(f"clamd exited at start: {log.read_text()[-2000:] if log.exists() else ''}")
+        if time.monotonic() > deadline:
+            process.terminate()
+            pytest.fail("clamd did not answer PING within 120 s")
+        time.sleep(0.05)
+    return ClamdProcess(address=f"127.0.0.1:{port}", socket_path=sock, process=process)
+
+
+@pytest.fixture
+def clamd(tmp_path: Path) -> Iterator[Clamd]:
+    started = start_clamd(tmp_path / "clamd")
     try:
-        deadline = time.monotonic() + 60
-        while not _ping(port):
-            if process.poll() is not None:
-                log = (tmp_path / "clamd.log").read_text() if (tmp_path / "clamd.log").exists() else ""
-                pytest.fail(f"clamd exited at start: {log[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("clamd did not answer PING within 60 s")
-            time.sleep(0.05)
-        yield Clamd(address=f"127.0.0.1:{port}", socket_path=sock)
+        yield Clamd(address=started.address, socket_path=started.socket_path)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        started.stop()

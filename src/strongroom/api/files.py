@@ -101,6 +101,8 @@ async def upload_file(
                 plan=plan,
                 sealed=sealed,
                 clock=runtime.clock,
+                store=runtime.blobs,
+                keys=runtime.keys,
                 content_type=uploads.declared_content_type(request.headers.get("content-type")),
                 jobs=runtime.jobs,
             )

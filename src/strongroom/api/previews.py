@@ -3,23 +3,30 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import StreamingResponse
 
 from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.api.streaming import stream_content
 from strongroom.content import renditions
-from strongroom.content.models import FileVersion
+from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
 from strongroom.skills import virus_scan
 
 router = APIRouter(tags=["previews"])
 
 
+class ScanRead(BaseModel):
+    status: str = Field(description="pending, clean, infected, unavailable, too_large or not_required")
+    label: str = Field(description="The state in words, as the web UI shows it")
+    detail: str | None = Field(default=None, description="Why it waits, or what was found")
+
+
 class PreviewState(BaseModel):
-    state: str
-    scan: str | None = None
+    state: str = Field(description="ready, queued, unsupported (see `reason`) or waiting_for_scan")
+    reason: str | None = Field(default=None, description="Why there is no preview")
+    scan: ScanRead | None = None
 
 
 @router.get(
@@ -54,14 +61,14 @@ def get_preview(
 
 @router.post("/files/{file_id}/preview", status_code=202, response_model=PreviewState)
 def request_preview(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> PreviewState:
-    """Ask for the preview to be made: `queued`, `ready`, `unsupported`, or `waiting_for_scan` (with why)."""
+    """Ask for the preview to be made. `unsupported` carries the reason (the bytes are not media, or
+    ffmpeg refused them); `waiting_for_scan` carries the virus-scan state."""
     with transaction(runtime.sessions) as session:
-        state = renditions.request_preview(session, actor, file_id=file_id, jobs=runtime.jobs)
+        status = renditions.request_preview(session, actor, file_id=file_id, jobs=runtime.jobs)
+        file = session.get_one(File, file_id)
+        version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
         scan = None
-        if state == "waiting_for_scan":
-            from strongroom.content.models import File
-
-            file = session.get_one(File, file_id)
-            version = session.get_one(FileVersion, file.current_version_id)
-            scan = virus_scan.scan_state(runtime.settings.scan, version.scan_status)
-        return PreviewState(state=state, scan=scan)
+        if version is not None:
+            state = virus_scan.scan_state(version, runtime.settings.scan)
+            scan = ScanRead(status=state.status, label=state.label, detail=state.detail)
+        return PreviewState(state=status.state, reason=status.reason, scan=scan)

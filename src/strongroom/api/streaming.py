@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from starlette.responses import StreamingResponse
 
+from strongroom.content import media_types
 from strongroom.content.reads import ContentToSend
 from strongroom.errors import InputError
 from strongroom.runtime import Runtime
@@ -93,6 +94,9 @@ async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 def content_headers(content: ContentToSend, *, inline: bool = False) -> dict[str, str]:
+    """Headers for stored content on every door. `inline` is a wish: only types on the allow-list
+    (content.media_types.INLINE_TYPES) are shown inline; everything else is an attachment."""
+    inline = inline and media_types.may_show_inline(content.content_type)
     return {
         "ETag": f'"{content.sha256}"',
         "Repr-Digest": repr_digest(content.sha256),

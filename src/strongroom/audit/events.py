@@ -79,6 +79,7 @@ class AuditAction(StrEnum):
     RENDITION_CREATED = "content.rendition.created"
     SCAN_PASSED = "skills.scan.passed"
     SCAN_INFECTED = "skills.scan.infected"
+    SCAN_HELD = "skills.scan.held"
     UPLOAD_STARTED = "content.upload.started"
     UPLOAD_TERMINATED = "content.upload.terminated"
     UPLOAD_EXPIRED = "content.upload.expired"

@@ -2,13 +2,14 @@
 
 import typer
 
-from strongroom.cli import admin, audit, client, server
+from strongroom.cli import admin, audit, client, scanning, server
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence."
 )
 server.register(app)
 client.register(app)
+scanning.register(app)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(audit.app, name="audit")

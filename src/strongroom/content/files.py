@@ -155,6 +155,7 @@ def _copy_node(
         size=source.size,
         sha256=source.sha256,
         content_type=source.content_type,
+        scan_status=source.scan_status,
     )
     session.add(copy)
     flush_name(session, copy)

@@ -56,6 +56,8 @@ class Item(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str | None] = mapped_column(String(64))
     content_type: Mapped[str | None] = mapped_column(String(200))
+    # The current version's virus-scan state, kept here so listings show it without a join.
+    scan_status: Mapped[str | None] = mapped_column(String(16))
     locked_by_id: Mapped[str | None] = mapped_column(IdColumn())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Government Security Classification label; what each label forbids lives in the sharing policy.
@@ -92,6 +94,7 @@ class FileVersion(Base):
     __table_args__ = (
         Index("uq_file_version_number", "file_id", "number", unique=True),
         Index("ix_file_version_blob_key", "blob_key"),
+        Index("ix_file_version_scan_status", "scan_status"),
     )
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
@@ -109,8 +112,12 @@ class FileVersion(Base):
     created_by_id: Mapped[str | None] = mapped_column(IdColumn())
     created_by_label: Mapped[str] = mapped_column(String(320))
     restored_from_id: Mapped[str | None] = mapped_column(IdColumn())
-    # A version whose bytes came from outside (upload request, anonymous) waits for a virus scan.
+    # A version whose bytes came from outside (upload request, anonymous) waits for a virus scan:
+    # pending | clean | infected | unavailable (scanner down, retried) | too_large | not_required.
     scan_status: Mapped[str] = mapped_column(String(16), default="not_required")
+    scan_detail: Mapped[str | None] = mapped_column(String(500))
+    scan_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scan_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -16,6 +16,7 @@ from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.audit.reasons import require_reason
 from strongroom.clock import Clock
+from strongroom.content import media_types
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.errors import NotFound, RangeNotSatisfiable
@@ -125,7 +126,8 @@ def open_content(
         version_id=version.id,
         size=version.size,
         sha256=version.sha256,
-        content_type=version.content_type or "application/octet-stream",
+        # Only inert types leave the server; anything else goes as an octet-stream attachment.
+        content_type=media_types.served_type(version.content_type),
         blob_key=version.blob_key,
         aad_id=version.sealed_for_id.encode(),
         wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),

@@ -6,7 +6,6 @@ by Range), and images into a resized JPEG. The rendition is sealed like a versio
 """
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from strongroom.actors import Actor
 from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
+from strongroom.config import PreviewSettings
+from strongroom.content import media_types, transcoding
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileRendition, FileVersion
 from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, parse_range
@@ -34,7 +35,6 @@ from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter, read_p
 
 JOB_KIND = "content.render_preview"
 PREVIEW = "preview"
-FFMPEG_TIMEOUT_SECONDS = 3600
 
 # (output suffix, content type, ffmpeg output arguments) per media family.
 RECIPES: dict[str, tuple[str, str, list[str]]] = {
@@ -66,9 +66,11 @@ RECIPES: dict[str, tuple[str, str, list[str]]] = {
 
 
 def family_of(content_type: str | None) -> str | None:
-    """Which recipe fits a media type, or None when no preview can be made."""
+    """Which recipe fits a stored media type, or None when no preview can be made. New versions store
+    the type sniffed from their bytes; the worker sniffs again before ffmpeg runs, whatever is stored."""
+    sniffed = media_types.media_family((content_type or "").split(";")[0].strip().lower() or None)
     major = (content_type or "").partition("/")[0]
-    return major if major in RECIPES else None
+    return sniffed or (major if major in RECIPES else None)
 
 
 def enqueue_preview(session: Session, jobs: JobQueue, version: FileVersion) -> bool:
@@ -90,19 +92,21 @@ class _Source:
     version_id: str
     file_id: str
     rendition_id: str
-    family: str
     size: int
     blob_key: str
     aad_id: bytes
     wrapped_dek: WrappedKey
 
 
+@dataclass(frozen=True)
+class _Made:
+    sealed: SealedBlob
+    content_type: str
+
+
 def _plan(session: Session, version_id: str) -> _Source | None:
     version = session.get(FileVersion, version_id)
     if version is None or version.scan_status not in READABLE_SCAN_STATES:
-        return None
-    family = family_of(version.content_type)
-    if family is None:
         return None
     existing = session.scalar(
         select(FileRendition).where(FileRendition.version_id == version.id, FileRendition.kind == PREVIEW)
@@ -112,7 +116,6 @@ def _plan(session: Session, version_id: str) -> _Source | None:
     return _Source(
         version_id=version.id,
         file_id=version.file_id,
-        family=family,
         size=version.size,
         blob_key=version.blob_key,
         rendition_id=existing.id if existing else new_id("rn"),
@@ -121,14 +124,33 @@ def _plan(session: Session, version_id: str) -> _Source | None:
     )
 
 
+def _seal(
+    path: Path, *, store: BlobStore, keys: KeyProvider, aad_id: bytes, segment_bytes: int
+) -> SealedBlob:
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=aad_id, segment_size=segment_bytes)
+    try:
+        with path.open("rb") as data:
+            while piece := data.read(segment_bytes):
+                writer.write(piece)
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+
+
 def _transcode(
-    source: _Source, *, store: BlobStore, keys: KeyProvider, work_dir: Path, segment_bytes: int
-) -> SealedBlob | str:
-    """The sealed rendition, or ffmpeg's complaint."""
-    suffix, _, arguments = RECIPES[source.family]
+    source: _Source,
+    *,
+    store: BlobStore,
+    keys: KeyProvider,
+    work_dir: Path,
+    segment_bytes: int,
+    limits: PreviewSettings,
+) -> _Made | transcoding.Refused:
+    """The sealed rendition, or why there is none."""
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        plain, target = Path(tmp) / "source", Path(tmp) / f"preview{suffix}"
+        plain = Path(tmp) / "source"
         # ffmpeg needs a seekable input for MP4/MOV; the plaintext lives only in this private temp dir.
         with plain.open("wb") as out:
             for chunk in read_plaintext(
@@ -140,32 +162,24 @@ def _transcode(
                 plaintext_size=source.size,
             ):
                 out.write(chunk)
-        command = [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-y",
-            "-i",
-            str(plain),
-            *arguments,
-            str(target),
-        ]
-        result = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False)
-        if result.returncode != 0 or not target.exists():
-            return result.stderr.decode(errors="replace")[-500:] or "ffmpeg failed"
-        writer = SealedBlobWriter(
-            store=store, keys=keys, aad_id=source.rendition_id.encode(), segment_size=segment_bytes
+        with plain.open("rb") as data:
+            sniffed = media_types.sniff(data.read(media_types.HEAD_BYTES))
+        family = media_types.media_family(sniffed)
+        if sniffed is None or family is None:
+            return transcoding.Refused(
+                f"The file is {media_types.describe(sniffed)}, not audio, video or an image."
+            )
+        suffix, content_type, arguments = RECIPES[family]
+        target = Path(tmp) / f"preview{suffix}"
+        refused = transcoding.run_ffmpeg(
+            sniffed=sniffed, source=plain, target=target, output_arguments=arguments, settings=limits
         )
-        try:
-            with target.open("rb") as data:
-                while piece := data.read(segment_bytes):
-                    writer.write(piece)
-            return writer.finish()
-        except BaseException:
-            writer.abort()
-            raise
+        if refused is not None:
+            return refused
+        sealed = _seal(
+            target, store=store, keys=keys, aad_id=source.rendition_id.encode(), segment_bytes=segment_bytes
+        )
+        return _Made(sealed=sealed, content_type=content_type)
 
 
 def render_preview(
@@ -177,10 +191,12 @@ def render_preview(
     work_dir: Path,
     segment_bytes: int,
     clock: Clock,
+    limits: PreviewSettings | None = None,
 ) -> str:
     """Make the preview rendition of a version; idempotent, blocking (the worker runs it). ffmpeg runs
     between two short transactions, so no database lock is held while it works. Returns the outcome:
-    ready, failed, or skipped (gone, not previewable, not yet scanned, already made)."""
+    ready, unsupported (with the reason stored), or skipped (gone, not yet scanned, already made)."""
+    limits = limits or PreviewSettings()
     missing = ffmpeg_missing()
     if missing:
         raise Unavailable(missing)
@@ -188,20 +204,23 @@ def render_preview(
         source = _plan(session, version_id)
     if source is None:
         return "skipped"
-    outcome = _transcode(source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes)
+    outcome = _transcode(
+        source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes, limits=limits
+    )
     with transaction(sessions) as session:
         rendition = session.get(FileRendition, source.rendition_id) or FileRendition(
             id=source.rendition_id, version_id=source.version_id, kind=PREVIEW, created_at=clock.now()
         )
         session.add(rendition)
-        if isinstance(outcome, str):
-            rendition.status, rendition.detail = "failed", outcome
-            return "failed"
+        if isinstance(outcome, transcoding.Refused):
+            rendition.status, rendition.detail = "unsupported", outcome.reason[:500]
+            return "unsupported"
+        sealed = outcome.sealed
         rendition.status, rendition.detail = "ready", None
-        rendition.content_type = RECIPES[source.family][1]
-        rendition.size, rendition.sha256 = outcome.size, outcome.sha256.hex()
-        rendition.blob_key, rendition.segment_size = outcome.blob_key, outcome.segment_size
-        rendition.kek_id, rendition.wrapped_dek = outcome.wrapped_dek.kek_id, outcome.wrapped_dek.ciphertext
+        rendition.content_type = outcome.content_type
+        rendition.size, rendition.sha256 = sealed.size, sealed.sha256.hex()
+        rendition.blob_key, rendition.segment_size = sealed.blob_key, sealed.segment_size
+        rendition.kek_id, rendition.wrapped_dek = sealed.wrapped_dek.kek_id, sealed.wrapped_dek.ciphertext
         session.flush()
         file = session.get_one(File, source.file_id)
         events.record(
@@ -219,19 +238,42 @@ def render_preview(
     return "ready"
 
 
-def request_preview(session: Session, actor: Actor, *, file_id: str, jobs: JobQueue) -> str:
-    """Ask for the current version's preview to be (re)made. Returns its state: queued, ready,
-    unsupported or waiting_for_scan."""
-    file = access_file(session, actor, file_id, Action.PREVIEW)
-    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
-    if version is None or family_of(version.content_type) is None:
-        return "unsupported"
+@dataclass(frozen=True)
+class PreviewStatus:
+    """Where a file's preview stands: ready, queued, unsupported (with why), or waiting_for_scan."""
+
+    state: str
+    reason: str | None = None
+
+
+def preview_status(session: Session, version: FileVersion | None) -> PreviewStatus:
+    """The preview state of a version, without changing anything (pages and the API show it)."""
+    if version is None:
+        return PreviewStatus("unsupported", "The file has no content yet.")
     existing = session.scalar(
         select(FileRendition).where(FileRendition.version_id == version.id, FileRendition.kind == PREVIEW)
     )
     if existing is not None and existing.status == "ready":
-        return "ready"
-    return "queued" if enqueue_preview(session, jobs, version) else "waiting_for_scan"
+        return PreviewStatus("ready")
+    if existing is not None:
+        return PreviewStatus("unsupported", existing.detail or "The preview could not be made.")
+    if family_of(version.content_type) is None:
+        what = media_types.describe(version.content_type)
+        return PreviewStatus("unsupported", f"The file is {what}, not audio, video or an image.")
+    if version.scan_status not in READABLE_SCAN_STATES:
+        return PreviewStatus("waiting_for_scan")
+    return PreviewStatus("queued")
+
+
+def request_preview(session: Session, actor: Actor, *, file_id: str, jobs: JobQueue) -> PreviewStatus:
+    """Ask for the current version's preview to be made. A preview that could not be made is reported
+    with its reason, not retried (the bytes have not changed)."""
+    file = access_file(session, actor, file_id, Action.PREVIEW)
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    status = preview_status(session, version)
+    if status.state == "queued" and version is not None:
+        enqueue_preview(session, jobs, version)
+    return status
 
 
 def open_preview(
@@ -290,7 +332,7 @@ def open_preview(
         version_id=version.id,
         size=rendition.size,
         sha256=rendition.sha256 or "",
-        content_type=rendition.content_type or "application/octet-stream",
+        content_type=media_types.served_type(rendition.content_type),
         blob_key=rendition.blob_key,
         aad_id=rendition.id.encode(),
         wrapped_dek=WrappedKey(kek_id=rendition.kek_id, ciphertext=rendition.wrapped_dek),

@@ -243,7 +243,10 @@ def _finish(s: Services, actor: Actor, lease: Lease, sealer: ResumableSealer) ->
     sealed = sealer.finish()
     try:
         with transaction(s.sessions) as session:
-            status = status_of(complete(session, actor, lease, sealed=sealed, clock=s.clock, jobs=s.jobs))
+            done = complete(
+                session, actor, lease, sealed=sealed, clock=s.clock, store=s.store, keys=s.keys, jobs=s.jobs
+            )
+            status = status_of(done)
     except BaseException:
         # No version points at the blob; without this it would wait for the orphan collector.
         s.store.delete(sealed.blob_key)

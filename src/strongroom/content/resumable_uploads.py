@@ -234,6 +234,8 @@ def complete(
     *,
     sealed: SealedBlob,
     clock: Clock,
+    store: BlobStore,
+    keys: KeyProvider,
     jobs: JobQueue | None = None,
 ) -> TusUpload:
     """Record the finished blob as a file version, exactly as a plain upload does. Raises as commit_upload."""
@@ -242,7 +244,15 @@ def complete(
         folder_id=upload.folder_id, name=upload.name, version_id=upload.version_id, existing_file_id=None
     )
     file, _version = uploads.commit_upload(
-        session, actor, plan=plan, sealed=sealed, clock=clock, content_type=upload.content_type, jobs=jobs
+        session,
+        actor,
+        plan=plan,
+        sealed=sealed,
+        clock=clock,
+        store=store,
+        keys=keys,
+        content_type=upload.content_type,
+        jobs=jobs,
     )
     now = clock.now()
     upload.received, upload.sealed_tail = sealed.size, None

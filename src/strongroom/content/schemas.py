@@ -45,6 +45,11 @@ class ItemRead(BaseModel):
     sha256: str | None = None
     content_type: str | None = None
     version_id: str | None = None
+    scan_status: str | None = Field(
+        default=None,
+        description="Files: the current version's virus-scan state: pending, clean, infected, "
+        "unavailable (scanner down; retried), too_large (held), or not_required.",
+    )
     locked: bool = False
     locked_until: datetime | None = None
     trashed_at: datetime | None = None
@@ -64,6 +69,7 @@ class ItemRead(BaseModel):
             sha256=item.sha256 if is_file else None,
             content_type=item.content_type if is_file else None,
             version_id=item.current_version_id if is_file else None,
+            scan_status=(item.scan_status or "not_required") if is_file else None,
             locked=item.locked_by_id is not None,
             locked_until=item.locked_until,
             trashed_at=item.trashed_at,
@@ -105,6 +111,8 @@ class VersionRead(BaseModel):
     created_by: str
     restored_from_id: str | None
     current: bool
+    scan_status: str = Field(description="pending, clean, infected, unavailable, too_large or not_required")
+    scan_detail: str | None = Field(default=None, description="Why a scan is waiting, or what it found")
 
     @classmethod
     def of(cls, version: FileVersion, *, current_id: str | None) -> "VersionRead":
@@ -118,4 +126,6 @@ class VersionRead(BaseModel):
             created_by=version.created_by_label,
             restored_from_id=version.restored_from_id,
             current=version.id == current_id,
+            scan_status=version.scan_status,
+            scan_detail=version.scan_detail,
         )

@@ -27,6 +27,7 @@ from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
+from strongroom.content import media_types
 from strongroom.content.folders import flush_name, ref
 from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import File, FileVersion, Item
@@ -36,7 +37,7 @@ from strongroom.errors import Conflict, DigestMismatch, TooLarge
 from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider
-from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter
+from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter, read_plaintext
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,23 @@ def guess_content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def read_head(*, store: BlobStore, keys: KeyProvider, sealed: SealedBlob, aad_id: bytes) -> bytes:
+    """The first bytes of a sealed blob (one segment is decrypted), for sniffing its type."""
+    if sealed.size == 0:
+        return b""
+    return b"".join(
+        read_plaintext(
+            store=store,
+            keys=keys,
+            blob_key=sealed.blob_key,
+            wrapped_dek=sealed.wrapped_dek,
+            aad_id=aad_id,
+            plaintext_size=sealed.size,
+            end_inclusive=min(sealed.size, media_types.HEAD_BYTES) - 1,
+        )
+    )
+
+
 def commit_upload(
     session: Session,
     actor: Actor,
@@ -146,19 +164,24 @@ def commit_upload(
     plan: UploadPlan,
     sealed: SealedBlob,
     clock: Clock,
+    store: BlobStore,
+    keys: KeyProvider,
     content_type: str | None = None,
     scan_status: str = "not_required",
     jobs: JobQueue | None = None,
 ) -> tuple[File, FileVersion]:
     """Record a durable blob as a new file, or a new version of the file of that name. Raises as
-    `prepare_upload` (the tree may have changed while the bytes streamed). With `jobs`, a preview
-    rendition is queued in the same transaction, whichever door the bytes came through."""
+    `prepare_upload` (the tree may have changed while the bytes streamed). The stored type comes from
+    the bytes (media_types.stored_type); the client's `content_type` only names formats we cannot
+    sniff. With `jobs`, a preview rendition is queued in the same transaction, whichever door the
+    bytes came through."""
     folder = access_folder(session, actor, plan.folder_id, Action.UPLOAD)
     now = clock.now()
     existing = find_live_child(session, folder.id, plan.name)
     if existing is not None and not isinstance(existing, File):
         raise Conflict(f"A folder named {existing.name!r} is already in this folder.", name=plan.name)
-    ctype = content_type or guess_content_type(plan.name)
+    head = read_head(store=store, keys=keys, sealed=sealed, aad_id=plan.version_id.encode())
+    ctype = media_types.stored_type(name=plan.name, declared=content_type, head=head)
     if existing is None:
         file = File(
             id=new_id("fi"),
@@ -229,5 +252,6 @@ def make_current(file: File, version: FileVersion, *, now: datetime) -> None:
     file.size = version.size
     file.sha256 = version.sha256
     file.content_type = version.content_type
+    file.scan_status = version.scan_status
     file.updated_at = now
     file.revision += 1

@@ -40,6 +40,7 @@ def version_sharing_blob(
         created_by_label=actor.label,
         restored_from_id=original.id,
         scan_status=original.scan_status,
+        scan_detail=original.scan_detail,
     )
 
 

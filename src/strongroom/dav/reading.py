@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from strongroom.access.loaders import ancestry
 from strongroom.api.streaming import stream_content
-from strongroom.content import dav_locks, properties
+from strongroom.content import dav_locks, media_types, properties
 from strongroom.content import folders as content_folders
 from strongroom.content import reads as content_reads
 from strongroom.content.dav_locks import DavLock
@@ -221,9 +221,13 @@ async def get(ctx: DavContext, *, head: bool) -> Response:
             b"" if head else note.encode(), media_type="text/plain; charset=utf-8", headers=headers
         )
     if content is None:  # HEAD: metadata only, and not a read of the content
-        headers |= {"Content-Length": str(item.size), "Accept-Ranges": "bytes"}
+        headers |= {
+            "Content-Length": str(item.size),
+            "Accept-Ranges": "bytes",
+            "X-Content-Type-Options": "nosniff",
+        }
         return Response(
-            status_code=200, headers=headers, media_type=item.content_type or "application/octet-stream"
+            status_code=200, headers=headers, media_type=media_types.served_type(item.content_type)
         )
     response = stream_content(ctx.runtime, content)
     response.headers.update(headers)

@@ -83,6 +83,8 @@ async def _commit(
             plan=plan,
             sealed=sealed,
             clock=ctx.runtime.clock,
+            store=ctx.runtime.blobs,
+            keys=ctx.runtime.keys,
             content_type=content_type,
             jobs=ctx.runtime.jobs,
         )

@@ -60,7 +60,18 @@ def virus_scan(runtime: Runtime, payload: dict[str, Any]) -> None:
         keys=runtime.keys,
         jobs=runtime.jobs,
         clock=runtime.clock,
+        mail=scanner.ScanMail(settings=runtime.settings.mail, public_url=runtime.settings.public_url),
     )
+
+
+def requeue_stranded_scans(runtime: Runtime) -> None:
+    from strongroom.db.session import transaction
+    from strongroom.skills import virus_scan as scanner
+
+    with transaction(runtime.sessions) as session:
+        scanner.requeue_stranded(
+            session, jobs=runtime.jobs, settings=runtime.settings.scan, clock=runtime.clock
+        )
 
 
 def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
@@ -74,6 +85,7 @@ def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
         work_dir=runtime.settings.data_dir / "tmp",
         segment_bytes=runtime.settings.limits.segment_bytes,
         clock=runtime.clock,
+        limits=runtime.settings.previews,
     )
 
 
@@ -89,6 +101,8 @@ def periodic() -> list[Periodic]:
         Periodic("trash.purge_expired", 3600, purge_expired_trash),
         Periodic("storage.collect_orphans", 3600, collect_orphans),
         Periodic("uploads.expire", 600, expire_uploads),
+        # A safety net: scans retry themselves; this re-queues any waiting file whose retries were lost.
+        Periodic("skills.scan_requeue", 3600, requeue_stranded_scans),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]

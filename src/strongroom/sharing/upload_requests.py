@@ -470,6 +470,8 @@ def complete_submission(
     mail: MailSettings,
     public_url: str,
     clock: Clock,
+    store: BlobStore,
+    keys: KeyProvider,
 ) -> tuple[Receipt, list[str]]:
     """Record the joined files as versions (pending a virus scan), close the submission, mail the receipt
     and notify the owner. Returns the receipt and the chunk blob keys to delete after commit."""
@@ -492,6 +494,8 @@ def complete_submission(
             plan=plan.upload,
             sealed=sealed,
             clock=clock,
+            store=store,
+            keys=keys,
             scan_status="pending" if scan_required else "not_required",
         )
         if scan_required:

@@ -76,6 +76,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     # skills
     A.SCAN_PASSED: "Virus scan passed",
     A.SCAN_INFECTED: "Virus found",
+    A.SCAN_HELD: "Held: too large to scan",
 }
 
 

@@ -1,4 +1,4 @@
-"""Which preview the staff UI offers for a file, decided by its name and stored type.
+"""Which preview the staff UI offers for a file, decided by its stored type (sniffed from the bytes).
 
 Browsers play MP4/WebM/Ogg video and MP3/AAC/WAV/Ogg/Opus/FLAC audio natively; other media (AVI,
 MKV, MOV, WMA, AMR, G.729 call recordings...) play from the rendition the background job converts
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from strongroom.content import media_types
+from strongroom.content.renditions import PreviewStatus
 
 NATIVE_VIDEO = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg"}
 NATIVE_AUDIO = {
@@ -51,21 +54,68 @@ class Preview:
     mime: str | None = None
 
 
+NATIVE_TYPES = {
+    "video/mp4": "video",
+    "video/webm": "video",
+    "video/ogg": "video",
+    "audio/mpeg": "audio",
+    "audio/mp4": "audio",
+    "audio/aac": "audio",
+    "audio/wav": "audio",
+    "audio/ogg": "audio",
+    "audio/flac": "audio",
+}
+BROWSER_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+SHOWN_AS_TEXT = {"application/xml", "image/svg+xml", "application/vnd.apple.mpegurl", "application/json"}
+
+
 def preview_kind(name: str, content_type: str | None) -> Preview:  # noqa: PLR0911 - a decision table
-    suffix = PurePosixPath(name.lower()).suffix
+    """Decided by the stored type, which new versions take from their bytes (content.media_types); the
+    name only decides for versions stored before types were sniffed (no type recorded)."""
     ctype = (content_type or "").split(";")[0].strip().lower()
+    if not ctype:
+        return _by_name(name)
+    if ctype in NATIVE_TYPES:
+        return Preview(NATIVE_TYPES[ctype], "content", ctype)
+    family = media_types.media_family(ctype)
+    if family in {"video", "audio"}:
+        return Preview(family, "rendition", f"{family}/mp4")
+    if ctype in BROWSER_IMAGES:
+        return Preview("image", "content")
+    if ctype == "application/pdf":
+        return Preview("pdf", "content", "application/pdf")
+    if ctype.startswith("text/") or ctype in SHOWN_AS_TEXT:
+        return Preview("text", "content", "text/plain")
+    return Preview("none", "content")
+
+
+def _by_name(name: str) -> Preview:  # noqa: PLR0911 - a decision table
+    suffix = PurePosixPath(name.lower()).suffix
     if suffix in NATIVE_VIDEO:
         return Preview("video", "content", NATIVE_VIDEO[suffix])
     if suffix in NATIVE_AUDIO:
         return Preview("audio", "content", NATIVE_AUDIO[suffix])
-    if suffix in CONVERTED_VIDEO or (ctype.startswith("video/") and suffix not in TEXT):
+    if suffix in CONVERTED_VIDEO:
         return Preview("video", "rendition", "video/mp4")
-    if suffix in CONVERTED_AUDIO or (ctype.startswith("audio/") and suffix not in TEXT):
+    if suffix in CONVERTED_AUDIO:
         return Preview("audio", "rendition", "audio/mp4")
     if suffix in IMAGES:
         return Preview("image", "content")
-    if suffix == ".pdf" or ctype == "application/pdf":
+    if suffix == ".pdf":
         return Preview("pdf", "content", "application/pdf")
-    if suffix in TEXT or ctype.startswith("text/"):
+    if suffix in TEXT:
         return Preview("text", "content", "text/plain")
     return Preview("none", "content")
+
+
+MEDIA_KINDS = frozenset({"video", "audio", "image"})
+
+
+def offer(name: str, content_type: str | None, status: PreviewStatus) -> tuple[Preview, str | None]:
+    """The preview to offer and, when there is none for something that looks like media (by its name
+    or its stored type), the reason to show: e.g. a playlist named `clip.mp4`, or a file ffmpeg refused."""
+    preview = preview_kind(name, content_type)
+    looks_like_media = preview.kind in MEDIA_KINDS or _by_name(name).kind in MEDIA_KINDS
+    if status.state == "unsupported" and looks_like_media:
+        return Preview("none", "content"), status.reason
+    return preview, None

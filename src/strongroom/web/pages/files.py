@@ -20,18 +20,28 @@ from strongroom.access.loaders import access_folder
 from strongroom.api.deps import RuntimeDep
 from strongroom.content import files as content_files
 from strongroom.content import folders as content_folders
+from strongroom.content import renditions
 from strongroom.content import trash as content_trash
 from strongroom.content import versions as content_versions
 from strongroom.content.models import File
+from strongroom.content.reads import READABLE_SCAN_STATES
 from strongroom.db.session import transaction
+from strongroom.skills import virus_scan
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
 from strongroom.web.pages.listing import SortKey, list_folder
-from strongroom.web.previews import preview_kind
+from strongroom.web.previews import offer
 from strongroom.web.templating import render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 PAGE_SIZE = 100
+# Short tags for files that cannot be opened yet (or ever); clean and unscanned files carry none.
+SCAN_TAGS = {
+    "pending": "Waiting for virus scan",
+    "unavailable": "Scanner unavailable",
+    "too_large": "Too large to scan",
+    "infected": "Quarantined",
+}
 
 
 @router.get("/files")
@@ -76,6 +86,7 @@ def folder_page(
             sort=sort.value,
             order=order,
             max_upload_bytes=runtime.settings.limits.max_upload_bytes,
+            scan_labels=SCAN_TAGS,
         )
 
 
@@ -118,6 +129,10 @@ def item_page(request: Request, item_id: str, runtime: RuntimeDep) -> Response:
         parent = access_folder(session, actor, item.parent_id, Action.SEE) if item.parent_id else None
         path = content_folders.folder_path(session, parent) if parent else []
         versions = content_versions.list_versions(session, actor, file_id=item.id)
+        current = next((v for v in versions if v.id == item.current_version_id), None)
+        preview, no_preview_reason = offer(
+            item.name, item.content_type, renditions.preview_status(session, current)
+        )
         return render(
             request,
             "staff/item.html",
@@ -125,7 +140,10 @@ def item_page(request: Request, item_id: str, runtime: RuntimeDep) -> Response:
             item=item,
             path=path,
             versions=versions,
-            preview=preview_kind(item.name, item.content_type),
+            preview=preview,
+            no_preview_reason=no_preview_reason,
+            scan=virus_scan.scan_state(current) if current else None,
+            readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
         )
 
 

@@ -36,7 +36,7 @@ from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import content_headers, plaintext_chunks
 from strongroom.content import folders as content_folders
 from strongroom.content import renditions
-from strongroom.content.models import File, FileRendition, Folder, Item
+from strongroom.content.models import File, FileRendition, FileVersion, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
@@ -290,8 +290,12 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
         )
     )
     remaining = None if link.download_limit is None else max(link.download_limit - link.download_count, 0)
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    status = renditions.preview_status(session, version)
+    unsupported = status.state == "unsupported"
     return {
-        "media": renditions.family_of(file.content_type),
+        "media": None if unsupported else renditions.family_of(file.content_type),
+        "no_preview_reason": status.reason if unsupported else None,
         "preview_url": f"{base}/preview/{file.id}" if ready else None,
         "download_url": None if link.preview_only or remaining == 0 else f"{base}/content/{file.id}",
         "remaining": remaining,

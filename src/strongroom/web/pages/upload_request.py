@@ -184,6 +184,8 @@ def complete(runtime: Runtime, request: Request, token: str, submission_id: str)
                 mail=runtime.settings.mail,
                 public_url=runtime.settings.public_url,
                 clock=runtime.clock,
+                store=runtime.blobs,
+                keys=runtime.keys,
             )
             on_commit(session, lambda: delete_blobs(runtime.blobs, freed))
     except BaseException:

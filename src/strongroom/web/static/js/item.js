@@ -49,6 +49,12 @@ async function showPdf() {
   await render();
 }
 
+function noPreview(player, note, reason) {
+  // The job refused the bytes or ffmpeg could not decode them: say so, and stop asking.
+  player.remove();
+  note.replaceChildren(el("strong", { text: "No preview. " }), `${reason || "The preview could not be made."} Download the file to open it with the right program.`);
+}
+
 async function watchRendition() {
   // A converted copy is made by a background job; ask for it, then poll until it is ready.
   const player = document.getElementById("player");
@@ -58,8 +64,13 @@ async function watchRendition() {
   player.hidden = true;
   const note = el("p", { class: "sr-muted", role: "status", text: "Preparing a playable copy of this recording. This page updates when it is ready." });
   preview.append(note);
-  try { await api("POST", url); } catch { /* already queued */ }
   for (let i = 0; i < 120; i += 1) {
+    let state = null;
+    try { state = await api("POST", url); } catch { /* asked again on the next round */ }
+    if (state && state.state === "unsupported") { noPreview(player, note, state.reason); return; }
+    if (state && state.state === "waiting_for_scan" && state.scan) {
+      note.textContent = `${state.scan.label}${state.scan.detail ? ` (${state.scan.detail})` : ""}. The preview is made once the scan passes.`;
+    }
     await new Promise((ok) => setTimeout(ok, 3000));
     const probe = await fetch(url, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
     if (probe.ok) {
@@ -116,7 +127,7 @@ actions.querySelector('[data-action="share"]').addEventListener("click", () => {
 
 wireDialogs();
 wireShareDialogs();
-const kind = preview.dataset.kind;
+const kind = preview ? preview.dataset.kind : "held";
 const shown = kind === "text" ? showText() : kind === "pdf" ? showPdf()
   : (kind === "video" || kind === "audio") && preview.dataset.source === "rendition" ? watchRendition() : Promise.resolve();
 shown.catch((error) => preview.replaceChildren(el("p", { text: `The preview could not be shown: ${error.message}` })));
