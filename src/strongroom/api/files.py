@@ -20,6 +20,7 @@ from strongroom.content import uploads
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, TooLarge
+from strongroom.numbers import require_count
 from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import SealedBlob
 
@@ -128,9 +129,7 @@ def declared_length(request: Request) -> int | None:
     raw = request.headers.get("content-length")
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise InputError("Content-Length must be a number of bytes.", field="Content-Length")
-    return int(raw)
+    return require_count(raw, field="Content-Length")
 
 
 @router.get("/files/{file_id}", response_model=ItemRead)

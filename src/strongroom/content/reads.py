@@ -19,6 +19,7 @@ from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.errors import NotFound, RangeNotSatisfiable
+from strongroom.numbers import parse_count
 from strongroom.storage.keys import WrappedKey
 
 # Bytes from outside the force are served only once a virus scan passed; infected ones never.
@@ -60,20 +61,15 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if unit.strip().lower() != "bytes" or not spec or "," in spec:
         raise RangeNotSatisfiable("Only a single byte range such as 'bytes=0-1023' is supported.", size=size)
     first, dash, last = spec.strip().partition("-")
-    if (
-        not dash
-        or not (first.isdigit() or last.isdigit())
-        or (first and not first.isdigit())
-        or (last and not last.isdigit())
-    ):
+    start, end = parse_count(first), parse_count(last)
+    if not dash or (start is None and end is None) or (first and start is None) or (last and end is None):
         raise RangeNotSatisfiable(f"{header!r} is not a valid byte range.", size=size)
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
+    if start is None:
+        assert end is not None
+        if end == 0 or size == 0:
             raise RangeNotSatisfiable("The range asks for no bytes.", size=size)
-        return ByteRange(max(size - suffix, 0), size - 1)
-    start = int(first)
-    end = int(last) if last else size - 1
+        return ByteRange(max(size - end, 0), size - 1)
+    end = size - 1 if end is None else end
     if start >= size or end < start:
         raise RangeNotSatisfiable(f"The range {header!r} lies outside the file's {size} bytes.", size=size)
     return ByteRange(start, min(end, size - 1))

@@ -17,6 +17,7 @@ from strongroom.dav.context import DavContext, DavStatus
 from strongroom.dav.locks import guard_item, guard_membership
 from strongroom.dav.resources import PROTECTED, Located, destination_segments, etag, href, locate
 from strongroom.errors import InputError, NotFound, TooLarge
+from strongroom.numbers import require_count
 from strongroom.storage.sealed_blobs import SealedBlob
 
 
@@ -36,8 +37,9 @@ async def put(ctx: DavContext) -> Response:
     if not ctx.segments:
         raise DavStatus(405, "The root folder cannot be replaced by a file.")
     limits = ctx.runtime.settings.limits
-    declared = ctx.request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limits.max_upload_bytes:
+    raw_length = ctx.request.headers.get("content-length")
+    declared = None if raw_length is None else require_count(raw_length, field="Content-Length")
+    if declared is not None and declared > limits.max_upload_bytes:
         raise TooLarge(f"The file is larger than the limit of {limits.max_upload_bytes} bytes.")
 
     def prepare(session: Session) -> uploads.UploadPlan:
@@ -65,7 +67,7 @@ async def put(ctx: DavContext) -> Response:
         )
     except ClientDisconnect as exc:
         raise InputError("The upload was interrupted; nothing was stored.") from exc
-    if declared is not None and declared.isdigit() and sealed.size != int(declared):
+    if declared is not None and sealed.size != declared:
         ctx.runtime.blobs.delete(sealed.blob_key)
         raise InputError("The body was shorter than its Content-Length; nothing was stored.")
     ctype = uploads.declared_content_type(ctx.request.headers.get("content-type"))
