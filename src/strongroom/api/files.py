@@ -174,11 +174,14 @@ def download_file(
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
     reason: Reason = None,
 ) -> Response:
-    """The current version's bytes. One `Range: bytes=a-b` is honoured (206); `Repr-Digest` and `ETag`
-    carry the SHA-256 of the whole file. Classified material may need `X-Strongroom-Reason` (else 428)."""
-    return _download(runtime, actor, file_id, None, range_header, if_none_match, reason)
+    """The current version's bytes. One `Range: bytes=a-b` is honoured (206), unless `If-Range` (an
+    ETag or the Last-Modified date you got) no longer names these bytes: then all of them come (200).
+    `Repr-Digest` and `ETag` carry the SHA-256 of the whole file. Classified material may need
+    `X-Strongroom-Reason` (else 428)."""
+    return _download(runtime, actor, file_id, None, range_header, if_none_match, reason, if_range=if_range)
 
 
 def _download(
@@ -189,6 +192,8 @@ def _download(
     range_header: str | None,
     if_none_match: str | None,
     reason: str | None = None,
+    *,
+    if_range: str | None = None,
 ) -> Response:
     with transaction(runtime.sessions) as session:
         content = content_reads.open_content(
@@ -197,6 +202,7 @@ def _download(
             file_id=file_id,
             version_id=version_id,
             range_header=range_header,
+            if_range=if_range,
             clock=runtime.clock,
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,
