@@ -16,6 +16,7 @@ Clients switch on `code`, never on the message.
     + NameTaken           name_taken
     + ItemLocked          item_locked
   x VersionChanged        version_changed    If-Match failed
+    + ItemExists          item_exists        If-None-Match failed: the target exists (or matches)
   x Gone                  gone               expired, revoked or used-up links and upload requests
   x ReasonRequired        reason_required    the item's classification asks for a reason to read or disclose
   x RateLimited           rate_limited
@@ -99,3 +100,9 @@ class RateLimited(StrongroomError):
 
 class Unavailable(StrongroomError):
     code = "unavailable"
+
+
+class ItemExists(VersionChanged):
+    """`If-None-Match` refused a write because the target exists (or matches): 412 like If-Match."""
+
+    code = "item_exists"

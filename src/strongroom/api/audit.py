@@ -24,11 +24,12 @@ from strongroom.audit.models import AuditEvent
 from strongroom.content.models import FileVersion, Item
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotAllowed, NotFound
+from strongroom.numbers import MAX_COUNT, StrictCount, parse_count
 from strongroom.runtime import Runtime
 
 router = APIRouter(tags=["audit"])
 
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Limit = Annotated[StrictCount, Query(ge=1, le=1000, description="Page size.")]
 Marker = Annotated[str | None, Query(description="The `next_marker` of the previous page.")]
 
 
@@ -53,9 +54,10 @@ def _require_admin(actor: Actor) -> None:
 def _after(marker: str | None) -> int | None:
     if marker is None:
         return None
-    if not marker.isdigit():
-        raise InputError("marker must be the next_marker of a previous page.")
-    return int(marker)
+    value = parse_count(marker)
+    if value is None:
+        raise InputError("marker must be the next_marker of a previous page.", field="marker")
+    return value
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
@@ -102,7 +104,7 @@ def export_log(
     actor: CurrentActor,
     runtime: RuntimeDep,
     format: Literal["jsonl", "syslog"] = "jsonl",  # noqa: A002 - the query parameter's public name
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[StrictCount, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> StreamingResponse:
     """Stream the log: `jsonl` (verifiable with `strongroom audit verify`) or RFC 5424 `syslog` lines."""
     _require_admin(actor)
@@ -167,9 +169,9 @@ def create_checkpoint(actor: CurrentActor, runtime: RuntimeDep, response: Respon
 def inclusion_proof(
     actor: CurrentActor,
     runtime: RuntimeDep,
-    seq: Annotated[int, Query(ge=1)],
+    seq: Annotated[StrictCount, Query(ge=1, le=MAX_COUNT)],
     tree_size: Annotated[
-        int | None, Query(ge=1, description="Default: the latest checkpoint's size.")
+        StrictCount | None, Query(ge=1, le=MAX_COUNT, description="Default: the latest checkpoint's size.")
     ] = None,
 ) -> dict[str, Any]:
     """RFC 6962 inclusion proof of event `seq` in the tree of `tree_size` events."""
@@ -191,8 +193,8 @@ def inclusion_proof(
 def consistency_proof(
     actor: CurrentActor,
     runtime: RuntimeDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[StrictCount, Query(ge=1, le=MAX_COUNT)],
+    second: Annotated[StrictCount, Query(ge=1, le=MAX_COUNT)],
 ) -> dict[str, Any]:
     """RFC 6962 consistency proof: the log of `first` events is a prefix of the log of `second`."""
     _require_admin(actor)

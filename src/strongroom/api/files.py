@@ -17,9 +17,11 @@ from strongroom.content import locks as content_locks
 from strongroom.content import reads as content_reads
 from strongroom.content import trash as content_trash
 from strongroom.content import uploads
+from strongroom.content.preconditions import WritePrecondition, parse_entity_tags
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, TooLarge
+from strongroom.numbers import require_count
 from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import SealedBlob
 
@@ -31,6 +33,7 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"description": "Bad name, digest mismatch or malformed request."},
     404: {"description": "No such folder."},
     409: {"description": "A folder has that name, or the file is locked."},
+    412: {"description": "If-Match or If-None-Match does not hold; nothing was stored."},
     413: {"description": "The body is over the configured limit."},
 }
 
@@ -58,10 +61,13 @@ async def upload_file(
     """Store the raw request body as a new file, or as a new version of the file with that name.
 
     Send `Repr-Digest: sha-256=:<base64>:` (RFC 9530) to have the server refuse a body that arrived
-    different from what you sent; nothing is stored then.
+    different from what you sent; nothing is stored then. `If-Match: <etag>` (the file's `ETag` or its
+    content's) replaces the file only if nobody changed it since you read it, `If-None-Match: *` only
+    creates; otherwise 412 and nothing is stored.
     """
     runtime = request.app.state.runtime
     actor = await run_in_threadpool(authenticate, runtime, request)
+    precondition = write_precondition(request)
     expected = parse_digest_header(repr_digest) or parse_digest_header(content_digest)
     max_bytes = runtime.settings.limits.max_upload_bytes
     # Read from the raw headers, not declared as a parameter: it describes the body, it is not an input.
@@ -72,7 +78,9 @@ async def upload_file(
 
     def prepare() -> uploads.UploadPlan:
         with transaction(runtime.sessions) as session:
-            return uploads.prepare_upload(session, actor, folder_id=folder_id, name=name)
+            return uploads.prepare_upload(
+                session, actor, folder_id=folder_id, name=name, precondition=precondition
+            )
 
     plan = await run_in_threadpool(prepare)
     try:
@@ -105,7 +113,10 @@ async def upload_file(
                 keys=runtime.keys,
                 content_type=uploads.declared_content_type(request.headers.get("content-type")),
                 jobs=runtime.jobs,
+                precondition=precondition,
             )
+            session.flush()
+            response.headers["ETag"] = file.etag
             return UploadResult(
                 id=file.id,
                 version_id=version.id,
@@ -126,13 +137,19 @@ async def upload_file(
     return result
 
 
+def write_precondition(request: Request) -> WritePrecondition:
+    """`If-Match` / `If-None-Match` of a PUT (RFC 9110 §13.1). Raises InputError when malformed."""
+    return WritePrecondition(
+        if_match=parse_entity_tags(request.headers.get("if-match"), field="If-Match"),
+        if_none_match=parse_entity_tags(request.headers.get("if-none-match"), field="If-None-Match"),
+    )
+
+
 def declared_length(request: Request) -> int | None:
     raw = request.headers.get("content-length")
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise InputError("Content-Length must be a number of bytes.", field="Content-Length")
-    return int(raw)
+    return require_count(raw, field="Content-Length")
 
 
 @router.get("/files/{file_id}", response_model=ItemRead)
@@ -159,11 +176,14 @@ def download_file(
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
     reason: Reason = None,
 ) -> Response:
-    """The current version's bytes. One `Range: bytes=a-b` is honoured (206); `Repr-Digest` and `ETag`
-    carry the SHA-256 of the whole file. Classified material may need `X-Strongroom-Reason` (else 428)."""
-    return _download(runtime, actor, file_id, None, range_header, if_none_match, reason)
+    """The current version's bytes. One `Range: bytes=a-b` is honoured (206), unless `If-Range` (an
+    ETag or the Last-Modified date you got) no longer names these bytes: then all of them come (200).
+    `Repr-Digest` and `ETag` carry the SHA-256 of the whole file. Classified material may need
+    `X-Strongroom-Reason` (else 428)."""
+    return _download(runtime, actor, file_id, None, range_header, if_none_match, reason, if_range=if_range)
 
 
 def _download(
@@ -174,6 +194,8 @@ def _download(
     range_header: str | None,
     if_none_match: str | None,
     reason: str | None = None,
+    *,
+    if_range: str | None = None,
 ) -> Response:
     with transaction(runtime.sessions) as session:
         content = content_reads.open_content(
@@ -182,6 +204,7 @@ def _download(
             file_id=file_id,
             version_id=version_id,
             range_header=range_header,
+            if_range=if_range,
             clock=runtime.clock,
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,

@@ -10,6 +10,7 @@ from strongroom.content import folders as content_folders
 from strongroom.content.schemas import FolderCreate, FolderRead, ItemPageRead, ItemRead, PathEntry
 from strongroom.db.session import transaction
 from strongroom.identity.models import User
+from strongroom.numbers import StrictCount
 from strongroom.runtime import Runtime
 
 router = APIRouter(tags=["folders"])
@@ -66,7 +67,7 @@ def list_items(
     folder_id: str,
     actor: CurrentActor,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[StrictCount, Query(ge=1, le=1000)] = 100,
     marker: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ItemPageRead:
     """A page of the folder's contents: folders first, then files, by name. Follow `next_marker`."""

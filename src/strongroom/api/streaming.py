@@ -2,13 +2,18 @@
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from email.utils import format_datetime
 from urllib.parse import quote
 
+import anyio
 from starlette.responses import StreamingResponse
+from starlette.types import Send
 
 from strongroom.content import media_types
+from strongroom.content import reads as content_reads
 from strongroom.content.reads import ContentToSend
+from strongroom.db.session import transaction
 from strongroom.errors import InputError
 from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import read_plaintext
@@ -97,7 +102,7 @@ def content_headers(content: ContentToSend, *, inline: bool = False) -> dict[str
     """Headers for stored content on every door. `inline` is a wish: only types on the allow-list
     (content.media_types.INLINE_TYPES) are shown inline; everything else is an attachment."""
     inline = inline and media_types.may_show_inline(content.content_type)
-    return {
+    headers = {
         "ETag": f'"{content.sha256}"',
         "Repr-Digest": repr_digest(content.sha256),
         "Accept-Ranges": "bytes",
@@ -107,6 +112,58 @@ def content_headers(content: ContentToSend, *, inline: bool = False) -> dict[str
         "Content-Security-Policy": "sandbox; default-src 'none'",
         "Cache-Control": "private, no-store",
     }
+    if content.modified_at is not None:
+        headers["Last-Modified"] = format_datetime(content.modified_at, usegmt=True)
+    return headers
+
+
+class RecordedStream(StreamingResponse):
+    """A response carrying a recorded read: if it ends before its last byte (the client went away, or
+    the stream failed), `content.reads.record_interrupted_read` notes how many bytes were sent.
+
+    Bytes count as sent once the server accepted them for the connection; some of the last ones may
+    still have been in flight when the client left.
+    """
+
+    def __init__(
+        self,
+        body: AsyncIterable[bytes],
+        *,
+        runtime: Runtime,
+        content: ContentToSend,
+        status_code: int,
+        headers: Mapping[str, str],
+        recorded_elsewhere: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        super().__init__(body, status_code=status_code, headers=headers, media_type=content.content_type)
+        self.runtime = runtime
+        self.content = content
+        # Errors whose raiser already wrote the event that explains the cut (e.g. a revoked link).
+        self.recorded_elsewhere = recorded_elsewhere
+
+    async def stream_response(self, send: Send) -> None:
+        sent = 0
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            async for chunk in self.body_iterator:
+                data = chunk.encode(self.charset) if isinstance(chunk, str) else bytes(chunk)
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+                sent += len(data)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except BaseException as exc:
+            if self.content.reader is not None and not isinstance(exc, self.recorded_elsewhere):
+                # Shielded: when the client went away, the disconnect has cancelled this task.
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._record_interrupted, sent)
+            raise
+
+    def _record_interrupted(self, sent: int) -> None:
+        with transaction(self.runtime.sessions) as session:
+            content_reads.record_interrupted_read(
+                session, self.content, bytes_sent=sent, clock=self.runtime.clock
+            )
 
 
 def stream_content(
@@ -120,8 +177,14 @@ def stream_content(
         length = content.byte_range.length
         headers["Content-Range"] = f"bytes {content.byte_range.start}-{content.byte_range.end}/{content.size}"
     headers["Content-Length"] = str(length)
-    body: AsyncIterator[bytes] = _empty() if head else _in_thread(plaintext_chunks(runtime, content))
-    return StreamingResponse(body, status_code=status, headers=headers, media_type=content.content_type)
+    if head:
+        return StreamingResponse(
+            _empty(), status_code=status, headers=headers, media_type=content.content_type
+        )
+    body = _in_thread(plaintext_chunks(runtime, content))
+    if content.reader is None:  # a rendition: nothing was recorded as a read of the original
+        return StreamingResponse(body, status_code=status, headers=headers, media_type=content.content_type)
+    return RecordedStream(body, runtime=runtime, content=content, status_code=status, headers=headers)
 
 
 async def _empty() -> AsyncIterator[bytes]:

@@ -25,6 +25,7 @@ from strongroom.content import resumable_append as appending
 from strongroom.content import resumable_uploads as tus
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, StrongroomError
+from strongroom.numbers import require_count
 from strongroom.runtime import Runtime
 
 router = APIRouter(tags=["uploads (tus)"])
@@ -123,10 +124,7 @@ def parse_metadata(value: str | None) -> dict[str, str]:
 
 
 def _int_header(request: Request, name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.isdigit():
-        raise InputError(f"{name} must be a non-negative integer.", field=name)
-    return int(raw)
+    return require_count(request.headers.get(name), field=name)
 
 
 @router.options("/uploads", include_in_schema=False)

@@ -41,10 +41,12 @@ def download_version(
     actor: CurrentActor,
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
     reason: Reason = None,
 ) -> Response:
-    """The bytes of one version (Range supported; classified material may need `X-Strongroom-Reason`)."""
-    return _download(runtime, actor, file_id, version_id, range_header, None, reason)
+    """The bytes of one version (Range and If-Range supported; classified material may need
+    `X-Strongroom-Reason`)."""
+    return _download(runtime, actor, file_id, version_id, range_header, None, reason, if_range=if_range)
 
 
 @router.post("/files/{file_id}/versions/{version_id}/restore", status_code=201, response_model=VersionRead)

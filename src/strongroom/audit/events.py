@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     ITEM_UNLOCKED = "content.item.unlocked"
     PROPERTIES_CHANGED = "content.properties.changed"
     CONTENT_READ = "content.version.read"
+    CONTENT_READ_INTERRUPTED = "content.version.read_interrupted"
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"
     BLOBS_VERIFIED = "storage.blob.verified"

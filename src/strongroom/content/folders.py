@@ -18,6 +18,7 @@ from strongroom.content.names import clean_name, name_key
 from strongroom.db.base import new_id
 from strongroom.errors import InputError, NameTaken
 from strongroom.identity.models import User
+from strongroom.numbers import MAX_COUNT
 
 ROOT_NAME = "All files"
 
@@ -121,7 +122,13 @@ def decode_marker(marker: str) -> tuple[int, str, str]:
         group, key, item_id = json.loads(raw)
     except (ValueError, TypeError) as exc:
         raise InputError("The marker is not one this server handed out.", field="marker") from exc
-    if not isinstance(group, int) or not isinstance(key, str) or not isinstance(item_id, str):
+    # A forged marker may carry any JSON; a number past 64 bits would overflow the database column.
+    if (
+        not isinstance(group, int)
+        or abs(group) > MAX_COUNT
+        or not isinstance(key, str)
+        or not isinstance(item_id, str)
+    ):
         raise InputError("The marker is not one this server handed out.", field="marker")
     return group, key, item_id
 

@@ -6,6 +6,8 @@ recorded the read commits: a read that was not recorded never starts.
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from strongroom.content import media_types
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.errors import NotFound, RangeNotSatisfiable
+from strongroom.numbers import parse_count
 from strongroom.storage.keys import WrappedKey
 
 # Bytes from outside the force are served only once a virus scan passed; infected ones never.
@@ -50,6 +53,9 @@ class ContentToSend:
     aad_id: bytes
     wrapped_dek: WrappedKey
     byte_range: ByteRange | None
+    modified_at: datetime | None = None  # Last-Modified of these bytes (when the version was stored)
+    reader: Actor | None = None  # set for reads of original bytes: who to name if the read is cut short
+    via: str = "api"
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:
@@ -61,23 +67,35 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if unit.strip().lower() != "bytes" or not spec or "," in spec:
         raise RangeNotSatisfiable("Only a single byte range such as 'bytes=0-1023' is supported.", size=size)
     first, dash, last = spec.strip().partition("-")
-    if (
-        not dash
-        or not (first.isdigit() or last.isdigit())
-        or (first and not first.isdigit())
-        or (last and not last.isdigit())
-    ):
+    start, end = parse_count(first), parse_count(last)
+    if not dash or (start is None and end is None) or (first and start is None) or (last and end is None):
         raise RangeNotSatisfiable(f"{header!r} is not a valid byte range.", size=size)
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
+    if start is None:
+        assert end is not None
+        if end == 0 or size == 0:
             raise RangeNotSatisfiable("The range asks for no bytes.", size=size)
-        return ByteRange(max(size - suffix, 0), size - 1)
-    start = int(first)
-    end = int(last) if last else size - 1
+        return ByteRange(max(size - end, 0), size - 1)
+    end = size - 1 if end is None else end
     if start >= size or end < start:
         raise RangeNotSatisfiable(f"The range {header!r} lies outside the file's {size} bytes.", size=size)
     return ByteRange(start, min(end, size - 1))
+
+
+def range_applies(if_range: str | None, *, tags: Collection[str], dates: Collection[datetime]) -> bool:
+    """RFC 9110 §13.1.5: a Range is served only while `If-Range` (an entity tag, compared strongly, or
+    an HTTP-date, compared exactly) still names these bytes; otherwise the whole representation is."""
+    if if_range is None:
+        return True
+    value = if_range.strip()
+    if value.startswith('"'):
+        return value in tags
+    if value.startswith("W/"):
+        return False  # a weak tag never passes a strong comparison
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False  # not a validator we can evaluate: sending everything is always correct
+    return when.tzinfo is not None and any(when == date.replace(microsecond=0) for date in dates)
 
 
 def open_content(
@@ -87,13 +105,14 @@ def open_content(
     file_id: str,
     version_id: str | None = None,
     range_header: str | None = None,
+    if_range: str | None = None,
     clock: Clock,
     via: str = "api",
     reason: str | None = None,
     reason_required_for: Collection[str] = (),
 ) -> ContentToSend:
-    """Authorise and record a read of a file's (or one version's) original bytes. Raises NotFound,
-    RangeNotSatisfiable."""
+    """Authorise and record a read of a file's (or one version's) original bytes. The Range is served
+    only if `if_range` (when given) still holds. Raises NotFound, RangeNotSatisfiable."""
     if version_id is None:
         file = access_file(session, actor, file_id, Action.DOWNLOAD)
         if file.current_version_id is None:
@@ -107,7 +126,12 @@ def open_content(
     if version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("version", version.id)
     require_reason(classification=file.classification, reason=reason, required_for=reason_required_for)
-    byte_range = parse_range(range_header, version.size)
+    tags, dates = {f'"{version.sha256}"'}, [version.created_at]
+    if version.id == file.current_version_id:
+        tags.add(file.etag)  # the WebDAV door's ETag and Last-Modified name the current bytes too
+        dates.append(file.updated_at)
+    applies = range_applies(if_range, tags=tags, dates=dates)
+    byte_range = parse_range(range_header, version.size) if applies else None
     details: dict[str, object] = {"version_id": version.id, "via": via, "sha256": version.sha256}
     if byte_range is not None:
         details["range"] = [byte_range.start, byte_range.end]
@@ -132,4 +156,36 @@ def open_content(
         aad_id=version.sealed_for_id.encode(),
         wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
         byte_range=byte_range,
+        modified_at=version.created_at,
+        reader=actor,
+        via=via,
+    )
+
+
+def record_interrupted_read(
+    session: Session, content: ContentToSend, *, bytes_sent: int, clock: Clock
+) -> None:
+    """The read recorded by `open_content` ended before all its bytes were sent (the client went away,
+    or the stream failed): a second event says how far it got, so the trail never claims a whole copy
+    left when only part of it did. `bytes_sent` counts bytes handed to the connection."""
+    if content.reader is None:
+        return
+    file = session.get_one(File, content.file_id)
+    expected = content.byte_range.length if content.byte_range else content.size
+    details: dict[str, object] = {
+        "version_id": content.version_id,
+        "via": content.via,
+        "bytes_sent": bytes_sent,
+        "bytes_expected": expected,
+        "interrupted": True,
+    }
+    if content.byte_range is not None:
+        details["range"] = [content.byte_range.start, content.byte_range.end]
+    events.record(
+        session,
+        content.reader,
+        AuditAction.CONTENT_READ_INTERRUPTED,
+        item=ref(file),
+        details=details,
+        at=clock.now(),
     )

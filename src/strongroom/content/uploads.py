@@ -32,6 +32,7 @@ from strongroom.content.folders import flush_name, ref
 from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import File, FileVersion, Item
 from strongroom.content.names import clean_name, name_key
+from strongroom.content.preconditions import WritePrecondition
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, DigestMismatch, TooLarge
 from strongroom.jobs.queue import JobQueue
@@ -58,14 +59,23 @@ def find_live_child(session: Session, folder_id: str, name: str) -> Item | None:
     )
 
 
-def prepare_upload(session: Session, actor: Actor, *, folder_id: str, name: str) -> UploadPlan:
+def prepare_upload(
+    session: Session,
+    actor: Actor,
+    *,
+    folder_id: str,
+    name: str,
+    precondition: WritePrecondition | None = None,
+) -> UploadPlan:
     """Check that `actor` may put a file named `name` into the folder. Raises NotFound, NameInvalid,
-    Conflict (a folder has that name), ItemLocked."""
+    Conflict (a folder has that name), ItemLocked, VersionChanged/ItemExists (`precondition` fails)."""
     folder = access_folder(session, actor, folder_id, Action.UPLOAD)
     clean = clean_name(name)
     existing = find_live_child(session, folder.id, clean)
     if existing is not None and not isinstance(existing, File):
         raise Conflict(f"A folder named {existing.name!r} is already in this folder.", name=clean)
+    if precondition is not None:
+        precondition.check(existing)
     if existing is not None:
         ensure_unlocked_for(existing, actor)
     return UploadPlan(
@@ -169,6 +179,7 @@ def commit_upload(
     content_type: str | None = None,
     scan_status: str = "not_required",
     jobs: JobQueue | None = None,
+    precondition: WritePrecondition | None = None,
 ) -> tuple[File, FileVersion]:
     """Record a durable blob as a new file, or a new version of the file of that name. Raises as
     `prepare_upload` (the tree may have changed while the bytes streamed). The stored type comes from
@@ -180,6 +191,11 @@ def commit_upload(
     existing = find_live_child(session, folder.id, plan.name)
     if existing is not None and not isinstance(existing, File):
         raise Conflict(f"A folder named {existing.name!r} is already in this folder.", name=plan.name)
+    if precondition is not None and not precondition.is_empty:
+        if existing is not None:
+            # Two conditional writes racing on one file: the row lock makes the second see the first.
+            session.refresh(existing, with_for_update=True)
+        precondition.check(existing)
     head = read_head(store=store, keys=keys, sealed=sealed, aad_id=plan.version_id.encode())
     ctype = media_types.stored_type(name=plan.name, declared=content_type, head=head)
     if existing is None:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from strongroom.actors import Actor
 from strongroom.dav.locks import Preconditions
 from strongroom.db.session import transaction
+from strongroom.numbers import require_count
 from strongroom.runtime import Runtime
 
 T = TypeVar("T")
@@ -47,8 +48,9 @@ class DavContext:
 
     async def small_body(self) -> bytes:
         """A request body that must be small (XML); refuses anything over 1 MiB with 413."""
-        declared = self.request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_SMALL_BODY:
+        raw_length = self.request.headers.get("content-length")
+        declared = None if raw_length is None else require_count(raw_length, field="Content-Length")
+        if declared is not None and declared > MAX_SMALL_BODY:
             raise DavStatus(413, "XML bodies are limited to 1 MiB.")
         body = bytearray()
         async for chunk in self.request.stream():

@@ -24,6 +24,7 @@ from strongroom.dav.resources import (
     segments_of,
 )
 from strongroom.errors import InputError, NotFound, VersionChanged
+from strongroom.numbers import parse_count
 
 NO_LOCK = "DAV:no-lock"
 
@@ -108,8 +109,9 @@ def parse_timeout(header: str | None) -> timedelta | None:
         value = part.strip()
         if value.lower() == "infinite":
             return dav_locks.MAX_TIMEOUT
-        if value.lower().startswith("second-") and value[7:].isdigit():
-            return timedelta(seconds=min(int(value[7:]), int(dav_locks.MAX_TIMEOUT.total_seconds())))
+        seconds = parse_count(value[7:]) if value.lower().startswith("second-") else None
+        if seconds is not None:
+            return timedelta(seconds=min(seconds, int(dav_locks.MAX_TIMEOUT.total_seconds())))
     return None
 
 

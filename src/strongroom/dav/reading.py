@@ -206,6 +206,7 @@ async def get(ctx: DavContext, *, head: bool) -> Response:
             ctx.actor,
             file_id=located.item.id,
             range_header=range_header,
+            if_range=ctx.request.headers.get("if-range"),
             clock=ctx.runtime.clock,
             via="dav",
         )

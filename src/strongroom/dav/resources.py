@@ -36,17 +36,34 @@ def split_path(path: str) -> tuple[str, ...]:
     return segments
 
 
-def destination_segments(header: str | None, *, mount: str) -> tuple[str, ...]:
-    """The Destination header (absolute URI or path) → names below our mount. Raises InputError."""
+def destination_segments(header: str | None, *, mount: str, host: str | None = None) -> tuple[str, ...]:
+    """The Destination header (absolute URI or path) → names below our mount. With `host` (the request's
+    Host), an absolute URI naming another server is refused. Raises InputError, OutsideMount."""
     if not header:
         raise InputError("COPY and MOVE need a Destination header.")
-    path = unquote(urlsplit(header.strip()).path)
+    parts = urlsplit(header.strip())
+    if (
+        host is not None
+        and parts.netloc
+        and _authority(parts.scheme, parts.netloc) != _authority(parts.scheme, host)
+    ):
+        # RFC 4918 §9.8.5/§9.9.4: copying or moving to another server is the client's job (502).
+        raise OutsideMount(f"The destination {header!r} is on another server.")
+    path = unquote(parts.path)
     prefix = mount.rstrip("/") + "/"
     if path.rstrip("/") == mount.rstrip("/"):
         return ()
     if not path.startswith(prefix):
         raise OutsideMount(f"The destination {header!r} is not on this WebDAV server.")
     return split_path(path[len(prefix) :])
+
+
+def _authority(scheme: str, netloc: str) -> str:
+    """host:port, lower-cased, the default port written out, so that equal authorities compare equal."""
+    authority = netloc.rpartition("@")[2].strip().lower()
+    if authority.endswith("]") or ":" not in authority:  # no port (an IPv6 literal ends with "]")
+        return f"{authority}:{'443' if scheme.lower() == 'https' else '80'}"
+    return authority
 
 
 class OutsideMount(InputError):

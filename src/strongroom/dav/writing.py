@@ -12,11 +12,13 @@ from strongroom.content import files as content_files
 from strongroom.content import folders as content_folders
 from strongroom.content import trash as content_trash
 from strongroom.content.models import Item
+from strongroom.content.preconditions import WritePrecondition, parse_entity_tags
 from strongroom.dav import xml
 from strongroom.dav.context import DavContext, DavStatus
 from strongroom.dav.locks import guard_item, guard_membership
 from strongroom.dav.resources import PROTECTED, Located, destination_segments, etag, href, locate
 from strongroom.errors import InputError, NotFound, TooLarge
+from strongroom.numbers import require_count
 from strongroom.storage.sealed_blobs import SealedBlob
 
 
@@ -36,9 +38,15 @@ async def put(ctx: DavContext) -> Response:
     if not ctx.segments:
         raise DavStatus(405, "The root folder cannot be replaced by a file.")
     limits = ctx.runtime.settings.limits
-    declared = ctx.request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limits.max_upload_bytes:
+    raw_length = ctx.request.headers.get("content-length")
+    declared = None if raw_length is None else require_count(raw_length, field="Content-Length")
+    if declared is not None and declared > limits.max_upload_bytes:
         raise TooLarge(f"The file is larger than the limit of {limits.max_upload_bytes} bytes.")
+    # Without these a client that saves a file it read earlier overwrites whatever came in between.
+    precondition = WritePrecondition(
+        if_match=parse_entity_tags(ctx.request.headers.get("if-match"), field="If-Match"),
+        if_none_match=parse_entity_tags(ctx.request.headers.get("if-none-match"), field="If-None-Match"),
+    )
 
     def prepare(session: Session) -> uploads.UploadPlan:
         located = locate(session, ctx.actor, ctx.segments)
@@ -51,7 +59,9 @@ async def put(ctx: DavContext) -> Response:
             guard_item(session, ctx.actor, ctx.pre, located.chain, now=now)
         else:
             guard_membership(session, ctx.actor, ctx.pre, parent_chain, now=now)
-        return uploads.prepare_upload(session, ctx.actor, folder_id=parent_chain[-1].id, name=located.name)
+        return uploads.prepare_upload(
+            session, ctx.actor, folder_id=parent_chain[-1].id, name=located.name, precondition=precondition
+        )
 
     plan = await ctx.in_transaction(prepare)
     try:
@@ -65,16 +75,21 @@ async def put(ctx: DavContext) -> Response:
         )
     except ClientDisconnect as exc:
         raise InputError("The upload was interrupted; nothing was stored.") from exc
-    if declared is not None and declared.isdigit() and sealed.size != int(declared):
+    if declared is not None and sealed.size != declared:
         ctx.runtime.blobs.delete(sealed.blob_key)
         raise InputError("The body was shorter than its Content-Length; nothing was stored.")
     ctype = uploads.declared_content_type(ctx.request.headers.get("content-type"))
-    created, tag = await _commit(ctx, plan, sealed, content_type=ctype)
+    created, tag = await _commit(ctx, plan, sealed, content_type=ctype, precondition=precondition)
     return Response(status_code=201 if created else 204, headers={"ETag": tag})
 
 
 async def _commit(
-    ctx: DavContext, plan: uploads.UploadPlan, sealed: SealedBlob, *, content_type: str | None
+    ctx: DavContext,
+    plan: uploads.UploadPlan,
+    sealed: SealedBlob,
+    *,
+    content_type: str | None,
+    precondition: WritePrecondition | None = None,
 ) -> tuple[bool, str]:
     def commit(session: Session) -> tuple[bool, str]:
         file, version = uploads.commit_upload(
@@ -87,6 +102,7 @@ async def _commit(
             keys=ctx.runtime.keys,
             content_type=content_type,
             jobs=ctx.runtime.jobs,
+            precondition=precondition,
         )
         session.flush()
         return version.number == 1, etag(file)
@@ -180,7 +196,9 @@ async def copy_or_move(ctx: DavContext, *, move: bool) -> Response:
     depth = (ctx.request.headers.get("depth") or "infinity").strip().lower()
     if depth not in {"0", "infinity"} or (move and depth != "infinity"):
         raise InputError("COPY takes Depth 0 or infinity; MOVE only infinity.")
-    target = destination_segments(ctx.request.headers.get("destination"), mount=ctx.mount)
+    target = destination_segments(
+        ctx.request.headers.get("destination"), mount=ctx.mount, host=ctx.request.headers.get("host")
+    )
 
     def run(session: Session) -> bool:
         source = locate(session, ctx.actor, ctx.segments)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.access.actions import Role
+from strongroom.numbers import MAX_COUNT
 from strongroom.sharing.models import Grant, SharedLink, UploadRequest
 
 AccessLevel = Literal["anyone", "force", "collaborators"]
@@ -151,7 +152,9 @@ class UploadRequestCreate(BaseModel):
     fields: list[FormField] = Field(default_factory=lambda: list(DEFAULT_FIELDS), max_length=30)
     expires_at: datetime | None = None
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
-    max_bytes: int = Field(default=10 * 1024**3, ge=1, description="Largest total of one submission's files.")
+    max_bytes: int = Field(
+        default=10 * 1024**3, ge=1, le=MAX_COUNT, description="Largest total of one submission's files."
+    )
     allowed_types: list[str] = Field(
         default_factory=list,
         max_length=50,
@@ -202,7 +205,7 @@ class SubmissionStart(BaseModel):
 class SubmissionFileStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=1024)
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=MAX_COUNT)
     content_type: str | None = Field(default=None, max_length=200)
 
 

@@ -510,7 +510,14 @@ def _claim_download(session: Session, link: SharedLink) -> bool:
 
 
 def open_link_download(
-    session: Session, link: SharedLink, visit: Visit, *, file_id: str, range_header: str | None, clock: Clock
+    session: Session,
+    link: SharedLink,
+    visit: Visit,
+    *,
+    file_id: str,
+    range_header: str | None,
+    clock: Clock,
+    if_range: str | None = None,
 ) -> content_reads.ContentToSend | None:
     """Authorise, count and record a download of original bytes through a link. None means the download
     limit is used up (the refusal is recorded: commit, then answer Gone). Every request for original bytes
@@ -520,7 +527,13 @@ def open_link_download(
     actor = require_ready(session, link, visit)
     if _claim_download(session, link):
         return content_reads.open_content(
-            session, actor, file_id=file_id, range_header=range_header, clock=clock, via="link"
+            session,
+            actor,
+            file_id=file_id,
+            range_header=range_header,
+            if_range=if_range,
+            clock=clock,
+            via="link",
         )
     item = session.get_one(Item, link.item_id)
     events.record(

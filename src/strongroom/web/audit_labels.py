@@ -41,6 +41,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.ITEM_UNLOCKED: "Unlocked",
     A.PROPERTIES_CHANGED: "Details changed",
     A.CONTENT_READ: "Downloaded or played",
+    A.CONTENT_READ_INTERRUPTED: "Download stopped before the end",
     A.PREVIEW_READ: "Previewed",
     A.RENDITION_CREATED: "Preview made",
     A.UPLOAD_STARTED: "Upload started",

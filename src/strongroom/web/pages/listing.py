@@ -23,6 +23,7 @@ from strongroom.actors import Actor
 from strongroom.content import folders as content_folders
 from strongroom.content.models import Item
 from strongroom.errors import InputError
+from strongroom.numbers import MAX_COUNT
 
 
 class SortKey(StrEnum):
@@ -46,7 +47,12 @@ def _decode(marker: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
     except (ValueError, TypeError) as exc:
         raise InputError("That page link is not one Strongroom made.", field="marker") from exc
-    if not isinstance(values, list) or len(values) != 3:
+    # A forged marker may carry any JSON; a number past 64 bits would overflow the database column.
+    if (
+        not isinstance(values, list)
+        or len(values) != 3
+        or any(isinstance(v, int) and abs(v) > MAX_COUNT for v in values)
+    ):
         raise InputError("That page link is not one Strongroom made.", field="marker")
     return values
 

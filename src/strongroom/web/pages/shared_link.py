@@ -27,13 +27,12 @@ from anyio import to_thread
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from starlette.responses import StreamingResponse
 
 from strongroom import errors
 from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
-from strongroom.api.streaming import content_headers, plaintext_chunks
+from strongroom.api.streaming import RecordedStream, content_headers, plaintext_chunks
 from strongroom.content import folders as content_folders
 from strongroom.content import renditions
 from strongroom.content.models import File, FileRendition, FileVersion, Folder, Item
@@ -571,11 +570,13 @@ def stream(runtime: Runtime, link_id: str, content: ContentToSend, *, inline: bo
         status, length = 206, content.byte_range.length
         headers["Content-Range"] = f"bytes {content.byte_range.start}-{content.byte_range.end}/{content.size}"
     headers["Content-Length"] = str(length)
-    response = StreamingResponse(
+    response = RecordedStream(
         guarded_stream(runtime, link_id, content),
+        runtime=runtime,
+        content=content,
         status_code=status,
         headers=headers,
-        media_type=content.content_type,
+        recorded_elsewhere=(LinkCut,),
     )
     for name, value in EXTERNAL_HEADERS.items():
         response.headers[name] = value
@@ -588,13 +589,21 @@ def download(
     file_id: str,
     request: Request,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
 ) -> Response:
-    """The original bytes (never for a preview-only link). Each request counts against the download limit."""
+    """The original bytes (never for a preview-only link). Each request counts against the download limit.
+    `If-Range` that no longer names the bytes turns a Range request into the whole file (200)."""
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[str, ContentToSend | None]:
         return link.id, shared_links.open_link_download(
-            session, link, visit, file_id=file_id, range_header=range_header, clock=runtime.clock
+            session,
+            link,
+            visit,
+            file_id=file_id,
+            range_header=range_header,
+            if_range=if_range,
+            clock=runtime.clock,
         )
 
     try:

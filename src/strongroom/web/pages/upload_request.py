@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect
 from strongroom import errors
 from strongroom.content.maintenance import delete_blobs
 from strongroom.db.session import on_commit, transaction
+from strongroom.numbers import MAX_COUNT, StrictCount
 from strongroom.runtime import Runtime
 from strongroom.sharing import upload_requests
 from strongroom.sharing.models import UploadRequest
@@ -322,7 +323,7 @@ async def api_chunk(
     submission_id: str,
     file_id: str,
     request: Request,
-    upload_offset: Annotated[int, Header(alias="Upload-Offset", ge=0)],
+    upload_offset: Annotated[StrictCount, Header(alias="Upload-Offset", ge=0, le=MAX_COUNT)],
 ) -> Response:
     runtime = runtime_of(request)
     try:
