@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import chain, custody, verify, witness
+from strongroom.audit import chain, custody, custody_verify, verify, witness
 from strongroom.audit.checkpoints import latest
 from strongroom.audit.events import AuditAction, ItemRef, hashed_fields, record
+from strongroom.audit.trust import Trust
 from strongroom.config import Settings
 from strongroom.db.migrate import upgrade
 from strongroom.db.session import transaction
@@ -98,7 +99,7 @@ def bench_verify(directory: Path, count: int) -> tuple[float, bool]:
     write_synthetic_export(path, count)
     start = time.perf_counter()
     with path.open(encoding="utf-8") as lines:
-        report = verify.verify_export(lines, public_key=b"\0" * 32)
+        report = verify.verify_export(lines, trust=Trust.of([b"\0" * 32]))
     return time.perf_counter() - start, report.ok and report.events == count
 
 
@@ -128,7 +129,7 @@ def bench_custody(runtime: Runtime, events: int) -> float:
     )
     elapsed = time.perf_counter() - start_time
     assert pdf.startswith(b"%PDF")
-    assert custody.verify_bundle(bundle, public_key=keys.audit_public_key())[0] == []
+    assert custody_verify.verify_bundle(bundle, trust=Trust.of([keys.audit_public_key()])).problems == []
     return elapsed
 
 

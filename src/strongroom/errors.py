@@ -8,6 +8,7 @@ Clients switch on `code`, never on the message.
     + NameInvalid         name_invalid
     + RangeNotSatisfiable range_not_satisfiable
     + DigestMismatch      digest_mismatch    the body does not match the digest the client sent
+    + UnsafeText          unsafe_text        control or text-direction characters in text the audit keeps
   x TooLarge              too_large          the body is over a configured limit
   x Unauthenticated       unauthenticated    no or bad credentials
   x NotFound              not_found          also for items the actor may not see
@@ -49,6 +50,13 @@ class RangeNotSatisfiable(InputError):
 
 class DigestMismatch(InputError):
     code = "digest_mismatch"
+
+
+class UnsafeText(InputError):
+    """Text that the audit trail keeps (a reason, an address, a name) holds control, line-separator
+    or bidirectional-formatting characters (strongroom.audit.text)."""
+
+    code = "unsafe_text"
 
 
 class TooLarge(StrongroomError):

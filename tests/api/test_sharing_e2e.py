@@ -214,10 +214,16 @@ def test_investigator_shares_a_999_call_with_cps_and_defence(
         assert cps.get(f"/s/{cps_token}/preview/{file_id}").status_code == 410
 
     with httpx.Client(base_url=live_server.url, timeout=30) as api:
-        cps_report = api.get(f"/api/v1/shared-links/{cps_link}/access-report", headers=alice.headers).json()
-        def_report = api.get(f"/api/v1/shared-links/{def_link}/access-report", headers=alice.headers).json()
+        # Reading the reports is itself audited, with a reason (here the `reason` parameter).
+        why = {"reason": "Disclosure log for the CPS"}
+        cps_report = api.get(
+            f"/api/v1/shared-links/{cps_link}/access-report", params=why, headers=alice.headers
+        ).json()
+        def_report = api.get(
+            f"/api/v1/shared-links/{def_link}/access-report", params=why, headers=alice.headers
+        ).json()
         item_report = api.get(
-            f"/api/v1/items/{file_id}/shared-links/access-report", headers=alice.headers
+            f"/api/v1/items/{file_id}/shared-links/access-report", params=why, headers=alice.headers
         ).json()
 
     assert [(e["action"], e["who"]) for e in cps_report] == [
@@ -287,5 +293,9 @@ def test_revocation_cuts_a_running_download(live_server: LiveServer, alice: User
                     received += len(chunk)
         assert received < size
         assert api.get(f"/s/{token}/content/{file_id}").status_code == 410
-        report = api.get(f"/api/v1/shared-links/{link_id}/access-report", headers=alice.headers).json()
+        report = api.get(
+            f"/api/v1/shared-links/{link_id}/access-report",
+            params={"reason": "Check the revocation cut the stream"},
+            headers=alice.headers,
+        ).json()
         assert [e["action"] for e in report][-2:] == ["sharing.link.revoked", "sharing.link.stream_cut"]

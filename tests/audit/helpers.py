@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import export, verify, witness
 from strongroom.audit.events import AuditAction, ItemRef, record
+from strongroom.audit.trust import Trust
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
+from tests.support.users import UserFixture
 
 OFFICER = Actor(
     kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7")
@@ -41,10 +45,23 @@ def checkpoint(runtime: Runtime) -> dict[str, object] | None:
 def export_lines(runtime: Runtime) -> list[str]:
     return list(
         export.jsonl_lines(
-            runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now()
+            runtime.sessions,
+            public_key=runtime.keys.audit_public_key(),
+            exported_at=runtime.clock.now(),
+            origin=witness.origin_of(runtime.settings),
         )
     )
 
 
+def trusted(runtime: Runtime) -> Trust:
+    """What a verifier holds apart from the server: the audit public key."""
+    return Trust.of([runtime.keys.audit_public_key()])
+
+
 def verify_db(runtime: Runtime) -> verify.Report:
-    return verify.verify_export(export_lines(runtime), public_key=runtime.keys.audit_public_key())
+    return verify.verify_export(export_lines(runtime), trust=trusted(runtime))
+
+
+def why(user: UserFixture, reason: str = "Audit review for Op Kestrel") -> dict[str, str]:
+    """The user's headers with a reason: every read of the audit trail states one."""
+    return {**user.headers, "X-Strongroom-Reason": quote(reason)}

@@ -9,9 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from strongroom.audit import chain, custody
+from strongroom.audit import chain, custody_verify
+from strongroom.audit.trust import Trust
 from strongroom.cli import app as cli_app
 from strongroom.runtime import Runtime
+from tests.audit.helpers import why
 from tests.support.users import UserFixture
 
 
@@ -32,7 +34,7 @@ def test_admins_search_events_with_filters_and_paging_others_may_not(
     page = client.get(
         "/api/v1/audit/events",
         params={"item_id": file["id"], "action": "content.version.read", "limit": 2},
-        headers=admin.headers,
+        headers=why(admin),
     ).json()
     assert [e["action"] for e in page["events"]] == ["content.version.read"] * 2
     assert page["events"][0]["actor_label"] == alice.email
@@ -44,16 +46,14 @@ def test_admins_search_events_with_filters_and_paging_others_may_not(
             "limit": 2,
             "marker": page["next_marker"],
         },
-        headers=admin.headers,
+        headers=why(admin),
     ).json()
     assert len(rest["events"]) == 1
     assert rest["next_marker"] is None
     assert rest["events"][0]["seq"] > page["events"][1]["seq"]
-    prefix = client.get("/api/v1/audit/events", params={"action": "content."}, headers=admin.headers).json()
+    prefix = client.get("/api/v1/audit/events", params={"action": "content."}, headers=why(admin)).json()
     assert {e["action"].split(".")[0] for e in prefix["events"]} == {"content"}
-    assert (
-        client.get("/api/v1/audit/events", params={"marker": "x"}, headers=admin.headers).status_code == 400
-    )
+    assert client.get("/api/v1/audit/events", params={"marker": "x"}, headers=why(admin)).status_code == 400
 
 
 def test_export_verifies_with_the_cli_and_edits_are_caught(
@@ -62,7 +62,7 @@ def test_export_verifies_with_the_cli_and_edits_are_caught(
     upload(client, alice, "statement.pdf", b"I saw")
     assert client.post("/api/v1/audit/checkpoints", headers=admin.headers).status_code == 201
     key = client.get("/api/v1/audit/public-key").json()["public_key"]
-    exported = client.get("/api/v1/audit/export", headers=admin.headers)
+    exported = client.get("/api/v1/audit/export", headers=why(admin))
     assert exported.status_code == 200
     path = tmp_path / "audit.jsonl"
     path.write_bytes(exported.content)
@@ -74,7 +74,7 @@ def test_export_verifies_with_the_cli_and_edits_are_caught(
 
     with runtime.engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET ip = '203.0.113.9' WHERE seq = 2"))
-    path.write_bytes(client.get("/api/v1/audit/export", headers=admin.headers).content)
+    path.write_bytes(client.get("/api/v1/audit/export", headers=why(admin)).content)
     bad = runner.invoke(cli_app, ["audit", "verify", str(path), "--public-key", key])
     assert bad.exit_code == 1
     assert "TAMPERED: seq 2: content does not match its hash" in bad.output
@@ -83,7 +83,7 @@ def test_export_verifies_with_the_cli_and_edits_are_caught(
 def test_syslog_export_is_rfc_5424(client: TestClient, alice: UserFixture, admin: UserFixture) -> None:
     upload(client, alice, "notes.txt", b"x")
     lines = client.get(
-        "/api/v1/audit/export", params={"format": "syslog"}, headers=admin.headers
+        "/api/v1/audit/export", params={"format": "syslog"}, headers=why(admin)
     ).text.splitlines()
     assert lines
     first = lines[0]
@@ -140,14 +140,14 @@ def test_reports_who_accessed_an_item_and_what_a_user_did(
     file = upload(client, alice, "interview.wav", b"audio")
     client.get(f"/api/v1/files/{file['id']}/content", headers=alice.headers, params={})
     client.get(f"/api/v1/files/{file['id']}/content", headers={**alice.headers, "Range": "bytes=0-1"})
-    report = client.get(f"/api/v1/items/{file['id']}/access-report", headers=alice.headers)
+    report = client.get(f"/api/v1/items/{file['id']}/access-report", headers=why(alice))
     assert report.status_code == 200
     accessors = report.json()["accessors"]
     assert [(a["actor_label"], a["count"]) for a in accessors] == [(alice.email, 2)]
     assert client.get(f"/api/v1/items/{file['id']}/access-report", headers=bob.headers).status_code == 404
-    assert client.get(f"/api/v1/items/{file['id']}/access-report", headers=admin.headers).status_code == 200
+    assert client.get(f"/api/v1/items/{file['id']}/access-report", headers=why(admin)).status_code == 200
 
-    mine = client.get(f"/api/v1/users/{alice.id}/activity", headers=alice.headers).json()["events"]
+    mine = client.get(f"/api/v1/users/{alice.id}/activity", headers=why(alice)).json()["events"]
     assert {"content.file.created", "content.version.created", "content.version.read"} <= {
         e["action"] for e in mine
     }
@@ -174,7 +174,7 @@ def test_classified_material_needs_a_reason_which_is_recorded(
     reads = client.get(
         "/api/v1/audit/events",
         params={"item_id": file["id"], "action": "content.version.read"},
-        headers=admin.headers,
+        headers=why(admin),
     )
     assert [e["reason"] for e in reads.json()["events"]] == ["Op Kestrel — disclosure review"]
 
@@ -191,10 +191,10 @@ def test_disclosing_classified_material_needs_a_reason_too(
     assert client.post(link_url, json={"access_level": "force"}, headers=alice.headers).status_code == 428
     assert client.post(grant_url, json=grant, headers=alice.headers).status_code == 428
     assert client.get(f"/api/v1/files/{file['id']}/preview", headers=alice.headers).status_code == 428
-    why = {**alice.headers, "X-Strongroom-Reason": "CPS%20charging%20decision"}
-    assert client.post(link_url, json={"access_level": "force"}, headers=why).status_code == 201
-    assert client.post(grant_url, json=grant, headers=why).status_code == 201
-    events = client.get("/api/v1/audit/events", params={"item_id": file["id"]}, headers=admin.headers).json()
+    disclosing = {**alice.headers, "X-Strongroom-Reason": "CPS%20charging%20decision"}
+    assert client.post(link_url, json={"access_level": "force"}, headers=disclosing).status_code == 201
+    assert client.post(grant_url, json=grant, headers=disclosing).status_code == 201
+    events = client.get("/api/v1/audit/events", params={"item_id": file["id"]}, headers=why(admin)).json()
     reasons = {e["action"]: e["reason"] for e in events["events"]}
     assert reasons["sharing.link.created"] == "CPS charging decision"
     assert reasons["sharing.grant.created"] == "CPS charging decision"
@@ -211,17 +211,17 @@ def test_custody_report_pdf_and_bundle_verify_and_outlive_the_item(
     first = upload(client, alice, "bwv-0412.mp4", b"version one")
     upload(client, alice, "bwv-0412.mp4", b"version two, longer")
     client.get(f"/api/v1/files/{first['id']}/content", headers=alice.headers)
-    pdf = client.get(f"/api/v1/files/{first['id']}/custody-report.pdf", headers=alice.headers)
+    pdf = client.get(f"/api/v1/files/{first['id']}/custody-report.pdf", headers=why(alice))
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
     (artifacts_dir / "custody-report.pdf").write_bytes(pdf.content)
-    bundle = client.get(f"/api/v1/files/{first['id']}/custody-bundle.json", headers=alice.headers).json()
+    bundle = client.get(f"/api/v1/files/{first['id']}/custody-bundle.json", headers=why(alice)).json()
     actions = [e["action"] for e in bundle["events"]]
     assert actions[:3] == ["content.file.created", "content.version.created", "content.version.created"]
     assert "content.version.read" in actions
     assert all("inclusion_proof" in e for e in bundle["events"][:4])
     key = runtime.keys.audit_public_key()
-    assert custody.verify_bundle(bundle, public_key=key)[0] == []
+    assert custody_verify.verify_bundle(bundle, trust=Trust.of([key])).problems == []
     bundle_path = tmp_path / "custody.json"
     bundle_path.write_text(json.dumps(bundle))
     ok = CliRunner().invoke(cli_app, ["audit", "verify", str(bundle_path), "--public-key", key.hex()])
@@ -229,7 +229,7 @@ def test_custody_report_pdf_and_bundle_verify_and_outlive_the_item(
     edited = json.loads(json.dumps(bundle))
     edited["events"][1]["actor_label"] = "someone else"
     seq = edited["events"][1]["seq"]
-    assert custody.verify_bundle(edited, public_key=key)[0] == [
+    assert custody_verify.verify_bundle(edited, trust=Trust.of([key])).problems == [
         f"seq {seq}: content does not match its hash (the event was edited)",
         f"seq {seq}: not included in the signed checkpoint (inclusion proof fails)",
     ]
@@ -237,9 +237,9 @@ def test_custody_report_pdf_and_bundle_verify_and_outlive_the_item(
     # Purge the file: its events stay, and an admin can still report on it.
     assert client.delete(f"/api/v1/files/{first['id']}", headers=alice.headers).status_code == 200
     assert client.delete(f"/api/v1/trash/{first['id']}", headers=alice.headers).status_code == 204
-    assert client.get(f"/api/v1/items/{first['id']}/access-report", headers=alice.headers).status_code == 404
-    after = client.get(f"/api/v1/items/{first['id']}/access-report", headers=admin.headers).json()
+    assert client.get(f"/api/v1/items/{first['id']}/access-report", headers=why(alice)).status_code == 404
+    after = client.get(f"/api/v1/items/{first['id']}/access-report", headers=why(admin)).json()
     assert after["item"]["exists"] is False
     assert "content.item.purged" in [e["action"] for e in after["events"]]
-    gone = client.get(f"/api/v1/files/{first['id']}/custody-bundle.json", headers=admin.headers).json()
-    assert custody.verify_bundle(gone, public_key=key)[0] == []
+    gone = client.get(f"/api/v1/files/{first['id']}/custody-bundle.json", headers=why(admin)).json()
+    assert custody_verify.verify_bundle(gone, trust=Trust.of([key])).problems == []

@@ -12,7 +12,7 @@ from strongroom.audit import chain, verify
 from strongroom.audit.events import hashed_fields
 from strongroom.clock import utc
 from strongroom.runtime import Runtime
-from tests.audit.helpers import checkpoint, export_lines, verify_db, write_events
+from tests.audit.helpers import checkpoint, export_lines, trusted, verify_db, write_events
 
 
 def sql(runtime: Runtime, statement: str, **params: object) -> None:
@@ -153,9 +153,9 @@ def test_a_truncated_or_reordered_export_file_is_found(runtime: Runtime) -> None
     write_events(runtime, 4)
     checkpoint(runtime)
     lines = export_lines(runtime)
-    key = runtime.keys.audit_public_key()
-    assert verify.verify_export(lines, public_key=key).ok
-    assert any("truncated" in str(p) for p in verify.verify_export(lines[:-2], public_key=key).problems)
+    key = trusted(runtime)
+    assert verify.verify_export(lines, trust=key).ok
+    assert any("truncated" in str(p) for p in verify.verify_export(lines[:-2], trust=key).problems)
     swapped = [*lines[:3], lines[4], lines[3], *lines[5:]]
-    found = [str(p) for p in verify.verify_export(swapped, public_key=key).problems]
+    found = [str(p) for p in verify.verify_export(swapped, trust=key).problems]
     assert any(p.startswith("seq 2: seq goes back") for p in found), found

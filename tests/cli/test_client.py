@@ -189,8 +189,9 @@ def test_share_request_and_report(signed_in: CliRunner, live_server: LiveServer,
     assert upload_request.exit_code == 0, upload_request.output
     assert "/r/" in upload_request.output
 
-    report = signed_in.invoke(app, ["report", file_id, "--json"])
+    report = signed_in.invoke(app, ["report", file_id, "--json", "--reason", "Disclosure check"])
     assert report.exit_code == 0, report.output
     assert "content.file.created" in report.output
     assert "sharing.link.created" in report.output
-    assert signed_in.invoke(app, ["report", file_id]).exit_code == 0
+    assert signed_in.invoke(app, ["report", file_id, "--reason", "Disclosure check"]).exit_code == 0
+    assert signed_in.invoke(app, ["report", file_id]).exit_code == 2  # a read of the trail states why

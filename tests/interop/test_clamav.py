@@ -180,7 +180,9 @@ def test_garage_uploads_through_an_upload_request_and_eicar_is_quarantined(
             == 404
         )
         events = api.get(
-            "/api/v1/audit/events", params={"action": "skills.scan.infected"}, headers=alice.headers
+            "/api/v1/audit/events",
+            params={"action": "skills.scan.infected", "reason": "Check the scan was recorded"},
+            headers=alice.headers,
         )
     with runtime.sessions() as session:
         from sqlalchemy import select

@@ -260,6 +260,9 @@ def test_staff_and_external_journey(
 
     # The view is in the access report.
     page.reload()
+    # Reading the access report is itself audited: the page asks why before it shows it.
+    page.get_by_label("Reason for reading the access report").fill("Disclosure check for CPS")
+    page.get_by_role("button", name="Show access report").click()
     page.wait_for_selector("#access-table", timeout=30_000)
     report = page.locator("#access-report").inner_text()
     assert RECIPIENT in report

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from strongroom.api import (
     audit,
     collaborations,
+    custody,
     files,
     folders,
     groups,
@@ -33,6 +34,7 @@ def build_router() -> APIRouter:
         trash,
         me,
         audit,
+        custody,
         tus,
         collaborations,
         groups,

@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 from starlette.responses import StreamingResponse
 
 from strongroom.access.actions import Action
@@ -21,7 +19,7 @@ from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.audit import checkpoints, custody, export, reasons, reports, witness
 from strongroom.audit.events import AuditAction, ItemRef, record
 from strongroom.audit.models import AuditEvent
-from strongroom.content.models import FileVersion, Item
+from strongroom.content.models import Item
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotAllowed, NotFound
 from strongroom.numbers import MAX_COUNT, StrictCount, parse_count
@@ -44,6 +42,29 @@ def read_reason(
 
 Reason = Annotated[str | None, Depends(read_reason)]
 """The stated reason of a read or disclosure; the service decides whether one is required."""
+
+
+def read_audit_reason(
+    header: Annotated[
+        str | None,
+        Header(alias=reasons.HEADER, description="Why you read the audit trail (percent-encode non-ASCII)."),
+    ] = None,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=4 * reasons.MAX_REASON_CHARS,
+            description=f"Why you read the audit trail, where a header cannot be sent (a link, a form);"
+            f" {reasons.HEADER} wins when both are given.",
+        ),
+    ] = None,
+) -> str | None:
+    if header is not None:
+        return reasons.clean_reason(header)
+    return reasons.clean_reason(reason, percent_encoded=False)
+
+
+AuditReason = Annotated[str | None, Depends(read_audit_reason)]
+"""Why the audit trail is read: required (428 `reason_required`) once the actor may read it."""
 
 
 def _require_admin(actor: Actor) -> None:
@@ -83,16 +104,37 @@ def search_events(
     item_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    why: AuditReason = None,
     limit: Limit = 100,
     marker: Marker = None,
 ) -> dict[str, Any]:
-    """Search the audit trail (admins), oldest first, keyset-paged by sequence number."""
+    """Search the audit trail (admins), oldest first, keyset-paged by sequence number. The search is
+    itself audited with its reason (`X-Strongroom-Reason` or `reason`, required)."""
     _require_admin(actor)
+    stated = reasons.require_audit_reason(why)
     where = reports.EventFilter(
         action=action, actor_id=actor_id, actor_kind=actor_kind, item_id=item_id, since=since, until=until
     )
+    filters = {
+        "action": action,
+        "actor_id": actor_id,
+        "actor_kind": actor_kind,
+        "item_id": item_id,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "marker": marker,
+    }
     with transaction(runtime.sessions) as session:
-        return _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
+        page = _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
+        record(
+            session,
+            actor,
+            AuditAction.AUDIT_SEARCHED,
+            details={k: v for k, v in filters.items() if v is not None},
+            reason=stated,
+            at=runtime.clock.now(),
+        )
+    return page
 
 
 @router.get(
@@ -105,8 +147,10 @@ def export_log(
     runtime: RuntimeDep,
     format: Literal["jsonl", "syslog"] = "jsonl",  # noqa: A002 - the query parameter's public name
     after_seq: Annotated[StrictCount, Query(ge=0, le=MAX_COUNT)] = 0,
+    why: AuditReason = None,
 ) -> StreamingResponse:
-    """Stream the log: `jsonl` (verifiable with `strongroom audit verify`) or RFC 5424 `syslog` lines."""
+    """Stream the log: `jsonl` (verifiable with `strongroom audit verify`) or RFC 5424 `syslog` lines.
+    The export is audited with its reason (`X-Strongroom-Reason` or `reason`, required)."""
     _require_admin(actor)
     lines = export.export_log(
         runtime.sessions,
@@ -114,6 +158,8 @@ def export_log(
         format=format,
         after_seq=after_seq,
         public_key=runtime.keys.audit_public_key(),
+        origin=witness.origin_of(runtime.settings),
+        reason=reasons.require_audit_reason(why),
         clock=runtime.clock,
     )
     return StreamingResponse(lines, media_type="application/x-ndjson" if format == "jsonl" else "text/plain")
@@ -202,7 +248,7 @@ def consistency_proof(
         return checkpoints.consistency_proof(session, first=first, second=second)
 
 
-def _item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFacts:
+def item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFacts:
     """The item if it still exists and the actor manages it (or is an admin); only admins may ask
     about deleted items, whose facts then come from the events."""
     with transaction(runtime.sessions) as session:
@@ -221,10 +267,17 @@ def _item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFac
 
 @router.get("/items/{item_id}/access-report")
 def access_report(
-    item_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+    item_id: str,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    why: AuditReason = None,
+    limit: Limit = 100,
+    marker: Marker = None,
 ) -> dict[str, Any]:
-    """Who consulted or disclosed this item (one row per actor), and every event about it, paged."""
-    facts = _item_facts(runtime, actor, item_id)
+    """Who consulted or disclosed this item (one row per actor), and every event about it, paged.
+    Audited with its reason (`X-Strongroom-Reason` or `reason`, required)."""
+    facts = item_facts(runtime, actor, item_id)
+    stated = reasons.require_audit_reason(why)
     with transaction(runtime.sessions) as session:
         page = _page(
             reports.search(
@@ -239,7 +292,8 @@ def access_report(
             actor,
             AuditAction.ACCESS_REPORT_GENERATED,
             item=ref,
-            details={"report": "access"},
+            details={"report": "access", "marker": marker},
+            reason=stated,
             at=runtime.clock.now(),
         )
     return {
@@ -251,90 +305,56 @@ def access_report(
 
 @router.get("/users/{user_id}/activity")
 def user_activity(
-    user_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+    user_id: str,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    why: AuditReason = None,
+    limit: Limit = 100,
+    marker: Marker = None,
 ) -> dict[str, Any]:
-    """What a user did (their own activity, or anyone's for admins)."""
+    """What a user did (their own activity, or anyone's for admins). Audited with its reason
+    (`X-Strongroom-Reason` or `reason`, required)."""
     if actor.user_id != user_id and not actor.is_admin:
         raise NotFound("user", user_id)
+    stated = reasons.require_audit_reason(why)
     with transaction(runtime.sessions) as session:
         where = reports.EventFilter(actor_id=user_id)
-        return _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
+        page = _page(reports.search(session, where, limit=limit, after_seq=_after(marker)), limit)
+        record(
+            session,
+            actor,
+            AuditAction.ACTIVITY_REPORT_GENERATED,
+            item=ItemRef("user", user_id),
+            details={"report": "user", "user_id": user_id, "marker": marker},
+            reason=stated,
+            at=runtime.clock.now(),
+        )
+    return page
 
 
 @router.get("/audit/links/{link_id}/activity")
 def link_activity(
-    link_id: str, actor: CurrentActor, runtime: RuntimeDep, limit: Limit = 100, marker: Marker = None
+    link_id: str,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    why: AuditReason = None,
+    limit: Limit = 100,
+    marker: Marker = None,
 ) -> dict[str, Any]:
-    """What went out through a shared link or came in through an upload request (admins)."""
+    """What went out through a shared link or came in through an upload request (admins). Audited
+    with its reason (`X-Strongroom-Reason` or `reason`, required)."""
     _require_admin(actor)
+    stated = reasons.require_audit_reason(why)
     with transaction(runtime.sessions) as session:
-        return _page(
+        page = _page(
             reports.link_events(session, link_id=link_id, limit=limit, after_seq=_after(marker)), limit
         )
-
-
-def _custody(
-    runtime: Runtime, actor: Actor, file_id: str
-) -> tuple[custody.ItemFacts, list[custody.VersionFacts], dict[str, Any]]:
-    facts = _item_facts(runtime, actor, file_id)
-    make_checkpoint_now(runtime)  # so that every event so far is covered by a signed checkpoint
-    with transaction(runtime.sessions) as session:
-        # _item_facts made the access decision; a trashed file's versions belong in the report too.
-        versions = list(session.scalars(select(FileVersion).where(FileVersion.file_id == file_id)))
-        version_facts = sorted(
-            (
-                custody.VersionFacts(
-                    v.number, v.id, v.size, v.sha256, v.created_at, v.created_by_label, v.content_type
-                )
-                for v in versions
-            ),
-            key=lambda v: v.number,
-        )
-        bundle = custody.build_bundle(
-            session,
-            item=facts,
-            checkpoint=checkpoints.latest(session),
-            public_key=runtime.keys.audit_public_key(),
-        )
-        ref = ItemRef(facts.kind or "item", file_id, facts.name)
         record(
             session,
             actor,
-            AuditAction.CUSTODY_REPORT_GENERATED,
-            item=ref,
-            details={"events": len(bundle["events"])},
+            AuditAction.ACTIVITY_REPORT_GENERATED,
+            details={"report": "link", "link_id": link_id, "marker": marker},
+            reason=stated,
             at=runtime.clock.now(),
         )
-    return facts, version_facts, bundle
-
-
-@router.get(
-    "/files/{file_id}/custody-report.pdf",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
-)
-async def custody_report(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
-    """A chain-of-custody report (PDF) for court: every version with size and SHA-256, the upload
-    receipt, every event, the signed checkpoint, and the inclusion proofs (attached as JSON)."""
-    facts, versions, bundle = await run_in_threadpool(_custody, runtime, actor, file_id)
-    pdf = await run_in_threadpool(
-        lambda: custody.render_pdf(
-            item=facts,
-            versions=versions,
-            bundle=bundle,
-            generated_at=runtime.clock.now(),
-            generated_by=actor.label,
-        )
-    )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="custody-{file_id}.pdf"'},
-    )
-
-
-@router.get("/files/{file_id}/custody-bundle.json")
-def custody_bundle(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
-    """The custody report's machine-readable part: verify it offline with `strongroom audit verify`."""
-    _, _, bundle = _custody(runtime, actor, file_id)
-    return Response(custody.bundle_json(bundle), media_type="application/json")
+    return page

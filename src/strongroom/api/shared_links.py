@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.audit import Reason
+from strongroom.api.audit import AuditReason, Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.db.session import transaction
 from strongroom.sharing import access_reports, shared_links
@@ -76,16 +76,21 @@ def revoke_link(link_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Share
 
 
 @router.get("/shared-links/{link_id}/access-report", response_model=list[AccessEntryRead])
-def link_report(link_id: str, actor: CurrentActor, runtime: RuntimeDep) -> list[AccessEntryRead]:
+def link_report(
+    link_id: str, actor: CurrentActor, runtime: RuntimeDep, why: AuditReason = None
+) -> list[AccessEntryRead]:
     """Every view, preview, download, failed password and failed code through this link: who, when,
-    from where."""
+    from where. Needs a reason (`X-Strongroom-Reason` or `reason`), recorded in the trail."""
     with transaction(runtime.sessions) as session:
-        return access_reports.link_report(session, actor, link_id=link_id)
+        return access_reports.link_report(session, actor, link_id=link_id, reason=why, at=runtime.clock.now())
 
 
 @router.get("/items/{item_id}/shared-links/access-report", response_model=list[AccessEntryRead])
-def item_report(item_id: str, actor: CurrentActor, runtime: RuntimeDep) -> list[AccessEntryRead]:
+def item_report(
+    item_id: str, actor: CurrentActor, runtime: RuntimeDep, why: AuditReason = None
+) -> list[AccessEntryRead]:
     """Every access to the item and, for a folder, what its links opened below it: by users and through
-    its links. (`/items/{id}/access-report` of the audit API is the whole audit view of one item.)"""
+    its links. (`/items/{id}/access-report` of the audit API is the whole audit view of one item.)
+    Needs a reason (`X-Strongroom-Reason` or `reason`), recorded in the trail."""
     with transaction(runtime.sessions) as session:
-        return access_reports.item_report(session, actor, item_id=item_id)
+        return access_reports.item_report(session, actor, item_id=item_id, reason=why, at=runtime.clock.now())

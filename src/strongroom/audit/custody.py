@@ -1,9 +1,14 @@
 """The chain-of-custody report for one item: a PDF for people and, attached to it and downloadable
-on its own, a JSON bundle that anyone can re-verify with `strongroom audit verify`.
+on its own, a JSON bundle that anyone can re-verify with `strongroom audit verify`
+(`custody_verify.py`).
 
-The bundle holds every event about the item (exactly as hashed), the signed checkpoint and, for each
-event the checkpoint covers, its RFC 6962 inclusion proof. Versions come from the door as plain
+The bundle holds every event about the item up to a signed checkpoint (exactly as hashed), that
+checkpoint and, for each event, its RFC 6962 inclusion proof. The door signs a fresh checkpoint first,
+so an honest bundle covers every event about the item so far. Versions come from the door as plain
 facts (audit sits below content and cannot read its tables).
+
+What a bundle proves, and what it cannot (the same words go into the bundle and the PDF): see PROVES
+and DOES_NOT_PROVE.
 """
 
 from __future__ import annotations
@@ -15,15 +20,24 @@ from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from strongroom.audit import chain
 from strongroom.audit.checkpoints import as_record, inclusion_proof_from, load_tree
 from strongroom.audit.export import event_record
 from strongroom.audit.models import AuditEvent, Checkpoint
 
 BUNDLE_FORMAT = "strongroom-custody-bundle"
+PROVES = (
+    "Every event in this bundle is, unchanged, in the audit log named by the checkpoint's origin: its"
+    " content hashes to the leaf that its inclusion proof ties to the root signed by the audit key."
+)
+DOES_NOT_PROVE = (
+    "It cannot prove that no event about the item was left out. To check completeness, verify a full"
+    " export of the log with the audit public key you hold and compare: strongroom audit verify"
+    " custody-<item id>.json --public-key <key> --log <full export .jsonl> reports every event about the"
+    " item that the log holds up to the checkpoint but the bundle lacks."
+)
 RECEIPT_ACTIONS = ("content.file.created", "content.version.created", "content.version.restored")
 
 
@@ -47,15 +61,21 @@ class VersionFacts:
     content_type: str | None
 
 
+def newest_event_seq(session: Session, *, item_id: str) -> int:
+    """The seq of the newest event about an item (0 when there is none)."""
+    newest = session.execute(select(func.max(AuditEvent.seq)).where(AuditEvent.item_id == item_id)).scalar()
+    return int(newest or 0)
+
+
 def build_bundle(
     session: Session, *, item: ItemFacts, checkpoint: Checkpoint | None, public_key: bytes
 ) -> dict[str, Any]:
-    """Every event about the item, each with an inclusion proof into `checkpoint` when it covers it."""
-    events = list(
-        session.execute(
-            select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq)
-        ).scalars()
-    )
+    """Every event about the item up to `checkpoint`, each with its inclusion proof into it. Without a
+    checkpoint the events carry no proofs, and the bundle will not verify."""
+    query = select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq)
+    if checkpoint is not None:
+        query = query.where(AuditEvent.seq <= checkpoint.tree_size)
+    events = list(session.execute(query).scalars())
     records: list[dict[str, Any]] = [event_record(e) for e in events]
     if checkpoint is not None and records:
         log = load_tree(session, checkpoint.tree_size)
@@ -69,7 +89,10 @@ def build_bundle(
         "format": BUNDLE_FORMAT,
         "version": 1,
         "item": {"id": item.id, "name": item.name, "kind": item.kind, "classification": item.classification},
+        "origin": checkpoint.origin if checkpoint else None,
         "public_key": public_key.hex(),
+        "proves": PROVES,
+        "does_not_prove": DOES_NOT_PROVE,
         "checkpoint": as_record(checkpoint) if checkpoint else None,
         "events": records,
     }
@@ -175,7 +198,7 @@ def _checkpoint_section(pdf: FPDF, bundle: dict[str, Any]) -> None:
     checkpoint = bundle["checkpoint"]
     _heading(pdf, "Signed checkpoint")
     if checkpoint is None:
-        _row(pdf, "(no checkpoint yet: only the hash chain protects these events)")
+        _row(pdf, "(no signed checkpoint: nothing vouches for these events, and the bundle will not verify)")
     else:
         for key in ("origin", "tree_size", "root_hash", "created_at", "key_id", "public_key", "signature"):
             _row(pdf, f"{key:<12}{checkpoint[key]}")
@@ -189,6 +212,9 @@ def _checkpoint_section(pdf: FPDF, bundle: dict[str, Any]) -> None:
                 )
                 for step in e["inclusion_proof"]:
                     _row(pdf, f"    {step}")
+    _heading(pdf, "What this report proves, and what it cannot")
+    _para(pdf, "Proves: " + PROVES)
+    _para(pdf, "Does not prove: " + DOES_NOT_PROVE)
     _heading(pdf, "How to re-verify this report")
     _para(
         pdf,
@@ -198,43 +224,9 @@ def _checkpoint_section(pdf: FPDF, bundle: dict[str, Any]) -> None:
         "custody-<item id>.json --public-key <key>  with the force's audit public key obtained "
         "independently (strongroom audit public-key on the server, or a witness copy). The command "
         "recomputes each event's SHA-256 chain hash from its content, its RFC 6962 leaf hash sha256(0x00"
-        " || hash), follows the inclusion proof to the root, and checks the Ed25519 signature of the "
-        "checkpoint over that root. Any edited, removed or invented event fails. Compare the version "
-        "SHA-256 values with the files disclosed (sha256sum).",
+        " || hash), follows the inclusion proof to the root, checks that the checkpoint names this log"
+        " (origin) and checks its Ed25519 signature over that root. Any edited or invented event, or one"
+        " without a valid inclusion proof, fails (exit status 1); without the key you hold the result is"
+        " only 'unverified' (exit status 3). Compare the version SHA-256 values with the files disclosed"
+        " (sha256sum).",
     )
-
-
-def verify_bundle(bundle: dict[str, Any], *, public_key: bytes | None = None) -> tuple[list[str], list[str]]:
-    """Check a custody bundle offline; returns (problems, warnings)."""
-    from strongroom.audit.checkpoints import signature_valid
-
-    problems: list[str] = []
-    warnings: list[str] = []
-    if public_key is None:
-        public_key = bytes.fromhex(bundle["public_key"])
-        warnings.append(
-            "using the public key written in the bundle itself; pass --public-key to rule out forgery"
-        )
-    checkpoint = bundle.get("checkpoint")
-    if checkpoint is None:
-        warnings.append("no checkpoint: events are only checked against their own hashes")
-    elif not signature_valid(checkpoint, public_key):
-        problems.append(f"checkpoint at tree size {checkpoint.get('tree_size')}: signature does not verify")
-        checkpoint = None
-    for record in bundle.get("events", []):
-        event = dict(record)
-        seq, stored, proof = event.get("seq"), event.pop("hash", None), event.pop("inclusion_proof", None)
-        recomputed = chain.chain_hash(str(event.get("prev_hash")), chain.event_payload(event))
-        if recomputed != stored:
-            problems.append(f"seq {seq}: content does not match its hash (the event was edited)")
-        if checkpoint is None or not isinstance(seq, int) or seq > checkpoint["tree_size"]:
-            if checkpoint is not None:
-                warnings.append(f"seq {seq} is newer than the checkpoint")
-            continue
-        root = bytes.fromhex(checkpoint["root_hash"])
-        path = [bytes.fromhex(p) for p in (proof or [])]
-        if not chain.verify_inclusion(
-            seq - 1, checkpoint["tree_size"], chain.event_leaf(recomputed), path, root
-        ):
-            problems.append(f"seq {seq}: not included in the signed checkpoint (inclusion proof fails)")
-    return problems, warnings

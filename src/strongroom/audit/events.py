@@ -84,6 +84,8 @@ class AuditAction(StrEnum):
     UPLOAD_STARTED = "content.upload.started"
     UPLOAD_TERMINATED = "content.upload.terminated"
     UPLOAD_EXPIRED = "content.upload.expired"
+    AUDIT_SEARCHED = "audit.log.searched"
+    ACTIVITY_REPORT_GENERATED = "audit.activity_report.generated"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 
 JSON lines export, one object per line, in this order:
 
-    {"$type": "header", "format": "strongroom-audit-export", "version": 1, "after_seq": 0, ...}
+    {"$type": "header", "format": "strongroom-audit-export", "version": 1, "after_seq": 0,
+     "origin": "<the log's name>", "public_key": ..., ...}
     {"$type": "checkpoint", ...}             every checkpoint, oldest first
     {"seq": 1, ..., "prev_hash": ..., "hash": ...}   every event, by seq: exactly the fields the
                                              chain hash covers, plus "hash"
@@ -30,6 +31,7 @@ from strongroom.audit import chain, events
 from strongroom.audit.checkpoints import as_record
 from strongroom.audit.events import AuditAction, hashed_fields
 from strongroom.audit.models import AuditEvent, Checkpoint
+from strongroom.audit.text import escape_line_breakers
 from strongroom.clock import Clock
 from strongroom.db.session import transaction
 
@@ -54,7 +56,8 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
 
 
 def _line(value: dict[str, Any]) -> str:
-    return chain.canonical_json(value) + "\n"
+    # One line per record whatever the text holds (even events written before text was checked).
+    return escape_line_breakers(chain.canonical_json(value)) + "\n"
 
 
 def iter_events(open_session: Callable[[], Session], *, after_seq: int = 0) -> Iterator[AuditEvent]:
@@ -74,7 +77,12 @@ def iter_events(open_session: Callable[[], Session], *, after_seq: int = 0) -> I
 
 
 def jsonl_lines(
-    open_session: Callable[[], Session], *, public_key: bytes, exported_at: datetime, after_seq: int = 0
+    open_session: Callable[[], Session],
+    *,
+    public_key: bytes,
+    exported_at: datetime,
+    after_seq: int = 0,
+    origin: str | None = None,
 ) -> Iterator[str]:
     with open_session() as session:
         checkpoints = [
@@ -87,6 +95,7 @@ def jsonl_lines(
             "version": 1,
             "after_seq": after_seq,
             "exported_at": exported_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "origin": origin,
             "public_key": public_key.hex(),
             "leaf": "sha256(0x00 || chain hash bytes)",
         }
@@ -101,7 +110,11 @@ def jsonl_lines(
 
 
 def _sd_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+    """An RFC 5424 PARAM-VALUE: '\\', '"' and ']' escaped as the RFC says, then every control,
+    separator and bidi character written as the text \\uXXXX (its backslash cannot be confused with
+    an escaped one, which is doubled), so that one event is always one line."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+    return escape_line_breakers(escaped)
 
 
 def _ascii_token(value: str, limit: int) -> str:
@@ -133,7 +146,7 @@ def syslog_line(record: dict[str, Any], *, hostname: str, msgid: str | None = No
         f"<{SYSLOG_FACILITY * 8 + severity}>1 {timestamp} {_ascii_token(hostname, 255)} strongroom - "
         f"{_ascii_token(msgid or action, 32)}"
     )
-    return f"{header} [{SD_ID} {sd}] {chain.canonical_json(record)}\n"
+    return f"{header} [{SD_ID} {sd}] {escape_line_breakers(chain.canonical_json(record))}\n"
 
 
 def syslog_lines(open_session: Callable[[], Session], *, hostname: str, after_seq: int = 0) -> Iterator[str]:
@@ -148,20 +161,26 @@ def export_log(
     format: str,  # noqa: A002 - the name the API and CLI use
     after_seq: int,
     public_key: bytes,
+    origin: str,
+    reason: str,
     clock: Clock,
 ) -> Iterator[str]:
-    """Record that `actor` exported the log, then return its lines: `jsonl` (verifiable offline) or
-    RFC 5424 `syslog`. The export is itself an audit event, so exports show up in the trail they export."""
+    """Record that `actor` exported the log and why, then return its lines: `jsonl` (verifiable
+    offline) or RFC 5424 `syslog`. The export is itself an audit event, so exports show up in the
+    trail they export."""
     with transaction(sessions) as session:
         events.record(
             session,
             actor,
             AuditAction.AUDIT_EXPORTED,
             details={"format": format, "after_seq": after_seq},
+            reason=reason,
             at=clock.now(),
         )
     if format == "jsonl":
-        return jsonl_lines(sessions, public_key=public_key, exported_at=clock.now(), after_seq=after_seq)
+        return jsonl_lines(
+            sessions, public_key=public_key, exported_at=clock.now(), after_seq=after_seq, origin=origin
+        )
     return syslog_lines(sessions, hostname=socket.gethostname(), after_seq=after_seq)
 
 

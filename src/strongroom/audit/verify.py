@@ -1,4 +1,4 @@
-"""Offline verification of an export: needs only the file and, ideally, the audit public key.
+"""Offline verification of an export: needs only the file and the audit public key held apart.
 
 What is checked, and what each finding means:
 
@@ -6,13 +6,15 @@ What is checked, and what each finding means:
   was edited;
 * every event's prev_hash equals the previous event's hash, and seqs run 1, 2, 3... without gaps:
   a break means events were deleted, inserted or reordered there;
-* every checkpoint's Ed25519 signature verifies, and its Merkle root equals the root recomputed from
-  events 1..tree_size: a mismatch means history up to that size was rewritten (even if the chain
-  itself was recomputed to look consistent), and a checkpoint beyond the last event means events
-  were cut off the end;
+* every checkpoint's Ed25519 signature verifies with a trusted key, it names the expected log
+  (`origin`), and its Merkle root equals the root recomputed from events 1..tree_size: a mismatch
+  means history up to that size was rewritten (even if the chain itself was recomputed to look
+  consistent), and a checkpoint beyond the last event means events were cut off the end;
 * the end line's count matches: otherwise the export was truncated.
 
-Each finding names the seq (or the range of seqs) where the trouble is.
+Each finding names the seq (or the range of seqs) where the trouble is. The outcome (verified,
+tampered, unverified) and its exit status are defined in `trust.py`: without a trusted key, or
+without a signed checkpoint over the events, an intact file is *unverified*, never verified.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strongroom.audit import chain
-from strongroom.audit.checkpoints import signature_valid
 from strongroom.audit.export import FORMAT
+from strongroom.audit.trust import NO_TRUSTED_KEY, Outcome, Signers, Trust, origin_problem
 
 
 @dataclass(frozen=True)
@@ -42,18 +44,33 @@ class Report:
     first_seq: int | None = None
     last_seq: int | None = None
     checkpoints_verified: int = 0
+    origin: str | None = None
     problems: list[Finding] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # seq -> chain hash of the events about one item, when asked for (a custody bundle's completeness).
+    item_events: dict[int, str] = field(default_factory=dict)
+    last_checkpoint_size: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def outcome(self) -> Outcome:
+        if self.problems:
+            return Outcome.TAMPERED
+        return Outcome.UNVERIFIED if self.unverified else Outcome.VERIFIED
+
 
 @dataclass
 class _State:
     report: Report
-    public_key: bytes | None
+    trust: Trust
+    witness: list[dict[str, Any]]
+    item_id: str | None
+    signers: Signers | None = None
+    header_key: str | None = None
     checkpoints: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     expected_seq: int = 1
     prev_hash: str = chain.GENESIS_HASH
@@ -64,17 +81,21 @@ class _State:
 
 
 def verify_export(
-    lines: Iterable[str], *, public_key: bytes | None = None, witness: Iterable[dict[str, Any]] = ()
+    lines: Iterable[str],
+    *,
+    trust: Trust = Trust(),
+    witness: Iterable[dict[str, Any]] = (),
+    item_id: str | None = None,
 ) -> Report:
     """Check an export (JSON lines) and return every problem found; never raises for bad content.
 
-    `public_key` is the audit key obtained out of band; without it the key in the export's own
-    header is used, and a warning says so. `witness` adds checkpoints kept elsewhere.
+    `trust` holds the audit keys obtained out of band and the expected log's origin; without a key the
+    key in the export's own header is used and the result is at best unverified. `witness` adds
+    checkpoints kept elsewhere; they are checked once the keys are known. With `item_id`, the report
+    also lists the seq and hash of every event about that item (`item_events`).
     """
-    report = Report()
-    state = _State(report=report, public_key=public_key)
-    for record in witness:
-        _add_checkpoint(state, record, source="witness")
+    report = Report(origin=trust.origin)
+    state = _State(report=report, trust=trust, witness=list(witness), item_id=item_id)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -85,18 +106,34 @@ def verify_export(
             continue
         if not isinstance(record, dict):
             report.problems.append(Finding(f"line {number} is not a JSON object"))
-        elif "$type" in record:
-            _special(state, record, number)
+        elif record.get("$type") == "header" and state.signers is None:
+            _header(state, record)
         else:
-            _event(state, record)
+            _settle_keys(state)
+            if "$type" in record:
+                _special(state, record, number)
+            else:
+                _event(state, record)
+    _settle_keys(state)
     _finish(state)
     return report
+
+
+def _settle_keys(state: _State) -> None:
+    """Choose the keys once the header (if any) is read, then check the witnesses' checkpoints."""
+    if state.signers is not None:
+        return
+    state.signers = Signers.choose(state.trust, state.header_key)
+    if not state.signers.trusted:
+        state.report.unverified.append(NO_TRUSTED_KEY)
+    for record in state.witness:
+        _add_checkpoint(state, record, source="witness")
 
 
 def _special(state: _State, record: dict[str, Any], number: int) -> None:
     kind = record["$type"]
     if kind == "header":
-        _header(state, record)
+        state.report.problems.append(Finding(f"line {number}: a second header"))
     elif kind == "checkpoint":
         if state.report.events:
             state.report.problems.append(
@@ -112,33 +149,36 @@ def _special(state: _State, record: dict[str, Any], number: int) -> None:
 def _header(state: _State, record: dict[str, Any]) -> None:
     if record.get("format") != FORMAT:
         state.report.problems.append(Finding(f"not a {FORMAT} file"))
+    if state.report.origin is None and isinstance(record.get("origin"), str):
+        state.report.origin = record["origin"]
     after = int(record.get("after_seq") or 0)
     if after:
         state.expected_seq = after + 1
         state.merkle = False
         state.prev_hash = ""
-        state.report.warnings.append(
-            f"partial export (events after {after}): the chain is checked from there;"
-            " checkpoint roots need a full export"
+        state.report.unverified.append(
+            f"partial export (events after {after}): the chain is checked from there, but checkpoint"
+            " roots need a full export, so no signed checkpoint vouches for these events"
         )
-    if state.public_key is None and record.get("public_key"):
-        state.public_key = bytes.fromhex(record["public_key"])
-        state.report.warnings.append(
-            "using the public key written in the export itself; pass the key you hold (--public-key)"
-            " to rule out "
-            "a forged key and re-signed checkpoints"
-        )
+    state.header_key = record.get("public_key")
 
 
 def _add_checkpoint(state: _State, record: dict[str, Any], *, source: str) -> None:
     size = int(record.get("tree_size", 0))
-    if state.public_key is None or not signature_valid(record, state.public_key):
+    assert state.signers is not None  # _settle_keys runs before any checkpoint
+    if state.signers.keys and not state.signers.signed(record):
         state.report.problems.append(
             Finding(
-                f"{source} checkpoint at tree size {size}:"
-                " signature does not verify with the audit public key"
+                f"{source} checkpoint at tree size {size}: signature does not verify with the"
+                + (" trusted audit key" if state.signers.trusted else " key written in the export")
             )
         )
+        return
+    if state.report.origin is None:
+        state.report.origin = record.get("origin")  # no header origin: the first checkpoint names the log
+    wrong_log = origin_problem(record, state.report.origin, source=source)
+    if wrong_log:
+        state.report.problems.append(Finding(wrong_log))
         return
     state.checkpoints.setdefault(size, []).append(record)
 
@@ -179,6 +219,8 @@ def _event(state: _State, record: dict[str, Any]) -> None:
         recomputed = ""
     if recomputed != stored:
         report.problems.append(Finding("content does not match its hash (the event was edited)", seq))
+    if state.item_id is not None and record.get("item_id") == state.item_id:
+        report.item_events[seq] = stored
     # Carry on from what the file says, so one edit is one finding and not a cascade.
     state.expected_seq = seq + 1
     state.prev_hash = stored
@@ -192,6 +234,7 @@ def _check_roots(state: _State, size: int) -> None:
         if state.frontier.root().hex() == record["root_hash"]:
             state.report.checkpoints_verified += 1
             state.last_good_size = max(state.last_good_size, size)
+            state.report.last_checkpoint_size = state.last_good_size
         else:
             state.report.problems.append(
                 Finding(
@@ -223,9 +266,13 @@ def _finish(state: _State) -> None:
     if not state.merkle:
         return
     if report.checkpoints_verified == 0:
-        report.warnings.append("no checkpoint covered these events: only the hash chain was checked")
+        # An export stripped of its checkpoints (or of everything) must not pass for a verified one.
+        report.unverified.append(
+            "no signed checkpoint covers these events: only the hash chain was checked, and whoever can"
+            " write the database can recompute a chain (compare with the witness copies, --witness)"
+        )
     elif state.last_good_size < state.frontier.size:
         report.warnings.append(
             f"events {state.last_good_size + 1}..{state.frontier.size} are newer than the last checkpoint: "
-            "only the hash chain protects them"
+            "only the hash chain protects them until the next checkpoint is signed"
         )

@@ -3,39 +3,48 @@
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from strongroom.audit import custody, export, verify, witness
+from strongroom.audit import custody_verify, export, reasons, verify, witness
 from strongroom.audit.checkpoints import CheckpointTampered, key_id
+from strongroom.audit.trust import EXIT_STATUS, Outcome, Trust
 from strongroom.cli.admin import CLI_ACTOR
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
+from strongroom.errors import StrongroomError
 
+ED25519_KEY_BYTES = 32
 app = typer.Typer(no_args_is_help=True, help="The audit trail: verify, export, checkpoint.")
 
 
-def _public_key(value: str | None) -> bytes | None:
-    """A hex key given directly, or a file holding it (as `strongroom audit public-key` prints it)."""
-    if value is None:
-        return None
-    text = Path(value).read_text(encoding="ascii").strip() if Path(value).is_file() else value.strip()
-    try:
-        key = bytes.fromhex(text.split()[0])
-    except (ValueError, IndexError) as exc:
-        typer.echo("error: --public-key must be 64 hex digits or a file holding them", err=True)
-        raise typer.Exit(2) from exc
-    if len(key) != 32:
-        typer.echo("error: an Ed25519 public key is 32 bytes (64 hex digits)", err=True)
-        raise typer.Exit(2)
-    return key
+def _public_keys(values: list[str]) -> frozenset[bytes]:
+    """Hex keys given directly, or files holding one per line (as `strongroom audit public-key` prints
+    them): the keys the verifier trusts."""
+    keys: set[bytes] = set()
+    for value in values:
+        path = Path(value)
+        texts = path.read_text(encoding="ascii").splitlines() if path.is_file() else [value]
+        for text in (t.strip() for t in texts):
+            if not text or text.startswith("#"):
+                continue
+            try:
+                key = bytes.fromhex(text.split()[0])
+            except ValueError as exc:
+                typer.echo("error: --public-key must be 64 hex digits or a file holding them", err=True)
+                raise typer.Exit(2) from exc
+            if len(key) != ED25519_KEY_BYTES:
+                typer.echo("error: an Ed25519 public key is 32 bytes (64 hex digits)", err=True)
+                raise typer.Exit(2)
+            keys.add(key)
+    return frozenset(keys)
 
 
 def _read_witness(paths: list[Path]) -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
     for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").split("\n"):
             if line.strip():
                 item = json.loads(line)
                 item.pop("$type", None)
@@ -43,51 +52,103 @@ def _read_witness(paths: list[Path]) -> list[dict[str, object]]:
     return records
 
 
+def _conclude(
+    outcome: Outcome, *, problems: list[str], unverified: list[str], warnings: list[str], ok: str
+) -> None:
+    """Print the findings and the outcome, and exit with the outcome's status (see audit/trust.py)."""
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for problem in problems:
+        typer.echo(f"TAMPERED: {problem}")
+    if outcome is Outcome.UNVERIFIED:
+        for why in unverified:
+            typer.echo(f"UNVERIFIED: {why}")
+        typer.echo("UNVERIFIED: nothing was found altered, but nothing trusted vouches for the file")
+    elif outcome is Outcome.VERIFIED:
+        typer.echo(ok)
+    raise typer.Exit(EXIT_STATUS[outcome])
+
+
 @app.command("verify")
 def verify_command(
     export_file: Path = typer.Argument(
         ..., exists=True, dir_okay=False, help="A JSON lines export or a custody bundle."
     ),
-    public_key: str | None = typer.Option(
-        None, "--public-key", help="The audit public key (hex or a file), held apart."
+    public_key: list[str] = typer.Option(
+        [],
+        "--public-key",
+        help="The audit public key you hold (hex, or a file of keys one per line); repeatable.",
+    ),
+    origin: str | None = typer.Option(
+        None, "--origin", help="The log's name the checkpoints must carry (default: the file's own)."
     ),
     witness_files: list[Path] = typer.Option(
         [], "--witness", help="Checkpoints kept by a witness (JSON lines)."
     ),
+    log_file: Path | None = typer.Option(
+        None,
+        "--log",
+        exists=True,
+        dir_okay=False,
+        help="For a custody bundle: a full export of the log, to check that no event was left out.",
+    ),
 ) -> None:
-    """Check an export offline: every hash, the gap-free order, checkpoint signatures and Merkle roots.
-    Exit status 0 when intact, 1 when anything was tampered with."""
-    key = _public_key(public_key)
+    """Check an export or a custody bundle offline: every hash, the gap-free order, checkpoint
+    signatures, origins and Merkle roots, inclusion proofs.
+
+    Exit status 0 verified; 1 tampered (or an event no signed checkpoint vouches for); 3 intact but
+    unverified (no trusted key given, or no signed checkpoint); 2 usage error."""
+    trust = Trust(_public_keys(public_key), origin)
+    witness_records = _read_witness(witness_files)
     with export_file.open(encoding="utf-8") as lines:
         first = lines.readline()
         if first.lstrip().startswith("{") and '"custody_bundle"' in first[:200]:
-            problems, warnings = custody.verify_bundle(json.loads(first + lines.read()), public_key=key)
-            for warning in warnings:
-                typer.echo(f"warning: {warning}", err=True)
-            for problem in problems:
-                typer.echo(f"TAMPERED: {problem}")
-            if problems:
-                raise typer.Exit(1)
-            typer.echo("OK: custody bundle verified (every event hash and inclusion proof)")
+            _verify_bundle(json.loads(first + lines.read()), trust=trust, log_file=log_file)
             return
-        report = verify.verify_export(
-            _chain_first(first, lines), public_key=key, witness=_read_witness(witness_files)
-        )
-    for warning in report.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    for finding in report.problems:
-        typer.echo(f"TAMPERED: {finding}")
-    if not report.ok:
-        raise typer.Exit(1)
-    typer.echo(
-        f"OK: {report.events} events (seq {report.first_seq}..{report.last_seq}), "
-        f"{report.checkpoints_verified} signed checkpoints verified"
+        report = verify.verify_export(itertools.chain([first], lines), trust=trust, witness=witness_records)
+    _conclude(
+        report.outcome,
+        problems=[str(p) for p in report.problems],
+        unverified=report.unverified,
+        warnings=report.warnings,
+        ok=f"OK: {report.events} events (seq {report.first_seq}..{report.last_seq}) of the log"
+        f" {report.origin!r}, {report.checkpoints_verified} signed checkpoints verified",
     )
 
 
-def _chain_first(first: str, rest: Iterable[str]) -> Iterator[str]:
-
-    return itertools.chain([first], rest)
+def _verify_bundle(bundle: dict[str, Any], *, trust: Trust, log_file: Path | None) -> None:
+    verdict = custody_verify.verify_bundle(bundle, trust=trust)
+    checkpoint = bundle.get("checkpoint")
+    covered = f" up to event {checkpoint.get('tree_size')}" if isinstance(checkpoint, dict) else ""
+    complete = "; completeness not checked (--log)"
+    if log_file is not None:
+        item = bundle.get("item")
+        with log_file.open(encoding="utf-8") as lines:
+            log = verify.verify_export(
+                lines, trust=trust, item_id=str(item.get("id")) if isinstance(item, dict) else None
+            )
+        if log.outcome is not Outcome.VERIFIED:
+            verdict.problems.append(
+                f"the log export given with --log is {log.outcome.value}; verify it on its own first"
+            )
+        elif log.origin != bundle.get("origin"):
+            verdict.problems.append(
+                f"the log export is of {log.origin!r}, the bundle of {bundle.get('origin')!r}"
+            )
+        else:
+            verdict.problems.extend(custody_verify.completeness(bundle, log))
+            verdict.warnings = [w for w in verdict.warnings if not w.startswith("completeness")]
+            complete = " and none is left out (checked against the log)"
+    events = bundle.get("events")
+    count = len(events) if isinstance(events, list) else 0
+    _conclude(
+        verdict.outcome,
+        problems=verdict.problems,
+        unverified=verdict.unverified,
+        warnings=verdict.warnings,
+        ok=f"OK: custody bundle verified: its {count} events are in the signed log {bundle.get('origin')!r}"
+        f"{covered} (every event hash and inclusion proof){complete}",
+    )
 
 
 @app.command("export")
@@ -97,12 +158,20 @@ def export_command(
         "jsonl", "--format", help="jsonl (verifiable) or syslog (RFC 5424, for a SIEM)."
     ),
     after_seq: int = typer.Option(0, "--after-seq", help="Only events after this sequence number."),
+    reason: str = typer.Option(
+        ..., "--reason", help="Why you export the trail; recorded in it (the export is itself audited)."
+    ),
     data_dir: Path | None = DataDirOption,
 ) -> None:
-    """Export the audit trail."""
+    """Export the audit trail. The export is recorded in the trail with its reason."""
     if format not in {"jsonl", "syslog"}:
         typer.echo("error: --format must be jsonl or syslog", err=True)
         raise typer.Exit(2)
+    try:
+        stated = reasons.require_audit_reason(reasons.clean_reason(reason, percent_encoded=False))
+    except StrongroomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
     runtime = open_runtime(load_settings(data_dir))
     lines = export.export_log(
         runtime.sessions,
@@ -110,6 +179,8 @@ def export_command(
         format=format,
         after_seq=after_seq,
         public_key=runtime.keys.audit_public_key(),
+        origin=witness.origin_of(runtime.settings),
+        reason=stated,
         clock=runtime.clock,
     )
     target = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8")

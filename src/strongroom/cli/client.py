@@ -312,11 +312,16 @@ def request(
 
 def report(
     item_id: str = typer.Argument(..., help="The file or folder."),
+    reason: str = typer.Option(
+        ..., "--reason", help="Why you read the report; recorded in the audit trail with your read."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Who accessed an item, and every event about it."""
+    """Who accessed an item, and every event about it. Reading it is audited with your reason."""
     with reported(), api() as http:
-        data = check(http.get(f"/api/v1/items/{item_id}/access-report"), what="report").json()
+        data = check(
+            http.get(f"/api/v1/items/{item_id}/access-report", params={"reason": reason}), what="report"
+        ).json()
     if as_json:
         out.print_json(json.dumps(data))
         return

@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from strongroom.audit.text import unsafe_characters
 from strongroom.errors import NameInvalid
 
 MAX_NAME_BYTES = 255
@@ -18,6 +19,9 @@ def clean_name(raw: str, *, max_bytes: int = MAX_NAME_BYTES) -> str:
         raise NameInvalid("Names cannot contain '/'.")
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         raise NameInvalid("Names cannot contain control characters (including NUL).")
+    if unsafe_characters(name):
+        # Line separators and bidi overrides: "exe.pdf" must not read as "fdp.exe" in a report.
+        raise NameInvalid("Names cannot contain line separators or text-direction characters.")
     if len(name.encode()) > max_bytes:
         raise NameInvalid(f"Names are limited to {max_bytes} bytes in UTF-8.", limit=max_bytes)
     if name != name.strip():

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InputError, NotFound
@@ -30,7 +31,7 @@ def create_group(
 ) -> Group:
     """Create a group. Raises NotFound (not an admin), InputError, Conflict (name taken)."""
     _require_admin(actor)
-    clean = name.strip()
+    clean = refuse_unsafe(name, field="name", what="The group name").strip()
     if not clean or len(clean) > 200:
         raise InputError("A group name has 1 to 200 characters.", field="name")
     if session.scalar(select(Group.id).where(Group.name_key == clean.casefold())) is not None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.errors import Conflict, InputError
@@ -22,7 +23,8 @@ def email_key(email: str) -> str:
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip()
+    """The address as typed, trimmed. Raises UnsafeText (control or bidi characters), InputError."""
+    email = refuse_unsafe(email, field="email", what="The e-mail address").strip()
     local, sep, domain = email.partition("@")
     if not sep or not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 320:
         raise InputError(f"{email!r} is not an e-mail address.", field="email")
@@ -56,6 +58,8 @@ def create_user(
 ) -> User:
     """Create a local account. Raises Conflict if the e-mail is taken, InputError for bad input."""
     email = normalise_email(email)
+    if display_name is not None:
+        refuse_unsafe(display_name, field="display_name", what="The display name")
     if session.scalar(select(User.id).where(User.email_key == email_key(email))) is not None:
         raise Conflict(f"A user with e-mail {email} already exists.", field="email")
     user = User(

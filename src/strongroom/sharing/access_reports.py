@@ -6,6 +6,7 @@ recipient e-mail, the signed-in user, or "anonymous".
 """
 
 import json
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -13,8 +14,11 @@ from sqlalchemy.orm import Session
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item
 from strongroom.actors import Actor
+from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.audit.models import AuditEvent
+from strongroom.content.folders import ref
+from strongroom.content.models import Item
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.schemas import AccessEntryRead
 from strongroom.sharing.shared_links import access_link
@@ -66,9 +70,28 @@ def _query(condition: object) -> object:
     )
 
 
-def link_report(session: Session, actor: Actor, *, link_id: str) -> list[AccessEntryRead]:
-    """Everything done through one link, and its creation and revocation."""
+def _audited(
+    session: Session, actor: Actor, item: Item, *, details: dict[str, str], reason: str | None, at: datetime
+) -> None:
+    """Reading the trail is itself recorded, with its reason. Raises ReasonRequired without one."""
+    events.record(
+        session,
+        actor,
+        AuditAction.ACCESS_REPORT_GENERATED,
+        item=ref(item),
+        details=details,
+        reason=reasons.require_audit_reason(reason),
+        at=at,
+    )
+
+
+def link_report(
+    session: Session, actor: Actor, *, link_id: str, reason: str | None, at: datetime
+) -> list[AccessEntryRead]:
+    """Everything done through one link, and its creation and revocation. Raises NotFound,
+    ReasonRequired (every read of the trail states why, and is recorded)."""
     link, item = access_link(session, actor, link_id)
+    _audited(session, actor, item, details={"report": "link", "link_id": link.id}, reason=reason, at=at)
     by_visitors = and_(AuditEvent.actor_kind == "link", AuditEvent.actor_id == link.id)
     owner_side = and_(AuditEvent.item_id == item.id, AuditEvent.actor_kind == "user")
     events = session.scalars(_query(or_(by_visitors, owner_side)))  # type: ignore[call-overload]
@@ -76,10 +99,13 @@ def link_report(session: Session, actor: Actor, *, link_id: str) -> list[AccessE
     return [e for e in entries if e.link_id == link.id]
 
 
-def item_report(session: Session, actor: Actor, *, item_id: str) -> list[AccessEntryRead]:
+def item_report(
+    session: Session, actor: Actor, *, item_id: str, reason: str | None, at: datetime
+) -> list[AccessEntryRead]:
     """Every access to an item: by users and through any of its links (for a folder, also what its links
-    opened below it)."""
+    opened below it). Raises NotFound, ReasonRequired (recorded like every read of the trail)."""
     item = access_item(session, actor, item_id, Action.SHARE)
+    _audited(session, actor, item, details={"report": "item_links"}, reason=reason, at=at)
     link_ids = list(session.scalars(select(SharedLink.id).where(SharedLink.item_id == item.id)))
     condition = AuditEvent.item_id == item.id
     if link_ids:

@@ -23,6 +23,7 @@ from strongroom.access.policy import can
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
+from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock, utc
 from strongroom.config import MailSettings, SharingSettings
 from strongroom.content import reads as content_reads
@@ -119,6 +120,8 @@ def create_shared_link(
     if options.access_level == "anyone" and item.classification in NO_PUBLIC_LINKS:
         raise NotAllowed(f"{item.classification} items may not be shared by a link anyone can open.")
     recipients = _clean_recipients(options.recipients, settings)
+    if options.name is not None:
+        refuse_unsafe(options.name, field="name", what="The link's name")
     proof = (
         options.require_recipient_proof if options.require_recipient_proof is not None else bool(recipients)
     )
@@ -192,7 +195,7 @@ def update_shared_link(
         raise Gone("This link was revoked; create a new one.")
     changed = changes.model_dump(exclude_unset=True, exclude={"password"})
     if changes.name is not None:
-        link.name = changes.name
+        link.name = refuse_unsafe(changes.name, field="name", what="The link's name")
     if "expires_at" in changes.model_fields_set:
         link.expires_at = _expiry(changes.expires_at, None, now)
     if "download_limit" in changes.model_fields_set:

@@ -23,6 +23,7 @@ from strongroom.access.loaders import access_folder
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock, utc
 from strongroom.config import MailSettings
 from strongroom.content import folders as content_folders
@@ -55,6 +56,10 @@ def create_upload_request(
     names = [f.name for f in options.fields]
     if len(set(names)) != len(names):
         raise InputError("Each form field needs its own name.", field="fields")
+    refuse_unsafe(options.title, field="title", what="The title")
+    refuse_unsafe(options.instructions, field="instructions", what="The instructions", multiline=True)
+    for spec in options.fields:
+        refuse_unsafe(spec.label, field="fields", what=f"The label of the field '{spec.name}'")
     clear = new_token()
     request = UploadRequest(
         id=new_id("ur"),
@@ -165,7 +170,9 @@ def _clean_form(request: UploadRequest, form: dict[str, str]) -> dict[str, str]:
         raise InputError(f"Unknown form fields: {', '.join(unknown)}.", field=unknown[0])
     clean: dict[str, str] = {}
     for name, spec in fields.items():
-        value = (form.get(name) or "").strip()
+        value = refuse_unsafe(
+            form.get(name) or "", field=name, what=f"'{spec.label}'", multiline=spec.kind == "textarea"
+        ).strip()
         if spec.required and not value:
             raise InputError(f"Please fill in '{spec.label}'.", field=name)
         if len(value) > MAX_FIELD_CHARS:

@@ -55,6 +55,8 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.AUDIT_EXPORTED: "Audit log exported",
     A.ACCESS_REPORT_GENERATED: "Access report viewed",
     A.CUSTODY_REPORT_GENERATED: "Chain-of-custody report made",
+    A.AUDIT_SEARCHED: "Audit trail searched",
+    A.ACTIVITY_REPORT_GENERATED: "Activity report viewed",
     # sharing
     A.GRANT_CREATED: "Shared with a person or group",
     A.GRANT_CHANGED: "Sharing changed",

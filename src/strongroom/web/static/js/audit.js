@@ -14,8 +14,15 @@ async function search(event) {
     if (value) query.set(field, value);
   }
   query.set("limit", "200");
+  const reason = form.elements.reason.value.trim();
+  if (!reason) {
+    results.replaceChildren(el("div", { class: "sr-notice sr-notice--error", role: "alert", text: "Give a reason for this search: searches of the audit trail are recorded." }));
+    form.elements.reason.focus();
+    return;
+  }
   try {
-    const data = await api("GET", `${form.dataset.url}?${query}`);
+    // The reason travels percent-encoded in the header (headers are Latin-1; reasons need not be).
+    const data = await api("GET", `${form.dataset.url}?${query}`, undefined, { "X-Strongroom-Reason": encodeURIComponent(reason) });
     const rows = (data.events || []).map((e) => el("tr", {},
       el("td", { class: "sr-col-num", text: String(e.seq) }),
       el("td", { class: "sr-col-date", text: String(e.occurred_at).replace("T", " ").slice(0, 19) }),
@@ -30,5 +37,5 @@ async function search(event) {
     results.replaceChildren(el("div", { class: "sr-notice sr-notice--error", role: "alert", text: error.message }));
   }
 }
+// No search on page load: every search is recorded with its reason, so the user starts it.
 form.addEventListener("submit", search);
-search();

@@ -84,10 +84,15 @@ async function watchRendition() {
   note.textContent = "The playable copy is taking longer than expected. Download the original instead.";
 }
 
-async function loadAccessReport() {
+async function loadAccessReport(event) {
+  event?.preventDefault();
   const box = document.getElementById("access-report");
+  const reason = document.getElementById("access-reason").value.trim();
+  if (!reason) return;
+  box.replaceChildren(el("p", { class: "sr-muted", text: "Loading…" }));
   try {
-    const data = await api("GET", box.dataset.url);
+    // Reading the trail is recorded with its reason, percent-encoded (headers are Latin-1).
+    const data = await api("GET", box.dataset.url, undefined, { "X-Strongroom-Reason": encodeURIComponent(reason) });
     const entries = Array.isArray(data) ? data : data.events || [];
     if (!entries.length) {
       box.replaceChildren(el("p", { class: "sr-muted", text: "Nobody has opened this file yet." }));
@@ -131,4 +136,4 @@ const kind = preview ? preview.dataset.kind : "held";
 const shown = kind === "text" ? showText() : kind === "pdf" ? showPdf()
   : (kind === "video" || kind === "audio") && preview.dataset.source === "rendition" ? watchRendition() : Promise.resolve();
 shown.catch((error) => preview.replaceChildren(el("p", { text: `The preview could not be shown: ${error.message}` })));
-loadAccessReport();
+document.getElementById("access-report-form").addEventListener("submit", loadAccessReport);
