@@ -102,7 +102,11 @@ def test_names_addresses_and_form_fields_refuse_control_and_bidi_characters(
     assert client.post(start, json={"form": fine}).status_code == 201
 
 
-@pytest.mark.parametrize("bad", UNSAFE)
+# PostgreSQL text cannot hold NUL, so no stored event can; the rest may sit in logs written before the rule.
+STORABLE = [bad for bad in UNSAFE if bad != "\x00"]
+
+
+@pytest.mark.parametrize("bad", STORABLE)
 def test_every_export_keeps_one_line_per_event_even_for_old_data(runtime: Runtime, bad: str) -> None:
     # Events stored before the rule (written straight through record(), as old code did).
     sneaky = Actor(
