@@ -42,7 +42,9 @@ def test_a_reason_with_a_line_break_is_refused_and_cannot_forge_a_syslog_record(
     )
     assert refused.status_code == 400
     assert refused.json()["code"] == "unsafe_text"
-    assert refused.json()["field"] == "reason" if "field" in refused.json() else True
+    assert refused.json()["details"]["field"] == "reason"
+    assert refused.json()["details"]["characters"] == ["U+000D", "U+000A"]
+    assert "control or text-direction characters" in refused.json()["message"]
     for bad in UNSAFE:
         answer = client.get(url, headers={**alice.headers, "X-Strongroom-Reason": quote(f"why{bad}not")})
         assert (answer.status_code, answer.json()["code"]) == (400, "unsafe_text"), repr(bad)
