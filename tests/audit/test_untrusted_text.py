@@ -42,7 +42,9 @@ def test_a_reason_with_a_line_break_is_refused_and_cannot_forge_a_syslog_record(
     )
     assert refused.status_code == 400
     assert refused.json()["code"] == "unsafe_text"
-    assert refused.json()["field"] == "reason" if "field" in refused.json() else True
+    assert refused.json()["details"]["field"] == "reason"
+    assert refused.json()["details"]["characters"] == ["U+000D", "U+000A"]
+    assert "control or text-direction characters" in refused.json()["message"]
     for bad in UNSAFE:
         answer = client.get(url, headers={**alice.headers, "X-Strongroom-Reason": quote(f"why{bad}not")})
         assert (answer.status_code, answer.json()["code"]) == (400, "unsafe_text"), repr(bad)
@@ -102,7 +104,11 @@ def test_names_addresses_and_form_fields_refuse_control_and_bidi_characters(
     assert client.post(start, json={"form": fine}).status_code == 201
 
 
-@pytest.mark.parametrize("bad", UNSAFE)
+# PostgreSQL text cannot hold NUL, so no stored event can; the rest may sit in logs written before the rule.
+STORABLE = [bad for bad in UNSAFE if bad != "\x00"]
+
+
+@pytest.mark.parametrize("bad", STORABLE)
 def test_every_export_keeps_one_line_per_event_even_for_old_data(runtime: Runtime, bad: str) -> None:
     # Events stored before the rule (written straight through record(), as old code did).
     sneaky = Actor(

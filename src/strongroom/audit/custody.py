@@ -173,7 +173,9 @@ def render_pdf(
             _row(pdf, f"    details {e['details']}")
             _row(pdf, f"    event hash {e['hash']}")
 
-    _heading(pdf, f"Every event about this item ({len(events)})")
+    checkpoint = bundle["checkpoint"]
+    through = f" up to event {checkpoint['tree_size']} of the log" if checkpoint else ""
+    _heading(pdf, f"Every event about this item{through} ({len(events)})")
     _row(pdf, f"{'seq':>9} {'time (UTC)':<32} {'actor':<34} {'action':<28} {'reason':<18} details")
     for e in events:
         actor = f"{e['actor_kind']}:{e['actor_label']}"[:34]
