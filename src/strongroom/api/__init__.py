@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from strongroom.api import (
     audit,
+    classification,
     collaborations,
     files,
     folders,
@@ -39,6 +40,7 @@ def build_router() -> APIRouter:
         previews,
         shared_links,
         upload_requests,
+        classification,
     ):
         router.include_router(module.router)
     return router

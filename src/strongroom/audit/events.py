@@ -82,6 +82,10 @@ class AuditAction(StrEnum):
     UPLOAD_STARTED = "content.upload.started"
     UPLOAD_TERMINATED = "content.upload.terminated"
     UPLOAD_EXPIRED = "content.upload.expired"
+    CLASSIFICATION_CHANGED = "governance.classification.changed"
+    LINK_ITEM_WITHHELD = "sharing.link.item_withheld"
+    LINK_GUESSED = "sharing.link.guessed"
+    LINK_GUESSING_THROTTLED = "sharing.link.guessing_throttled"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_folder, access_item, ancestry
+from strongroom.access import labels
+from strongroom.access.loaders import access_folder, access_item, ancestry, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -155,6 +156,8 @@ def _copy_node(
         size=source.size,
         sha256=source.sha256,
         content_type=source.content_type,
+        # A copy is never classified lower than its original, nor than the folder it lands in.
+        classification=labels.highest([source.classification, effective_label(session, parent)]),
     )
     session.add(copy)
     flush_name(session, copy)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_file, access_version
+from strongroom.access.loaders import access_file, access_version, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -105,7 +105,7 @@ def open_content(
         raise NotFound("file", file_id)
     if version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("version", version.id)
-    require_reason(classification=file.classification, reason=reason, required_for=reason_required_for)
+    require_reason(classification=effective_label(session, file), reason=reason, required_for=reason_required_for)
     byte_range = parse_range(range_header, version.size)
     details: dict[str, object] = {"version_id": version.id, "via": via, "sha256": version.sha256}
     if byte_range is not None:

@@ -208,6 +208,8 @@ async def get(ctx: DavContext, *, head: bool) -> Response:
             range_header=range_header,
             clock=ctx.runtime.clock,
             via="dav",
+            reason=ctx.reason,
+            reason_required_for=ctx.runtime.settings.audit.reason_required_for,
         )
         return located, content
 

@@ -34,13 +34,13 @@ from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import content_headers, plaintext_chunks
-from strongroom.content import folders as content_folders
 from strongroom.content import renditions
 from strongroom.content.models import File, FileRendition, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import shared_links
+from strongroom.clock import Clock
+from strongroom.sharing import link_scope, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Step, Visit
 from strongroom.web.templating import templates
@@ -255,14 +255,41 @@ def visit_of(runtime: Runtime, request: Request, link: SharedLink) -> Visit:
 
 
 def _in_link(
-    runtime: Runtime, request: Request, token: str, work: Callable[[Any, SharedLink, Visit], Any]
+    runtime: Runtime,
+    request: Request,
+    token: str,
+    work: Callable[[Any, SharedLink, Visit], Any],
+    *,
+    item_id: str | None = None,
 ) -> Any:
-    with transaction(runtime.sessions) as session:
-        link = shared_links.find_live_link(session, token, clock=runtime.clock)
-        return work(session, link, visit_of(runtime, request, link))
+    """Run `work` for the live link a token opens. A token that opens nothing is counted (committed) as a
+    guess before NotFound; a refusal that classification caused is recorded, naming the link, before it
+    is answered like any other "not found" or "gone"."""
+    origin = origin_of(request)
+    try:
+        with transaction(runtime.sessions) as session:
+            link = shared_links.find_link(
+                session, token, origin=origin, settings=runtime.settings.sharing, clock=runtime.clock
+            )
+            if link is not None:
+                shared_links.ensure_live(session, link, now=runtime.clock.now())
+                return work(session, link, visit_of(runtime, request, link))
+    except (errors.NotFound, errors.Gone):
+        with transaction(runtime.sessions) as session:
+            link_scope.note_withheld(
+                session,
+                shared_links.token_digest(token),
+                item_id=item_id,
+                origin=origin,
+                clock=runtime.clock,
+            )
+        raise
+    raise errors.NotFound("link", None)
 
 
-def landing_context(session: Any, link: SharedLink, visit: Visit, *, item: Item, base: str) -> dict[str, Any]:
+def landing_context(
+    session: Any, link: SharedLink, visit: Visit, *, item: Item, base: str, clock: Clock
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "base": base,
         "item": item,
@@ -272,10 +299,8 @@ def landing_context(session: Any, link: SharedLink, visit: Visit, *, item: Item,
         "title": item.name,
     }
     if isinstance(item, Folder):
-        page_ = content_folders.list_items(
-            session, shared_links.visitor_actor(link, visit), folder_id=item.id, limit=1000, marker=None
-        )
-        context["children"] = page_.items
+        actor = shared_links.visitor_actor(link, visit)
+        context["children"] = link_scope.list_for_visitor(session, link, actor, item, clock=clock)
     else:
         context.update(file_context(session, link, item, base))
     return context
@@ -336,7 +361,8 @@ def landing(token: str, request: Request) -> Response:
             return page(
                 request, "email.html", title="Confirm your e-mail address", base=base, steps=steps_of(link)
             )
-        return page(request, "item.html", **landing_context(session, link, visit, item=item, base=base))
+        context = landing_context(session, link, visit, item=item, base=base, clock=runtime.clock)
+        return page(request, "item.html", **context)
 
     try:
         return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
@@ -369,7 +395,7 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
         return page(request, "item.html", **context, **file_context(session, link, file, base))
 
     try:
-        return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
+        return _in_link(runtime, request, token, work, item_id=file_id)  # type: ignore[no-any-return]
     except errors.Unauthenticated:
         return secure(RedirectResponse(base, status_code=303))
     except errors.StrongroomError as exc:
@@ -594,7 +620,7 @@ def download(
         )
 
     try:
-        link_id, content = _in_link(runtime, request, token, work)
+        link_id, content = _in_link(runtime, request, token, work, item_id=file_id)
         if content is None:
             raise errors.Gone("This link has been used as many times as it allows.")
     except errors.StrongroomError as exc:
@@ -619,7 +645,7 @@ def preview(
         )
 
     try:
-        link_id, content = _in_link(runtime, request, token, work)
+        link_id, content = _in_link(runtime, request, token, work, item_id=file_id)
     except errors.StrongroomError as exc:
         return content_error(request, token, exc)
     return stream(runtime, link_id, content, inline=True)
@@ -657,10 +683,8 @@ def api_landing(token: str, request: Request) -> Response:
             body["item"] = item_summary(item)
             if isinstance(item, Folder):
                 actor = shared_links.visitor_actor(link, visit)
-                listing = content_folders.list_items(
-                    session, actor, folder_id=item.id, limit=1000, marker=None
-                )
-                body["items"] = [item_summary(child) for child in listing.items]
+                listing = link_scope.list_for_visitor(session, link, actor, item, clock=runtime.clock)
+                body["items"] = [item_summary(child) for child in listing]
         return body
 
     try:
