@@ -86,7 +86,10 @@ def access_grant(session: Session, actor: Actor, grant_id: str) -> tuple[Grant, 
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound("grant", grant_id)
-    item = access_item(session, actor, grant.item_id, Action.SHARE)
+    try:
+        item = access_item(session, actor, grant.item_id, Action.SHARE)
+    except NotFound:
+        raise NotFound("grant", grant_id) from None  # the same answer as a random id
     return grant, item
 
 

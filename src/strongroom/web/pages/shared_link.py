@@ -241,13 +241,13 @@ def signed_in_user(runtime: Runtime, request: Request) -> Actor | None:
     return authenticate(runtime, request)
 
 
-def visit_of(runtime: Runtime, request: Request, link: SharedLink) -> Visit:
+def visit_of(runtime: Runtime, request: Request, link: SharedLink, *, user: Actor | None) -> Visit:
     data = read_visit_cookie(runtime, request, link)
     return Visit(
         origin=origin_of(request),
         password_ok=link.password_hash is not None and data.get("p") == _password_mark(link),
         verified_email=data.get("e") if isinstance(data.get("e"), str) else None,
-        user=signed_in_user(runtime, request),
+        user=user,
     )
 
 
@@ -266,6 +266,9 @@ def _in_link(
     guess before NotFound; a refusal that classification caused is recorded, naming the link, before it
     is answered like any other "not found" or "gone"."""
     origin = origin_of(request)
+    # Before the link's transaction: a bearer token is checked in a transaction of its own, and SQLite
+    # admits one writer at a time.
+    user = signed_in_user(runtime, request)
     try:
         with transaction(runtime.sessions) as session:
             link = shared_links.find_link(
@@ -273,7 +276,7 @@ def _in_link(
             )
             if link is not None:
                 shared_links.ensure_live(session, link, now=runtime.clock.now())
-                return work(session, link, visit_of(runtime, request, link))
+                return work(session, link, visit_of(runtime, request, link, user=user))
     except (errors.NotFound, errors.Gone):
         with transaction(runtime.sessions) as session:
             link_scope.note_withheld(
