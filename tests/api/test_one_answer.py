@@ -19,7 +19,9 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def same_as_random(client: TestClient, who: UserFixture, method: str, path: str, real: str, **kwargs: object) -> None:
+def same_as_random(
+    client: TestClient, who: UserFixture, method: str, path: str, real: str, **kwargs: object
+) -> None:
     """`path` with the real id and with a random one answer the same 404, byte for byte."""
     fake = "zz_" + "0" * 20
     answers = [
@@ -33,12 +35,16 @@ def same_as_random(client: TestClient, who: UserFixture, method: str, path: str,
 @pytest.fixture
 def alices_things(client: TestClient, runtime: Runtime, alice: UserFixture) -> dict[str, str]:
     carol = make_user(runtime, "carol@force.police.test")
-    folder = client.post("/api/v1/folders", json={"name": "Case 9", "parent_id": "root"}, headers=alice.headers)
+    folder = client.post(
+        "/api/v1/folders", json={"name": "Case 9", "parent_id": "root"}, headers=alice.headers
+    )
     folder_id = folder.json()["id"]
     put = client.put(f"/api/v1/folders/{folder_id}/files/a.txt", content=b"one", headers=alice.headers)
     file_id = put.json()["id"]
     version_id = client.get(f"/api/v1/files/{file_id}/versions", headers=alice.headers).json()[0]["id"]
-    link = client.post(f"/api/v1/items/{file_id}/shared-links", json={"access_level": "anyone"}, headers=alice.headers)
+    link = client.post(
+        f"/api/v1/items/{file_id}/shared-links", json={"access_level": "anyone"}, headers=alice.headers
+    )
     grant = client.post(
         f"/api/v1/items/{folder_id}/collaborations",
         json={"role": "viewer", "user_email": carol.email},
@@ -88,7 +94,11 @@ def test_others_ids_answer_like_random_ids(
 
 
 def test_admins_and_co_owners_may_revoke_any_link_on_what_they_govern(
-    client: TestClient, alice: UserFixture, bob: UserFixture, admin: UserFixture, alices_things: dict[str, str]
+    client: TestClient,
+    alice: UserFixture,
+    bob: UserFixture,
+    admin: UserFixture,
+    alices_things: dict[str, str],
 ) -> None:
     t = alices_things
     r = client.post(f"/api/v1/shared-links/{t['link']}/revoke", headers=admin.headers)

@@ -27,7 +27,9 @@ def secret_file(live_server: LiveServer, alice: UserFixture) -> tuple[str, str]:
         folder = api.post("/api/v1/folders", json={"name": "Case 77", "parent_id": "root"}).json()["id"]
         api.put(f"/api/v1/folders/{folder}/files/note.txt", content=b"note")
         secret = api.put(f"/api/v1/folders/{folder}/files/source.txt", content=b"source").json()["id"]
-        r = api.put(f"/api/v1/items/{secret}/classification", json={"classification": "SECRET", "reason": "source"})
+        r = api.put(
+            f"/api/v1/items/{secret}/classification", json={"classification": "SECRET", "reason": "source"}
+        )
         assert r.status_code == 200, r.text
     return folder, secret
 
@@ -70,7 +72,9 @@ def test_a_group_grant_does_not_list_or_serve_secret_items_over_webdav(
     folder, _ = secret_file(live_server, alice)
     with transaction(runtime.sessions) as session:
         team = groups.create_group(session, admin.actor, name="MIT", clock=runtime.clock)
-        groups.add_member(session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock)
+        groups.add_member(
+            session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock
+        )
         collaborations.grant_role(
             session, alice.actor, item_id=folder, role=Role.VIEWER, group_id=team.id, clock=runtime.clock
         )

@@ -19,7 +19,9 @@ REASON = {"X-Strongroom-Reason": "Op Trident disclosure review"}
 
 
 def folder(client: TestClient, owner: UserFixture, name: str, parent: str | None = None) -> str:
-    r = client.post("/api/v1/folders", json={"name": name, "parent_id": parent or "root"}, headers=owner.headers)
+    r = client.post(
+        "/api/v1/folders", json={"name": name, "parent_id": parent or "root"}, headers=owner.headers
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -30,7 +32,9 @@ def put(client: TestClient, owner: UserFixture, folder_id: str, name: str, data:
     return str(r.json()["id"])
 
 
-def classify(client: TestClient, who: UserFixture, item_id: str, label: str, reason: str | None = "review") -> Any:
+def classify(
+    client: TestClient, who: UserFixture, item_id: str, label: str, reason: str | None = "review"
+) -> Any:
     body: dict[str, str] = {"classification": label}
     if reason is not None:
         body["reason"] = reason
@@ -107,7 +111,9 @@ def test_link_ceilings_at_creation_follow_the_label(client: TestClient, alice: U
     classify(client, alice, secret, "SECRET")
 
     def create(item_id: str, **options: object) -> int:
-        r = client.post(f"/api/v1/items/{item_id}/shared-links", json=options, headers={**alice.headers, **REASON})
+        r = client.post(
+            f"/api/v1/items/{item_id}/shared-links", json=options, headers={**alice.headers, **REASON}
+        )
         return r.status_code
 
     assert create(sensitive, access_level="anyone") == 403
@@ -142,7 +148,9 @@ def test_group_grants_do_not_reach_secret_items_but_named_grants_do(
         team = groups.create_group(session, admin.actor, name="MIT", clock=runtime.clock)
         from strongroom.identity.models import User
 
-        groups.add_member(session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock)
+        groups.add_member(
+            session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock
+        )
         collaborations.grant_role(
             session, alice.actor, item_id=case, role=Role.VIEWER, group_id=team.id, clock=runtime.clock
         )
@@ -161,7 +169,9 @@ def test_group_grants_do_not_reach_secret_items_but_named_grants_do(
     )
     assert r.status_code == 201, r.text
     assert client.get(f"/api/v1/files/{secret}/content", headers=bob.headers).status_code == 428
-    assert client.get(f"/api/v1/files/{secret}/content", headers={**bob.headers, **REASON}).content == b"source"
+    assert (
+        client.get(f"/api/v1/files/{secret}/content", headers={**bob.headers, **REASON}).content == b"source"
+    )
 
 
 def test_copies_and_new_items_never_drop_below_their_source_or_folder(
@@ -196,7 +206,9 @@ def test_who_may_classify_and_what_is_recorded(
 
     def grant(role: str) -> str:
         r = client.post(
-            f"/api/v1/items/{item}/collaborations", json={"role": role, "user_email": bob.email}, headers=alice.headers
+            f"/api/v1/items/{item}/collaborations",
+            json={"role": role, "user_email": bob.email},
+            headers=alice.headers,
         )
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
@@ -214,7 +226,9 @@ def test_who_may_classify_and_what_is_recorded(
     assert classify(client, bob, item, "OFFICIAL", reason="witness name redacted").status_code == 200
 
     changes = events(runtime, "governance.classification.changed")
-    assert [(e["details"]["from"], e["details"]["to"], e["details"]["direction"], e["reason"]) for e in changes] == [
+    assert [
+        (e["details"]["from"], e["details"]["to"], e["details"]["direction"], e["reason"]) for e in changes
+    ] == [
         ("OFFICIAL", "OFFICIAL-SENSITIVE", "raised", "names a witness"),
         ("OFFICIAL-SENSITIVE", "OFFICIAL", "lowered", "witness name redacted"),
     ]

@@ -28,7 +28,9 @@ def test_guessing_is_paused_per_address_and_counted_once_per_window(
 ) -> None:
     put = client.put(f"/api/v1/folders/{alice.root_id}/files/a.txt", content=b"a", headers=alice.headers)
     link = client.post(
-        f"/api/v1/items/{put.json()['id']}/shared-links", json={"access_level": "anyone"}, headers=alice.headers
+        f"/api/v1/items/{put.json()['id']}/shared-links",
+        json={"access_level": "anyone"},
+        headers=alice.headers,
     )
     token = link.json()["url"].rsplit("/s/", 1)[1]
     limit = SharingSettings().link_guesses_per_ip

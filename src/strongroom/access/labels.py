@@ -24,7 +24,7 @@ class Label(StrEnum):
 
     OFFICIAL = "OFFICIAL"
     OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
-    SECRET = "SECRET"
+    SECRET = "SECRET"  # noqa: S105 - a classification label, not a password
 
 
 ORDER: tuple[str, ...] = tuple(label.value for label in Label)

@@ -39,7 +39,7 @@ def _session_of(chain: Sequence[Item]) -> Session | None:
 def granted_roles(
     session: Session, actor: Actor, chain: Sequence[Item], *, through_groups: bool = True
 ) -> set[Role]:
-    """Roles from grants on any item of the path, to the user or (with `through_groups`) one of their groups."""
+    """Roles from grants on any item of the path, to the user or (`through_groups`) one of their groups."""
     holders = [Grant.user_id == actor.id]
     if actor.group_ids and through_groups:
         holders.append(Grant.group_id.in_(actor.group_ids))
@@ -61,6 +61,17 @@ def roles_on(actor: Actor, chain: Sequence[Item]) -> set[Role]:
     return roles
 
 
+def _link_reaches(link: SharedLink, chain: Sequence[Item]) -> bool:
+    """The item lies under the link, and its effective label is within what the link may serve."""
+    if link.item_id not in {node.id for node in chain}:
+        return False
+    return labels.link_may_serve(
+        labels.effective_label(chain),
+        access_level=link.access_level,
+        require_recipient_proof=link.require_recipient_proof,
+    )
+
+
 def link_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Action]:
     """What a link visitor may do to the last item of `chain`."""
     session = _session_of(chain)
@@ -71,13 +82,7 @@ def link_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Action]:
         return frozenset()
     if link.revoked_at is not None:
         return frozenset()
-    if link.item_id not in {node.id for node in chain}:
-        return frozenset()
-    if not labels.link_may_serve(
-        labels.effective_label(chain),
-        access_level=link.access_level,
-        require_recipient_proof=link.require_recipient_proof,
-    ):
+    if not _link_reaches(link, chain):
         return frozenset()
     if link.preview_only:
         return PREVIEW_ONLY_LINK_ACTIONS

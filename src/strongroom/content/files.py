@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongroom.access.actions import Action
 from strongroom.access import labels
+from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, access_item, ancestry, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events

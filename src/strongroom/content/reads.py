@@ -105,7 +105,9 @@ def open_content(
         raise NotFound("file", file_id)
     if version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("version", version.id)
-    require_reason(classification=effective_label(session, file), reason=reason, required_for=reason_required_for)
+    require_reason(
+        classification=effective_label(session, file), reason=reason, required_for=reason_required_for
+    )
     byte_range = parse_range(range_header, version.size)
     details: dict[str, object] = {"version_id": version.id, "via": via, "sha256": version.sha256}
     if byte_range is not None:

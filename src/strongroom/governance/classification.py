@@ -33,7 +33,9 @@ def parse_label(value: str) -> labels.Label:
         return labels.Label(clean)
     except ValueError:
         known = ", ".join(labels.ORDER)
-        raise InputError(f"{value!r} is not a classification; use one of {known}.", field="classification") from None
+        raise InputError(
+            f"{value!r} is not a classification; use one of {known}.", field="classification"
+        ) from None
 
 
 def may_classify(session: Session, actor: Actor, item: Item) -> dict[str, bool]:

@@ -86,7 +86,11 @@ def count_guess(session: Session, origin: Origin, *, settings: SharingSettings, 
             session,
             _guesser(origin.ip or "unknown"),
             AuditAction.LINK_GUESSING_THROTTLED,
-            details={"ip": origin.ip or "unknown", "count": row.failures, "window_start": utc(row.window_start).isoformat()},
+            details={
+                "ip": origin.ip or "unknown",
+                "count": row.failures,
+                "window_start": utc(row.window_start).isoformat(),
+            },
             at=now,
         )
 

@@ -25,10 +25,14 @@ MAX_IDS_IN_EVENT = 100
 
 
 def _ceiling(link: SharedLink) -> labels.Label:
-    return labels.link_ceiling(access_level=link.access_level, require_recipient_proof=link.require_recipient_proof)
+    return labels.link_ceiling(
+        access_level=link.access_level, require_recipient_proof=link.require_recipient_proof
+    )
 
 
-def _record(session: Session, actor: Actor, link: SharedLink, item: Item, *, label: str, clock: Clock) -> None:
+def _record(
+    session: Session, actor: Actor, link: SharedLink, item: Item, *, label: str, clock: Clock
+) -> None:
     events.record(
         session,
         actor,
@@ -73,10 +77,14 @@ def note_withheld(
     return True
 
 
-def list_for_visitor(session: Session, link: SharedLink, actor: Actor, folder: Folder, *, clock: Clock) -> list[Item]:
+def list_for_visitor(
+    session: Session, link: SharedLink, actor: Actor, folder: Folder, *, clock: Clock
+) -> list[Item]:
     """The folder's items the link serves (one page of up to 1000); those held back by classification
     are recorded, one event each, naming the link."""
-    shown = content_folders.list_items(session, actor, folder_id=folder.id, limit=MAX_LISTING, marker=None).items
+    shown = content_folders.list_items(
+        session, actor, folder_id=folder.id, limit=MAX_LISTING, marker=None
+    ).items
     visible = {item.id for item in shown}
     children = session.scalars(
         select(Item)

@@ -34,12 +34,12 @@ from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import content_headers, plaintext_chunks
+from strongroom.clock import Clock
 from strongroom.content import renditions
 from strongroom.content.models import File, FileRendition, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.clock import Clock
 from strongroom.sharing import link_scope, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Step, Visit
