@@ -67,6 +67,10 @@ def test_a_secret_file_moved_into_a_linked_folder_is_neither_listed_nor_served(
 
     moved = client.patch(f"/api/v1/files/{secret}", json={"parent_id": shared}, headers=alice.headers)
     assert moved.status_code == 200, moved.text
+    # The move itself is noted against the link, before any visitor comes.
+    [noted] = events(runtime, "sharing.link.item_withheld")
+    assert noted["details"]["link_id"] == link_id
+    assert noted["details"]["cause"] == "moved"
 
     listing = client.get(f"/s/{token}/api").json()
     assert [i["name"] for i in listing["items"]] == ["timetable.txt"]
@@ -99,6 +103,8 @@ def test_a_folder_raised_above_its_link_stops_the_link_and_says_which(
     assert client.get(f"/s/{token}/content/{inside}").content == b"statement"
 
     assert classify(client, alice, shared, "OFFICIAL-SENSITIVE").status_code == 200
+    [noted] = events(runtime, "sharing.link.item_withheld")
+    assert (noted["details"]["link_id"], noted["details"]["cause"]) == (link_id, "classification raised")
     assert client.get(f"/s/{token}/api").status_code == 410
     assert client.get(f"/s/{token}/content/{inside}").status_code == 410
     assert link_id in {e["details"]["link_id"] for e in events(runtime, "sharing.link.item_withheld")}

@@ -24,6 +24,7 @@ from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import Item
 from strongroom.errors import InputError, NotAllowed, ReasonRequired, VersionChanged
+from strongroom.sharing import link_scope
 
 
 def parse_label(value: str) -> labels.Label:
@@ -91,4 +92,8 @@ def classify(
         reason=reason,
         at=now,
     )
+    if not lowering:
+        link_scope.note_links_now_withholding(
+            session, actor, item, cause="classification raised", clock=clock
+        )
     return item

@@ -22,6 +22,7 @@ from strongroom.sharing.models import SharedLink
 
 MAX_LISTING = 1000
 MAX_IDS_IN_EVENT = 100
+MAX_FOLDERS_WALKED = 10_000
 
 
 def _ceiling(link: SharedLink) -> labels.Label:
@@ -31,16 +32,72 @@ def _ceiling(link: SharedLink) -> labels.Label:
 
 
 def _record(
-    session: Session, actor: Actor, link: SharedLink, item: Item, *, label: str, clock: Clock
+    session: Session,
+    actor: Actor,
+    link: SharedLink,
+    item: Item,
+    *,
+    label: str,
+    clock: Clock,
+    cause: str = "request",
 ) -> None:
+    details = {
+        "link_id": link.id,
+        "classification": label,
+        "link_allows": _ceiling(link).value,
+        "cause": cause,
+    }
     events.record(
-        session,
-        actor,
-        AuditAction.LINK_ITEM_WITHHELD,
-        item=ref(item),
-        details={"link_id": link.id, "classification": label, "link_allows": _ceiling(link).value},
-        at=clock.now(),
+        session, actor, AuditAction.LINK_ITEM_WITHHELD, item=ref(item), details=details, at=clock.now()
     )
+
+
+def _live(link: SharedLink, clock: Clock) -> bool:
+    if link.revoked_at is not None:
+        return False
+    return link.expires_at is None or utc(link.expires_at) > clock.now()
+
+
+def _subtree_folder_ids(session: Session, folder: Item) -> list[str]:
+    """The folder and the folders below it (live ones), breadth first, at most MAX_FOLDERS_WALKED."""
+    found, frontier = [folder.id], [folder.id]
+    while frontier and len(found) < MAX_FOLDERS_WALKED:
+        frontier = list(
+            session.scalars(
+                select(Item.id)
+                .where(Item.parent_id.in_(frontier), Item.kind == "folder", Item.trashed_at.is_(None))
+                .limit(MAX_FOLDERS_WALKED - len(found))
+            )
+        )
+        found += frontier
+    return found
+
+
+def note_links_now_withholding(
+    session: Session, actor: Actor, item: Item, *, cause: str, clock: Clock
+) -> int:
+    """After `item` was moved, copied or its label raised: record, naming each link, every live link that
+    now withholds it (a link above it or on it) or withholds what it leads to (a link below it). Nothing is
+    refused here; access is decided at each request. Returns how many links were named."""
+    chain = ancestry(session, item)
+    pairs = [
+        (link, item)
+        for link in session.scalars(select(SharedLink).where(SharedLink.item_id.in_([n.id for n in chain])))
+    ]
+    if item.is_folder:
+        folders = _subtree_folder_ids(session, item)
+        below = select(SharedLink, Item).join(Item, Item.id == SharedLink.item_id)
+        below = below.where(Item.parent_id.in_(folders) | SharedLink.item_id.in_(folders[1:]))
+        pairs += [(link, target) for link, target in session.execute(below)]
+    named = 0
+    for link, target in pairs:
+        if not _live(link, clock):
+            continue
+        label = withheld_label(session, link, target)
+        if label is not None:
+            _record(session, actor, link, target, label=label, clock=clock, cause=cause)
+            named += 1
+    return named
 
 
 def withheld_label(session: Session, link: SharedLink, item: Item) -> str | None:
@@ -62,9 +119,7 @@ def note_withheld(
     """After a visitor was refused: if classification was why (the item lies under a live link but
     above its ceiling), record it, naming the link. Returns whether it was."""
     link = session.scalar(select(SharedLink).where(SharedLink.token_hash == token_hash))
-    if link is None or link.revoked_at is not None:
-        return False
-    if link.expires_at is not None and utc(link.expires_at) <= clock.now():
+    if link is None or not _live(link, clock):
         return False
     item = session.get(Item, item_id or link.item_id)
     if item is None:
