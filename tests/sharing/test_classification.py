@@ -7,8 +7,11 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from strongroom.access import labels
 from strongroom.access.actions import Role
+from strongroom.audit.models import AuditEvent
 from strongroom.db.session import transaction
 from strongroom.identity import groups
 from strongroom.runtime import Runtime
@@ -48,11 +51,9 @@ def link(client: TestClient, owner: UserFixture, item_id: str, **options: object
 
 
 def events(runtime: Runtime, action: str) -> list[dict[str, Any]]:
-    with runtime.engine.connect() as connection:
-        rows = connection.exec_driver_sql(
-            "SELECT item_id, details, reason, ip FROM audit_event WHERE action = ? ORDER BY seq", (action,)
-        ).fetchall()
-    return [{"item_id": r[0], "details": json.loads(r[1]), "reason": r[2], "ip": r[3]} for r in rows]
+    with transaction(runtime.sessions) as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))
+        return [{"item_id": e.item_id, "details": json.loads(e.details), "reason": e.reason} for e in rows]
 
 
 def test_a_secret_file_moved_into_a_linked_folder_is_neither_listed_nor_served(
@@ -238,3 +239,12 @@ def test_who_may_classify_and_what_is_recorded(
         ("OFFICIAL", "OFFICIAL-SENSITIVE", "raised", "names a witness"),
         ("OFFICIAL-SENSITIVE", "OFFICIAL", "lowered", "witness name redacted"),
     ]
+
+
+def test_an_unknown_label_fails_closed() -> None:
+    assert labels.rank("TOP SECRET") > labels.rank("SECRET") > labels.rank("OFFICIAL-SENSITIVE")
+    assert labels.highest([None, "OFFICIAL", "TOP SECRET"]) == "TOP SECRET"
+    assert labels.highest([None]) == "OFFICIAL"
+    assert not labels.link_may_serve("TOP SECRET", access_level="force", require_recipient_proof=True)
+    assert not labels.group_grants_reach("TOP SECRET")
+    assert labels.group_grants_reach("OFFICIAL-SENSITIVE")

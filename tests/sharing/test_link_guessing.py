@@ -7,8 +7,11 @@ import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from strongroom.audit.models import AuditEvent
 from strongroom.config import SharingSettings
+from strongroom.db.session import transaction
 from strongroom.jobs import tasks
 from strongroom.runtime import Runtime
 from tests.support.clock import AdjustableClock
@@ -16,11 +19,9 @@ from tests.support.users import UserFixture
 
 
 def audit(runtime: Runtime, action: str) -> list[dict[str, object]]:
-    with runtime.engine.connect() as connection:
-        rows = connection.exec_driver_sql(
-            "SELECT details, ip FROM audit_event WHERE action = ? ORDER BY seq", (action,)
-        ).fetchall()
-    return [{**json.loads(row[0]), "event_ip": row[1]} for row in rows]
+    with transaction(runtime.sessions) as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))
+        return [{**json.loads(e.details), "event_ip": e.ip} for e in rows]
 
 
 def test_guessing_is_paused_per_address_and_counted_once_per_window(
