@@ -139,6 +139,9 @@ class SharingSettings(BaseModel):
     password_failures_per_ip: int = 20
     """Wrong passwords or codes from one IP address within the window, over all links."""
     throttle_window_seconds: int = 900
+    link_guesses_per_ip: int = 30
+    """Link tokens that open nothing, from one IP address within the window, before that address's
+    link lookups answer 429 until the window ends (audited once per address and window)."""
 
 
 class AuditSettings(BaseModel):

@@ -192,11 +192,12 @@ def test_disclosing_classified_material_needs_a_reason_too(
     assert client.post(grant_url, json=grant, headers=alice.headers).status_code == 428
     assert client.get(f"/api/v1/files/{file['id']}/preview", headers=alice.headers).status_code == 428
     disclosing = {**alice.headers, "X-Strongroom-Reason": "CPS%20charging%20decision"}
-    assert client.post(link_url, json={"access_level": "force"}, headers=disclosing).status_code == 201
+    # SECRET never leaves by a link, whatever the reason (docs/dev/subsystems/classification.md).
+    assert client.post(link_url, json={"access_level": "force"}, headers=disclosing).status_code == 403
     assert client.post(grant_url, json=grant, headers=disclosing).status_code == 201
     events = client.get("/api/v1/audit/events", params={"item_id": file["id"]}, headers=why(admin)).json()
     reasons = {e["action"]: e["reason"] for e in events["events"]}
-    assert reasons["sharing.link.created"] == "CPS charging decision"
+    assert "sharing.link.created" not in reasons
     assert reasons["sharing.grant.created"] == "CPS charging decision"
 
 

@@ -195,3 +195,34 @@ def test_share_request_and_report(signed_in: CliRunner, live_server: LiveServer,
     assert "sharing.link.created" in report.output
     assert signed_in.invoke(app, ["report", file_id, "--reason", "Disclosure check"]).exit_code == 0
     assert signed_in.invoke(app, ["report", file_id]).exit_code == 2  # a read of the trail states why
+
+
+def test_classified_material_is_downloaded_and_shared_with_a_reason(
+    signed_in: CliRunner, live_server: LiveServer, alice: UserFixture, runtime: Runtime, tmp_path: Path
+) -> None:
+    with httpx.Client(base_url=live_server.url, headers=alice.headers) as http:
+        file_id = http.put("/api/v1/folders/root/files/source.txt", content=b"source").json()["id"]
+        r = http.put(
+            f"/api/v1/items/{file_id}/classification", json={"classification": "SECRET", "reason": "x"}
+        )
+        assert r.status_code == 200, r.text
+    target = tmp_path / "source.txt"
+    refused = signed_in.invoke(app, ["download", file_id, "-o", str(target)])
+    assert refused.exit_code != 0
+    assert "reason" in refused.output
+    done = signed_in.invoke(
+        app, ["download", file_id, "-o", str(target), "--reason", "Opération Trident review"]
+    )
+    assert done.exit_code == 0, done.output
+    assert target.read_bytes() == b"source"
+    shared = signed_in.invoke(app, ["share", file_id, "--access", "force", "--reason", "to CPS"])
+    assert shared.exit_code != 0  # SECRET is never shared by a link, whatever the reason
+    assert "SECRET" in shared.output
+    with runtime.engine.connect() as connection:
+        reasons = [
+            row[0]
+            for row in connection.exec_driver_sql(
+                "SELECT reason FROM audit_event WHERE action = 'content.version.read'"
+            )
+        ]
+    assert reasons == ["Opération Trident review"]

@@ -4,8 +4,11 @@ The error is the same for an item that does not exist and one the actor may not 
 cannot be probed. This is the only way a service gets an item on behalf of an actor.
 """
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
+from strongroom.access import labels
 from strongroom.access.actions import Action
 from strongroom.access.policy import can
 from strongroom.actors import Actor
@@ -56,14 +59,21 @@ def access_trashed_item(session: Session, actor: Actor, item_id: str, action: Ac
 
 
 def access_folder(session: Session, actor: Actor, folder_id: str, action: Action) -> Folder:
-    item = access_item(session, actor, folder_id, action)
+    # One answer per slot: a file's id, someone else's folder and a random id all say "no folder".
+    try:
+        item = access_item(session, actor, folder_id, action)
+    except NotFound:
+        raise NotFound("folder", folder_id) from None
     if not isinstance(item, Folder):
         raise NotFound("folder", folder_id)
     return item
 
 
 def access_file(session: Session, actor: Actor, file_id: str, action: Action) -> File:
-    item = access_item(session, actor, file_id, action)
+    try:
+        item = access_item(session, actor, file_id, action)
+    except NotFound:
+        raise NotFound("file", file_id) from None
     if not isinstance(item, File):
         raise NotFound("file", file_id)
     return item
@@ -72,10 +82,34 @@ def access_file(session: Session, actor: Actor, file_id: str, action: Action) ->
 def access_version(
     session: Session, actor: Actor, file_id: str, version_id: str, action: Action
 ) -> FileVersion:
-    file = access_file(session, actor, file_id, action)
+    """A version of a file the actor may act on. Every refusal, whether of the file or of the version,
+    is the same NotFound as a random version id."""
+    try:
+        file = access_file(session, actor, file_id, action)
+    except NotFound:
+        raise NotFound("version", version_id) from None
     version = session.get(FileVersion, version_id)
     if version is None:
         raise NotFound("version", version_id)
     if version.file_id != file.id:
         raise NotFound("version", version_id)
     return version
+
+
+def effective_label(session: Session, item: Item) -> str:
+    """The classification that governs the item: the highest on its path (see `access.labels`)."""
+    return labels.effective_label(ancestry(session, item))
+
+
+def visible_children(session: Session, actor: Actor, folder: Item, children: Sequence[Item]) -> list[Item]:
+    """The children of a folder the actor may see (the folder itself was loaded through `access_*`).
+
+    Rights are inherited, so a child differs from its folder only when its label is higher than the
+    folder's: only those are put to `can()`, which keeps a page of a huge folder one query."""
+    chain = ancestry(session, folder)
+    floor = labels.rank(labels.effective_label(chain))
+    return [
+        child
+        for child in children
+        if labels.rank(child.classification) <= floor or can(actor, Action.SEE, [*chain, child])
+    ]

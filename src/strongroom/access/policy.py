@@ -2,9 +2,12 @@
 
 Where rights come from, by kind of actor:
 - a user: owning an item on the path, or a grant (collaboration) on an item on the path to the user or to
-  one of their groups; grants are inherited by everything below the item they are on;
+  one of their groups; grants are inherited by everything below the item they are on; a group's grant
+  does not reach a SECRET item (`labels.group_grants_reach`);
 - a link visitor (ActorKind.LINK, id = the link's id): the link's item and everything below it, to see and
-  preview, and to download unless the link is preview-only; a revoked link gives nothing. Expiry, password,
+  preview, and to download unless the link is preview-only; a revoked link gives nothing, and a link never
+  reaches an item whose effective label is above what the link may serve (`labels.link_may_serve`),
+  however the item came to be there. Expiry, password,
   recipient proof and download limits are checked by `sharing.shared_links` before such an actor exists;
 - a third party using an upload request (ActorKind.UPLOAD_REQUEST, id = the request's id): to add files
   into the request's folder and below, never to read;
@@ -16,6 +19,7 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
+from strongroom.access import labels
 from strongroom.access.actions import ROLE_ACTIONS, Action, Role
 from strongroom.actors import Actor, ActorKind
 from strongroom.content.models import Item
@@ -32,10 +36,12 @@ def _session_of(chain: Sequence[Item]) -> Session | None:
     return object_session(chain[-1])
 
 
-def granted_roles(session: Session, actor: Actor, chain: Sequence[Item]) -> set[Role]:
-    """Roles from grants on any item of the path, to the user or one of their groups."""
+def granted_roles(
+    session: Session, actor: Actor, chain: Sequence[Item], *, through_groups: bool = True
+) -> set[Role]:
+    """Roles from grants on any item of the path, to the user or (`through_groups`) one of their groups."""
     holders = [Grant.user_id == actor.id]
-    if actor.group_ids:
+    if actor.group_ids and through_groups:
         holders.append(Grant.group_id.in_(actor.group_ids))
     query = select(Grant.role).where(Grant.item_id.in_([node.id for node in chain]), or_(*holders))
     return {Role(role) for role in session.scalars(query)}
@@ -50,8 +56,20 @@ def roles_on(actor: Actor, chain: Sequence[Item]) -> set[Role]:
         roles.add(Role.OWNER)
     session = _session_of(chain)
     if session is not None:
-        roles |= granted_roles(session, actor, chain)
+        through_groups = labels.group_grants_reach(labels.effective_label(chain))
+        roles |= granted_roles(session, actor, chain, through_groups=through_groups)
     return roles
+
+
+def _link_reaches(link: SharedLink, chain: Sequence[Item]) -> bool:
+    """The item lies under the link, and its effective label is within what the link may serve."""
+    if link.item_id not in {node.id for node in chain}:
+        return False
+    return labels.link_may_serve(
+        labels.effective_label(chain),
+        access_level=link.access_level,
+        require_recipient_proof=link.require_recipient_proof,
+    )
 
 
 def link_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Action]:
@@ -64,7 +82,7 @@ def link_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Action]:
         return frozenset()
     if link.revoked_at is not None:
         return frozenset()
-    if link.item_id not in {node.id for node in chain}:
+    if not _link_reaches(link, chain):
         return frozenset()
     if link.preview_only:
         return PREVIEW_ONLY_LINK_ACTIONS

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from strongroom.api import (
     audit,
+    classification,
     collaborations,
     custody,
     files,
@@ -41,6 +42,7 @@ def build_router() -> APIRouter:
         previews,
         shared_links,
         upload_requests,
+        classification,
     ):
         router.include_router(module.router)
     return router

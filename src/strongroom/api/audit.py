@@ -36,8 +36,16 @@ def read_reason(
         str | None,
         Header(alias=reasons.HEADER, description="Why you read or disclose this (percent-encode non-ASCII)."),
     ] = None,
+    reason_query: Annotated[
+        str | None,
+        Query(
+            alias="reason",
+            max_length=3 * reasons.MAX_REASON_CHARS,
+            description="The same reason, for players and links that cannot send a header (the header wins).",
+        ),
+    ] = None,
 ) -> str | None:
-    return reasons.clean_reason(reason)
+    return reasons.clean_reason(reason if reason is not None else reason_query)
 
 
 Reason = Annotated[str | None, Depends(read_reason)]

@@ -23,6 +23,7 @@ from strongroom.db.session import transaction
 from strongroom.errors import InputError, TooLarge
 from strongroom.numbers import require_count
 from strongroom.runtime import Runtime
+from strongroom.sharing import link_scope
 from strongroom.storage.sealed_blobs import SealedBlob
 
 router = APIRouter(tags=["files"])
@@ -240,6 +241,7 @@ def update_item(
                 expected_etag=if_match,
                 max_depth=runtime.settings.limits.max_path_depth,
             )
+            link_scope.note_links_now_withholding(session, actor, item, cause="moved", clock=runtime.clock)
         else:
             assert body.name is not None
             item = content_files.rename_item(
@@ -264,6 +266,7 @@ def copy_item(item_id: str, body: ItemCopy, actor: CurrentActor, runtime: Runtim
         copy = content_files.copy_item(
             session, actor, item_id=item_id, target_folder_id=target, new_name=body.name, clock=runtime.clock
         )
+        link_scope.note_links_now_withholding(session, actor, copy, cause="copied", clock=runtime.clock)
         return ItemRead.of(copy)
 
 

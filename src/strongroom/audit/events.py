@@ -86,6 +86,10 @@ class AuditAction(StrEnum):
     UPLOAD_EXPIRED = "content.upload.expired"
     AUDIT_SEARCHED = "audit.log.searched"
     ACTIVITY_REPORT_GENERATED = "audit.activity_report.generated"
+    CLASSIFICATION_CHANGED = "governance.classification.changed"
+    LINK_ITEM_WITHHELD = "sharing.link.item_withheld"
+    LINK_GUESSED = "sharing.link.guessed"
+    LINK_GUESSING_THROTTLED = "sharing.link.guessing_throttled"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import platformdirs
@@ -31,6 +32,7 @@ from rich.table import Table
 from strongroom.cli.client_transfers import (
     EXIT_AUTH,
     EXIT_USAGE,
+    REASON_HEADER,
     ClientError,
     ResumeStore,
     check,
@@ -232,6 +234,9 @@ def download_cmd(
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Where to save it (default: its name, here)."
     ),
+    reason: str | None = typer.Option(
+        None, "--reason", help="Why you read it: classified material may ask for one (recorded in the audit)."
+    ),
 ) -> None:
     """Download a file (continuing an interrupted download) and check its SHA-256 before keeping it."""
     with reported(), api() as http:
@@ -245,6 +250,7 @@ def download_cmd(
                 output,
                 progress_total=lambda total, done: bars.update(task, total=total, completed=done),
                 progress=lambda n: bars.advance(task, n),
+                reason=reason,
             )
         out.print(f"{output}  sha256 {digest}  verified")
 
@@ -262,6 +268,11 @@ def share(
         None, "--require-proof/--no-require-proof", help="Recipients prove their e-mail with a mailed code."
     ),
     name: str = typer.Option("", "--name", help="A note for you, e.g. 'CPS - R v Smith'."),
+    reason: str | None = typer.Option(
+        None,
+        "--reason",
+        help="Why you disclose it: classified material may ask for one (recorded in the audit).",
+    ),
 ) -> None:
     """Create a shared link and print its URL (shown once)."""
     if access not in {"anyone", "force", "collaborators"}:
@@ -282,7 +293,9 @@ def share(
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     with reported(), api() as http:
-        link = check(http.post(f"/api/v1/items/{item_id}/shared-links", json=body), what="share").json()
+        headers = {REASON_HEADER: quote(reason, safe="")} if reason else {}
+        response = http.post(f"/api/v1/items/{item_id}/shared-links", json=body, headers=headers)
+        link = check(response, what="share").json()
     out.print(link["url"])
 
 

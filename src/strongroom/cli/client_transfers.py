@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +23,7 @@ CHUNK_BYTES: Final = 256 * 1024 * 1024
 keeps what arrived when a connection drops, so big chunks lose nothing and keep the per-request
 cost (two short transactions and an fsync) small."""
 READ_BYTES: Final = 1024 * 1024
+REASON_HEADER: Final = "X-Strongroom-Reason"
 
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
@@ -197,9 +199,11 @@ def download(
     *,
     progress_total: Callable[[int, int], None],
     progress: Progress,
+    reason: str | None = None,
 ) -> str:
     """Download into `target`.part, continuing what is there with Range, then check the SHA-256
-    against the server's and move it into place. Returns the hex SHA-256."""
+    against the server's and move it into place. `reason` is sent for classified material that asks for
+    one. Returns the hex SHA-256."""
     info: dict[str, Any] = check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file_id}").json()
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
@@ -209,11 +213,16 @@ def download(
         have = 0
     progress_total(size, have)
     headers = {"Range": f"bytes={have}-"} if 0 < have < size else {}
+    ranged = bool(headers)
+    if reason:
+        headers[REASON_HEADER] = quote(reason, safe="")  # headers are Latin-1; the server percent-decodes
     expected = str(info["sha256"])
     if have < size or size == 0:
         with http.stream("GET", f"/api/v1/files/{file_id}/content", headers=headers) as response:
+            if response.is_error:
+                response.read()  # a refusal is a small JSON body that check() reports
             check(response, what=f"download {file_id}")
-            if headers and response.status_code != 206:
+            if ranged and response.status_code != 206:
                 have = 0  # the server sent it all: start the part file again
             expected = _digest_header(response.headers.get("repr-digest")) or expected
             with part.open("r+b" if have else "wb") as sink:

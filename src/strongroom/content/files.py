@@ -5,8 +5,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from strongroom.access import labels
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_folder, access_item, ancestry
+from strongroom.access.loaders import access_folder, access_item, ancestry, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -156,6 +157,8 @@ def _copy_node(
         sha256=source.sha256,
         content_type=source.content_type,
         scan_status=source.scan_status,
+        # A copy is never classified lower than its original, nor than the folder it lands in.
+        classification=labels.highest([source.classification, effective_label(session, parent)]),
     )
     session.add(copy)
     flush_name(session, copy)

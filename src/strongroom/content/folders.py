@@ -8,7 +8,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_folder, ancestry
+from strongroom.access.loaders import access_folder, ancestry, effective_label, visible_children
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
@@ -96,6 +96,7 @@ def create_folder(
         created_at=now,
         updated_at=now,
         created_by_id=actor.user_id,
+        classification=effective_label(session, parent),  # a folder's label is the floor below it
     )
     session.add(folder)
     flush_name(session, folder)
@@ -148,7 +149,9 @@ def list_items(session: Session, actor: Actor, *, folder_id: str, limit: int, ma
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return ItemPage(items=rows, next_marker=encode_marker(rows[-1]) if more and rows else None)
+    # The marker follows the rows read, not those shown, so a withheld item never stalls paging.
+    marker_out = encode_marker(rows[-1]) if more and rows else None
+    return ItemPage(items=visible_children(session, actor, folder, rows), next_marker=marker_out)
 
 
 def folder_path(session: Session, folder: Item) -> list[Item]:

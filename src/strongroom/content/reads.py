@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_file, access_version
+from strongroom.access.loaders import access_file, access_version, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -125,7 +125,9 @@ def open_content(
         raise NotFound("file", file_id)
     if version.scan_status not in READABLE_SCAN_STATES:
         raise NotFound("version", version.id)
-    require_reason(classification=file.classification, reason=reason, required_for=reason_required_for)
+    require_reason(
+        classification=effective_label(session, file), reason=reason, required_for=reason_required_for
+    )
     tags, dates = {f'"{version.sha256}"'}, [version.created_at]
     if version.id == file.current_version_id:
         tags.add(file.etag)  # the WebDAV door's ETag and Last-Modified name the current bytes too

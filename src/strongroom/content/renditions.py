@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_file
+from strongroom.access.loaders import access_file, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
@@ -291,7 +291,7 @@ def open_preview(
     Raises NotFound (also while no preview is ready), RangeNotSatisfiable."""
     file = access_file(session, actor, file_id, Action.PREVIEW)
     reasons.require_reason(
-        classification=file.classification, reason=reason, required_for=reason_required_for
+        classification=effective_label(session, file), reason=reason, required_for=reason_required_for
     )
     version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
     if version is None or version.scan_status not in READABLE_SCAN_STATES:

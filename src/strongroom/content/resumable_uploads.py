@@ -27,6 +27,8 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.access.actions import Action
+from strongroom.access.loaders import access_folder
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
@@ -138,10 +140,17 @@ def create_upload(
 
 
 def get_upload(session: Session, actor: Actor, upload_id: str, *, clock: Clock) -> TusUpload:
-    """The actor's own upload. Raises NotFound (missing or someone else's) and Gone (expired)."""
+    """The actor's own upload into a folder they may still upload into. Raises NotFound (missing, someone
+    else's, or no longer theirs to write) and Gone (expired)."""
     upload = session.get(TusUpload, upload_id)
     if upload is None or actor.id is None or upload.created_by_id != actor.id:
         raise NotFound("upload", upload_id)
+    # Rights are decided now, not when the upload began: someone whose grant on the folder was removed
+    # meanwhile learns nothing more of it than of a random id.
+    try:
+        access_folder(session, actor, upload.folder_id, Action.UPLOAD)
+    except NotFound:
+        raise NotFound("upload", upload_id) from None
     if upload.completed_at is None and upload.expires_at <= clock.now():
         raise Gone("This upload expired; start a new one.")
     return upload

@@ -53,6 +53,7 @@ class ItemRead(BaseModel):
     locked: bool = False
     locked_until: datetime | None = None
     trashed_at: datetime | None = None
+    classification: str = "OFFICIAL"
 
     @classmethod
     def of(cls, item: Item) -> "ItemRead":
@@ -73,6 +74,7 @@ class ItemRead(BaseModel):
             locked=item.locked_by_id is not None,
             locked_until=item.locked_until,
             trashed_at=item.trashed_at,
+            classification=item.classification,
         )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_folder
+from strongroom.access.loaders import access_folder, effective_label
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -209,6 +209,7 @@ def commit_upload(
             created_at=now,
             updated_at=now,
             created_by_id=actor.user_id,
+            classification=effective_label(session, folder),  # a folder's label is the floor below it
         )
         session.add(file)
         flush_name(session, file)

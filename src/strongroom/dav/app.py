@@ -2,7 +2,8 @@
 
 `/dav/` is the signed-in user's "All files". Clients sign in with HTTP Basic whose password is a
 personal access token (so SSO users, who have no password, can mount a drive); the user name may be
-left empty or must be the account's e-mail. Every method calls the same content services as the REST
+left empty or must be the account's e-mail, optionally followed by `#` and the reason for reading
+classified material (see `stated_reason`). Every method calls the same content services as the REST
 API, so permissions, locks, audit events and limits are the same whichever door is used.
 """
 
@@ -17,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from strongroom import errors
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events
+from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.dav import locking, reading, writing
 from strongroom.dav.context import DavContext, DavStatus
@@ -42,6 +43,7 @@ STATUS: list[tuple[type[errors.StrongroomError], int]] = [
     (errors.Conflict, 409),
     (errors.VersionChanged, 412),
     (errors.Gone, 410),
+    (errors.ReasonRequired, 428),
     (errors.RateLimited, 429),
     (errors.Unavailable, 503),
 ]
@@ -87,6 +89,20 @@ def _credentials(request: Request) -> tuple[str | None, str] | None:
     return user, secret
 
 
+def stated_reason(request: Request) -> str | None:
+    """The reason for reading classified material: the `X-Strongroom-Reason` header, or, for drive
+    clients that cannot send headers, what follows `#` in the Basic user name
+    (`alice@force.example#Op Trident disclosure review`). Raises InputError when too long."""
+    header = request.headers.get(reasons.HEADER)
+    if header is not None:
+        return reasons.clean_reason(header)
+    credentials = _credentials(request)
+    if credentials is None or credentials[0] is None:
+        return None
+    _, mark, reason = credentials[0].partition("#")
+    return reasons.clean_reason(reason) if mark else None
+
+
 def authenticate(runtime: Runtime, request: Request) -> Actor:
     """The actor behind the request. Raises Unauthenticated (401 with a Basic challenge)."""
     origin = Origin(
@@ -96,6 +112,7 @@ def authenticate(runtime: Runtime, request: Request) -> Actor:
     if credentials is None:
         raise errors.Unauthenticated("Sign in with your e-mail and a personal access token as the password.")
     user, secret = credentials
+    user = user.partition("#")[0] if user else user  # what follows "#" is a reason (stated_reason)
     try:
         with transaction(runtime.sessions) as session:
             actor = tokens.authenticate_token(session, secret, origin=origin, clock=runtime.clock)
@@ -164,6 +181,7 @@ class DavApp:
                 mount=mount,
                 segments=split_path(relative),
                 pre=Preconditions(lists=parse_if(if_header), mount=mount),
+                reason=stated_reason(request),
             )
             return await handler(ctx)
         except DavStatus as exc:

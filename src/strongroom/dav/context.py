@@ -36,6 +36,7 @@ class DavContext:
     mount: str  # where the door is mounted, e.g. "/dav"
     segments: tuple[str, ...]
     pre: Preconditions
+    reason: str | None = None  # the stated reason for reading classified material (app.stated_reason)
 
     async def in_transaction(self, work: "Callable[..., T]") -> T:
         """Run `work(session)` in one durable transaction on a worker thread."""

@@ -209,6 +209,8 @@ async def get(ctx: DavContext, *, head: bool) -> Response:
             if_range=ctx.request.headers.get("if-range"),
             clock=ctx.runtime.clock,
             via="dav",
+            reason=ctx.reason,
+            reason_required_for=ctx.runtime.settings.audit.reason_required_for,
         )
         return located, content
 

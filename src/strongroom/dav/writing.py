@@ -19,6 +19,7 @@ from strongroom.dav.locks import guard_item, guard_membership
 from strongroom.dav.resources import PROTECTED, Located, destination_segments, etag, href, locate
 from strongroom.errors import InputError, NotFound, TooLarge
 from strongroom.numbers import require_count
+from strongroom.sharing import link_scope
 from strongroom.storage.sealed_blobs import SealedBlob
 
 
@@ -238,7 +239,7 @@ def _move(ctx: DavContext, session: Session, item: Item, folder: Item, name: str
     if item.parent_id == folder.id:
         content_files.rename_item(session, ctx.actor, item_id=item.id, new_name=name, clock=ctx.runtime.clock)
         return
-    content_files.move_item(
+    moved = content_files.move_item(
         session,
         ctx.actor,
         item_id=item.id,
@@ -247,6 +248,7 @@ def _move(ctx: DavContext, session: Session, item: Item, folder: Item, name: str
         clock=ctx.runtime.clock,
         max_depth=ctx.runtime.settings.limits.max_path_depth,
     )
+    link_scope.note_links_now_withholding(session, ctx.actor, moved, cause="moved", clock=ctx.runtime.clock)
 
 
 def _copy(ctx: DavContext, session: Session, item: Item, folder: Item, name: str, *, shallow: bool) -> None:
@@ -269,6 +271,7 @@ def _copy(ctx: DavContext, session: Session, item: Item, folder: Item, name: str
             clock=ctx.runtime.clock,
         )
     properties.copy_properties(session, source_id=item.id, target_id=copy.id)
+    link_scope.note_links_now_withholding(session, ctx.actor, copy, cause="copied", clock=ctx.runtime.clock)
 
 
 async def proppatch(ctx: DavContext) -> Response:

@@ -49,6 +49,16 @@ def expire_uploads(runtime: Runtime) -> None:
     resumable_uploads.expire_uploads(runtime.sessions, runtime.blobs, clock=runtime.clock)
 
 
+def summarise_link_guesses(runtime: Runtime) -> None:
+    from strongroom.db.session import transaction
+    from strongroom.sharing import link_guessing
+
+    with transaction(runtime.sessions) as session:
+        link_guessing.summarise_finished_windows(
+            session, settings=runtime.settings.sharing, now=runtime.clock.now()
+        )
+
+
 def virus_scan(runtime: Runtime, payload: dict[str, Any]) -> None:
     from strongroom.skills import virus_scan as scanner
 
@@ -103,6 +113,7 @@ def periodic() -> list[Periodic]:
         Periodic("uploads.expire", 600, expire_uploads),
         # A safety net: scans retry themselves; this re-queues any waiting file whose retries were lost.
         Periodic("skills.scan_requeue", 3600, requeue_stranded_scans),
+        Periodic("sharing.summarise_link_guesses", 300, summarise_link_guesses),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action, Role
-from strongroom.access.loaders import access_item, ancestry
+from strongroom.access.loaders import access_item, ancestry, effective_label
 from strongroom.access.policy import can
 from strongroom.actors import Actor
 from strongroom.audit import events, reasons
@@ -47,7 +47,7 @@ def grant_role(
     Conflict (that holder already has a grant here: change it instead)."""
     item = access_item(session, actor, item_id, Action.SHARE)
     reasons.require_reason(
-        classification=item.classification, reason=reason, required_for=reason_required_for
+        classification=effective_label(session, item), reason=reason, required_for=reason_required_for
     )
     if (user is None) == (group_id is None):
         raise InputError("Grant to exactly one of a user or a group.")
@@ -86,7 +86,10 @@ def access_grant(session: Session, actor: Actor, grant_id: str) -> tuple[Grant, 
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound("grant", grant_id)
-    item = access_item(session, actor, grant.item_id, Action.SHARE)
+    try:
+        item = access_item(session, actor, grant.item_id, Action.SHARE)
+    except NotFound:
+        raise NotFound("grant", grant_id) from None  # the same answer as a random id
     return grant, item
 
 
@@ -139,4 +142,6 @@ def shared_with(session: Session, actor: Actor) -> list[Item]:
     from sqlalchemy import or_
 
     query = select(Item).join(Grant, Grant.item_id == Item.id).where(or_(*holders), Item.trashed_at.is_(None))
-    return list(session.scalars(query.order_by(Item.name_key)).unique())
+    items = session.scalars(query.order_by(Item.name_key)).unique()
+    # A group's grant on a SECRET item gives nothing (access.labels), so it is not listed either.
+    return [item for item in items if can(actor, Action.SEE, ancestry(session, item))]

@@ -17,8 +17,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from strongroom import mail as mailer
+from strongroom.access import labels
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_item, ancestry
+from strongroom.access.loaders import access_item, ancestry, effective_label
 from strongroom.access.policy import can
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events, reasons
@@ -32,12 +33,9 @@ from strongroom.content.models import Item
 from strongroom.db.base import new_id
 from strongroom.errors import Gone, InputError, NotAllowed, NotFound, Unauthenticated
 from strongroom.identity import users as identity_users
-from strongroom.sharing import one_time_codes, throttling
+from strongroom.sharing import link_guessing, one_time_codes, throttling
 from strongroom.sharing.models import LinkRecipient, SharedLink
 from strongroom.sharing.schemas import SharedLinkCreate, SharedLinkUpdate
-
-# Classifications that must never leave through a link anyone can open.
-NO_PUBLIC_LINKS = frozenset({"SECRET", "TOP SECRET"})
 
 
 def token_digest(token: str) -> str:
@@ -98,6 +96,15 @@ def recipients_of(session: Session, link_id: str) -> list[str]:
     )
 
 
+def _ceiling_message(label: str) -> str:
+    if labels.rank(label) >= labels.rank(labels.Label.SECRET):
+        return f"{label} items may not be shared by a link; share them with named people instead."
+    return (
+        f"{label} items may be shared only by a link for the force, for collaborators, "
+        "or for named recipients who prove their e-mail address."
+    )
+
+
 def create_shared_link(
     session: Session,
     actor: Actor,
@@ -113,18 +120,17 @@ def create_shared_link(
     """Create a link to a file or folder; returns it and its clear token (never stored). Raises NotFound,
     NotAllowed (classification, recipient domain), InputError."""
     item = access_item(session, actor, item_id, Action.SHARE)
-    reasons.require_reason(
-        classification=item.classification, reason=reason, required_for=reason_required_for
-    )
+    label = effective_label(session, item)
+    reasons.require_reason(classification=label, reason=reason, required_for=reason_required_for)
     now = clock.now()
-    if options.access_level == "anyone" and item.classification in NO_PUBLIC_LINKS:
-        raise NotAllowed(f"{item.classification} items may not be shared by a link anyone can open.")
     recipients = _clean_recipients(options.recipients, settings)
     if options.name is not None:
         refuse_unsafe(options.name, field="name", what="The link's name")
     proof = (
         options.require_recipient_proof if options.require_recipient_proof is not None else bool(recipients)
     )
+    if not labels.link_may_serve(label, access_level=options.access_level, require_recipient_proof=proof):
+        raise NotAllowed(_ceiling_message(label), classification=label)
     if proof and not recipients:
         raise InputError("Recipient proof needs at least one recipient.", field="recipients")
     if proof and not mailer.is_configured(mail):
@@ -163,12 +169,21 @@ def create_shared_link(
     return link, clear
 
 
-def access_link(session: Session, actor: Actor, link_id: str) -> tuple[SharedLink, Item]:
-    """A link on an item the actor may share (owner side). Raises NotFound."""
+def access_link(
+    session: Session, actor: Actor, link_id: str, *, to_revoke: bool = False
+) -> tuple[SharedLink, Item]:
+    """A link on an item the actor may share (owner side). With `to_revoke`, an administrator reaches
+    every link (to stop a leak, whoever made it). Raises NotFound, the same for a link that does not
+    exist and one on an item the actor may not share."""
     link = session.get(SharedLink, link_id)
     if link is None:
         raise NotFound("link", link_id)
-    return link, access_item(session, actor, link.item_id, Action.SHARE)
+    if to_revoke and actor.is_admin:
+        return link, session.get_one(Item, link.item_id)
+    try:
+        return link, access_item(session, actor, link.item_id, Action.SHARE)
+    except NotFound:
+        raise NotFound("link", link_id) from None
 
 
 def list_links(session: Session, actor: Actor, *, item_id: str) -> list[SharedLink]:
@@ -221,8 +236,10 @@ def update_shared_link(
 
 
 def revoke_shared_link(session: Session, actor: Actor, *, link_id: str, clock: Clock) -> SharedLink:
-    """Stop a link at once: every later request, and every running download, is refused."""
-    link, item = access_link(session, actor, link_id)
+    """Stop a link at once: every later request, and every running download, is refused. Whoever may
+    share the item (its owners, co-owners and editors) may revoke any link on it, and an administrator
+    any link at all."""
+    link, item = access_link(session, actor, link_id, to_revoke=True)
     if link.revoked_at is None:
         link.revoked_at = clock.now()
         link.revoked_by_id = actor.user_id
@@ -259,12 +276,16 @@ class Visit:
     user: Actor | None = None  # a signed-in member of the force, if any
 
 
-def find_live_link(session: Session, token: str, *, clock: Clock) -> SharedLink:
-    """The link a token opens. Raises NotFound (never existed) or Gone (revoked, expired, item deleted)."""
+def find_link(
+    session: Session, token: str, *, origin: Origin, settings: SharingSettings, clock: Clock
+) -> SharedLink | None:
+    """The link a token opens, live or not; None for a token that opens nothing, which is counted as a
+    guess from the visitor's address (so commit before answering NotFound). Raises RateLimited when that
+    address has guessed too often."""
+    link_guessing.ensure_not_guessing(session, origin, settings=settings, clock=clock)
     link = session.scalar(select(SharedLink).where(SharedLink.token_hash == token_digest(token)))
     if link is None:
-        raise NotFound("link", None)
-    ensure_live(session, link, now=clock.now())
+        link_guessing.count_guess(session, origin, settings=settings, clock=clock)
     return link
 
 
@@ -274,7 +295,18 @@ def ensure_live(session: Session, link: SharedLink, *, now: datetime) -> None:
     if link.expires_at is not None and utc(link.expires_at) <= now:
         raise Gone("This link has expired.")
     item = session.get(Item, link.item_id)
-    if item is None or any(node.trashed_at is not None for node in ancestry(session, item)):
+    if item is None:
+        raise Gone("This link no longer leads anywhere.")
+    chain = ancestry(session, item)
+    if any(node.trashed_at is not None for node in chain):
+        raise Gone("This link no longer leads anywhere.")
+    # Its own item classified above what the link may serve (raised, or moved under a higher folder):
+    # the link leads nowhere, exactly as if the item were gone.
+    if not labels.link_may_serve(
+        labels.effective_label(chain),
+        access_level=link.access_level,
+        require_recipient_proof=link.require_recipient_proof,
+    ):
         raise Gone("This link no longer leads anywhere.")
 
 

@@ -92,7 +92,10 @@ def access_upload_request(session: Session, actor: Actor, request_id: str) -> Up
     request = session.get(UploadRequest, request_id)
     if request is None:
         raise NotFound("upload request", request_id)
-    access_folder(session, actor, request.folder_id, Action.SHARE)
+    try:
+        access_folder(session, actor, request.folder_id, Action.SHARE)
+    except NotFound:
+        raise NotFound("upload request", request_id) from None  # the same answer as a random id
     return request
 
 

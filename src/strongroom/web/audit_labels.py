@@ -76,6 +76,11 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.UPLOAD_REQUEST_REVOKED: "Upload request withdrawn",
     A.SUBMISSION_STARTED: "Files being sent",
     A.SUBMISSION_COMPLETED: "Files received",
+    A.LINK_ITEM_WITHHELD: "Withheld from a link (classification)",
+    A.LINK_GUESSED: "Links that do not exist asked for",
+    A.LINK_GUESSING_THROTTLED: "Link guessing paused",
+    # governance
+    A.CLASSIFICATION_CHANGED: "Classification changed",
     # skills
     A.SCAN_PASSED: "Virus scan passed",
     A.SCAN_INFECTED: "Virus found",

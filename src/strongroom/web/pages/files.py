@@ -18,6 +18,7 @@ from starlette.responses import Response
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder
 from strongroom.api.deps import RuntimeDep
+from strongroom.audit.reasons import MAX_REASON_CHARS, clean_reason
 from strongroom.content import files as content_files
 from strongroom.content import folders as content_folders
 from strongroom.content import renditions
@@ -29,6 +30,7 @@ from strongroom.db.session import transaction
 from strongroom.skills import virus_scan
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.web.pages.classification import classification_context
 from strongroom.web.pages.listing import SortKey, list_folder
 from strongroom.web.previews import offer
 from strongroom.web.templating import render
@@ -87,6 +89,13 @@ def folder_page(
             order=order,
             max_upload_bytes=runtime.settings.limits.max_upload_bytes,
             scan_labels=SCAN_TAGS,
+            **classification_context(
+                session,
+                actor,
+                folder,
+                reason_required_for=runtime.settings.audit.reason_required_for,
+                reason=None,
+            ),
         )
 
 
@@ -119,7 +128,14 @@ async def new_folder(
 
 
 @router.get("/items/{item_id}")
-def item_page(request: Request, item_id: str, runtime: RuntimeDep) -> Response:
+def item_page(
+    request: Request,
+    item_id: str,
+    runtime: RuntimeDep,
+    reason: Annotated[str | None, Query(max_length=3 * MAX_REASON_CHARS)] = None,
+) -> Response:
+    """A file's page. Classified content that asks for a reason is shown only once one is stated
+    (`?reason=`); the reason then travels with every content request of the page and is audited."""
     _, actor = signed_in(request)
     with transaction(runtime.sessions) as session:
         item = content_files.get_item(session, actor, item_id=item_id)
@@ -144,6 +160,13 @@ def item_page(request: Request, item_id: str, runtime: RuntimeDep) -> Response:
             no_preview_reason=no_preview_reason,
             scan=virus_scan.scan_state(current) if current else None,
             readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
+            **classification_context(
+                session,
+                actor,
+                item,
+                reason_required_for=runtime.settings.audit.reason_required_for,
+                reason=clean_reason(reason),
+            ),
         )
 
 

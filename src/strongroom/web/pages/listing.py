@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_folder
+from strongroom.access.loaders import access_folder, visible_children
 from strongroom.actors import Actor
 from strongroom.content import folders as content_folders
 from strongroom.content.models import Item
@@ -95,12 +95,13 @@ def list_folder(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
+    shown = visible_children(session, actor, folder, rows)
     if not (more and rows):
-        return Listing(items=rows, next_marker=None)
+        return Listing(items=shown, next_marker=None)
     last = rows[-1]
     value = {
         SortKey.NAME: last.name_key,
         SortKey.MODIFIED: last.updated_at.isoformat(),
         SortKey.SIZE: last.size,
     }[sort]
-    return Listing(items=rows, next_marker=_encode([last.sort_group, value, last.id]))
+    return Listing(items=shown, next_marker=_encode([last.sort_group, value, last.id]))

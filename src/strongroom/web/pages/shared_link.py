@@ -33,13 +33,13 @@ from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import RecordedStream, content_headers, plaintext_chunks
-from strongroom.content import folders as content_folders
+from strongroom.clock import Clock
 from strongroom.content import renditions
 from strongroom.content.models import File, FileRendition, FileVersion, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import shared_links
+from strongroom.sharing import link_scope, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Step, Visit
 from strongroom.web.templating import templates
@@ -240,13 +240,13 @@ def signed_in_user(runtime: Runtime, request: Request) -> Actor | None:
     return authenticate(runtime, request)
 
 
-def visit_of(runtime: Runtime, request: Request, link: SharedLink) -> Visit:
+def visit_of(runtime: Runtime, request: Request, link: SharedLink, *, user: Actor | None) -> Visit:
     data = read_visit_cookie(runtime, request, link)
     return Visit(
         origin=origin_of(request),
         password_ok=link.password_hash is not None and data.get("p") == _password_mark(link),
         verified_email=data.get("e") if isinstance(data.get("e"), str) else None,
-        user=signed_in_user(runtime, request),
+        user=user,
     )
 
 
@@ -254,14 +254,44 @@ def visit_of(runtime: Runtime, request: Request, link: SharedLink) -> Visit:
 
 
 def _in_link(
-    runtime: Runtime, request: Request, token: str, work: Callable[[Any, SharedLink, Visit], Any]
+    runtime: Runtime,
+    request: Request,
+    token: str,
+    work: Callable[[Any, SharedLink, Visit], Any],
+    *,
+    item_id: str | None = None,
 ) -> Any:
-    with transaction(runtime.sessions) as session:
-        link = shared_links.find_live_link(session, token, clock=runtime.clock)
-        return work(session, link, visit_of(runtime, request, link))
+    """Run `work` for the live link a token opens. A token that opens nothing is counted (committed) as a
+    guess before NotFound; a refusal that classification caused is recorded, naming the link, before it
+    is answered like any other "not found" or "gone"."""
+    origin = origin_of(request)
+    # Before the link's transaction: a bearer token is checked in a transaction of its own, and SQLite
+    # admits one writer at a time.
+    user = signed_in_user(runtime, request)
+    try:
+        with transaction(runtime.sessions) as session:
+            link = shared_links.find_link(
+                session, token, origin=origin, settings=runtime.settings.sharing, clock=runtime.clock
+            )
+            if link is not None:
+                shared_links.ensure_live(session, link, now=runtime.clock.now())
+                return work(session, link, visit_of(runtime, request, link, user=user))
+    except (errors.NotFound, errors.Gone):
+        with transaction(runtime.sessions) as session:
+            link_scope.note_withheld(
+                session,
+                shared_links.token_digest(token),
+                item_id=item_id,
+                origin=origin,
+                clock=runtime.clock,
+            )
+        raise
+    raise errors.NotFound("link", None)
 
 
-def landing_context(session: Any, link: SharedLink, visit: Visit, *, item: Item, base: str) -> dict[str, Any]:
+def landing_context(
+    session: Any, link: SharedLink, visit: Visit, *, item: Item, base: str, clock: Clock
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "base": base,
         "item": item,
@@ -271,10 +301,8 @@ def landing_context(session: Any, link: SharedLink, visit: Visit, *, item: Item,
         "title": item.name,
     }
     if isinstance(item, Folder):
-        page_ = content_folders.list_items(
-            session, shared_links.visitor_actor(link, visit), folder_id=item.id, limit=1000, marker=None
-        )
-        context["children"] = page_.items
+        actor = shared_links.visitor_actor(link, visit)
+        context["children"] = link_scope.list_for_visitor(session, link, actor, item, clock=clock)
     else:
         context.update(file_context(session, link, item, base))
     return context
@@ -339,7 +367,8 @@ def landing(token: str, request: Request) -> Response:
             return page(
                 request, "email.html", title="Confirm your e-mail address", base=base, steps=steps_of(link)
             )
-        return page(request, "item.html", **landing_context(session, link, visit, item=item, base=base))
+        context = landing_context(session, link, visit, item=item, base=base, clock=runtime.clock)
+        return page(request, "item.html", **context)
 
     try:
         return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
@@ -372,7 +401,7 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
         return page(request, "item.html", **context, **file_context(session, link, file, base))
 
     try:
-        return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
+        return _in_link(runtime, request, token, work, item_id=file_id)  # type: ignore[no-any-return]
     except errors.Unauthenticated:
         return secure(RedirectResponse(base, status_code=303))
     except errors.StrongroomError as exc:
@@ -607,7 +636,7 @@ def download(
         )
 
     try:
-        link_id, content = _in_link(runtime, request, token, work)
+        link_id, content = _in_link(runtime, request, token, work, item_id=file_id)
         if content is None:
             raise errors.Gone("This link has been used as many times as it allows.")
     except errors.StrongroomError as exc:
@@ -632,7 +661,7 @@ def preview(
         )
 
     try:
-        link_id, content = _in_link(runtime, request, token, work)
+        link_id, content = _in_link(runtime, request, token, work, item_id=file_id)
     except errors.StrongroomError as exc:
         return content_error(request, token, exc)
     return stream(runtime, link_id, content, inline=True)
@@ -670,10 +699,8 @@ def api_landing(token: str, request: Request) -> Response:
             body["item"] = item_summary(item)
             if isinstance(item, Folder):
                 actor = shared_links.visitor_actor(link, visit)
-                listing = content_folders.list_items(
-                    session, actor, folder_id=item.id, limit=1000, marker=None
-                )
-                body["items"] = [item_summary(child) for child in listing.items]
+                listing = link_scope.list_for_visitor(session, link, actor, item, clock=runtime.clock)
+                body["items"] = [item_summary(child) for child in listing]
         return body
 
     try:

@@ -1,0 +1,1 @@
+"""Records governance: classification of items (later retention, legal holds, disposal)."""
