@@ -90,11 +90,15 @@ def test_client_that_disconnects_mid_upload_stores_nothing(
         )
         sock.sendall(os.urandom(1024 * 1024))
         time.sleep(0.3)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(True for _ in runtime.blobs.list_blobs()):
-        time.sleep(0.05)
-    time.sleep(0.3)
-    assert client.get("/api/v1/folders/root/items", headers=alice.headers).json()["items"] == []
-    assert list(runtime.blobs.list_blobs()) == []
     partials = runtime.settings.blob_path / ".partial"
-    assert not partials.exists() or list(partials.iterdir()) == []
+
+    def leftovers() -> list[object]:
+        return [*runtime.blobs.list_blobs(), *(partials.iterdir() if partials.exists() else [])]
+
+    # The server notices the disconnect and removes the partial blob on its own time; a busy machine
+    # may take a while, so wait generously for the outcome instead of timing it.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and leftovers():
+        time.sleep(0.1)
+    assert client.get("/api/v1/folders/root/items", headers=alice.headers).json()["items"] == []
+    assert leftovers() == []
