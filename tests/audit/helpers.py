@@ -7,6 +7,7 @@ from strongroom.audit import export, verify, witness
 from strongroom.audit.events import AuditAction, ItemRef, record
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
+from strongroom.storage.signing_keys import earlier_public_keys
 
 OFFICER = Actor(
     kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7")
@@ -32,8 +33,9 @@ def checkpoint(runtime: Runtime) -> dict[str, object] | None:
     return witness.checkpoint_now(
         runtime.sessions,
         settings=runtime.settings,
-        sign=runtime.keys.sign_audit,
-        public_key=runtime.keys.audit_public_key(),
+        sign=runtime.audit_key.sign,
+        public_key=runtime.audit_key.public_key(),
+        earlier_keys=earlier_public_keys(runtime.audit_key),
         clock=runtime.clock,
     )
 
@@ -41,10 +43,10 @@ def checkpoint(runtime: Runtime) -> dict[str, object] | None:
 def export_lines(runtime: Runtime) -> list[str]:
     return list(
         export.jsonl_lines(
-            runtime.sessions, public_key=runtime.keys.audit_public_key(), exported_at=runtime.clock.now()
+            runtime.sessions, public_key=runtime.audit_key.public_key(), exported_at=runtime.clock.now()
         )
     )
 
 
 def verify_db(runtime: Runtime) -> verify.Report:
-    return verify.verify_export(export_lines(runtime), public_key=runtime.keys.audit_public_key())
+    return verify.verify_export(export_lines(runtime), public_key=runtime.audit_key.public_key())

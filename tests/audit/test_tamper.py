@@ -153,7 +153,7 @@ def test_a_truncated_or_reordered_export_file_is_found(runtime: Runtime) -> None
     write_events(runtime, 4)
     checkpoint(runtime)
     lines = export_lines(runtime)
-    key = runtime.keys.audit_public_key()
+    key = runtime.audit_key.public_key()
     assert verify.verify_export(lines, public_key=key).ok
     assert any("truncated" in str(p) for p in verify.verify_export(lines[:-2], public_key=key).problems)
     swapped = [*lines[:3], lines[4], lines[3], *lines[5:]]

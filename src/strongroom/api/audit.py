@@ -25,6 +25,7 @@ from strongroom.content.models import FileVersion, Item
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotAllowed, NotFound
 from strongroom.runtime import Runtime
+from strongroom.storage.signing_keys import earlier_public_keys
 
 router = APIRouter(tags=["audit"])
 
@@ -111,7 +112,7 @@ def export_log(
         actor,
         format=format,
         after_seq=after_seq,
-        public_key=runtime.keys.audit_public_key(),
+        public_key=runtime.audit_key.public_key(),
         clock=runtime.clock,
     )
     return StreamingResponse(lines, media_type="application/x-ndjson" if format == "jsonl" else "text/plain")
@@ -120,7 +121,7 @@ def export_log(
 @router.get("/audit/public-key")
 def public_key(runtime: RuntimeDep) -> dict[str, str]:
     """The Ed25519 key that signs checkpoints (hex). Keep a copy elsewhere to verify exports against."""
-    key = runtime.keys.audit_public_key()
+    key = runtime.audit_key.public_key()
     return {"public_key": key.hex(), "key_id": checkpoints.key_id(key)}
 
 
@@ -142,8 +143,9 @@ def make_checkpoint_now(runtime: Runtime) -> dict[str, object] | None:
     return witness.checkpoint_now(
         runtime.sessions,
         settings=runtime.settings,
-        sign=runtime.keys.sign_audit,
-        public_key=runtime.keys.audit_public_key(),
+        sign=runtime.audit_key.sign,
+        public_key=runtime.audit_key.public_key(),
+        earlier_keys=earlier_public_keys(runtime.audit_key),
         clock=runtime.clock,
     )
 
@@ -292,7 +294,7 @@ def _custody(
             session,
             item=facts,
             checkpoint=checkpoints.latest(session),
-            public_key=runtime.keys.audit_public_key(),
+            public_key=runtime.audit_key.public_key(),
         )
         ref = ItemRef(facts.kind or "item", file_id, facts.name)
         record(

@@ -12,6 +12,7 @@ from strongroom.audit import custody, export, verify, witness
 from strongroom.audit.checkpoints import CheckpointTampered, key_id
 from strongroom.cli.admin import CLI_ACTOR
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
+from strongroom.storage.signing_keys import earlier_public_keys
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: verify, export, checkpoint.")
 
@@ -109,7 +110,7 @@ def export_command(
         CLI_ACTOR,
         format=format,
         after_seq=after_seq,
-        public_key=runtime.keys.audit_public_key(),
+        public_key=runtime.audit_key.public_key(),
         clock=runtime.clock,
     )
     target = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8")
@@ -132,8 +133,9 @@ def checkpoint_command(data_dir: Path | None = DataDirOption) -> None:
         made = witness.checkpoint_now(
             runtime.sessions,
             settings=runtime.settings,
-            sign=runtime.keys.sign_audit,
-            public_key=runtime.keys.audit_public_key(),
+            sign=runtime.audit_key.sign,
+            public_key=runtime.audit_key.public_key(),
+            earlier_keys=earlier_public_keys(runtime.audit_key),
             clock=runtime.clock,
         )
     except CheckpointTampered as exc:
@@ -149,5 +151,5 @@ def checkpoint_command(data_dir: Path | None = DataDirOption) -> None:
 def public_key_command(data_dir: Path | None = DataDirOption) -> None:
     """Print the audit public key (hex) and its id: keep a copy away from the server."""
     runtime = open_runtime(load_settings(data_dir))
-    key = runtime.keys.audit_public_key()
+    key = runtime.audit_key.public_key()
     typer.echo(f"{key.hex()}  {key_id(key)}")
