@@ -51,14 +51,14 @@ class Runtime:
             keys=keys,
             audit_key=signing_file.open_beside(keys, settings.signing_key_file),
             clock=clock,
-            secret_key=settings.secret_key or _stored_secret(settings.data_dir / "secret_key"),
+            secret_key=settings.secret_key or stored_secret(settings.data_dir / "secret_key"),
         )
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _stored_secret(path: Path) -> str:
+def stored_secret(path: Path) -> str:
     """The data dir's generated secret, made 0600 on first start so restarts keep sessions valid.
 
     Written whole to a temp file and linked into place (link fails if the name exists), so two

@@ -4,24 +4,29 @@ import multiprocessing
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
+from strongroom.runtime import stored_secret
 from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.key_providers.file import FileKeyProvider
+from strongroom.storage.key_providers.signing_file import FileAuditSigningKey
 from strongroom.storage.keys import new_data_key
 from strongroom.storage.sealed_blobs import SealedBlobWriter, read_plaintext
 
 STARTERS = 6
 
 
-def _start(path: str, barrier: Barrier, results: "multiprocessing.Queue[str]") -> None:
+def _start(path: str, barrier: Barrier, results: "multiprocessing.Queue[tuple[str, str, str]]") -> None:
     barrier.wait()
-    results.put(FileKeyProvider.open(Path(path)).current_kek_id())
+    data_dir = Path(path).parent
+    kek = FileKeyProvider.open(Path(path)).current_kek_id()
+    signing = FileAuditSigningKey.open(data_dir / "audit-signing-key.json").public_key().hex()
+    results.put((kek, signing, stored_secret(data_dir / "secret_key")))
 
 
 def test_processes_starting_on_an_empty_data_dir_end_with_one_key(tmp_path: Path) -> None:
     path = tmp_path / "data" / "keys.json"
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(STARTERS)
-    results: multiprocessing.Queue[str] = ctx.Queue()
+    results: multiprocessing.Queue[tuple[str, str, str]] = ctx.Queue()
     procs = [ctx.Process(target=_start, args=(str(path), barrier, results)) for _ in range(STARTERS)]
     for proc in procs:
         proc.start()
@@ -29,8 +34,8 @@ def test_processes_starting_on_an_empty_data_dir_end_with_one_key(tmp_path: Path
     for proc in procs:
         proc.join(120)
         assert proc.exitcode == 0
-    assert len(seen) == 1
-    assert FileKeyProvider.open(path, create=False).kek_ids() == list(seen)
+    assert len(seen) == 1  # one KEK, one signing key, one session secret
+    assert FileKeyProvider.open(path, create=False).kek_ids() == [next(iter(seen))[0]]
 
 
 def test_a_process_meets_a_key_made_by_another(tmp_path: Path) -> None:
