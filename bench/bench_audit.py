@@ -110,26 +110,26 @@ def bench_custody(runtime: Runtime, events: int) -> float:
             for n in range(start, min(events, start + batch)):
                 record(session, ACTOR, AuditAction.CONTENT_READ, item=ItemRef("file", "fi_custody", "bwv.mp4"),
                        details={"n": n}, at=runtime.clock.now())  # fmt: skip
-    keys = runtime.keys
+    keys = runtime.audit_key
     witness.checkpoint_now(
         runtime.sessions,
         settings=runtime.settings,
-        sign=keys.sign_audit,
-        public_key=keys.audit_public_key(),
+        sign=keys.sign,
+        public_key=keys.public_key(),
         clock=runtime.clock,
     )
     start_time = time.perf_counter()
     with transaction(runtime.sessions) as session:
         item = custody.ItemFacts("fi_custody", "bwv.mp4", "file", "OFFICIAL", exists=True)
         bundle = custody.build_bundle(
-            session, item=item, checkpoint=latest(session), public_key=keys.audit_public_key()
+            session, item=item, checkpoint=latest(session), public_key=keys.public_key()
         )
     pdf = custody.render_pdf(
         item=item, versions=[], bundle=bundle, generated_at=runtime.clock.now(), generated_by="bench"
     )
     elapsed = time.perf_counter() - start_time
     assert pdf.startswith(b"%PDF")
-    assert custody_verify.verify_bundle(bundle, trust=Trust.of([keys.audit_public_key()])).problems == []
+    assert custody_verify.verify_bundle(bundle, trust=Trust.of([keys.public_key()])).problems == []
     return elapsed
 
 

@@ -46,6 +46,12 @@ class FileKeys(BaseModel):
     provider: Literal["file"] = "file"
     path: Path | None = None
     """Default `<data_dir>/keys.json`."""
+    signing_key_path: Path | None = None
+    """The audit signing key's own file, apart from the data keys; default
+    `<data_dir>/audit-signing-key.json`. Put it where the web server's account cannot write."""
+    retire_grace_seconds: int = Field(default=3600, ge=0)
+    """How long a superseded key-encryption key is kept after a rotation before it may be retired
+    (and only once nothing is wrapped with it any more)."""
 
 
 KeySettings = Annotated[FileKeys, Field(discriminator="provider")]
@@ -206,6 +212,9 @@ class Settings(BaseSettings):
         key_path = self.key_file
         if key_path.exists() and key_path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             problems.append(f"key file {key_path} is readable by other users; chmod 600 it")
+        signing_path = self.signing_key_file
+        if signing_path.exists() and signing_path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problems.append(f"audit signing key file {signing_path} is readable by other users; chmod 600 it")
         if problems and not self.dev_mode:
             raise ValueError("insecure settings refused outside dev mode: " + "; ".join(problems))
         for problem in problems:
@@ -223,6 +232,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.keys.path or self.data_dir / "keys.json"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.keys.signing_key_path or self.data_dir / "audit-signing-key.json"
 
     @property
     def public_url(self) -> str:

@@ -1,7 +1,9 @@
-"""Runtime: the engine, blob store, key provider and clock, built once from Settings and passed in."""
+"""Runtime: the engine, blob store, key provider, audit signing key and clock, built once from Settings."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +17,10 @@ from strongroom.db.session import make_engine, make_session_factory
 from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
 from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.blobs import BlobStore
+from strongroom.storage.key_providers import signing_file
 from strongroom.storage.key_providers.file import FileKeyProvider
 from strongroom.storage.keys import KeyProvider
+from strongroom.storage.signing_keys import AuditSigningKey
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     blobs: BlobStore
     keys: KeyProvider
+    audit_key: AuditSigningKey
     clock: Clock
     secret_key: str
     jobs: JobQueue
@@ -36,26 +41,39 @@ class Runtime:
         engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
         sessions = make_session_factory(engine)
         clock = clock or SystemClock()
+        keys = FileKeyProvider.open(settings.key_file, create=True)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             jobs=DatabaseJobQueue(sessions, clock),
             blobs=LocalBlobStore(settings.blob_path),
-            keys=FileKeyProvider.open(settings.key_file, create=True),
+            keys=keys,
+            audit_key=signing_file.open_beside(keys, settings.signing_key_file),
             clock=clock,
-            secret_key=settings.secret_key or _stored_secret(settings.data_dir / "secret_key"),
+            secret_key=settings.secret_key or stored_secret(settings.data_dir / "secret_key"),
         )
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _stored_secret(path: Path) -> str:
-    """The data dir's generated secret, created 0600 on first start so restarts keep sessions valid."""
+def stored_secret(path: Path) -> str:
+    """The data dir's generated secret, made 0600 on first start so restarts keep sessions valid.
+
+    Written whole to a temp file and linked into place (link fails if the name exists), so two
+    processes starting together agree on one secret and never read a half-written one.
+    """
     if not path.exists():
-        fd = path.open("x", encoding="ascii")
-        path.chmod(0o600)
-        with fd:
-            fd.write(secrets.token_urlsafe(48))
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip()

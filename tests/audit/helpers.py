@@ -11,6 +11,7 @@ from strongroom.audit.trust import Trust
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
 from tests.support.users import UserFixture
+from strongroom.storage.signing_keys import earlier_public_keys
 
 OFFICER = Actor(
     kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7")
@@ -36,8 +37,9 @@ def checkpoint(runtime: Runtime) -> dict[str, object] | None:
     return witness.checkpoint_now(
         runtime.sessions,
         settings=runtime.settings,
-        sign=runtime.keys.sign_audit,
-        public_key=runtime.keys.audit_public_key(),
+        sign=runtime.audit_key.sign,
+        public_key=runtime.audit_key.public_key(),
+        earlier_keys=earlier_public_keys(runtime.audit_key),
         clock=runtime.clock,
     )
 
@@ -46,7 +48,7 @@ def export_lines(runtime: Runtime) -> list[str]:
     return list(
         export.jsonl_lines(
             runtime.sessions,
-            public_key=runtime.keys.audit_public_key(),
+            public_key=runtime.audit_key.public_key(),
             exported_at=runtime.clock.now(),
             origin=witness.origin_of(runtime.settings),
         )
@@ -55,7 +57,7 @@ def export_lines(runtime: Runtime) -> list[str]:
 
 def trusted(runtime: Runtime) -> Trust:
     """What a verifier holds apart from the server: the audit public key."""
-    return Trust.of([runtime.keys.audit_public_key()])
+    return Trust.of([runtime.audit_key.public_key()])
 
 
 def verify_db(runtime: Runtime) -> verify.Report:

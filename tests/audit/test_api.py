@@ -221,7 +221,7 @@ def test_custody_report_pdf_and_bundle_verify_and_outlive_the_item(
     assert actions[:3] == ["content.file.created", "content.version.created", "content.version.created"]
     assert "content.version.read" in actions
     assert all("inclusion_proof" in e for e in bundle["events"][:4])
-    key = runtime.keys.audit_public_key()
+    key = runtime.audit_key.public_key()
     assert custody_verify.verify_bundle(bundle, trust=Trust.of([key])).problems == []
     bundle_path = tmp_path / "custody.json"
     bundle_path.write_text(json.dumps(bundle))

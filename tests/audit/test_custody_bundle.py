@@ -63,7 +63,7 @@ def case(
         admin,
         file_id,
         response.json(),
-        runtime.keys.audit_public_key().hex(),
+        runtime.audit_key.public_key().hex(),
         tmp_path,
     )
 
@@ -119,7 +119,7 @@ def test_an_event_edited_past_an_older_checkpoint_fails(case: Case) -> None:
         **genuine,
         "tree_size": size,
         "root_hash": root,
-        "signature": case.runtime.keys.sign_audit(note).hex(),
+        "signature": case.runtime.audit_key.sign(note).hex(),
     }
     forged = copy(case.bundle)
     forged["checkpoint"] = older
@@ -176,7 +176,7 @@ def test_a_checkpoint_signed_for_another_log_is_refused(case: Case) -> None:
         origin=other, tree_size=genuine["tree_size"], root_hash=genuine["root_hash"], created_at=created
     )
     forged = copy(case.bundle)
-    forged["checkpoint"] = {**genuine, "origin": other, "signature": case.runtime.keys.sign_audit(note).hex()}
+    forged["checkpoint"] = {**genuine, "origin": other, "signature": case.runtime.audit_key.sign(note).hex()}
     result = case.verify(forged)  # signed by the right key, but for another log than the bundle names
     assert result.exit_code == 1, result.output
     assert "is signed for the log" in result.output

@@ -34,7 +34,7 @@ def test_exit_status_says_verified_tampered_or_unverified(runtime: Runtime, tmp_
     write_events(runtime, 4)
     checkpoint(runtime)
     path = write(tmp_path, export_lines(runtime))
-    key = runtime.keys.audit_public_key().hex()
+    key = runtime.audit_key.public_key().hex()
 
     held = verify_file(path, "--public-key", key)
     assert held.exit_code == 0, held.output
@@ -68,7 +68,7 @@ def test_genuine_witness_checkpoints_are_not_tampered_when_no_key_is_given(
     assert keyless.exit_code == 3, keyless.output  # unverified (no key), but not tampered
     assert "TAMPERED" not in keyless.output
     held = verify_file(
-        path, "--witness", str(witness_file), "--public-key", runtime.keys.audit_public_key().hex()
+        path, "--witness", str(witness_file), "--public-key", runtime.audit_key.public_key().hex()
     )
     assert held.exit_code == 0, held.output
     assert "2 signed checkpoints verified" in held.output  # the export's copy and the witness's
@@ -78,7 +78,7 @@ def test_an_export_stripped_of_its_checkpoints_is_not_verified(runtime: Runtime,
     write_events(runtime, 3)
     checkpoint(runtime)
     lines = [line for line in export_lines(runtime) if '"$type":"checkpoint"' not in line]
-    result = verify_file(write(tmp_path, lines), "--public-key", runtime.keys.audit_public_key().hex())
+    result = verify_file(write(tmp_path, lines), "--public-key", runtime.audit_key.public_key().hex())
     assert result.exit_code == 3, result.output
     assert "no signed checkpoint covers these events" in result.output
 
@@ -92,10 +92,10 @@ def test_a_checkpoint_signed_for_another_log_is_tampering(runtime: Runtime, sett
     note = checkpoints.note(
         origin=other, tree_size=3, root_hash=str(genuine["root_hash"]), created_at=created
     )
-    forged = {**genuine, "origin": other, "signature": runtime.keys.sign_audit(note).hex()}
+    forged = {**genuine, "origin": other, "signature": runtime.audit_key.sign(note).hex()}
     lines = export_lines(runtime)
     spliced = [lines[0], json.dumps({"$type": "checkpoint", **forged}) + "\n", *lines[2:]]
-    trust = Trust.of([runtime.keys.audit_public_key()])
+    trust = Trust.of([runtime.audit_key.public_key()])
     report = verify_export(spliced, trust=trust)
     assert report.outcome is Outcome.TAMPERED
     assert any("is signed for the log 'https://training" in str(p) for p in report.problems), report.problems

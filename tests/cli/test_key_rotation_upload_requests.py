@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
@@ -36,6 +37,7 @@ def test_rotation_rewraps_chunks_of_unfinished_upload_request_files(
         runtime.keys,
         clock=runtime.clock,
         retire_old=True,
+        grace=timedelta(0),
         more_holders=[sharing_models.SubmissionChunk],
     )
     assert len(runtime.keys.kek_ids()) == 1

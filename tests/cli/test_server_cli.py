@@ -149,7 +149,7 @@ def test_keys_rotate_rewraps_without_touching_blobs_and_verify_checks_everything
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in blob_files(settings)}
     keys_before = run_cli(settings, "keys", "list").stdout.split()
 
-    out = run_cli(settings, "keys", "rotate").stdout
+    out = run_cli(settings, "keys", "rotate", "--grace-seconds", "0").stdout
     assert "re-wrapped 1 data keys" in out
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in blob_files(settings)}
     assert after == before  # no blob byte changed

@@ -1,12 +1,10 @@
-"""FileKeyProvider: wrapping, rotation, retirement, the key file on disk and audit signing."""
+"""FileKeyProvider: wrapping, rotation, retirement and the key file on disk."""
 
 import json
 import stat
 from pathlib import Path
 
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from strongroom.errors import Conflict, NotFound, Unavailable
 from strongroom.storage.key_providers.file import FileKeyProvider
@@ -92,14 +90,30 @@ def test_retiring_the_current_kek_is_refused(provider: FileKeyProvider) -> None:
 
 
 def test_key_file_is_0600_and_well_formed(provider: FileKeyProvider, key_file: Path) -> None:
+    old = provider.current_kek_id()
     provider.add_kek()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     doc = json.loads(key_file.read_text())
-    assert doc["format"] == 1
+    assert doc["format"] == 2
+    assert doc["generation"] == 2
     assert doc["current"] == provider.current_kek_id()
     assert [k["id"] for k in doc["keks"]] == provider.kek_ids()
     assert all(k["created_at"].endswith("+00:00") for k in doc["keks"])
-    assert [p.name for p in key_file.parent.iterdir()] == ["keys.json"]  # no temp files left
+    assert [k["id"] for k in doc["keks"] if "superseded_at" in k] == [old]
+    assert "audit_signing_key" not in doc  # the signing key lives in its own file
+    # no temp files left; the lock file that writers share stays
+    assert sorted(p.name for p in key_file.parent.iterdir()) == [".keys.json.lock", "keys.json"]
+    assert stat.S_IMODE((key_file.parent / ".keys.json.lock").stat().st_mode) == 0o600
+
+
+def test_a_retired_key_is_named_as_retired(provider: FileKeyProvider) -> None:
+    old = provider.current_kek_id()
+    wrapped = provider.wrap_data_key(b"\x01" * 32, context=b"a")
+    provider.add_kek()
+    provider.retire_kek(old)
+    with pytest.raises(KeyUnavailable, match="was retired on"):
+        provider.unwrap_data_key(wrapped, context=b"a")
+    assert [k.current for k in provider.keks()] == [True]
 
 
 def test_reopen_from_disk_gives_the_same_keys(provider: FileKeyProvider, key_file: Path) -> None:
@@ -113,7 +127,6 @@ def test_reopen_from_disk_gives_the_same_keys(provider: FileKeyProvider, key_fil
     assert again.current_kek_id() == provider.current_kek_id() != first
     assert again.unwrap_data_key(wrapped_first, context=b"a") == b"\x01" * 32
     assert again.unwrap_data_key(wrapped_second, context=b"b") == b"\x02" * 32
-    assert again.audit_public_key() == provider.audit_public_key()
 
 
 def test_open_missing_without_create_fails(tmp_path: Path) -> None:
@@ -126,15 +139,3 @@ def test_malformed_key_file_fails(tmp_path: Path) -> None:
     path.write_text('{"format": 1, "current": "kek-x"}')
     with pytest.raises(KeyUnavailable, match="malformed"):
         FileKeyProvider.open(path)
-
-
-def test_audit_signature_verifies(provider: FileKeyProvider) -> None:
-    public = provider.audit_public_key()
-    assert len(public) == 32
-    signature = provider.sign_audit(b"checkpoint 42")
-    verifier = Ed25519PublicKey.from_public_bytes(public)
-    verifier.verify(signature, b"checkpoint 42")  # raises if bad
-    with pytest.raises(InvalidSignature):
-        verifier.verify(signature, b"checkpoint 43")
-    other = FileKeyProvider.open(Path(str(provider._path) + ".other"))
-    assert other.audit_public_key() != public

@@ -24,6 +24,7 @@ from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotAllowed, NotFound
 from strongroom.numbers import MAX_COUNT, StrictCount, parse_count
 from strongroom.runtime import Runtime
+from strongroom.storage.signing_keys import earlier_public_keys
 
 router = APIRouter(tags=["audit"])
 
@@ -165,7 +166,7 @@ def export_log(
         actor,
         format=format,
         after_seq=after_seq,
-        public_key=runtime.keys.audit_public_key(),
+        public_key=runtime.audit_key.public_key(),
         origin=witness.origin_of(runtime.settings),
         reason=reasons.require_audit_reason(why),
         clock=runtime.clock,
@@ -176,7 +177,7 @@ def export_log(
 @router.get("/audit/public-key")
 def public_key(runtime: RuntimeDep) -> dict[str, str]:
     """The Ed25519 key that signs checkpoints (hex). Keep a copy elsewhere to verify exports against."""
-    key = runtime.keys.audit_public_key()
+    key = runtime.audit_key.public_key()
     return {"public_key": key.hex(), "key_id": checkpoints.key_id(key)}
 
 
@@ -198,8 +199,9 @@ def make_checkpoint_now(runtime: Runtime) -> dict[str, object] | None:
     return witness.checkpoint_now(
         runtime.sessions,
         settings=runtime.settings,
-        sign=runtime.keys.sign_audit,
-        public_key=runtime.keys.audit_public_key(),
+        sign=runtime.audit_key.sign,
+        public_key=runtime.audit_key.public_key(),
+        earlier_keys=earlier_public_keys(runtime.audit_key),
         clock=runtime.clock,
     )
 

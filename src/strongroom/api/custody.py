@@ -56,7 +56,7 @@ def _custody(
             if latest is None or latest.tree_size < newest:
                 continue  # an event about the item arrived after the checkpoint: sign again
             bundle = custody.build_bundle(
-                session, item=facts, checkpoint=latest, public_key=runtime.keys.audit_public_key()
+                session, item=facts, checkpoint=latest, public_key=runtime.audit_key.public_key()
             )
             record(
                 session,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,11 +91,14 @@ def list_checkpoints(session: Session, *, limit: int, before: int | None = None)
     return list(session.execute(query).scalars())
 
 
-def _trusted_frontier(previous: Checkpoint, public_key: bytes) -> chain.CompactRange:
+def _trusted_frontier(previous: Checkpoint, trusted: Collection[bytes]) -> chain.CompactRange:
     frontier = chain.CompactRange(
         previous.tree_size, [bytes.fromhex(h) for h in json.loads(previous.frontier)]
     )
-    if frontier.root().hex() != previous.root_hash or not signature_valid(as_record(previous), public_key):
+    # The previous checkpoint may have been signed by a key the installation has since rotated away
+    # from; it is trusted if a key the signing key's history holds signed it.
+    signed = any(signature_valid(as_record(previous), key) for key in trusted)
+    if frontier.root().hex() != previous.root_hash or not signed:
         raise CheckpointTampered(
             f"The checkpoint at tree size {previous.tree_size} does not match its signature or frontier; "
             "run `strongroom audit verify` on an export and compare with the witness copies."
@@ -104,9 +107,16 @@ def _trusted_frontier(previous: Checkpoint, public_key: bytes) -> chain.CompactR
 
 
 def make_checkpoint(
-    session: Session, *, sign: Signer, public_key: bytes, origin: str, at: datetime
+    session: Session,
+    *,
+    sign: Signer,
+    public_key: bytes,
+    origin: str,
+    at: datetime,
+    earlier_keys: Collection[bytes] = (),
 ) -> Checkpoint | None:
     """Sign a checkpoint over every event committed so far; None if nothing happened since the last.
+    `earlier_keys` are public keys the installation signed with before a signing-key rotation.
 
     Holds the audit head lock while it reads, so two checkpoint makers (or a maker and an append)
     cannot interleave. Raises CheckpointTampered if the previous checkpoint was altered.
@@ -117,7 +127,7 @@ def make_checkpoint(
     done = previous.tree_size if previous else 0
     if size == 0 or size <= done:
         return None
-    frontier = _trusted_frontier(previous, public_key) if previous else chain.CompactRange()
+    frontier = _trusted_frontier(previous, {public_key, *earlier_keys}) if previous else chain.CompactRange()
     hashes = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.seq > done, AuditEvent.seq <= size)

@@ -51,6 +51,8 @@ class AuditAction(StrEnum):
     CONTENT_READ_INTERRUPTED = "content.version.read_interrupted"
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"
+    KEK_RETIRED = "storage.key.retired"
+    AUDIT_SIGNING_KEY_ROTATED = "audit.signing_key.rotated"
     BLOBS_VERIFIED = "storage.blob.verified"
     AUDIT_EXPORTED = "audit.log.exported"
     ACCESS_REPORT_GENERATED = "audit.access_report.generated"

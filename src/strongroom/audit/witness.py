@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Collection
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,14 +37,25 @@ def checkpoint_due(sessions: sessionmaker[Session], *, settings: Settings, clock
 
 
 def checkpoint_now(
-    sessions: sessionmaker[Session], *, settings: Settings, sign: Signer, public_key: bytes, clock: Clock
+    sessions: sessionmaker[Session],
+    *,
+    settings: Settings,
+    sign: Signer,
+    public_key: bytes,
+    clock: Clock,
+    earlier_keys: Collection[bytes] = (),
 ) -> dict[str, object] | None:
     """Sign a checkpoint if events arrived since the last one, then publish it; None if nothing new
     (or another process signed the same size a moment ago). Raises CheckpointTampered."""
     try:
         with transaction(sessions) as session:
             checkpoint = make_checkpoint(
-                session, sign=sign, public_key=public_key, origin=origin_of(settings), at=clock.now()
+                session,
+                sign=sign,
+                public_key=public_key,
+                origin=origin_of(settings),
+                at=clock.now(),
+                earlier_keys=earlier_keys,
             )
             record = as_record(checkpoint) if checkpoint else None
     except IntegrityError:

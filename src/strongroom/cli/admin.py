@@ -6,16 +6,21 @@ from pathlib import Path
 import typer
 
 from strongroom.actors import Actor, Origin
+from strongroom.audit import witness
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
+from strongroom.config import Settings
 from strongroom.content import folders as content_folders
 from strongroom.content import maintenance
 from strongroom.db.session import transaction
 from strongroom.errors import StrongroomError
 from strongroom.identity import tokens, users
 from strongroom.sharing import models as sharing_models
+from strongroom.storage import signing_keys
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage local accounts.")
-keys_app = typer.Typer(no_args_is_help=True, help="Manage key-encryption keys.")
+keys_app = typer.Typer(no_args_is_help=True, help="Manage key-encryption keys and the audit signing key.")
+signing_app = typer.Typer(no_args_is_help=True, help="The audit signing key: rotate, list.")
+keys_app.add_typer(signing_app, name="signing")
 CLI_ACTOR = Actor.system(label="cli", origin=Origin(user_agent="strongroom-cli"))
 
 
@@ -57,29 +62,117 @@ def create_user(
         typer.echo(f"created {user.email} ({user.id})", err=True)
 
 
+def _holders() -> list[type[object]]:
+    return [sharing_models.SubmissionChunk]  # chunks of upload-request files still arriving
+
+
+def _grace(settings: Settings, seconds: int | None) -> timedelta:
+    return timedelta(seconds=settings.keys.retire_grace_seconds if seconds is None else seconds)
+
+
+GraceOption = typer.Option(
+    None,
+    "--grace-seconds",
+    min=0,
+    help="Keep a superseded key at least this long after its rotation (default: keys.retire_grace_seconds).",
+)
+
+
+def _report(done: maintenance.Rotation) -> None:
+    for kek_id in done.retired:
+        typer.echo(f"retired {kek_id}")
+    for kek_id, why in done.waiting.items():
+        typer.echo(f"kept {kek_id}: {why}")
+
+
 @keys_app.command("rotate")
 def rotate(
     keep_old: bool = typer.Option(
-        False, "--keep-old", help="Keep the old key-encryption keys after re-wrapping."
+        False,
+        "--keep-old",
+        help="Keep the old key-encryption keys (never retire them).",
     ),
+    grace_seconds: int | None = GraceOption,
     data_dir: Path | None = DataDirOption,
 ) -> None:
-    """Make a new key-encryption key current and re-wrap every data key with it (blobs are not rewritten)."""
-    runtime = open_runtime(load_settings(data_dir))
-    new_kek, count = maintenance.rotate_keys(
+    """Make a new key-encryption key current and re-wrap every data key with it (blobs are not rewritten).
+
+    Safe while the server and workers run: they pick up the new key from the key file. Older keys are
+    retired only after the grace period and once nothing is wrapped with them (`strongroom keys retire`).
+    """
+    settings = load_settings(data_dir)
+    runtime = open_runtime(settings)
+    done = maintenance.rotate_keys(
         runtime.sessions,
         runtime.keys,
         clock=runtime.clock,
         retire_old=not keep_old,
-        more_holders=[sharing_models.SubmissionChunk],  # chunks of upload-request files still arriving
+        grace=_grace(settings, grace_seconds),
+        more_holders=_holders(),
     )
-    typer.echo(f"new key {new_kek}; re-wrapped {count} data keys")
+    typer.echo(f"new key {done.new_kek_id}; re-wrapped {done.rewrapped} data keys")
+    _report(done)
+
+
+@keys_app.command("retire")
+def retire(grace_seconds: int | None = GraceOption, data_dir: Path | None = DataDirOption) -> None:
+    """Retire superseded key-encryption keys whose grace period has passed and that wrap nothing any more
+    (anything still wrapped with them is re-wrapped first). The worker does this every hour too."""
+    settings = load_settings(data_dir)
+    runtime = open_runtime(settings)
+    done = maintenance.retire_superseded(
+        runtime.sessions,
+        runtime.keys,
+        clock=runtime.clock,
+        grace=_grace(settings, grace_seconds),
+        more_holders=_holders(),
+    )
+    if done.rewrapped:
+        typer.echo(f"re-wrapped {done.rewrapped} data keys")
+    _report(done)
+    if not done.retired and not done.waiting:
+        typer.echo("no superseded keys")
 
 
 @keys_app.command("list")
 def list_keys(data_dir: Path | None = DataDirOption) -> None:
-    """The key-encryption keys held, current first."""
+    """The key-encryption keys held, oldest first, with how many data keys each wraps now."""
     runtime = open_runtime(load_settings(data_dir))
-    current = runtime.keys.current_kek_id()
-    for kek in runtime.keys.kek_ids():
-        typer.echo(f"{kek}{'  (current)' if kek == current else ''}")
+    for kek in runtime.keys.keks():
+        count = maintenance.count_wrapped_with(
+            runtime.sessions, kek.id, [*maintenance.WRAPPED_KEY_HOLDERS, *_holders()]
+        )
+        state = "current" if kek.current else f"superseded {kek.superseded_at:%Y-%m-%d %H:%M:%S}Z"
+        typer.echo(f"{kek.id}  ({state}; wraps {count} data keys)")
+
+
+@signing_app.command("rotate")
+def rotate_signing(data_dir: Path | None = DataDirOption) -> None:
+    """Make a new audit signing key. The old key first signs a checkpoint that covers the event naming
+    the new key; then its private half is destroyed and its public half kept for old checkpoints."""
+    runtime = open_runtime(load_settings(data_dir))
+    info = signing_keys.rotate_signing_key(
+        runtime.sessions,
+        runtime.audit_key,
+        actor=CLI_ACTOR,
+        clock=runtime.clock,
+        checkpoint=lambda: witness.checkpoint_now(
+            runtime.sessions,
+            settings=runtime.settings,
+            sign=runtime.audit_key.sign,
+            public_key=runtime.audit_key.public_key(),
+            earlier_keys=signing_keys.earlier_public_keys(runtime.audit_key),
+            clock=runtime.clock,
+        ),
+    )
+    typer.echo(f"new audit signing key {info.public_key.hex()}  {info.key_id}")
+    typer.echo("Give the new public key to whoever verifies exports; keep the old one for older checkpoints.")
+
+
+@signing_app.command("list")
+def list_signing(data_dir: Path | None = DataDirOption) -> None:
+    """Every audit signing key this installation has used (public halves), oldest first."""
+    runtime = open_runtime(load_settings(data_dir))
+    for info in runtime.audit_key.history():
+        state = "current" if info.retired_at is None else f"retired {info.retired_at:%Y-%m-%d %H:%M:%S}Z"
+        typer.echo(f"{info.public_key.hex()}  {info.key_id}  ({state})")

@@ -14,6 +14,7 @@ from strongroom.audit.trust import EXIT_STATUS, Outcome, Trust
 from strongroom.cli.admin import CLI_ACTOR
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
 from strongroom.errors import StrongroomError
+from strongroom.storage.signing_keys import earlier_public_keys
 
 ED25519_KEY_BYTES = 32
 app = typer.Typer(no_args_is_help=True, help="The audit trail: verify, export, checkpoint.")
@@ -178,7 +179,7 @@ def export_command(
         CLI_ACTOR,
         format=format,
         after_seq=after_seq,
-        public_key=runtime.keys.audit_public_key(),
+        public_key=runtime.audit_key.public_key(),
         origin=witness.origin_of(runtime.settings),
         reason=stated,
         clock=runtime.clock,
@@ -203,8 +204,9 @@ def checkpoint_command(data_dir: Path | None = DataDirOption) -> None:
         made = witness.checkpoint_now(
             runtime.sessions,
             settings=runtime.settings,
-            sign=runtime.keys.sign_audit,
-            public_key=runtime.keys.audit_public_key(),
+            sign=runtime.audit_key.sign,
+            public_key=runtime.audit_key.public_key(),
+            earlier_keys=earlier_public_keys(runtime.audit_key),
             clock=runtime.clock,
         )
     except CheckpointTampered as exc:
@@ -220,5 +222,5 @@ def checkpoint_command(data_dir: Path | None = DataDirOption) -> None:
 def public_key_command(data_dir: Path | None = DataDirOption) -> None:
     """Print the audit public key (hex) and its id: keep a copy away from the server."""
     runtime = open_runtime(load_settings(data_dir))
-    key = runtime.keys.audit_public_key()
+    key = runtime.audit_key.public_key()
     typer.echo(f"{key.hex()}  {key_id(key)}")

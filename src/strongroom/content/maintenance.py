@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.actors import Actor
@@ -118,6 +118,20 @@ def verify_all(
 # the old KEK would make their bytes unreadable. Domains above content pass theirs in `more_holders`.
 WRAPPED_KEY_HOLDERS: tuple[type[Any], ...] = (FileVersion, TusUpload, FileRendition)
 
+# How long a superseded KEK is kept by default: it covers a write that wrapped its key just before the
+# rotation and commits just after the re-wrap pass looked (writers re-wrap at finish, so this is short).
+RETIRE_GRACE = timedelta(hours=1)
+
+
+@dataclass
+class Rotation:
+    """What a rotation or a retirement pass did, for the operator."""
+
+    new_kek_id: str | None = None
+    rewrapped: int = 0
+    retired: list[str] = field(default_factory=list)
+    waiting: dict[str, str] = field(default_factory=dict)  # kek id -> why it is still held
+
 
 def rotate_keys(
     sessions: sessionmaker[Session],
@@ -125,17 +139,19 @@ def rotate_keys(
     *,
     clock: Clock,
     retire_old: bool = True,
+    grace: timedelta = RETIRE_GRACE,
     more_holders: Sequence[type[Any]] = (),
-) -> tuple[str, int]:
+) -> Rotation:
     """Make a new key-encryption key current and re-wrap every data key with it; blobs are not touched.
-    With `retire_old`, older KEKs are forgotten afterwards. Returns the new KEK id and how many data keys
-    were re-wrapped."""
+
+    Other processes meet the new KEK through the key file. The old KEKs stay held (superseded) and,
+    with `retire_old`, are retired by retire_superseded once `grace` has passed since they were
+    superseded and nothing is wrapped with them; a rotation does not wait for that.
+    """
     new_kek = keys.add_kek()
-    count = 0
+    holders = (*WRAPPED_KEY_HOLDERS, *more_holders)
+    count = _rewrap_all(sessions, keys, holders)
     with transaction(sessions) as session:
-        for model in (*WRAPPED_KEY_HOLDERS, *more_holders):
-            for row in session.scalars(select(model).where(model.kek_id != new_kek)):
-                count += _rewrap(row, keys)
         events.record(
             session,
             Actor.system(label="key rotation"),
@@ -143,11 +159,76 @@ def rotate_keys(
             details={"new_kek_id": new_kek, "rewrapped": count, "retire_old": retire_old},
             at=clock.now(),
         )
+    report = Rotation(new_kek_id=new_kek, rewrapped=count)
     if retire_old:
-        for kek_id in keys.kek_ids():
-            if kek_id != new_kek:
-                keys.retire_kek(kek_id)
-    return new_kek, count
+        done = retire_superseded(sessions, keys, clock=clock, grace=grace, more_holders=more_holders)
+        report.retired, report.waiting = done.retired, done.waiting
+    return report
+
+
+def retire_superseded(
+    sessions: sessionmaker[Session],
+    keys: KeyProvider,
+    *,
+    clock: Clock,
+    grace: timedelta = RETIRE_GRACE,
+    more_holders: Sequence[type[Any]] = (),
+) -> Rotation:
+    """Retire each superseded KEK whose grace period has passed and that a fresh query finds nothing
+    wrapped with (after re-wrapping what is left). Safe to run any time, from any process."""
+    holders = (*WRAPPED_KEY_HOLDERS, *more_holders)
+    report = Rotation()
+    now = clock.now()
+    for kek in keys.keks():
+        if kek.current or kek.superseded_at is None:
+            continue
+        if kek.superseded_at + grace > now:
+            report.waiting[kek.id] = f"in its grace period until {(kek.superseded_at + grace).isoformat()}"
+            continue
+        # Rows committed after the rotation's pass (a write that wrapped just before it) are re-wrapped
+        # now; the count is taken in a new transaction so it sees everything committed before it began.
+        report.rewrapped += _rewrap_all(sessions, keys, holders, only=kek.id)
+        left = count_wrapped_with(sessions, kek.id, holders)
+        if left:
+            report.waiting[kek.id] = f"{left} data keys are still wrapped with it"
+            continue
+        keys.retire_kek(kek.id)
+        report.retired.append(kek.id)
+        with transaction(sessions) as session:
+            events.record(
+                session,
+                Actor.system(label="key rotation"),
+                AuditAction.KEK_RETIRED,
+                details={"kek_id": kek.id, "superseded_at": kek.superseded_at.isoformat()},
+                at=clock.now(),
+            )
+    return report
+
+
+def count_wrapped_with(sessions: sessionmaker[Session], kek_id: str, holders: Sequence[type[Any]]) -> int:
+    """How many stored data keys are wrapped with `kek_id`, as committed now."""
+    with transaction(sessions) as session:
+        return sum(
+            session.scalar(select(func.count()).select_from(model).where(model.kek_id == kek_id)) or 0
+            for model in holders
+        )
+
+
+def _rewrap_all(
+    sessions: sessionmaker[Session],
+    keys: KeyProvider,
+    holders: Sequence[type[Any]],
+    *,
+    only: str | None = None,
+) -> int:
+    current = keys.current_kek_id()
+    count = 0
+    with transaction(sessions) as session:
+        for model in holders:
+            wrapped_with = model.kek_id != current if only is None else model.kek_id == only
+            for row in session.scalars(select(model).where(wrapped_with)):
+                count += _rewrap(row, keys)
+    return count
 
 
 def _rewrap(row: Any, keys: KeyProvider) -> int:

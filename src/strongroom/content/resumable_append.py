@@ -7,6 +7,7 @@ pipelining as content/uploads.receive_stream).
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import threading
@@ -35,7 +36,7 @@ from strongroom.db.session import transaction
 from strongroom.errors import Gone, InputError, NotFound
 from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
-from strongroom.storage.keys import KeyProvider
+from strongroom.storage.keys import KeyProvider, wrapped_with_current
 from strongroom.storage.resumable import Hasher, ResumableSealer
 
 CHECKSUM_ALGORITHMS: Final = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
@@ -241,6 +242,11 @@ def _checkpoint(s: Services, lease: Lease, sealer: ResumableSealer) -> UploadSta
 
 def _finish(s: Services, actor: Actor, lease: Lease, sealer: ResumableSealer) -> UploadStatus:
     sealed = sealer.finish()
+    # The lease took the wrapped key before streaming; record it under the KEK that is current now.
+    rewrapped = wrapped_with_current(
+        s.keys, sealed.wrapped_dek, dek=lease.state.dek, context=sealed.blob_key.encode("ascii")
+    )
+    sealed = dataclasses.replace(sealed, wrapped_dek=rewrapped)
     try:
         with transaction(s.sessions) as session:
             done = complete(

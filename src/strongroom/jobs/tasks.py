@@ -31,15 +31,30 @@ def collect_orphans(runtime: Runtime) -> None:
 
 def sign_audit_checkpoint(runtime: Runtime) -> None:
     from strongroom.audit import witness
+    from strongroom.storage.signing_keys import earlier_public_keys
 
     if not witness.checkpoint_due(runtime.sessions, settings=runtime.settings, clock=runtime.clock):
         return
     witness.checkpoint_now(
         runtime.sessions,
         settings=runtime.settings,
-        sign=runtime.keys.sign_audit,
-        public_key=runtime.keys.audit_public_key(),
+        sign=runtime.audit_key.sign,
+        public_key=runtime.audit_key.public_key(),
+        earlier_keys=earlier_public_keys(runtime.audit_key),
         clock=runtime.clock,
+    )
+
+
+def retire_superseded_keys(runtime: Runtime) -> None:
+    from strongroom.content import maintenance
+    from strongroom.sharing import models as sharing_models
+
+    maintenance.retire_superseded(
+        runtime.sessions,
+        runtime.keys,
+        clock=runtime.clock,
+        grace=timedelta(seconds=runtime.settings.keys.retire_grace_seconds),
+        more_holders=[sharing_models.SubmissionChunk],
     )
 
 
@@ -114,6 +129,8 @@ def periodic() -> list[Periodic]:
         # A safety net: scans retry themselves; this re-queues any waiting file whose retries were lost.
         Periodic("skills.scan_requeue", 3600, requeue_stranded_scans),
         Periodic("sharing.summarise_link_guesses", 300, summarise_link_guesses),
+        # Retires key-encryption keys superseded by `strongroom keys rotate` once their grace has passed.
+        Periodic("keys.retire_superseded", 3600, retire_superseded_keys),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]

@@ -1,11 +1,14 @@
-"""Key providers: they hold key-encryption keys (KEKs) and the audit signing key.
+"""Key providers: they hold the key-encryption keys (KEKs) that wrap every blob's data key.
 
-A blob's data key (DEK) is stored only wrapped by a KEK. Rotation adds a KEK, re-wraps DEKs
-and then retires the old KEK; it never re-encrypts blobs.
+A blob's data key (DEK) is stored only wrapped by a KEK. Rotation adds a KEK (the old one becomes
+*superseded*: it still unwraps, it no longer wraps), re-wraps DEKs, and later *retires* the old KEK
+(forgets it for good) once nothing is wrapped with it; it never re-encrypts blobs. The audit
+signing key is a different key for a different purpose and lives apart (`storage.signing_keys`).
 """
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Protocol
 
 from strongroom.errors import Unavailable
@@ -25,11 +28,23 @@ class WrappedKey:
     ciphertext: bytes
 
 
+@dataclass(frozen=True)
+class KekInfo:
+    """One KEK as an operator sees it. `superseded_at` is when a newer KEK replaced it for wrapping."""
+
+    id: str
+    created_at: datetime
+    superseded_at: datetime | None
+    current: bool
+
+
 class KeyProvider(Protocol):
-    """Holds KEKs and the audit signing key. Implementations SHALL be safe to call from many threads."""
+    """Holds KEKs. Implementations SHALL be safe to call from many threads, and SHALL see a KEK that
+    another process (the CLI, a worker, another server) added: at the latest when asked to unwrap with
+    an id they do not know, and before wrapping anything new."""
 
     def current_kek_id(self) -> str:
-        """The id of the KEK that wrap_data_key uses now."""
+        """The id of the KEK that wrap_data_key uses now (as the provider's store says now)."""
         ...
 
     def wrap_data_key(self, dek: bytes, *, context: bytes) -> WrappedKey:
@@ -50,7 +65,8 @@ class KeyProvider(Protocol):
         ...
 
     def add_kek(self) -> str:
-        """Generate a new KEK, make it current and return its id; older KEKs SHALL still unwrap."""
+        """Generate a new KEK, make it current and return its id; older KEKs become superseded and
+        SHALL still unwrap until retired."""
         ...
 
     def retire_kek(self, kek_id: str) -> None:
@@ -65,15 +81,23 @@ class KeyProvider(Protocol):
         """The ids of every KEK held, oldest first."""
         ...
 
-    def sign_audit(self, message: bytes) -> bytes:
-        """An Ed25519 signature of `message` with the audit signing key."""
-        ...
-
-    def audit_public_key(self) -> bytes:
-        """The raw 32-byte Ed25519 public key that verifies sign_audit's signatures."""
+    def keks(self) -> list[KekInfo]:
+        """Every KEK held, oldest first."""
         ...
 
 
 def new_data_key() -> bytes:
     """A fresh random 256-bit data key; one per blob, never reused."""
     return secrets.token_bytes(DATA_KEY_SIZE)
+
+
+def wrapped_with_current(keys: KeyProvider, wrapped: WrappedKey, *, dek: bytes, context: bytes) -> WrappedKey:
+    """`wrapped`, or `dek` wrapped afresh if the current KEK changed since it was wrapped.
+
+    Writers call this when the bytes are durable, just before the database records the key: an
+    upload that streamed across a rotation then commits under the new KEK, and the old one can be
+    retired after a short grace period instead of after the longest possible upload.
+    """
+    if wrapped.kek_id == keys.current_kek_id():
+        return wrapped
+    return keys.wrap_data_key(dek, context=context)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from strongroom.errors import RangeNotSatisfiable
 from strongroom.storage.blobs import BlobStore, BlobWriter, new_blob_key
-from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key
+from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key, wrapped_with_current
 from strongroom.storage.sealed_stream import (
     HEADER_SIZE,
     TAG_SIZE,
@@ -74,6 +74,7 @@ class SealedBlobWriter:
         dek = new_data_key()
         # Wrap first: if the key provider is down, fail before any upload bytes are accepted.
         self._wrapped = keys.wrap_data_key(dek, context=self._blob_key.encode("ascii"))
+        self._keys, self._dek = keys, dek  # to re-wrap at finish() if a rotation happened meanwhile
         self._sealer = SegmentSealer(dek=dek, header=parse_header(header_raw), aad_id=aad_id)
         self._hash = hashlib.sha256()
         self._plain = (memoryview(bytearray(segment_size)), memoryview(bytearray(segment_size)))
@@ -158,11 +159,12 @@ class SealedBlobWriter:
             self.abort()
             raise
         self._writer = None
+        context = self._blob_key.encode("ascii")
         return SealedBlob(
             blob_key=self._blob_key,
             size=self._size,
             sha256=self._hash.digest(),
-            wrapped_dek=self._wrapped,
+            wrapped_dek=wrapped_with_current(self._keys, self._wrapped, dek=self._dek, context=context),
             segment_size=self._segment_size,
         )
 

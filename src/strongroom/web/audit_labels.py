@@ -50,9 +50,11 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     # storage
     A.ORPHAN_BLOBS_COLLECTED: "Unused stored data removed",
     A.KEYS_ROTATED: "Encryption keys rotated",
+    A.KEK_RETIRED: "Old encryption key retired",
     A.BLOBS_VERIFIED: "Stored data verified",
     # audit
     A.AUDIT_EXPORTED: "Audit log exported",
+    A.AUDIT_SIGNING_KEY_ROTATED: "Audit signing key rotated",
     A.ACCESS_REPORT_GENERATED: "Access report viewed",
     A.CUSTODY_REPORT_GENERATED: "Chain-of-custody report made",
     A.AUDIT_SEARCHED: "Audit trail searched",

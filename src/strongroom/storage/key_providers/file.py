@@ -1,12 +1,19 @@
-"""A key provider backed by one local JSON key file (mode 0600), for single-server installs.
+"""A key provider backed by one local JSON key file (mode 0600), for single-host installs.
 
-File format::
+File format (2)::
 
-    {"format": 1, "current": "kek-<12 hex>",
-     "keks": [{"id": "kek-<12 hex>", "created_at": "<ISO 8601 UTC>", "key": "<base64, 32 bytes>"}],
-     "audit_signing_key": "<base64 of the raw Ed25519 private key>"}
+    {"format": 2, "generation": <n>, "current": "kek-<12 hex>",
+     "keks": [{"id": "kek-<12 hex>", "created_at": "<ISO 8601 UTC>", "key": "<base64, 32 bytes>",
+               "superseded_at": "<ISO 8601 UTC>"  (only once a newer KEK is current)}],
+     "retired": [{"id": "kek-<12 hex>", "retired_at": "<ISO 8601 UTC>"}]}
 
-One process owns the file: it is read once by `open` and rewritten atomically on every change.
+Format 1 (wave 1) had no generation, superseded or retired entries, and held the audit signing key
+as "audit_signing_key"; it is read as is, and that entry is kept, untouched, until the signing key
+has been moved to its own file (`signing_file.move_legacy_signing_key`).
+
+Every process on the host (server, worker, CLI) may change the file: each change is a new
+generation written under the writer lock (`key_files`). A process reloads the file when its stamp
+changed before it wraps, and when asked to unwrap with a KEK id it does not know.
 """
 
 import base64
@@ -15,20 +22,21 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Self
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from strongroom.errors import Conflict, NotFound
-from strongroom.storage.keys import DATA_KEY_SIZE, KeyUnavailable, WrappedKey
+from strongroom.storage.key_providers import key_files
+from strongroom.storage.keys import DATA_KEY_SIZE, KekInfo, KeyUnavailable, WrappedKey
 
-FILE_FORMAT: Final = 1
+FILE_FORMAT: Final = 2
+READABLE_FORMATS: Final = frozenset({1, 2})
 WRAP_AAD_PREFIX: Final = b"strongroom-dek-v1|"
 _NONCE_SIZE: Final = 12
 
@@ -38,42 +46,34 @@ class _Kek:
     id: str
     created_at: str
     key: bytes
-    aead: AESGCM
+    aead: AESGCM = field(repr=False, compare=False)
+    superseded_at: str | None = None
 
 
 @dataclass(frozen=True)
 class _State:
-    """One consistent view of the key file; replaced whole on change, so readers need no lock."""
+    """One generation of the key file; replaced whole on change, so readers need no lock."""
 
+    generation: int
     current: str
     keks: dict[str, _Kek]  # insertion order = creation order
-    signing_key: Ed25519PrivateKey
+    retired: dict[str, str]  # id -> retired_at, so that a read of retired data says so
+    legacy_signing_key: str | None  # format 1's audit signing key, until it has moved out
+    stamp: key_files.FileStamp | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _new_kek() -> _Kek:
     key = AESGCM.generate_key(bit_length=256)
-    return _Kek(
-        id=f"kek-{secrets.token_hex(6)}",
-        created_at=datetime.now(UTC).isoformat(),
-        key=key,
-        aead=AESGCM(key),
-    )
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return _Kek(id=f"kek-{secrets.token_hex(6)}", created_at=_now(), key=key, aead=AESGCM(key))
 
 
 class FileKeyProvider:
-    """KeyProvider over a local key file. Thread-safe: mutations hold a lock; reads use a snapshot."""
+    """KeyProvider over a local key file. Thread-safe: reloads and changes hold a lock; reads use a
+    snapshot."""
 
     def __init__(self, path: Path, state: _State) -> None:
         self._path = path
@@ -82,31 +82,45 @@ class FileKeyProvider:
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Self:
-        """Load the key file at `path`; if it is missing and `create`, make one (a KEK, a signing key).
+        """Load the key file at `path`; if it is missing and `create`, make one holding one KEK.
 
-        Raises KeyUnavailable if the file is missing (and not `create`), unreadable or malformed.
+        Processes that start together on an empty data dir make one file between them: creation
+        happens under the writer lock, after looking again. Raises KeyUnavailable if the file is
+        missing (and not `create`), unreadable or malformed.
         """
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        state = _load(path)
+        if state is None:
             if not create:
-                raise KeyUnavailable(f"The key file {path} does not exist.") from None
-            kek = _new_kek()
-            state = _State(current=kek.id, keks={kek.id: kek}, signing_key=Ed25519PrivateKey.generate())
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write_atomically(path, state)
-            return cls(path, state)
-        except OSError as exc:
-            raise KeyUnavailable(f"The key file {path} cannot be read: {exc.strerror}.") from exc
-        return cls(path, _parse(raw, path=path))
+                raise KeyUnavailable(f"The key file {path} does not exist.")
+            with key_files.writer_lock(path):
+                state = _load(path)
+                if state is None:
+                    kek = _new_kek()
+                    state = _State(1, kek.id, {kek.id: kek}, {}, None)
+                    state = replace(state, stamp=key_files.write_atomically(path, _serialise(state)))
+        return cls(path, state)
+
+    def _fresh(self) -> _State:
+        """The generation on disk now: the snapshot if the file has not changed, else a reload."""
+        state = self._state
+        if key_files.stamp_of(self._path) == state.stamp:
+            return state
+        with self._lock:
+            loaded = _load(self._path)
+            if loaded is None:
+                raise KeyUnavailable(f"The key file {self._path} has disappeared; restore it from backup.")
+            self._state = loaded
+            return loaded
 
     def current_kek_id(self) -> str:
-        return self._state.current
+        return self._fresh().current
 
     def wrap_data_key(self, dek: bytes, *, context: bytes) -> WrappedKey:
         if len(dek) != DATA_KEY_SIZE:
             raise ValueError(f"a data key is {DATA_KEY_SIZE} bytes, not {len(dek)}")
-        state = self._state
+        # Fresh, never the snapshot: wrapping with a KEK that another process has superseded would
+        # hand data to a key that is on its way out.
+        state = self._fresh()
         kek = state.keks[state.current]
         nonce = os.urandom(_NONCE_SIZE)
         return WrappedKey(
@@ -114,12 +128,20 @@ class FileKeyProvider:
         )
 
     def unwrap_data_key(self, wrapped: WrappedKey, *, context: bytes) -> bytes:
-        kek = self._state.keks.get(wrapped.kek_id)
+        state = self._state
+        kek = state.keks.get(wrapped.kek_id)
+        if kek is None:  # perhaps another process added it since we loaded the file
+            state = self._fresh()
+            kek = state.keks.get(wrapped.kek_id)
         if kek is None:
+            retired_at = state.retired.get(wrapped.kek_id)
+            why = (
+                f"was retired on {retired_at}"
+                if retired_at
+                else "is not held; it belongs to another installation"
+            )
             raise KeyUnavailable(
-                f"The key {wrapped.kek_id} that wrapped this data key is not held; it was retired or "
-                "belongs to another installation.",
-                kek_id=wrapped.kek_id,
+                f"The key {wrapped.kek_id} that wrapped this data key {why}.", kek_id=wrapped.kek_id
             )
         nonce, body = wrapped.ciphertext[:_NONCE_SIZE], wrapped.ciphertext[_NONCE_SIZE:]
         try:
@@ -132,42 +154,80 @@ class FileKeyProvider:
             ) from None
         return dek
 
-    def add_kek(self) -> str:
-        with self._lock:
-            kek = _new_kek()
-            old = self._state
-            state = _State(current=kek.id, keks={**old.keks, kek.id: kek}, signing_key=old.signing_key)
-            # Disk first: a KEK that wrapped a DEK must never exist only in memory.
-            _write_atomically(self._path, state)
+    def _change(self, make: Callable[[_State], _State]) -> _State:
+        """Apply `make` to the generation on disk, under the writer lock, and write the next one.
+
+        Disk first: a KEK that wrapped a DEK must never exist only in memory.
+        """
+        with self._lock, key_files.writer_lock(self._path):
+            on_disk = _load(self._path)
+            if on_disk is None:
+                raise KeyUnavailable(f"The key file {self._path} has disappeared; restore it from backup.")
+            state = make(on_disk)
+            state = replace(state, generation=on_disk.generation + 1)
+            state = replace(state, stamp=key_files.write_atomically(self._path, _serialise(state)))
             self._state = state
-            return kek.id
+            return state
+
+    def add_kek(self) -> str:
+        kek = _new_kek()
+
+        def add(old: _State) -> _State:
+            at = _now()
+            keks = {k: v if v.superseded_at else replace(v, superseded_at=at) for k, v in old.keks.items()}
+            return replace(old, current=kek.id, keks={**keks, kek.id: kek})
+
+        self._change(add)
+        return kek.id
 
     def retire_kek(self, kek_id: str) -> None:
-        with self._lock:
-            old = self._state
+        def retire(old: _State) -> _State:
             if kek_id not in old.keks:
                 raise NotFound("kek", kek_id)
             if kek_id == old.current:
                 raise Conflict(f"{kek_id} is the current key and cannot be retired; add a new key first.")
             keks = {k: v for k, v in old.keks.items() if k != kek_id}
-            state = _State(current=old.current, keks=keks, signing_key=old.signing_key)
-            _write_atomically(self._path, state)
-            self._state = state
+            return replace(old, keks=keks, retired={**old.retired, kek_id: _now()})
+
+        self._change(retire)
 
     def kek_ids(self) -> list[str]:
-        return list(self._state.keks)
+        return list(self._fresh().keks)
 
-    def sign_audit(self, message: bytes) -> bytes:
-        return self._state.signing_key.sign(message)
+    def keks(self) -> list[KekInfo]:
+        state = self._fresh()
+        return [
+            KekInfo(
+                id=k.id,
+                created_at=datetime.fromisoformat(k.created_at),
+                superseded_at=datetime.fromisoformat(k.superseded_at) if k.superseded_at else None,
+                current=k.id == state.current,
+            )
+            for k in state.keks.values()
+        ]
 
-    def audit_public_key(self) -> bytes:
-        return self._state.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    def legacy_signing_key(self) -> bytes | None:
+        """The raw audit signing key a format-1 file still holds, or None once it has moved out."""
+        raw = self._fresh().legacy_signing_key
+        return base64.b64decode(raw) if raw else None
+
+    def forget_legacy_signing_key(self) -> None:
+        """Drop the format-1 audit signing key; the caller SHALL have stored it elsewhere first."""
+        self._change(lambda old: replace(old, legacy_signing_key=None))
+
+
+def _load(path: Path) -> _State | None:
+    found = key_files.read_if_present(path)
+    if found is None:
+        return None
+    raw, stamp = found
+    return replace(_parse(raw, path=path), stamp=stamp)
 
 
 def _parse(raw: bytes, *, path: Path) -> _State:
     try:
         doc: Any = json.loads(raw)
-        if doc["format"] != FILE_FORMAT:
+        if doc["format"] not in READABLE_FORMATS:
             raise KeyUnavailable(f"The key file {path} has format {doc['format']!r}; expected {FILE_FORMAT}.")
         keks: dict[str, _Kek] = {}
         for entry in doc["keks"]:
@@ -175,52 +235,39 @@ def _parse(raw: bytes, *, path: Path) -> _State:
             if len(key) != DATA_KEY_SIZE:
                 raise KeyUnavailable(f"The key file {path} holds a KEK of the wrong length ({entry['id']}).")
             keks[entry["id"]] = _Kek(
-                id=entry["id"], created_at=entry["created_at"], key=key, aead=AESGCM(key)
+                id=entry["id"],
+                created_at=entry["created_at"],
+                key=key,
+                aead=AESGCM(key),
+                superseded_at=entry.get("superseded_at"),
             )
-        signing = Ed25519PrivateKey.from_private_bytes(
-            base64.b64decode(doc["audit_signing_key"], validate=True)
-        )
-        current = doc["current"]
+        legacy = doc.get("audit_signing_key")
+        if legacy is not None:
+            base64.b64decode(legacy, validate=True)
+        retired = {entry["id"]: entry["retired_at"] for entry in doc.get("retired", [])}
+        state = _State(int(doc.get("generation", 0)), doc["current"], keks, retired, legacy)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        # json.JSONDecodeError and a bad Ed25519 key are both ValueErrors.
+        # json.JSONDecodeError is a ValueError.
         raise KeyUnavailable(f"The key file {path} is malformed ({type(exc).__name__}: {exc}).") from exc
-    if current not in keks:
-        raise KeyUnavailable(f"The key file {path} names a current key ({current}) that it does not hold.")
-    return _State(current=current, keks=keks, signing_key=signing)
+    if state.current not in keks:
+        raise KeyUnavailable(
+            f"The key file {path} names a current key ({state.current}) that it does not hold."
+        )
+    return state
 
 
 def _serialise(state: _State) -> bytes:
-    signing_raw = state.signing_key.private_bytes_raw()
-    doc = {
+    def kek(k: _Kek) -> dict[str, str]:
+        entry = {"id": k.id, "created_at": k.created_at, "key": base64.b64encode(k.key).decode("ascii")}
+        return entry | ({"superseded_at": k.superseded_at} if k.superseded_at else {})
+
+    doc: dict[str, Any] = {
         "format": FILE_FORMAT,
+        "generation": state.generation,
         "current": state.current,
-        "keks": [{"id": k.id, "created_at": k.created_at, "key": _b64(k.key)} for k in state.keks.values()],
-        "audit_signing_key": _b64(signing_raw),
+        "keks": [kek(k) for k in state.keks.values()],
+        "retired": [{"id": i, "retired_at": at} for i, at in state.retired.items()],
     }
+    if state.legacy_signing_key is not None:
+        doc["audit_signing_key"] = state.legacy_signing_key
     return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
-
-
-def _write_atomically(path: Path, state: _State) -> None:
-    """Replace `path` so that a crash leaves either the old file or the new one, never a mix.
-
-    The temp file is created 0600 (not chmod-ed later), so the keys are never readable by others.
-    """
-    data = _serialise(state)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise KeyUnavailable(f"The key file {path} cannot be written: {exc.strerror}.") from exc
