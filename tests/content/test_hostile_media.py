@@ -151,6 +151,8 @@ def test_playlists_and_concat_lists_named_mp4_get_no_preview_and_read_nothing(
         assert client.get(f"/api/v1/files/{file_id}/preview", headers=alice.headers).status_code == 404
         state = client.post(f"/api/v1/files/{file_id}/preview", headers=alice.headers).json()
         assert state["state"] == "unsupported", name
+        polled = client.get(f"/api/v1/files/{file_id}/preview/state", headers=alice.headers).json()
+        assert polled == state
         page = client.get(f"/items/{file_id}")
         assert page.status_code == 200
         assert "No preview." in page.text, name
