@@ -166,6 +166,11 @@ def test_hostile_uploads_keep_their_type_from_the_bytes(client: TestClient, alic
     state = client.post(f"/api/v1/files/{clip}/preview", headers=alice.headers).json()
     assert state["state"] == "unsupported"
     assert "HLS playlist" in state["reason"]
+    link = client.post(f"/api/v1/items/{clip}/shared-links", json={}, headers=alice.headers)
+    assert link.status_code == 201, link.text
+    outside = client.get(f"/s/{link.json()['url'].rsplit('/s/', 1)[1]}").text
+    assert "There is no preview for this kind of file." in outside
+    assert "HLS playlist" in outside
     sign_in(client, alice.email)
     page = client.get(f"/items/{clip}").text
     assert "No preview." in page
