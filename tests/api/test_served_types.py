@@ -73,3 +73,31 @@ def test_inert_types_keep_their_type(client: TestClient, alice: UserFixture) -> 
         headers = response.headers  # type: ignore[attr-defined]
         assert headers["content-type"] == "image/png", door
         assert headers["x-content-type-options"] == "nosniff", door
+
+
+def test_every_upload_door_records_the_type_of_the_bytes(client: TestClient, alice: UserFixture) -> None:
+    dav = client.put(
+        "/dav/upload.png", content=PAGE, headers={**dav_auth(alice), "Content-Type": "image/png"}
+    )
+    assert dav.status_code == 201, dav.text
+    meta = (
+        "filename "
+        + base64.b64encode(b"tus.png").decode()
+        + ",filetype "
+        + base64.b64encode(b"image/png").decode()
+    )
+    tus = {**alice.headers, "Tus-Resumable": "1.0.0"}
+    created = client.post(
+        "/api/v1/uploads", headers={**tus, "Upload-Length": str(len(DRAWING)), "Upload-Metadata": meta}
+    )
+    assert created.status_code == 201, created.text
+    patched = client.patch(
+        created.headers["location"],
+        content=DRAWING,
+        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
+    assert patched.status_code == 204, patched.text
+    listed = client.get("/api/v1/folders/root/items", headers=alice.headers).json()["items"]
+    types = {item["name"]: item["content_type"] for item in listed}
+    assert types["upload.png"] == "text/html"
+    assert types["tus.png"] == "image/svg+xml"

@@ -151,6 +151,8 @@ def test_playlists_and_concat_lists_named_mp4_get_no_preview_and_read_nothing(
         assert client.get(f"/api/v1/files/{file_id}/preview", headers=alice.headers).status_code == 404
         state = client.post(f"/api/v1/files/{file_id}/preview", headers=alice.headers).json()
         assert state["state"] == "unsupported", name
+        polled = client.get(f"/api/v1/files/{file_id}/preview/state", headers=alice.headers).json()
+        assert polled == state
         page = client.get(f"/items/{file_id}")
         assert page.status_code == 200
         assert "No preview." in page.text, name
@@ -164,6 +166,11 @@ def test_hostile_uploads_keep_their_type_from_the_bytes(client: TestClient, alic
     state = client.post(f"/api/v1/files/{clip}/preview", headers=alice.headers).json()
     assert state["state"] == "unsupported"
     assert "HLS playlist" in state["reason"]
+    link = client.post(f"/api/v1/items/{clip}/shared-links", json={}, headers=alice.headers)
+    assert link.status_code == 201, link.text
+    outside = client.get(f"/s/{link.json()['url'].rsplit('/s/', 1)[1]}").text
+    assert "There is no preview for this kind of file." in outside
+    assert "HLS playlist" in outside
     sign_in(client, alice.email)
     page = client.get(f"/items/{clip}").text
     assert "No preview." in page

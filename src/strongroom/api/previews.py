@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.responses import StreamingResponse
 
 from strongroom.api.audit import Reason
@@ -12,6 +13,7 @@ from strongroom.api.streaming import stream_content
 from strongroom.content import renditions
 from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
+from strongroom.runtime import Runtime
 from strongroom.skills import virus_scan
 
 router = APIRouter(tags=["previews"])
@@ -59,16 +61,32 @@ def get_preview(
     return stream_content(runtime, content, inline=True)
 
 
+def _with_scan(
+    runtime: Runtime, session: Session, file_id: str, status: renditions.PreviewStatus
+) -> PreviewState:
+    file = session.get_one(File, file_id)
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    scan = None
+    if version is not None:
+        state = virus_scan.scan_state(
+            version, runtime.settings.scan if status.state == "waiting_for_scan" else None
+        )
+        scan = ScanRead(status=state.status, label=state.label, detail=state.detail)
+    return PreviewState(state=status.state, reason=status.reason, scan=scan)
+
+
 @router.post("/files/{file_id}/preview", status_code=202, response_model=PreviewState)
 def request_preview(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> PreviewState:
     """Ask for the preview to be made. `unsupported` carries the reason (the bytes are not media, or
     ffmpeg refused them); `waiting_for_scan` carries the virus-scan state."""
     with transaction(runtime.sessions) as session:
         status = renditions.request_preview(session, actor, file_id=file_id, jobs=runtime.jobs)
-        file = session.get_one(File, file_id)
-        version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
-        scan = None
-        if version is not None:
-            state = virus_scan.scan_state(version, runtime.settings.scan)
-            scan = ScanRead(status=state.status, label=state.label, detail=state.detail)
-        return PreviewState(state=status.state, reason=status.reason, scan=scan)
+        return _with_scan(runtime, session, file_id, status)
+
+
+@router.get("/files/{file_id}/preview/state", response_model=PreviewState)
+def preview_state(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> PreviewState:
+    """Where the preview stands, without asking for it (poll this after one POST)."""
+    with transaction(runtime.sessions) as session:
+        status = renditions.check_preview(session, actor, file_id=file_id)
+        return _with_scan(runtime, session, file_id, status)

@@ -265,6 +265,13 @@ def preview_status(session: Session, version: FileVersion | None) -> PreviewStat
     return PreviewStatus("queued")
 
 
+def check_preview(session: Session, actor: Actor, *, file_id: str) -> PreviewStatus:
+    """Where the current version's preview stands, changing nothing (for polling). Raises NotFound."""
+    file = access_file(session, actor, file_id, Action.PREVIEW)
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    return preview_status(session, version)
+
+
 def request_preview(session: Session, actor: Actor, *, file_id: str, jobs: JobQueue) -> PreviewStatus:
     """Ask for the current version's preview to be made. A preview that could not be made is reported
     with its reason, not retried (the bytes have not changed)."""

@@ -251,10 +251,11 @@ def _record(
     events.record(
         session, Actor.system(label="virus scanner"), action, item=ref(file), details=details, at=now
     )
-    if outcome.status == "clean":
+    if outcome.status == "clean" and before != "clean":
         # Only now may a preview be rendered: no tool touches unscanned bytes from outside.
         renditions.enqueue_preview(session, jobs, version)
-    if mail is None or (outcome.status == "clean" and before == "pending"):
+    # The owner hears of changes only: not of a rescan that confirms, nor of a prompt first pass.
+    if mail is None or before == outcome.status or (outcome.status == "clean" and before == "pending"):
         return
     what = {
         "clean": "passed the virus scan and can now be opened",

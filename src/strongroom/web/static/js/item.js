@@ -64,9 +64,10 @@ async function watchRendition() {
   player.hidden = true;
   const note = el("p", { class: "sr-muted", role: "status", text: "Preparing a playable copy of this recording. This page updates when it is ready." });
   preview.append(note);
+  try { await api("POST", url); } catch { /* the state poll below says what is wrong */ }
   for (let i = 0; i < 120; i += 1) {
     let state = null;
-    try { state = await api("POST", url); } catch { /* asked again on the next round */ }
+    try { state = await api("GET", `${url}/state`); } catch { /* asked again on the next round */ }
     if (state && state.state === "unsupported") { noPreview(player, note, state.reason); return; }
     if (state && state.state === "waiting_for_scan" && state.scan) {
       note.textContent = `${state.scan.label}${state.scan.detail ? ` (${state.scan.detail})` : ""}. The preview is made once the scan passes.`;
