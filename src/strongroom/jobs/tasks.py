@@ -77,6 +77,14 @@ def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def forget_idempotency_keys(runtime: Runtime) -> None:
+    from strongroom.db.session import transaction
+    from strongroom.idempotency import keys
+
+    with transaction(runtime.sessions) as session:
+        keys.purge_expired(session, now=runtime.clock.now())
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     table["skills.virus_scan"] = virus_scan
@@ -89,6 +97,7 @@ def periodic() -> list[Periodic]:
         Periodic("trash.purge_expired", 3600, purge_expired_trash),
         Periodic("storage.collect_orphans", 3600, collect_orphans),
         Periodic("uploads.expire", 600, expire_uploads),
+        Periodic("idempotency.forget_expired", 3600, forget_idempotency_keys),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]
