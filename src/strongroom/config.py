@@ -166,6 +166,13 @@ class AuditSettings(BaseModel):
     (`X-Strongroom-Reason`); a read without one answers 428 `reason_required`."""
 
 
+class IdempotencySettings(BaseModel):
+    """How long the answer to a request with an `Idempotency-Key` is kept for its retries."""
+
+    key_lifetime_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """A retry within this many hours gets the first answer; after it, the key may be used afresh."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -187,6 +194,7 @@ class Settings(BaseSettings):
     scan: ScanSettings = ScanSettings()
     previews: PreviewSettings = PreviewSettings()
     sharing: SharingSettings = SharingSettings()
+    idempotency: IdempotencySettings = IdempotencySettings()
 
     @classmethod
     def settings_customise_sources(

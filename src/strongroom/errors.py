@@ -16,6 +16,7 @@ Clients switch on `code`, never on the message.
   x Conflict              conflict
     + NameTaken           name_taken
     + ItemLocked          item_locked
+    + IdempotencyKeyReused idempotency_key_reused  the key was first used for a different request
   x VersionChanged        version_changed    If-Match failed
     + ItemExists          item_exists        If-None-Match failed: the target exists (or matches)
   x Gone                  gone               expired, revoked or used-up links and upload requests
@@ -114,3 +115,9 @@ class ItemExists(VersionChanged):
     """`If-None-Match` refused a write because the target exists (or matches): 412 like If-Match."""
 
     code = "item_exists"
+
+
+class IdempotencyKeyReused(Conflict):
+    """An `Idempotency-Key` came back with a different request than it was first used for."""
+
+    code = "idempotency_key_reused"

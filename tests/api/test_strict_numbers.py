@@ -142,3 +142,12 @@ def test_a_forged_folder_marker_with_a_huge_number_is_400(
             limit=10,
             marker=forged_marker([0, 10**30, "x"]),
         )
+
+
+@pytest.mark.parametrize("bad", BAD_HEADER_NUMBERS)
+def test_upload_request_chunk_offset_with_a_bad_number_is_400(client: TestClient, bad: bytes) -> None:
+    got = client.patch(
+        "/r/some-token/api/submissions/sub/files/fi", content=b"x", headers=[(b"Upload-Offset", bad)]
+    )
+    assert got.status_code == 400, (bad, got.status_code, got.text)
+    assert got.json()["code"] == "bad_input"

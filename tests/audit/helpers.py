@@ -10,8 +10,8 @@ from strongroom.audit.events import AuditAction, ItemRef, record
 from strongroom.audit.trust import Trust
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from tests.support.users import UserFixture
 from strongroom.storage.signing_keys import earlier_public_keys
+from tests.support.users import UserFixture
 
 OFFICER = Actor(
     kind=ActorKind.USER, id="us_officer", label="pc.smith@force.police.test", origin=Origin(ip="10.0.0.7")

@@ -47,3 +47,17 @@ def test_copy_and_move_to_another_host_are_502(dav: httpx.Client, live_server: L
     # The same server written out in full is still this server.
     local = dav.request("COPY", "/a.txt", headers={"Destination": f"{live_server.url}/dav/b.txt"})
     assert local.status_code == 201
+
+
+def test_a_proxy_host_still_counts_as_this_server(dav: httpx.Client) -> None:
+    assert dav.put("/p.txt", content=b"p").status_code == 201
+    behind_proxy = dav.request(
+        "MOVE",
+        "/p.txt",
+        headers={
+            "Destination": "https://files.force.example/dav/q.txt",
+            "X-Forwarded-Host": "files.force.example",
+        },
+    )
+    assert behind_proxy.status_code == 201
+    assert dav.get("/q.txt").content == b"p"

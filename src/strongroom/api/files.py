@@ -1,13 +1,16 @@
 """Files: streaming upload (PUT), metadata, content download with Range, rename/move, copy, delete, locks."""
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 
 from strongroom.actors import Actor
+from strongroom.api import idempotency
 from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, IfMatch, RuntimeDep, authenticate
 from strongroom.api.folders import resolve
@@ -20,7 +23,7 @@ from strongroom.content import uploads
 from strongroom.content.preconditions import WritePrecondition, parse_entity_tags
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
 from strongroom.db.session import transaction
-from strongroom.errors import InputError, TooLarge
+from strongroom.errors import Conflict, InputError, TooLarge
 from strongroom.numbers import require_count
 from strongroom.runtime import Runtime
 from strongroom.sharing import link_scope
@@ -58,7 +61,7 @@ async def upload_file(
     response: Response,
     repr_digest: Annotated[str | None, Header(alias="Repr-Digest")] = None,
     content_digest: Annotated[str | None, Header(alias="Content-Digest")] = None,
-) -> UploadResult:
+) -> UploadResult | Response:
     """Store the raw request body as a new file, or as a new version of the file with that name.
 
     Send `Repr-Digest: sha-256=:<base64>:` (RFC 9530) to have the server refuse a body that arrived
@@ -69,6 +72,15 @@ async def upload_file(
     runtime = request.app.state.runtime
     actor = await run_in_threadpool(authenticate, runtime, request)
     precondition = write_precondition(request)
+    idem = idempotency.identify(
+        actor,
+        request.headers.get("idempotency-key"),
+        request=request,
+        fingerprint=upload_fingerprint(request),
+    )
+    # A retry of a stored upload is answered before its body is read: the bytes need not come again.
+    if idem is not None and (replay := await run_in_threadpool(idempotency.remembered, runtime, idem)):
+        return replay
     expected = parse_digest_header(repr_digest) or parse_digest_header(content_digest)
     max_bytes = runtime.settings.limits.max_upload_bytes
     # Read from the raw headers, not declared as a parameter: it describes the body, it is not an input.
@@ -117,8 +129,7 @@ async def upload_file(
                 precondition=precondition,
             )
             session.flush()
-            response.headers["ETag"] = file.etag
-            return UploadResult(
+            result = UploadResult(
                 id=file.id,
                 version_id=version.id,
                 name=file.name,
@@ -126,16 +137,35 @@ async def upload_file(
                 sha256=version.sha256,
                 version_number=version.number,
             )
+            response.headers["ETag"] = file.etag
+            response.headers["Location"] = f"/api/v1/files/{result.id}"
+            response.status_code = 200 if result.version_number > 1 else 201
+            idempotency.remember(
+                session,
+                runtime,
+                idem,
+                status_code=response.status_code,
+                body=result,
+                headers=dict(response.headers),
+            )
+            return result
 
     try:
-        result = await run_in_threadpool(commit, sealed)
-    except BaseException:
+        return await run_in_threadpool(commit, sealed)
+    except BaseException as exc:
         runtime.blobs.delete(sealed.blob_key)
+        # A concurrent retry with the same key committed first: its answer is this request's answer.
+        if isinstance(exc, Conflict) and idem is not None:
+            replay = await run_in_threadpool(idempotency.remembered, runtime, idem)
+            if replay is not None:
+                return replay
         raise
-    if result.version_number > 1:
-        response.status_code = 200
-    response.headers["Location"] = f"/api/v1/files/{result.id}"
-    return result
+
+
+def upload_fingerprint(request: Request) -> str:
+    """What identifies an upload's body without reading it, for `Idempotency-Key`."""
+    names = ("content-length", "repr-digest", "content-digest", "content-type", "if-match", "if-none-match")
+    return json.dumps([request.headers.get(name) for name in names])
 
 
 def write_precondition(request: Request) -> WritePrecondition:
@@ -259,15 +289,30 @@ def update_item(
 
 @router.post("/files/{item_id}/copy", status_code=201, response_model=ItemRead)
 @router.post("/folders/{item_id}/copy", status_code=201, response_model=ItemRead)
-def copy_item(item_id: str, body: ItemCopy, actor: CurrentActor, runtime: RuntimeDep) -> ItemRead:
-    """Copy a file (current version) or a folder tree into `parent_id`."""
+def copy_item(
+    item_id: str,
+    body: ItemCopy,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: idempotency.IdempotencyKey = None,
+) -> Response:
+    """Copy a file (current version) or a folder tree into `parent_id`. With `Idempotency-Key`, a retry
+    answers with the first copy instead of making another."""
+    idem = idempotency.identify(
+        actor, idempotency_key, request=request, fingerprint=idempotency.body_fingerprint(body)
+    )
     target = resolve(runtime, actor, body.parent_id)
-    with transaction(runtime.sessions) as session:
+
+    def work(session: Session) -> tuple[ItemRead, dict[str, str]]:
         copy = content_files.copy_item(
             session, actor, item_id=item_id, target_folder_id=target, new_name=body.name, clock=runtime.clock
         )
         link_scope.note_links_now_withholding(session, actor, copy, cause="copied", clock=runtime.clock)
-        return ItemRead.of(copy)
+        session.flush()
+        return ItemRead.of(copy), {"ETag": copy.etag}
+
+    return idempotency.run_json(runtime, idem, work, status_code=201)
 
 
 @router.delete("/files/{item_id}", response_model=ItemRead)

@@ -2,9 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor
+from strongroom.api import idempotency
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content import folders as content_folders
 from strongroom.content.schemas import FolderCreate, FolderRead, ItemPageRead, ItemRead, PathEntry
@@ -27,11 +29,20 @@ def resolve(runtime: Runtime, actor: Actor, folder_id: str) -> str:
 
 @router.post("/folders", status_code=201, response_model=FolderRead)
 def create_folder(
-    body: FolderCreate, actor: CurrentActor, runtime: RuntimeDep, response: Response
-) -> FolderRead:
-    """Create a folder inside `parent_id` (a folder id or `root`)."""
+    body: FolderCreate,
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    request: Request,
+    idempotency_key: idempotency.IdempotencyKey = None,
+) -> Response:
+    """Create a folder inside `parent_id` (a folder id or `root`). With `Idempotency-Key`, a retry
+    answers with the folder the first request made instead of a second one."""
+    idem = idempotency.identify(
+        actor, idempotency_key, request=request, fingerprint=idempotency.body_fingerprint(body)
+    )
     parent_id = resolve(runtime, actor, body.parent_id)
-    with transaction(runtime.sessions) as session:
+
+    def work(session: Session) -> tuple[FolderRead, dict[str, str]]:
         folder = content_folders.create_folder(
             session,
             actor,
@@ -40,9 +51,11 @@ def create_folder(
             clock=runtime.clock,
             max_depth=runtime.settings.limits.max_path_depth,
         )
+        session.flush()
         read = FolderRead(**ItemRead.of(folder).model_dump())
-    response.headers["ETag"] = read.etag
-    return read
+        return read, {"ETag": read.etag, "Location": f"/api/v1/folders/{read.id}"}
+
+    return idempotency.run_json(runtime, idem, work, status_code=201)
 
 
 @router.get("/folders/{folder_id}", response_model=FolderRead)

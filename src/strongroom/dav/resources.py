@@ -6,7 +6,7 @@ of the folder before it. The final item goes
 through `access_item`, so the same permission rule decides here as behind the REST API.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -36,16 +36,19 @@ def split_path(path: str) -> tuple[str, ...]:
     return segments
 
 
-def destination_segments(header: str | None, *, mount: str, host: str | None = None) -> tuple[str, ...]:
-    """The Destination header (absolute URI or path) → names below our mount. With `host` (the request's
-    Host), an absolute URI naming another server is refused. Raises InputError, OutsideMount."""
+def destination_segments(
+    header: str | None, *, mount: str, hosts: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """The Destination header (absolute URI or path) → names below our mount. With `hosts` (the names
+    this server answers to), an absolute URI naming another server is refused. Raises InputError,
+    OutsideMount."""
     if not header:
         raise InputError("COPY and MOVE need a Destination header.")
     parts = urlsplit(header.strip())
     if (
-        host is not None
+        hosts is not None
         and parts.netloc
-        and _authority(parts.scheme, parts.netloc) != _authority(parts.scheme, host)
+        and _authority(parts.scheme, parts.netloc) not in {_authority(parts.scheme, host) for host in hosts}
     ):
         # RFC 4918 §9.8.5/§9.9.4: copying or moving to another server is the client's job (502).
         raise OutsideMount(f"The destination {header!r} is on another server.")

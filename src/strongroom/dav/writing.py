@@ -2,6 +2,7 @@
 after the If header holds and every lock in the way has had its token presented."""
 
 from collections.abc import AsyncIterable, AsyncIterator
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
@@ -192,13 +193,24 @@ def _overwrite(ctx: DavContext) -> bool:
     return value == "T"
 
 
+def _our_hosts(ctx: DavContext) -> list[str]:
+    """The names this server answers to: the request's Host, a proxy's X-Forwarded-Host (a proxy that
+    rewrites Host must not turn every COPY into a 502) and the configured public URL's."""
+    headers = ctx.request.headers
+    hosts = [headers.get("host"), *headers.get("x-forwarded-host", "").split(",")]
+    public_url = ctx.runtime.settings.server.public_url
+    if public_url:
+        hosts.append(urlsplit(public_url).netloc)
+    return [host.strip() for host in hosts if host and host.strip()]
+
+
 async def copy_or_move(ctx: DavContext, *, move: bool) -> Response:
     overwrite = _overwrite(ctx)
     depth = (ctx.request.headers.get("depth") or "infinity").strip().lower()
     if depth not in {"0", "infinity"} or (move and depth != "infinity"):
         raise InputError("COPY takes Depth 0 or infinity; MOVE only infinity.")
     target = destination_segments(
-        ctx.request.headers.get("destination"), mount=ctx.mount, host=ctx.request.headers.get("host")
+        ctx.request.headers.get("destination"), mount=ctx.mount, hosts=_our_hosts(ctx)
     )
 
     def run(session: Session) -> bool:

@@ -4,6 +4,7 @@ from strongroom.audit import models as audit_models
 from strongroom.content import dav_locks, properties  # noqa: F401 - WebDAV locks and dead properties
 from strongroom.content import models as content_models
 from strongroom.db.base import Base
+from strongroom.idempotency import models as idempotency_models  # noqa: F401 - Idempotency-Key records
 from strongroom.identity import models as identity_models
 from strongroom.jobs import models as jobs_models
 from strongroom.sharing import models as sharing_models  # noqa: F401 - grants, links, upload requests

@@ -114,6 +114,14 @@ def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def forget_idempotency_keys(runtime: Runtime) -> None:
+    from strongroom.db.session import transaction
+    from strongroom.idempotency import keys
+
+    with transaction(runtime.sessions) as session:
+        keys.purge_expired(session, now=runtime.clock.now())
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     table["skills.virus_scan"] = virus_scan
@@ -131,6 +139,7 @@ def periodic() -> list[Periodic]:
         Periodic("sharing.summarise_link_guesses", 300, summarise_link_guesses),
         # Retires key-encryption keys superseded by `strongroom keys rotate` once their grace has passed.
         Periodic("keys.retire_superseded", 3600, retire_superseded_keys),
+        Periodic("idempotency.forget_expired", 3600, forget_idempotency_keys),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]
