@@ -38,7 +38,7 @@ def test_a_full_sqlite_database_answers_507_and_records_nothing(
         answer = client.put(
             f"/api/v1/folders/root/files/{name}", content=os.urandom(64), headers=alice.headers
         )
-        if answer.status_code != 201:  # noqa: PLR2004
+        if answer.status_code != 201:
             break
         names.append(name)
     assert answer is not None

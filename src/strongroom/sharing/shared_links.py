@@ -21,7 +21,7 @@ from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events, reasons
+from strongroom.audit import events, reasons, timeline
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock, utc
 from strongroom.config import MailSettings, SharingSettings
@@ -261,7 +261,7 @@ def find_live_link(session: Session, token: str, *, clock: Clock) -> SharedLink:
     link = session.scalar(select(SharedLink).where(SharedLink.token_hash == token_digest(token)))
     if link is None:
         raise NotFound("link", None)
-    ensure_live(session, link, now=clock.now())
+    ensure_live(session, link, now=timeline.decision_time(session, clock))
     return link
 
 
@@ -281,7 +281,7 @@ def link_is_live(session: Session, link_id: str, *, clock: Clock) -> bool:
     if link is None:
         return False
     try:
-        ensure_live(session, link, now=clock.now())
+        ensure_live(session, link, now=timeline.decision_time(session, clock))
     except Gone:
         return False
     return True
@@ -452,7 +452,7 @@ def verify_code(
 ) -> str | None:
     """The recipient's address if `code` proves `email`, else None. Raises RateLimited. A failure is
     recorded, so commit before refusing."""
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # the code's expiry: one clock, never stepped back
     limits = _limits(link, visit.origin, settings)
     throttling.ensure_not_throttled(session, limits, now=now)
     item = session.get_one(Item, link.item_id)
