@@ -219,14 +219,13 @@ def test_a_clock_stepped_back_revives_no_link_code_or_session(
 
 
 def test_on_postgresql_the_database_clock_decides_expiry(
-    settings: Settings, smtp: MailSink, fake_clock: FakeClock, served: tuple[dict[str, str], Server]
+    settings: Settings, smtp: MailSink, fake_clock: FakeClock
 ) -> None:
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: the app's clock is stepped, the database's is real")
-    env, server = served
+    fake_clock.set("-2d")  # the app's processes run two days behind the database, from the start
+    env = {**cli_env(settings, smtp), **fake_clock.env()}
     token = strongroom(env, "users", "create", OFFICER, "--token", "--password", PASSWORD).strip()
-    server.stop()
-    fake_clock.set("-2d")  # this app process runs two days behind the database
     behind = Server(env)
     api = httpx.Client(base_url=behind.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     web = httpx.Client(base_url=behind.url, headers={"Accept": "text/html"}, timeout=60)
