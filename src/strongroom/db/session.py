@@ -59,7 +59,7 @@ def database_failure(exc: Exception) -> StrongroomError | None:
         if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or exc.connection_invalidated:
             return DatabaseUnavailable("The database is unavailable for a moment; nothing was changed.")
         return None
-    if isinstance(exc, sa_exc.TimeoutError | sa_exc.ResourceClosedError):
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in pool_timeout
         return DatabaseUnavailable("The database is unavailable for a moment; nothing was changed.")
     return None
 
