@@ -83,6 +83,7 @@ ERROR_TITLES = {
     410: "This link is no longer available",
     429: "Too many attempts",
     503: "Sorry, the service is unavailable",
+    507: "Sorry, there is no room to store this",
 }
 
 
