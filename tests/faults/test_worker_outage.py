@@ -47,9 +47,7 @@ def test_worker_survives_a_database_outage_and_runs_jobs_afterwards(
     runtime, server = pg_runtime
     done: list[str] = []
     worker = Worker(runtime, runtime.jobs, {"tests.note": lambda _rt, payload: done.append(payload["n"])}, [])
-    thread = threading.Thread(
-        target=worker.run_forever, kwargs={"poll_seconds": 0.05, "max_outage_wait": 0.5}, daemon=True
-    )
+    thread = threading.Thread(target=worker.run_forever, kwargs={"poll_seconds": 0.05}, daemon=True)
     thread.start()
     with transaction(runtime.sessions) as session:
         runtime.jobs.enqueue(session, "tests.note", {"n": "before"})
