@@ -23,6 +23,9 @@ Clients switch on `code`, never on the message.
   x ReasonRequired        reason_required    the item's classification asks for a reason to read or disclose
   x RateLimited           rate_limited
   x Unavailable           unavailable        database, blob store or key provider down; nothing lost
+    + DatabaseUnavailable database_unavailable  the database is down, restarting or refusing connections
+  x StorageFull           storage_full       the blob disk is full (507); nothing was recorded
+    + DatabaseFull        database_full      the database's disk is full (507); nothing was recorded
 """
 
 from typing import ClassVar
@@ -121,3 +124,19 @@ class IdempotencyKeyReused(Conflict):
     """An `Idempotency-Key` came back with a different request than it was first used for."""
 
     code = "idempotency_key_reused"
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached or dropped the connection; the request changed nothing."""
+
+    code = "database_unavailable"
+
+
+class StorageFull(StrongroomError):
+    """The disk under the blob store is full: the upload was not recorded and its bytes were removed."""
+
+    code = "storage_full"
+
+
+class DatabaseFull(StorageFull):
+    """The database's disk is full: the transaction rolled back and nothing was recorded."""
+
+    code = "database_full"

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.audit import timeline
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
-from strongroom.db.session import make_engine, make_session_factory
+from strongroom.db.session import make_engine, make_session_factory, transaction
+from strongroom.errors import StrongroomError
 from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
 from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.blobs import BlobStore
@@ -21,6 +25,8 @@ from strongroom.storage.key_providers import signing_file
 from strongroom.storage.key_providers.file import FileKeyProvider
 from strongroom.storage.keys import KeyProvider
 from strongroom.storage.signing_keys import AuditSigningKey
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,7 +46,9 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
         sessions = make_session_factory(engine)
-        clock = clock or SystemClock()
+        if clock is None:
+            clock = SystemClock()
+            _resume_time(sessions, clock)
         keys = FileKeyProvider.open(settings.key_file, create=True)
         return cls(
             settings=settings,
@@ -56,6 +64,20 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _resume_time(sessions: sessionmaker[Session], clock: SystemClock) -> None:
+    """Start no earlier than the audit trail's last event, so a clock that went back while the server
+    was stopped cannot revive what had expired. Skipped when there is no trail yet (before `init`, a
+    database still down): decisions read the mark from the database anyway (audit.timeline)."""
+    try:
+        with transaction(sessions) as session:
+            seen = timeline.last_event_time(session)
+    except (StrongroomError, SQLAlchemyError) as exc:
+        log.info("no audit high-water mark to start the clock from: %s", exc)
+        return
+    if seen is not None:
+        clock.observe(seen)
 
 
 def stored_secret(path: Path) -> str:

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom import errors
+from strongroom.outages import RETRY_AFTER_SECONDS
 
 STATUS: list[tuple[type[errors.StrongroomError], int]] = [
     (errors.RangeNotSatisfiable, 416),
@@ -20,6 +21,7 @@ STATUS: list[tuple[type[errors.StrongroomError], int]] = [
     (errors.ReasonRequired, 428),
     (errors.RateLimited, 429),
     (errors.Unavailable, 503),
+    (errors.StorageFull, 507),
 ]
 
 
@@ -46,6 +48,8 @@ def install(app: FastAPI) -> None:
             headers["Content-Range"] = f"bytes */{exc.data['size']}"
         if isinstance(exc, errors.Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'
+        if isinstance(exc, errors.Unavailable):
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return JSONResponse(
             error_body(exc.code, exc.message, **exc.data), status_code=status, headers=headers
         )

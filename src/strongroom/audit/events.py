@@ -158,8 +158,15 @@ def _append_pending_events(session: Session) -> None:
         seq, prev = 0, chain.GENESIS_HASH
     else:
         seq, prev = head.seq, head.hash
+    # Times never decrease along the sequence: under the head lock, an event is stamped no earlier
+    # than the one before it, whatever a stepped-back or skewed clock said. The trail's last time is
+    # then a persisted high-water mark of time (audit.timeline).
+    latest = session.scalar(select(AuditEvent.occurred_at).where(AuditEvent.seq == seq)) if seq else None
     rows = []
     for fields in pending:
+        if latest is not None and fields["occurred_at"] < latest:
+            fields["occurred_at"] = latest
+        latest = fields["occurred_at"]
         seq += 1
         digest = chain.chain_hash(prev, chain.event_payload(hashed_fields(seq, fields, prev)))
         rows.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest})

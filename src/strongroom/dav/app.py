@@ -26,6 +26,7 @@ from strongroom.dav.locks import Preconditions, parse_if
 from strongroom.dav.resources import OutsideMount, split_path
 from strongroom.db.session import transaction
 from strongroom.identity import tokens
+from strongroom.outages import outage_response
 from strongroom.runtime import Runtime
 
 REALM = 'Basic realm="Strongroom", charset="UTF-8"'
@@ -46,6 +47,7 @@ STATUS: list[tuple[type[errors.StrongroomError], int]] = [
     (errors.ReasonRequired, 428),
     (errors.RateLimited, 429),
     (errors.Unavailable, 503),
+    (errors.StorageFull, 507),
 ]
 
 Handler = Callable[[DavContext], Awaitable[Response]]
@@ -186,6 +188,12 @@ class DavApp:
             return await handler(ctx)
         except DavStatus as exc:
             return error_response(exc.status, exc.message, body=exc.body)
+        except (errors.Unavailable, errors.StorageFull) as exc:
+            # Outages answer the same JSON, with Retry-After, on every door (strongroom.outages).
+            status, raw_headers, body = outage_response(exc, as_html=False)
+            return Response(
+                body, status_code=status, headers={k.decode(): v.decode() for k, v in raw_headers}
+            )
         except errors.StrongroomError as exc:
             headers: dict[str, str] = {}
             if isinstance(exc, errors.Unauthenticated):

@@ -4,6 +4,7 @@ PROPFIND Depth 1 streams its multistatus page by page through the folder's keyse
 of a hundred thousand items costs constant memory and the first bytes leave at once.
 """
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -113,29 +114,38 @@ async def propfind(ctx: DavContext) -> Response:
         return Response(
             xml.MULTISTATUS_OPEN + own + xml.MULTISTATUS_CLOSE, status_code=207, media_type=MULTISTATUS
         )
+    # The first page (and, for a folder that fits in it, everything) is read before the status line
+    # goes out, so a database outage answers 503 rather than cutting a started 207 short.
+    page, marker = await ctx.in_transaction(lambda session: _page(ctx, session, spec, listing, None))
+    if marker is None:
+        shared = "" if listing.segments else await ctx.in_transaction(lambda s: _shared(ctx, s, spec))
+        return Response(
+            xml.MULTISTATUS_OPEN + own + page + shared + xml.MULTISTATUS_CLOSE,
+            status_code=207,
+            media_type=MULTISTATUS,
+        )
     return StreamingResponse(
-        _stream_listing(ctx, spec, own, listing), status_code=207, media_type=MULTISTATUS
+        _stream_listing(ctx, spec, own + page, listing, marker), status_code=207, media_type=MULTISTATUS
     )
 
 
 async def _stream_listing(
-    ctx: DavContext, spec: xml.Propfind, own: str, listing: FolderListing
+    ctx: DavContext, spec: xml.Propfind, head: str, listing: FolderListing, marker: str | None
 ) -> AsyncIterator[bytes]:
-    yield (xml.MULTISTATUS_OPEN + own).encode()
-    marker: str | None = None
-    while True:
+    yield (xml.MULTISTATUS_OPEN + head).encode()
+    while marker is not None:
         try:
             chunk, marker = await ctx.in_transaction(
                 lambda session, m=marker: _page(ctx, session, spec, listing, m)
             )
         except StrongroomError:
-            # The folder vanished mid-listing: end the document well-formed with what was sent.
+            # The folder vanished, or the database went away, mid-listing: the status line is sent,
+            # so end the document well-formed with what was sent rather than drop the connection.
             break
         yield chunk.encode()
-        if marker is None:
-            break
     if not listing.segments:
-        yield (await ctx.in_transaction(lambda session: _shared(ctx, session, spec))).encode()
+        with contextlib.suppress(StrongroomError):
+            yield (await ctx.in_transaction(lambda session: _shared(ctx, session, spec))).encode()
     yield xml.MULTISTATUS_CLOSE.encode()
 
 

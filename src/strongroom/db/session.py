@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.errors import Conflict, InputError
+from strongroom.errors import Conflict, DatabaseFull, DatabaseUnavailable, InputError, StrongroomError
 
 _ON_COMMIT = "strongroom.on_commit"
 
@@ -26,7 +27,41 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        # pre_ping tests each pooled connection before use, so after a database restart the dead ones
+        # are replaced instead of failing one request each; and a request never waits long for a
+        # connection, so an outage answers 503 within seconds instead of hanging the client.
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+    )
+
+
+# SQLSTATE class 53 "insufficient resources": 53100 disk_full (PostgreSQL).
+_PG_DISK_FULL = "53100"
+
+
+def database_failure(exc: Exception) -> StrongroomError | None:
+    """The outage a driver error stands for, or None when it is not one (a bug, a constraint).
+
+    The one place where SQLAlchemy's and the drivers' failures become stable codes: a full disk is
+    DatabaseFull (507); a lost, refused or timed-out connection, or a database that is starting up
+    or shutting down, is DatabaseUnavailable (503).
+    """
+    if isinstance(exc, sa_exc.DBAPIError):
+        orig = exc.orig
+        text = str(orig).lower()
+        if getattr(orig, "sqlstate", None) == _PG_DISK_FULL or "database or disk is full" in text:
+            return DatabaseFull("The database's disk is full; nothing was recorded. Tell your administrator.")
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or exc.connection_invalidated:
+            return DatabaseUnavailable("The database is unavailable for a moment; nothing was changed.")
+        return None
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in pool_timeout
+        return DatabaseUnavailable("The database is unavailable for a moment; nothing was changed.")
+    return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -98,8 +133,14 @@ def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         # Checks run before writes; a constraint that still fires means a concurrent writer won a race.
         raise Conflict("Someone else changed this at the same moment; reload and try again.") from exc
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+        _rollback_quietly(session)
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        raise failure from exc
     except BaseException:
-        session.rollback()
+        _rollback_quietly(session)
         raise
     finally:
         callbacks: list[Callable[[], None]] = session.info.pop(_ON_COMMIT, [])
@@ -108,6 +149,13 @@ def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     if committed:
         for callback in callbacks:
             callback()
+
+
+def _rollback_quietly(session: Session) -> None:
+    # On a dead connection the rollback fails too; the first error is the one worth reporting, and
+    # the pool has already invalidated the connection.
+    with suppress(sa_exc.DBAPIError):
+        session.rollback()
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events
+from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.models import AuditEvent
 from strongroom.clock import Clock
@@ -118,7 +118,7 @@ def sign_in(session: Session, *, email: str, password: str, origin: Origin, cloc
 def resume(session: Session, *, cookie_token: str, origin: Origin, clock: Clock) -> SignedIn | None:
     """The live session behind a cookie token, or None when it is unknown, expired, idle or revoked."""
     row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(cookie_token)))
-    now = clock.now()
+    now = timeline.decision_time(session, clock)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     if now - row.last_seen_at > IDLE_TIMEOUT:

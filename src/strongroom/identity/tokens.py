@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor, Origin
-from strongroom.audit import events
+from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
@@ -67,7 +67,7 @@ def issue_token(
 def authenticate_token(session: Session, clear: str, *, origin: Origin, clock: Clock) -> Actor:
     """The actor a bearer token stands for. Raises Unauthenticated for unknown, expired or revoked tokens."""
     token = session.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(clear)))
-    now = clock.now()
+    now = timeline.decision_time(session, clock)
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         raise Unauthenticated("The access token is unknown, expired or revoked.")
     user = session.get(User, token.user_id)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from strongroom.db.session import database_failure
+from strongroom.errors import Unavailable
 from strongroom.jobs.queue import ClaimedJob, JobQueue
 from strongroom.runtime import Runtime
 
@@ -75,10 +77,24 @@ class Worker:
                 except Exception:
                     log.exception("periodic task %s failed", task.name)
 
-    def run_forever(self, *, poll_seconds: float = 1.0) -> None:
+    def run_forever(self, *, poll_seconds: float = 1.0, max_outage_wait: float = 30.0) -> None:
+        """Run until stopped. A database outage is waited out, never fatal: the worker sleeps, longer
+        each time up to `max_outage_wait`, and carries on when the database answers again; a job it
+        held meanwhile is claimed again when its lease runs out."""
+        outage_wait = poll_seconds
         while not self.stop_event.is_set():
-            self.run_periodic()
-            if not self.run_once():
+            try:
+                self.run_periodic()
+                ran = self.run_once()
+            except Exception as exc:
+                if not isinstance(exc, Unavailable) and database_failure(exc) is None:
+                    raise
+                log.warning("database unavailable; the worker retries in %.0f s: %s", outage_wait, exc)
+                self.stop_event.wait(outage_wait)
+                outage_wait = min(outage_wait * 2, max_outage_wait)
+                continue
+            outage_wait = poll_seconds
+            if not ran:
                 self.stop_event.wait(poll_seconds)
 
     def start_thread(self) -> threading.Thread:

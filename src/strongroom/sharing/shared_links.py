@@ -22,7 +22,7 @@ from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, ancestry, effective_label
 from strongroom.access.policy import can
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events, reasons
+from strongroom.audit import events, reasons, timeline
 from strongroom.audit.events import AuditAction
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock, utc
@@ -310,13 +310,18 @@ def ensure_live(session: Session, link: SharedLink, *, now: datetime) -> None:
         raise Gone("This link no longer leads anywhere.")
 
 
+def ensure_live_now(session: Session, link: SharedLink, *, clock: Clock) -> None:
+    """`ensure_live` judged by the one clock for decisions (audit.timeline), never a stepped-back one."""
+    ensure_live(session, link, now=timeline.decision_time(session, clock))
+
+
 def link_is_live(session: Session, link_id: str, *, clock: Clock) -> bool:
     """For a running download: is the link still neither revoked nor expired?"""
     link = session.get(SharedLink, link_id)
     if link is None:
         return False
     try:
-        ensure_live(session, link, now=clock.now())
+        ensure_live(session, link, now=timeline.decision_time(session, clock))
     except Gone:
         return False
     return True
@@ -487,7 +492,7 @@ def verify_code(
 ) -> str | None:
     """The recipient's address if `code` proves `email`, else None. Raises RateLimited. A failure is
     recorded, so commit before refusing."""
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # the code's expiry: one clock, never stepped back
     limits = _limits(link, visit.origin, settings)
     throttling.ensure_not_throttled(session, limits, now=now)
     item = session.get_one(Item, link.item_id)

@@ -21,7 +21,7 @@ from strongroom import mail as mailer
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events
+from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock, utc
@@ -151,7 +151,7 @@ def find_live_request(session: Session, token: str, *, clock: Clock) -> UploadRe
     request = find_request(session, token)
     if request.revoked_at is not None:
         raise Gone("This upload link has been withdrawn.")
-    if request.expires_at is not None and utc(request.expires_at) <= clock.now():
+    if request.expires_at is not None and utc(request.expires_at) <= timeline.decision_time(session, clock):
         raise Gone("This upload link has expired.")
     if request.single_use and request.used_at is not None:
         raise Gone("This upload link has already been used.")

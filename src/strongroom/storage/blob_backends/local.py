@@ -7,6 +7,7 @@ Resumable partials (tus uploads) live at ``root/.resumable/<key>``, apart from t
 purge_partials sweeps: an upload paused for a day is not an abandoned crash leftover.
 """
 
+import errno
 import os
 import re
 import secrets
@@ -16,21 +17,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from strongroom.errors import Conflict, InputError, NotFound, Unavailable
+from strongroom.errors import Conflict, InputError, NotFound, StorageFull, Unavailable
 from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter, ResumableBlobWriter
 
 PARTIAL_DIR: Final = ".partial"
 RESUMABLE_DIR: Final = ".resumable"
 _KEY = re.compile(r"[0-9a-f]{16,64}")
+_DISK_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 _OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 
 
 @contextmanager
 def _disk_errors(what: str) -> Iterator[None]:
-    """The seam where OS errors (disk full, I/O error, permissions) become Unavailable."""
+    """The seam where OS errors become answers: a full disk is StorageFull (507), anything else (I/O
+    error, permissions) Unavailable (503). The caller aborts the writer, which removes the partial."""
     try:
         yield
     except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise StorageFull(
+                "The disk that holds stored files is full, so this was not stored; nothing was recorded."
+            ) from exc
         raise Unavailable(f"The blob store could not {what}: {exc.strerror or exc}.") from exc
 
 

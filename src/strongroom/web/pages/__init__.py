@@ -61,6 +61,7 @@ _ERROR_TITLES = {
     410: "This is no longer available",
     429: "Too many attempts",
     503: "Sorry, the service is unavailable",
+    507: "Sorry, there is no room to store this",
 }
 
 

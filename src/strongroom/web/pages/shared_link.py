@@ -82,6 +82,7 @@ ERROR_TITLES = {
     410: "This link is no longer available",
     429: "Too many attempts",
     503: "Sorry, the service is unavailable",
+    507: "Sorry, there is no room to store this",
 }
 
 
@@ -274,7 +275,7 @@ def _in_link(
                 session, token, origin=origin, settings=runtime.settings.sharing, clock=runtime.clock
             )
             if link is not None:
-                shared_links.ensure_live(session, link, now=runtime.clock.now())
+                shared_links.ensure_live_now(session, link, clock=runtime.clock)
                 return work(session, link, visit_of(runtime, request, link, user=user))
     except (errors.NotFound, errors.Gone):
         with transaction(runtime.sessions) as session:
