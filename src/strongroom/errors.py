@@ -124,6 +124,8 @@ class IdempotencyKeyReused(Conflict):
     """An `Idempotency-Key` came back with a different request than it was first used for."""
 
     code = "idempotency_key_reused"
+
+
 class DatabaseUnavailable(Unavailable):
     """The database cannot be reached or dropped the connection; the request changed nothing."""
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path

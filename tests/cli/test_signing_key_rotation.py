@@ -16,7 +16,7 @@ from tests.cli.test_server_cli import run_cli
 def _checkpoints_and_events(
     settings: Settings, out: Path
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    run_cli(settings, "audit", "export", "--out", str(out))
+    run_cli(settings, "audit", "export", "--out", str(out), "--reason", "signing key rotation check")
     records = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     return (
         [r for r in records if r.get("$type") == "checkpoint"],
