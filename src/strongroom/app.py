@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from strongroom import __version__, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
+from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
 from strongroom.runtime import Runtime
 from strongroom.web.pages import shared_link, upload_request
@@ -26,6 +27,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(shared_link.router)  # public pages of shared links: /s/<token>
     app.include_router(upload_request.router)  # public pages of upload requests: /r/<token>
     app.mount("/dav", dav_app.build(runtime))  # WebDAV door: mount a drive
+    # Added last, so it runs first: every door, the session lookup included, sees the decided address.
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
