@@ -148,6 +148,9 @@ class SharingSettings(BaseModel):
     password_failures_per_ip: int = 20
     """Wrong passwords or codes from one IP address within the window, over all links."""
     throttle_window_seconds: int = 900
+    abandoned_submission_hours: int = Field(default=72, ge=1)
+    """An upload-request submission still incomplete this long after it started is abandoned: the worker
+    and `strongroom gc` remove its received chunks (the submission's record and audit events stay)."""
 
 
 class AuditSettings(BaseModel):

@@ -157,8 +157,12 @@ def gc(
     from datetime import timedelta
 
     runtime = open_runtime(load_settings(data_dir))
+    from strongroom.jobs import tasks
     from strongroom.sharing import upload_requests
 
+    # Abandoned uploads first, so the blobs they held are gone (or orphaned) before the sweep below.
+    uploads, submissions = tasks.reap_abandoned_uploads(runtime)
+    typer.echo(f"removed {uploads} expired uploads and the chunks of {submissions} abandoned submissions")
     removed = maintenance.collect_orphan_blobs(
         runtime.sessions,
         runtime.blobs,
