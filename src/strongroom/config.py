@@ -126,6 +126,13 @@ class MailSettings(BaseModel):
     system's trusted CAs."""
     sender: str = "strongroom@localhost"
 
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> MailSettings:
+        if self.starttls and self.smtps:
+            msg = "mail: choose starttls (port 587) or smtps (port 465), not both"
+            raise ValueError(msg)
+        return self
+
 
 class ScanSettings(BaseModel):
     """Virus scanning of bytes from outside the force (upload requests) by ClamAV's clamd."""

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
@@ -31,7 +31,7 @@ from tests.support.users import UserFixture, make_user
 TUS = {"Tus-Resumable": "1.0.0"}
 
 
-def create(client: TestClient, user: UserFixture, length: int, name: str = "clip.bin") -> httpx.Response:
+def create(client: TestClient, user: UserFixture, length: int, name: str = "clip.bin") -> httpx2.Response:
     return client.post(
         "/api/v1/uploads",
         headers={
