@@ -33,6 +33,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._guard: asyncio.TimerHandle | None = None
         self._body_bytes = 0
+        self._app_behind = False  # reading was paused this window because the app had not caught up
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows it too
         super().connection_made(transport)
@@ -51,12 +52,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_headers_complete()
         # A request without a body completes in the same parse, and disarms this at once.
-        self._body_bytes = 0
+        self._body_bytes, self._app_behind = 0, False
         self._arm(self.body_window, self._check_body_rate)
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         super().on_body(body)
+        self._app_behind = self._app_behind or self.flow.read_paused  # uvicorn pauses only here
 
     def on_message_complete(self) -> None:
         self._disarm()
@@ -80,14 +82,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _check_body_rate(self) -> None:
         self._guard = None
         # cycle is None until the first request's headers are parsed, whatever uvicorn's hint says.
-        waiting_for_app = self.flow.read_paused or bool(
-            getattr(self.cycle, "waiting_for_100_continue", False)
-        )
+        expecting_continue = bool(getattr(self.cycle, "waiting_for_100_continue", False))
+        waiting_for_app = self._app_behind or self.flow.read_paused or expecting_continue
         if not waiting_for_app and self._body_bytes < self.body_min_rate * self.body_window:
             if not self.transport.is_closing():
                 self.transport.close()
             return
-        self._body_bytes = 0
+        self._body_bytes, self._app_behind = 0, False
         self._arm(self.body_window, self._check_body_rate)
 
 
