@@ -73,6 +73,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.UPLOAD_REQUEST_REVOKED: "Upload request withdrawn",
     A.SUBMISSION_STARTED: "Files being sent",
     A.SUBMISSION_COMPLETED: "Files received",
+    A.SUBMISSION_EXPIRED: "Unfinished upload removed",
     # skills
     A.SCAN_PASSED: "Virus scan passed",
     A.SCAN_INFECTED: "Virus found",
