@@ -62,10 +62,11 @@ def token(settings: Settings) -> str:
 
 
 def audit_ips(settings: Settings) -> set[str | None]:
+    """Addresses of events caused by requests (not the CLI, the worker or the garbage collector)."""
     engine = sa.create_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT ip FROM audit_event WHERE actor_label != 'cli'"))
+            rows = conn.execute(sa.text("SELECT ip FROM audit_event WHERE actor_kind != 'system'"))
             return {row[0] for row in rows}
     finally:
         engine.dispose()
