@@ -5,10 +5,11 @@ from fastapi import FastAPI
 from strongroom import __version__, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
+from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
 from strongroom.outages import OutageGuard
 from strongroom.runtime import Runtime
-from strongroom.web.pages import shared_link, upload_request
+from strongroom.web.pages import api_docs, shared_link, upload_request
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -17,16 +18,19 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         description="Store, share and prove: evidence and documents for police forces.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; ours is vendored (web/pages/api_docs.py)
         redoc_url=None,
     )
     app.state.runtime = runtime
     api_errors.install(app)
     app.include_router(build_router())
     web.install(app, runtime)  # browser door: staff pages, static files, session cookie, security headers
+    app.include_router(api_docs.router)  # /api/v1/docs: Swagger UI served from /static, no CDN
     app.include_router(shared_link.router)  # public pages of shared links: /s/<token>
     app.include_router(upload_request.router)  # public pages of upload requests: /r/<token>
     app.mount("/dav", dav_app.build(runtime))  # WebDAV door: mount a drive
+    # Added last, so it runs first: every door, the session lookup included, sees the decided address.
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
     # Added last, so outermost: an outage anywhere below (middleware included) is a 503/507 answer.
     app.add_middleware(OutageGuard)
 

@@ -7,13 +7,14 @@ and from a TOML file named by `STRONGROOM_CONFIG`. Settings are built once by `s
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,6 +71,12 @@ class LimitSettings(BaseModel):
     """Largest page a listing returns."""
     segment_bytes: int = 1 << 20
     """Plaintext bytes per encrypted segment of a blob."""
+    max_open_uploads_per_user: int = Field(default=100, ge=1)
+    """Resumable (tus) uploads one user may have started and not finished; more answer 429
+    `open_uploads_limit` until some finish, are terminated or expire."""
+    max_open_upload_bytes_per_user: int = Field(default=1 << 42, ge=1)
+    """Total declared size of one user's unfinished resumable uploads (default 4 TiB); more answer 429
+    `open_upload_bytes_limit`."""
 
 
 class TrashSettings(BaseModel):
@@ -85,6 +92,28 @@ class ServerSettings(BaseModel):
     port: int = 8000
     public_url: str | None = None
     """External base URL used in links and e-mails; default `http://<host>:<port>`."""
+    trusted_proxies: list[str] = []
+    """Reverse proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` is believed; from any
+    other peer the socket's address is the client's. Empty (the default): no proxy is trusted."""
+    header_timeout_seconds: float = Field(default=20.0, gt=0)
+    """A request's line and headers must arrive within this time of its first byte (or of the
+    connection opening), or the connection is closed: slow header senders cannot hold sockets."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """The window over which a request body's arrival rate is checked (see `body_min_rate_bytes`)."""
+    body_min_rate_bytes: int = Field(default=500, ge=0)
+    """Bytes per second a request body must average over each `body_timeout_seconds` window while the
+    server is ready to read, or the connection is closed (Apache mod_reqtimeout's MinRate)."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                msg = f"trusted_proxies: {entry!r} is not an IP address or CIDR network"
+                raise ValueError(msg) from exc
+        return [entry.strip() for entry in value]
 
 
 class MailSettings(BaseModel):
@@ -95,7 +124,20 @@ class MailSettings(BaseModel):
     username: str | None = None
     password: str | None = None
     starttls: bool = False
+    """Upgrade the connection with STARTTLS (port 587); the server's certificate and name are checked."""
+    smtps: bool = False
+    """Speak TLS from the first byte (SMTPS, port 465); the server's certificate and name are checked."""
+    ca_file: Path | None = None
+    """PEM file of the CA that signed the mail server's certificate (the force's own CA); default: the
+    system's trusted CAs."""
     sender: str = "strongroom@localhost"
+
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> MailSettings:
+        if self.starttls and self.smtps:
+            msg = "mail: choose starttls (port 587) or smtps (port 465), not both"
+            raise ValueError(msg)
+        return self
 
 
 class ScanSettings(BaseModel):
@@ -148,6 +190,9 @@ class SharingSettings(BaseModel):
     link_guesses_per_ip: int = 30
     """Link tokens that open nothing, from one IP address within the window, before that address's
     link lookups answer 429 until the window ends (audited once per address and window)."""
+    abandoned_submission_hours: int = Field(default=72, ge=1)
+    """An upload-request submission still incomplete this long after it started is abandoned: the worker
+    and `strongroom gc` remove its received chunks (the submission's record and audit events stay)."""
 
 
 class AuditSettings(BaseModel):

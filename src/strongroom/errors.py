@@ -22,6 +22,8 @@ Clients switch on `code`, never on the message.
   x Gone                  gone               expired, revoked or used-up links and upload requests
   x ReasonRequired        reason_required    the item's classification asks for a reason to read or disclose
   x RateLimited           rate_limited
+    + OpenUploadsLimit    open_uploads_limit       too many unfinished resumable uploads for one user
+    + OpenUploadBytesLimit open_upload_bytes_limit their declared sizes together are over the cap
   x Unavailable           unavailable        database, blob store or key provider down; nothing lost
     + DatabaseUnavailable database_unavailable  the database is down, restarting or refusing connections
   x StorageFull           storage_full       the blob disk is full (507); nothing was recorded
@@ -108,6 +110,14 @@ class ReasonRequired(StrongroomError):
 
 class RateLimited(StrongroomError):
     code = "rate_limited"
+
+
+class OpenUploadsLimit(RateLimited):
+    code = "open_uploads_limit"
+
+
+class OpenUploadBytesLimit(RateLimited):
+    code = "open_upload_bytes_limit"
 
 
 class Unavailable(StrongroomError):

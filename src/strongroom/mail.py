@@ -6,6 +6,7 @@ change never mails anyone, and a slow mail server never holds a database lock.
 
 import logging
 import smtplib
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -37,12 +38,25 @@ def send_mail(settings: MailSettings, mail: Mail) -> None:
     # Codes and links must not be followed by mail scanners' previews of HTML; plain text only.
     message.set_content(mail.body)
     assert settings.host is not None
-    with smtplib.SMTP(settings.host, settings.port, timeout=30) as smtp:
-        if settings.starttls:
-            smtp.starttls()
+    smtp: smtplib.SMTP
+    if settings.smtps:
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=30, context=tls_context(settings))
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=30)
+    with smtp:
+        if settings.starttls and not settings.smtps:
+            smtp.starttls(context=tls_context(settings))
         if settings.username and settings.password:
             smtp.login(settings.username, settings.password)
         smtp.send_message(message)
+
+
+def tls_context(settings: MailSettings) -> ssl.SSLContext:
+    """TLS that checks the mail server's certificate chain and its name (the configured host), against
+    the force's own CA when `ca_file` is set, else the system's CAs. Codes and receipts must not go to
+    whoever can intercept the connection to the mail server."""
+    cafile = str(settings.ca_file) if settings.ca_file is not None else None
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
 
 
 def _send_logged(settings: MailSettings, mail: Mail) -> None:

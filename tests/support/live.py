@@ -33,7 +33,14 @@ class LiveServer:
 def start_live_server(app: FastAPI) -> LiveServer:
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio", http="httptools", lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        loop="asyncio",
+        http="httptools",
+        lifespan="on",
+        proxy_headers=False,  # as `strongroom serve`: the app decides the client address (client_address.py)
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -23,6 +23,7 @@ from strongroom.api.errors import error_body, status_of
 from strongroom.api.folders import resolve
 from strongroom.content import resumable_append as appending
 from strongroom.content import resumable_uploads as tus
+from strongroom.content import upload_caps
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, StrongroomError
 from strongroom.numbers import require_count
@@ -188,6 +189,14 @@ def _create(runtime: Runtime, actor: Actor, length: int, raw_metadata: str | Non
         content_type = None
     limits = runtime.settings.limits
     with transaction(runtime.sessions) as session:
+        upload_caps.ensure_room_for_upload(
+            session,
+            actor,
+            length=length,
+            max_open=limits.max_open_uploads_per_user,
+            max_open_bytes=limits.max_open_upload_bytes_per_user,
+            clock=runtime.clock,
+        )
         upload = tus.create_upload(
             session,
             actor,

@@ -78,6 +78,7 @@ class AuditAction(StrEnum):
     UPLOAD_REQUEST_REVOKED = "sharing.upload_request.revoked"
     SUBMISSION_STARTED = "sharing.submission.started"
     SUBMISSION_COMPLETED = "sharing.submission.completed"
+    SUBMISSION_EXPIRED = "sharing.submission.expired"  # abandoned unfinished: its chunks were removed
     PREVIEW_READ = "content.preview.read"
     RENDITION_CREATED = "content.rendition.created"
     SCAN_PASSED = "skills.scan.passed"

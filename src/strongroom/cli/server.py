@@ -19,6 +19,9 @@ from strongroom.identity.models import User
 from strongroom.runtime import Runtime
 
 if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
+
     from strongroom.jobs.worker import Worker
 
 BOOTSTRAP_ADMIN = "admin@strongroom.local"
@@ -50,8 +53,12 @@ def worker(data_dir: Path | None = DataDirOption) -> None:
 
 def serve(
     data_dir: Path | None = DataDirOption,
-    port: int = typer.Option(8000, "--port", help="TCP port."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int | None = typer.Option(
+        None, "--port", help="TCP port (default: [server] port in the config file, or 8000)."
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Address to listen on (default: [server] host in the config file, or 127.0.0.1)."
+    ),
     dev: bool | None = DevOption,
 ) -> None:
     """Start the server (migrating the database first) and print its URL and how to sign in."""
@@ -60,9 +67,11 @@ def serve(
     from strongroom.app import create_app
 
     base = load_settings(data_dir, dev=dev)
-    settings = base.model_copy(
-        update={"server": ServerSettings(host=host, port=port, public_url=base.server.public_url)}
+    # A flag wins; otherwise the config file and STRONGROOM_SERVER__HOST/PORT decide.
+    server = base.server.model_copy(
+        update={"host": host or base.server.host, "port": base.server.port if port is None else port}
     )
+    settings = base.model_copy(update={"server": server})
     runtime = open_runtime(settings)
     password = ensure_bootstrap_admin(runtime)
     typer.echo(f"Strongroom is running at {settings.public_url}/")
@@ -81,14 +90,27 @@ def serve(
     freeze_startup_objects()
     background = build_worker(runtime)
     background.start_thread()
-    uvicorn.run(
-        create_app(runtime),
-        host=host,
-        port=port,
+    uvicorn.Server(uvicorn_config(create_app(runtime), server)).run()
+
+
+def uvicorn_config(app: "ASGIApp", server: ServerSettings) -> "uvicorn.Config":
+    """How `strongroom serve` runs uvicorn: read deadlines on, uvicorn's own proxy headers off."""
+    import uvicorn
+
+    from strongroom.cli.http_guard import guarded_protocol
+
+    return uvicorn.Config(
+        app,
+        host=server.host,
+        port=server.port,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(server),
         log_level="warning",
         timeout_keep_alive=30,
+        # The app decides the client address itself (strongroom.client_address, [server]
+        # trusted_proxies); uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1.
+        proxy_headers=False,
+        forwarded_allow_ips="",
     )
 
 
@@ -135,8 +157,12 @@ def gc(
     from datetime import timedelta
 
     runtime = open_runtime(load_settings(data_dir))
+    from strongroom.jobs import tasks
     from strongroom.sharing import upload_requests
 
+    # Abandoned uploads first, so the blobs they held are gone (or orphaned) before the sweep below.
+    uploads, submissions = tasks.reap_abandoned_uploads(runtime)
+    typer.echo(f"removed {uploads} expired uploads and the chunks of {submissions} abandoned submissions")
     removed = maintenance.collect_orphan_blobs(
         runtime.sessions,
         runtime.blobs,

@@ -9,7 +9,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -83,9 +82,9 @@ def sign_in(session: Session, *, email: str, password: str, origin: Origin, cloc
     for unknown account, wrong password and disabled account, so that accounts cannot be enumerated."""
     check_throttle(session, email=email, origin=origin, clock=clock)
     user = users.get_user_by_email(session, email)
-    # Verify against a dummy hash when there is no user, so timing does not reveal which accounts exist.
-    stored = user.password_hash if user is not None else _dummy_hash()
-    matches = users.password_matches(stored, password)
+    # One argon2 verification on every path (no account, no password, wrong password), so timing does
+    # not reveal which accounts exist or have passwords: password_matches uses a dummy hash for None.
+    matches = users.password_matches(user.password_hash if user is not None else None, password)
     if user is None or not matches or user.disabled_at is not None:
         raise Unauthenticated("The e-mail address or password is not right.")
     now = clock.now()
@@ -149,8 +148,3 @@ def sign_out_everywhere(session: Session, *, user_id: str, clock: Clock) -> int:
         .values(revoked_at=clock.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-@cache
-def _dummy_hash() -> str:
-    return users._hasher.hash(secrets.token_urlsafe(16))  # noqa: SLF001 - same parameters as real hashes

@@ -1,5 +1,9 @@
 """Local accounts: creation, passwords (argon2id) and lookup."""
 
+import secrets
+from contextlib import suppress
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -37,13 +41,30 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def password_matches(password_hash: str | None, password: str) -> bool:
-    if password_hash is None:
-        return False
+    """Whether `password` is the one behind `password_hash`. Always runs exactly one argon2 verification,
+    against a dummy hash when there is no usable hash (no account, an account without a password), so
+    the time taken does not tell which accounts exist or have passwords."""
+    usable = password_hash if password_hash is not None and password_hash.startswith("$argon2") else None
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+        _hasher.verify(usable or _dummy_hash(), password)  # raises unless it matches
+    except InvalidHashError:
+        # A damaged stored hash fails before any work is done: spend the same time anyway.
+        _spend_one_verification(password)
         return False
+    except VerificationError:
+        return False
+    return usable is not None
+
+
+def _spend_one_verification(password: str) -> None:
+    with suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash(), password)
 
 
 def create_user(

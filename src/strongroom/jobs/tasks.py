@@ -59,9 +59,23 @@ def retire_superseded_keys(runtime: Runtime) -> None:
 
 
 def expire_uploads(runtime: Runtime) -> None:
-    from strongroom.content import resumable_uploads
+    reap_abandoned_uploads(runtime)
 
-    resumable_uploads.expire_uploads(runtime.sessions, runtime.blobs, clock=runtime.clock)
+
+def reap_abandoned_uploads(runtime: Runtime) -> tuple[int, int]:
+    """Every expired tus upload and every abandoned upload-request submission's chunks, with their
+    bytes, however many; (uploads, submissions) reaped. The worker's periodic task and `strongroom gc`."""
+    from strongroom.content import abandoned_uploads
+    from strongroom.sharing import abandoned_submissions
+
+    uploads = abandoned_uploads.reap_expired_uploads(runtime.sessions, runtime.blobs, clock=runtime.clock)
+    submissions = abandoned_submissions.reap_abandoned_submissions(
+        runtime.sessions,
+        runtime.blobs,
+        clock=runtime.clock,
+        older_than=timedelta(hours=runtime.settings.sharing.abandoned_submission_hours),
+    )
+    return uploads, submissions
 
 
 def summarise_link_guesses(runtime: Runtime) -> None:

@@ -83,6 +83,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.LINK_GUESSING_THROTTLED: "Link guessing paused",
     # governance
     A.CLASSIFICATION_CHANGED: "Classification changed",
+    A.SUBMISSION_EXPIRED: "Unfinished upload removed",
     # skills
     A.SCAN_PASSED: "Virus scan passed",
     A.SCAN_INFECTED: "Virus found",
