@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
+from strongroom.content.pending_blobs import PendingBlobRecorder
 from strongroom.db.session import make_engine, make_session_factory
 from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
 from strongroom.storage.blob_backends.local import LocalBlobStore
@@ -36,18 +37,22 @@ class Runtime:
         engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
         sessions = make_session_factory(engine)
         clock = clock or SystemClock()
+        local = LocalBlobStore(settings.blob_path)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             jobs=DatabaseJobQueue(sessions, clock),
-            blobs=LocalBlobStore(settings.blob_path),
+            blobs=PendingBlobRecorder(local, sessions=sessions, clock=clock),
             keys=FileKeyProvider.open(settings.key_file, create=True),
             clock=clock,
             secret_key=settings.secret_key or _stored_secret(settings.data_dir / "secret_key"),
         )
 
     def close(self) -> None:
+        store = self.blobs.inner if isinstance(self.blobs, PendingBlobRecorder) else self.blobs
+        if isinstance(store, LocalBlobStore):
+            store.close()  # releases this process's writer hold (tus leases)
         self.engine.dispose()
 
 

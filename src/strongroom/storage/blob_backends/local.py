@@ -5,11 +5,18 @@ no directory grows past 65536 entries); partial writes at ``root/.partial/<key>.
 moved into place by complete() after fsync, then the destination directory is fsynced.
 Resumable partials (tus uploads) live at ``root/.resumable/<key>``, apart from the partials that
 purge_partials sweeps: an upload paused for a day is not an abandoned crash leftover.
+
+Writer liveness: a process that writes resumable blobs holds an exclusive flock on
+``root/.writers/<writer id>`` for as long as it lives. The kernel drops that lock when the process
+ends, however it ends, so another process (a restarted server, or one beside it sharing the
+directory) that can take the lock knows the writer is gone and may take over its leases at once.
 """
 
+import fcntl
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +28,7 @@ from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter, ResumableB
 
 PARTIAL_DIR: Final = ".partial"
 RESUMABLE_DIR: Final = ".resumable"
+WRITERS_DIR: Final = ".writers"
 _KEY = re.compile(r"[0-9a-f]{16,64}")
 _OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 
@@ -178,12 +186,59 @@ class LocalBlobStore(BlobStore):
         self.root = root
         self._partials = root / PARTIAL_DIR
         self._resumables = root / RESUMABLE_DIR
+        self._writers = root / WRITERS_DIR
+        self._writer_id = secrets.token_hex(16)
+        self._writer_fd: int | None = None
+        self._writer_lock = threading.Lock()
         try:
             _ensure_dir(root.absolute())
             _ensure_dir(self._partials.absolute())
             _ensure_dir(self._resumables.absolute())
+            _ensure_dir(self._writers.absolute())
         except OSError as exc:
             raise Unavailable(f"The blob directory {root} cannot be created: {exc.strerror}.") from exc
+
+    @property
+    def writer_id(self) -> str:
+        # Taken on first use, so that a store only read from (the CLI) leaves no lock file behind.
+        with self._writer_lock:
+            if self._writer_fd is None:
+                path = self._writers / self._writer_id
+                with _disk_errors("register this process as a writer"):
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._writer_fd = fd
+        return self._writer_id
+
+    def writer_gone(self, writer_id: str) -> bool:
+        if writer_id == self._writer_id:
+            return self._writer_fd is None
+        if _KEY.fullmatch(writer_id) is None:
+            return False  # not a name this store gave out: it cannot tell
+        path = self._writers / writer_id
+        try:
+            fd = os.open(path, os.O_RDWR | _OPEN_FLAGS)
+        except FileNotFoundError:
+            return True  # removed by whoever found it gone first
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its process still holds it: alive
+        else:
+            path.unlink(missing_ok=True)
+            return True
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Release this process's writer hold (what the kernel does anyway when the process ends)."""
+        with self._writer_lock:
+            fd, self._writer_fd = self._writer_fd, None
+        if fd is not None:
+            (self._writers / self._writer_id).unlink(missing_ok=True)
+            os.close(fd)
 
     def _path(self, key: str) -> Path:
         _check_key(key)
