@@ -131,6 +131,15 @@ class AuditSettings(BaseModel):
     (`X-Strongroom-Reason`); a read without one answers 428 `reason_required`."""
 
 
+class ScrubSettings(BaseModel):
+    """The worker's background integrity scrub of every stored blob (versions and renditions)."""
+
+    bytes_per_second: int = Field(default=20 << 20, ge=1)
+    """Blob bytes the scrub reads per second at most, so that it never starves downloads."""
+    bytes_per_run: int = Field(default=1 << 30, ge=1)
+    """Bytes one periodic run checks before it stops and remembers where it got to."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -151,6 +160,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     scan: ScanSettings = ScanSettings()
     sharing: SharingSettings = SharingSettings()
+    scrub: ScrubSettings = ScrubSettings()
 
     @classmethod
     def settings_customise_sources(

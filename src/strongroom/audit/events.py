@@ -51,6 +51,8 @@ class AuditAction(StrEnum):
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"
     BLOBS_VERIFIED = "storage.blob.verified"
+    BLOB_TAMPERED = "storage.blob.tampered"
+    """A stored blob failed its integrity check (a read, the scrub or `strongroom verify`): an incident."""
     AUDIT_EXPORTED = "audit.log.exported"
     ACCESS_REPORT_GENERATED = "audit.access_report.generated"
     CUSTODY_REPORT_GENERATED = "audit.custody_report.generated"

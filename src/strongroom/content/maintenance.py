@@ -1,10 +1,9 @@
-"""Operator jobs over all content: orphan-blob collection, full verification, key rotation.
+"""Operator jobs over all content: orphan-blob collection and key rotation (verification: scrub.py).
 
 These run as the system actor from the CLI or the worker, never on behalf of a user.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +18,6 @@ from strongroom.content.models import FileRendition, FileVersion, PendingBlob, T
 from strongroom.db.session import transaction
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
-from strongroom.storage.sealed_blobs import verify_blob
-from strongroom.storage.sealed_stream import CorruptBlob
 
 # A blob younger than this may belong to an upload whose transaction has not committed yet.
 ORPHAN_GRACE = timedelta(hours=1)
@@ -82,55 +79,6 @@ def collect_orphan_blobs(
             at=clock.now(),
         )
     return removed
-
-
-@dataclass
-class VerifyReport:
-    checked: int = 0
-    failures: list[str] = field(default_factory=list)
-
-
-def verify_all(
-    sessions: sessionmaker[Session],
-    store: BlobStore,
-    keys: KeyProvider,
-    *,
-    clock: Clock,
-    progress: Callable[[FileVersion], None] | None = None,
-) -> VerifyReport:
-    """Decrypt every stored version and compare its SHA-256 with the recorded one."""
-    report = VerifyReport()
-    with transaction(sessions) as session:
-        versions = list(session.scalars(select(FileVersion).order_by(FileVersion.created_at)))
-    for version in versions:
-        if progress:
-            progress(version)
-        report.checked += 1
-        try:
-            digest = verify_blob(
-                store=store,
-                keys=keys,
-                blob_key=version.blob_key,
-                wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
-                aad_id=version.sealed_for_id.encode(),
-                plaintext_size=version.size,
-            )
-        except (CorruptBlob, Exception) as exc:
-            report.failures.append(f"{version.id} (file {version.file_id}): {exc}")
-            continue
-        if digest.hex() != version.sha256:
-            report.failures.append(
-                f"{version.id} (file {version.file_id}): SHA-256 differs from the recorded hash"
-            )
-    with transaction(sessions) as session:
-        events.record(
-            session,
-            Actor.system(label="verify"),
-            AuditAction.BLOBS_VERIFIED,
-            details={"checked": report.checked, "failures": len(report.failures)},
-            at=clock.now(),
-        )
-    return report
 
 
 # Every table whose rows hold a data key wrapped by a KEK; a rotation must re-wrap them all, or retiring

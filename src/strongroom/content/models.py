@@ -183,3 +183,14 @@ class PendingBlob(Base):
 
     blob_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScrubPosition(Base):
+    """Where the background integrity scrub stopped: the last blob it checked (content/scrub.py)."""
+
+    __tablename__ = "scrub_position"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "version" | "rendition"
+    last_id: Mapped[str] = mapped_column(IdColumn())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

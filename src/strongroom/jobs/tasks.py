@@ -77,6 +77,19 @@ def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def scrub_blobs(runtime: Runtime) -> None:
+    from strongroom.content import scrub
+
+    scrub.scrub_step(
+        runtime.sessions,
+        runtime.blobs,
+        runtime.keys,
+        clock=runtime.clock,
+        bytes_per_second=runtime.settings.scrub.bytes_per_second,
+        bytes_per_run=runtime.settings.scrub.bytes_per_run,
+    )
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     table["skills.virus_scan"] = virus_scan
@@ -89,6 +102,8 @@ def periodic() -> list[Periodic]:
         Periodic("trash.purge_expired", 3600, purge_expired_trash),
         Periodic("storage.collect_orphans", 3600, collect_orphans),
         Periodic("uploads.expire", 600, expire_uploads),
+        # Each run checks up to [scrub] bytes_per_run at [scrub] bytes_per_second, then resumes next time.
+        Periodic("storage.scrub", 600, scrub_blobs),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]

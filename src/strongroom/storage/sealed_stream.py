@@ -31,7 +31,7 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from strongroom.errors import StrongroomError, TooLarge
+from strongroom.errors import TooLarge, Unavailable
 from strongroom.storage.keys import DATA_KEY_SIZE
 
 MAGIC: Final = b"SRB1"
@@ -55,8 +55,12 @@ _NONCE = struct.Struct(">7sIB")
 assert _HEADER.size == HEADER_SIZE
 
 
-class CorruptBlob(StrongroomError):
-    """The blob's bytes do not authenticate: tampered, truncated, swapped or sealed for another record."""
+class CorruptBlob(Unavailable):
+    """The blob's bytes do not authenticate: tampered, truncated, swapped or sealed for another record.
+
+    An Unavailable (503 on every door): the stored bytes cannot be served, and nothing the client
+    sent is at fault. Readers record it as a `storage.blob.tampered` incident (content/scrub.py).
+    """
 
     code = "corrupt_blob"
 

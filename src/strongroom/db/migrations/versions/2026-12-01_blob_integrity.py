@@ -1,4 +1,4 @@
-"""blob integrity: the owner of a tus lease, and pending-blob records for the orphan collector
+"""blob integrity: the owner of a tus lease, pending-blob records for the orphan collector, scrub position
 
 Revision ID: 0008_blobs
 Revises: 0007_one_head
@@ -25,6 +25,14 @@ def upgrade() -> None:
         sa.Column("created_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("blob_key", name=op.f("pk_pending_blob")),
     )
+    op.create_table(
+        "scrub_position",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("last_id", sa.String(length=26), nullable=False),
+        sa.Column("updated_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_scrub_position")),
+    )
     with op.batch_alter_table("tus_upload", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=64), nullable=True))
 
@@ -32,4 +40,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("tus_upload", schema=None) as batch_op:
         batch_op.drop_column("lease_owner")
+    op.drop_table("scrub_position")
     op.drop_table("pending_blob")
