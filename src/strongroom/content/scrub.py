@@ -91,7 +91,7 @@ def _page(session: Session, kind: str, after: str | None) -> list[StoredBlob]:
             aad_id=r.id.encode(),
             wrapped_dek=WrappedKey(kek_id=r.kek_id or "", ciphertext=r.wrapped_dek or b""),
         )
-        for r, file_id in session.execute(query_r).tuples()
+        for r, file_id in session.execute(query_r)
     ]
 
 
