@@ -50,6 +50,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.ORPHAN_BLOBS_COLLECTED: "Unused stored data removed",
     A.KEYS_ROTATED: "Encryption keys rotated",
     A.BLOBS_VERIFIED: "Stored data verified",
+    A.BLOB_TAMPERED: "Stored data failed its integrity check",
     # audit
     A.AUDIT_EXPORTED: "Audit log exported",
     A.ACCESS_REPORT_GENERATED: "Access report viewed",
