@@ -7,9 +7,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
+from strongroom.content.models import TusUpload
+from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.storage.sealed_stream import HEADER_SIZE, NONCE_PREFIX_SIZE
+from strongroom.storage.sealed_stream import (
+    FORMAT_COUNTER_NONCES,
+    FORMAT_STORED_NONCES,
+    HEADER_SIZE,
+    NONCE_PREFIX_SIZE,
+    new_header,
+)
 from tests.api.test_tus import SEG, create, patch, resumables
 from tests.support.live import LiveServer
 from tests.support.users import UserFixture
@@ -46,3 +55,23 @@ def test_a_refused_chunk_and_its_resend_use_different_nonces(
     # prefix), equal keystreams would mean a reused nonce, leaking refused XOR resent.
     for at in (HEADER_SIZE, HEADER_SIZE + NONCE_PREFIX_SIZE):
         assert _keystream(after_refusal, refused, at) != _keystream(after_resend, resent, at)
+
+
+def test_an_upload_started_before_format_2_switches_while_nothing_is_acknowledged(
+    http: httpx.Client, alice: UserFixture, runtime: Runtime
+) -> None:
+    data = os.urandom(2 * SEG + 3)
+    url = create(http, alice, len(data))
+    upload_id = url.rsplit("/", 1)[1]
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(TusUpload)
+            .where(TusUpload.id == upload_id)
+            .values(blob_header=new_header(segment_size=SEG, version=FORMAT_COUNTER_NONCES))
+        )
+    done = patch(http, alice, url, 0, data)
+    assert done.status_code == 204, done.text
+    assert http.get(done.headers["Location"] + "/content", headers=alice.headers).content == data
+    with transaction(runtime.sessions) as session:
+        key = session.scalars(select(TusUpload.blob_key).where(TusUpload.id == upload_id)).one()
+    assert runtime.blobs.read(key, offset=0, length=HEADER_SIZE)[4] == FORMAT_STORED_NONCES

@@ -45,7 +45,7 @@ from strongroom.storage.blobs import BlobStore, new_blob_key
 from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key
 from strongroom.storage.resumable import ResumeState
 from strongroom.storage.sealed_blobs import SealedBlob
-from strongroom.storage.sealed_stream import FORMAT_STORED_NONCES, new_header
+from strongroom.storage.sealed_stream import FORMAT_STORED_NONCES, new_header, parse_header
 
 DEFAULT_EXPIRY: Final = timedelta(hours=24)
 """An upload untouched this long is abandoned: its row and stored bytes are removed."""
@@ -192,6 +192,11 @@ def take_lease(
     if _busy(upload, store=store, now=now):
         raise UploadBusy("Another request is writing this upload; retry shortly.")
     token = secrets.token_hex(16)
+    if upload.completed_at is None and upload.received == 0 and upload.blob_header[4] != FORMAT_STORED_NONCES:
+        # Started before format 2: with nothing acknowledged yet it can still switch (a resume at 0
+        # rewrites the header); one further along keeps format 1 to the end.
+        segment_size = parse_header(upload.blob_header).segment_size
+        upload.blob_header = new_header(segment_size=segment_size, version=FORMAT_STORED_NONCES)
     if upload.completed_at is None:
         upload.lease_token, upload.lease_until = token, now + LEASE
         upload.lease_owner = store.writer_id
