@@ -218,6 +218,15 @@ class IdempotencySettings(BaseModel):
     """A retry within this many hours gets the first answer; after it, the key may be used afresh."""
 
 
+class ScrubSettings(BaseModel):
+    """The worker's background integrity scrub of every stored blob (versions and renditions)."""
+
+    bytes_per_second: int = Field(default=20 << 20, ge=1)
+    """Blob bytes the scrub reads per second at most, so that it never starves downloads."""
+    bytes_per_run: int = Field(default=1 << 30, ge=1)
+    """Bytes one periodic run checks before it stops and remembers where it got to."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -240,6 +249,7 @@ class Settings(BaseSettings):
     previews: PreviewSettings = PreviewSettings()
     sharing: SharingSettings = SharingSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
+    scrub: ScrubSettings = ScrubSettings()
 
     @classmethod
     def settings_customise_sources(

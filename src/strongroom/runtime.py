@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.audit import timeline
 from strongroom.clock import Clock, SystemClock
 from strongroom.config import Settings
+from strongroom.content.pending_blobs import PendingBlobRecorder
 from strongroom.db.session import make_engine, make_session_factory, transaction
 from strongroom.errors import StrongroomError
 from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
@@ -50,12 +51,13 @@ class Runtime:
             clock = SystemClock()
             _resume_time(sessions, clock)
         keys = FileKeyProvider.open(settings.key_file, create=True)
+        local = LocalBlobStore(settings.blob_path)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             jobs=DatabaseJobQueue(sessions, clock),
-            blobs=LocalBlobStore(settings.blob_path),
+            blobs=PendingBlobRecorder(local, sessions=sessions, clock=clock),
             keys=keys,
             audit_key=signing_file.open_beside(keys, settings.signing_key_file),
             clock=clock,
@@ -63,6 +65,9 @@ class Runtime:
         )
 
     def close(self) -> None:
+        store = self.blobs.inner if isinstance(self.blobs, PendingBlobRecorder) else self.blobs
+        if isinstance(store, LocalBlobStore):
+            store.close()  # releases this process's writer hold (tus leases)
         self.engine.dispose()
 
 

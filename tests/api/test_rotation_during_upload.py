@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from strongroom.content import maintenance
+from strongroom.content import maintenance, scrub
 from strongroom.content.models import TusUpload
 from strongroom.runtime import Runtime
 from tests.api.test_tus import OFFSET_TYPE, TUS, create
@@ -60,10 +60,7 @@ def _readable(http: httpx.Client, alice: UserFixture, runtime: Runtime, file_id:
     response = http.get(f"/api/v1/files/{file_id}/content", headers=alice.headers)
     assert response.status_code == 200, response.text
     assert hashlib.sha256(response.content).digest() == hashlib.sha256(data).digest()
-    assert (
-        maintenance.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock).failures
-        == []
-    )
+    assert scrub.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock).failures == []
 
 
 def test_a_put_streaming_across_a_rotation_is_kept(

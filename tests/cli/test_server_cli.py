@@ -155,7 +155,7 @@ def test_keys_rotate_rewraps_without_touching_blobs_and_verify_checks_everything
     assert after == before  # no blob byte changed
     keys_after = run_cli(settings, "keys", "list").stdout.split()
     assert keys_before[0] not in keys_after  # the old key-encryption key is gone
-    assert run_cli(settings, "verify").stdout.strip() == "checked 1 versions, 0 failed"
+    assert run_cli(settings, "verify").stdout.strip() == "checked 1 versions and 0 renditions, 0 failed"
 
     proc, url = start_server(settings)
     try:
@@ -170,4 +170,4 @@ def test_keys_rotate_rewraps_without_touching_blobs_and_verify_checks_everything
     result = run_cli(settings, "verify", check=False)
     assert result.returncode == 1
     assert "FAILED" in result.stderr
-    assert "checked 1 versions, 1 failed" in result.stdout
+    assert "checked 1 versions and 0 renditions, 1 failed" in result.stdout

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from strongroom.content import maintenance
+from strongroom.content import maintenance, scrub
 from strongroom.jobs import tasks
 from strongroom.runtime import Runtime
 from tests.support.users import UserFixture
@@ -50,7 +50,7 @@ def test_a_key_still_wrapping_data_is_rewrapped_before_it_is_retired(
     assert done.retired == [old]
     assert old not in runtime.keys.kek_ids()
     assert client.get(f"/api/v1/files/{file_id}/content", headers=alice.headers).content == data
-    report = maintenance.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock)
+    report = scrub.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock)
     assert report.failures == []
 
 

@@ -12,19 +12,28 @@ from strongroom.storage.key_providers.file import FileKeyProvider
 from strongroom.storage.keys import new_data_key
 from strongroom.storage.resumable import ResumableSealer, ResumeState
 from strongroom.storage.sealed_blobs import read_plaintext, verify_blob
-from strongroom.storage.sealed_stream import CorruptBlob, new_header
+from strongroom.storage.sealed_stream import (
+    FORMAT_COUNTER_NONCES,
+    FORMAT_STORED_NONCES,
+    HEADER_SIZE,
+    NONCE_PREFIX_SIZE,
+    CorruptBlob,
+    new_header,
+)
 
 SEG = 1024
 
 
-def _start(store_keys: tuple[LocalBlobStore, FileKeyProvider], total: int) -> ResumeState:
+def _start(
+    store_keys: tuple[LocalBlobStore, FileKeyProvider], total: int, *, version: int = FORMAT_STORED_NONCES
+) -> ResumeState:
     _store, keys = store_keys
     dek = new_data_key()
     key = os.urandom(16).hex()
     return ResumeState(
         blob_key=key,
         aad_id=b"ver_test",
-        header=new_header(segment_size=SEG),
+        header=new_header(segment_size=SEG, version=version),
         dek=dek,
         wrapped_dek=keys.wrap_data_key(dek, context=key.encode()),
         total_size=total,
@@ -45,12 +54,14 @@ def _advance(state: ResumeState, sealer: ResumableSealer) -> ResumeState:
 
 @pytest.mark.parametrize("total", [0, 1, SEG - 1, SEG, SEG + 1, 3 * SEG, 5 * SEG + 17])
 @pytest.mark.parametrize("cuts", [(), (1,), (SEG,), (7, SEG + 3, 2 * SEG), (100, 101, 102)])
+# Version 1: uploads started before stored nonces came in still finish and read back.
+@pytest.mark.parametrize("version", [FORMAT_STORED_NONCES, FORMAT_COUNTER_NONCES])
 def test_sessions_with_or_without_cached_hash_give_the_same_blob(
-    store_keys: tuple[LocalBlobStore, FileKeyProvider], total: int, cuts: tuple[int, ...]
+    store_keys: tuple[LocalBlobStore, FileKeyProvider], total: int, cuts: tuple[int, ...], version: int
 ) -> None:
     store, keys = store_keys
     data = os.urandom(total)
-    state = _start(store_keys, total)
+    state = _start(store_keys, total, version=version)
     bounds = [*sorted({c for c in cuts if c < total}), total]
     start = 0
     cached = None
@@ -126,3 +137,27 @@ def test_too_many_bytes_and_tampered_tail_are_refused(
         ResumableSealer(store=store, state=ResumeState(**{**state.__dict__, "sealed_tail": bytes(bad)}))
     with pytest.raises(CorruptBlob):  # a tail moved to another offset does not open
         ResumableSealer(store=store, state=ResumeState(**{**state.__dict__, "received": 4}))
+
+
+def test_a_segment_sealed_again_after_a_refused_attempt_gets_a_fresh_nonce(
+    store_keys: tuple[LocalBlobStore, FileKeyProvider],
+) -> None:
+    """The same (key, index) sealed twice, as after a refused tus chunk, must not share a nonce:
+    otherwise the XOR of the two ciphertexts is the XOR of the two plaintexts."""
+    store, _keys = store_keys
+    state = _start(store_keys, 3 * SEG)
+    partial = store.root / ".resumable" / state.blob_key
+    first, second = os.urandom(2 * SEG), os.urandom(2 * SEG)
+    sealer = ResumableSealer(store=store, state=state)
+    sealer.write(first)  # segment 0 is sealed and stored, then the attempt is dropped
+    sealer.close()
+    refused = partial.read_bytes()
+    sealer = ResumableSealer(store=store, state=state)
+    sealer.write(second)
+    sealer.close()
+    resent = partial.read_bytes()
+    start = HEADER_SIZE + NONCE_PREFIX_SIZE
+    assert refused[HEADER_SIZE:start] != resent[HEADER_SIZE:start]
+    keystream_1 = bytes(a ^ b for a, b in zip(refused[start : start + SEG], first[:SEG], strict=True))
+    keystream_2 = bytes(a ^ b for a, b in zip(resent[start : start + SEG], second[:SEG], strict=True))
+    assert keystream_1 != keystream_2

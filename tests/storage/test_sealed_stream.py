@@ -144,7 +144,7 @@ def test_header_tamper_is_detected(dek: bytes) -> None:
     ("raw", "message"),
     [
         (b"XRB1" + bytes(12), "magic"),
-        (b"SRB1\x02" + struct.pack(">I", SEG) + bytes(7), "version 2"),
+        (b"SRB1\x03" + struct.pack(">I", SEG) + bytes(7), "version 3"),
         (b"SRB1\x01" + struct.pack(">I", 0) + bytes(7), "segment size"),
         (b"SRB1\x01", "5 bytes"),
     ],

@@ -10,13 +10,15 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
-from strongroom.content import media_types
+from strongroom.actors import Actor
+from strongroom.content import media_types, scrub
 from strongroom.content import reads as content_reads
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.errors import InputError
 from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import read_plaintext
+from strongroom.storage.sealed_stream import CorruptBlob
 
 
 def repr_digest(sha256_hex: str) -> str:
@@ -51,23 +53,49 @@ def content_disposition(name: str, *, inline: bool = False) -> str:
 
 
 def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[bytes]:
-    start, end = (
-        (content.byte_range.start, content.byte_range.end)
-        if content.byte_range
-        else (0, max(content.size - 1, 0))
-    )
-    if content.size == 0:
-        return iter(())
-    return read_plaintext(
-        store=runtime.blobs,
-        keys=runtime.keys,
-        blob_key=content.blob_key,
-        wrapped_dek=content.wrapped_dek,
-        aad_id=content.aad_id,
-        plaintext_size=content.size,
-        start=start,
-        end_inclusive=end,
-    )
+    """The decrypted bytes to send. A blob that fails its integrity check ends the response and is
+    recorded as a `storage.blob.tampered` incident naming the file and version."""
+    start, end = (content.byte_range.start, content.byte_range.end) if content.byte_range else (0, None)
+    try:
+        chunks = read_plaintext(
+            store=runtime.blobs,
+            keys=runtime.keys,
+            blob_key=content.blob_key,
+            wrapped_dek=content.wrapped_dek,
+            aad_id=content.aad_id,
+            plaintext_size=content.size,
+            start=start,
+            end_inclusive=end,
+        )
+        if content.size == 0:
+            # Its one (empty) segment is authenticated before the response starts: with no body
+            # to cut short, a failure found later could not show.
+            chunks = iter(list(chunks))
+    except CorruptBlob as exc:
+        _record_incident(runtime, content, exc)
+        raise
+    return _checked(runtime, content, chunks)
+
+
+def _checked(runtime: Runtime, content: ContentToSend, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except CorruptBlob as exc:
+        _record_incident(runtime, content, exc)
+        raise  # ends the response: the client never gets bytes that did not authenticate
+
+
+def _record_incident(runtime: Runtime, content: ContentToSend, exc: CorruptBlob) -> None:
+    with transaction(runtime.sessions) as session:
+        scrub.record_tampering(
+            session,
+            Actor.system(label="download"),
+            problem=exc.message,
+            clock=runtime.clock,
+            file_id=content.file_id,
+            version_id=content.version_id,
+            blob_key=content.blob_key,
+        )
 
 
 BATCH_BYTES = 4 << 20

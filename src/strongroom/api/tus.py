@@ -284,7 +284,9 @@ async def delete(upload_id: str, request: Request) -> Response:
 
         def terminate() -> None:
             with transaction(runtime.sessions) as session:
-                key = tus.terminate(session, actor, upload_id=upload_id, clock=runtime.clock)
+                key = tus.terminate(
+                    session, actor, upload_id=upload_id, store=runtime.blobs, clock=runtime.clock
+                )
             if key is not None:
                 runtime.blobs.discard_resumable(key)
 

@@ -54,6 +54,8 @@ class AuditAction(StrEnum):
     KEK_RETIRED = "storage.key.retired"
     AUDIT_SIGNING_KEY_ROTATED = "audit.signing_key.rotated"
     BLOBS_VERIFIED = "storage.blob.verified"
+    BLOB_TAMPERED = "storage.blob.tampered"
+    """A stored blob failed its integrity check (a read, the scrub or `strongroom verify`): an incident."""
     AUDIT_EXPORTED = "audit.log.exported"
     ACCESS_REPORT_GENERATED = "audit.access_report.generated"
     CUSTODY_REPORT_GENERATED = "audit.custody_report.generated"

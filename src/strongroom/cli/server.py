@@ -138,12 +138,16 @@ def ensure_bootstrap_admin(runtime: Runtime) -> str | None:
 
 
 def verify(data_dir: Path | None = DataDirOption) -> None:
-    """Decrypt every stored version and check its SHA-256; exit 1 if anything is wrong."""
+    """Decrypt every stored version and rendition and check its SHA-256; exit 1 if anything is wrong.
+    Each failure is also recorded as a `storage.blob.tampered` audit event."""
+    from strongroom.content import scrub
+
     runtime = open_runtime(load_settings(data_dir))
-    report = maintenance.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock)
+    report = scrub.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock)
     for failure in report.failures:
         typer.echo(f"FAILED {failure}", err=True)
-    typer.echo(f"checked {report.checked} versions, {len(report.failures)} failed")
+    versions, renditions = report.checked["version"], report.checked["rendition"]
+    typer.echo(f"checked {versions} versions and {renditions} renditions, {len(report.failures)} failed")
     raise typer.Exit(1 if report.failures else 0)
 
 

@@ -1,4 +1,4 @@
-"""Operator jobs over all content: orphan-blob collection, full verification, key rotation.
+"""Operator jobs over all content: orphan-blob collection and key rotation (verification: scrub.py).
 
 These run as the system actor from the CLI or the worker, never on behalf of a user.
 """
@@ -15,15 +15,18 @@ from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
-from strongroom.content.models import FileRendition, FileVersion, TusUpload
+from strongroom.content.models import FileRendition, FileVersion, PendingBlob, TusUpload
 from strongroom.db.session import transaction
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
-from strongroom.storage.sealed_blobs import verify_blob
-from strongroom.storage.sealed_stream import CorruptBlob
 
 # A blob younger than this may belong to an upload whose transaction has not committed yet.
 ORPHAN_GRACE = timedelta(hours=1)
+# A pending blob (content/pending_blobs.py) is kept this long after its last write whatever the grace:
+# its version's commit follows within moments, unless the writer crashed.
+PENDING_HOLD = timedelta(hours=1)
+# A pending row whose blob never appeared (the upload failed or is still streaming) goes after this.
+PENDING_STALE = timedelta(days=7)
 
 
 def delete_blobs(store: BlobStore, keys: list[str]) -> None:
@@ -40,17 +43,31 @@ def collect_orphan_blobs(
     grace: timedelta = ORPHAN_GRACE,
     keep: Callable[[Session], set[str]] | None = None,
 ) -> list[str]:
-    """Delete blobs no version or rendition refers to (left by crashes or failed commits) and abandoned
-    partial writes, if older than `grace`. `keep` names more blobs in use (higher domains' blobs, such as
-    upload-request chunks waiting for their submission). Returns the deleted keys."""
-    cutoff = clock.now() - grace
+    """Delete blobs no version, rendition or upload refers to (left by crashes or failed commits) and
+    abandoned partial writes, if older than `grace`. `keep` names more blobs in use (higher domains'
+    blobs, such as upload-request chunks waiting for their submission). Returns the deleted keys.
+
+    The store is listed *before* the records are read: a blob listed here was written after its
+    PendingBlob row committed, so a version still committing is seen as pending, never as an orphan.
+    """
+    now = clock.now()
+    cutoff = now - grace
+    candidates = {info.key: info for info in store.list_blobs() if info.modified_at < cutoff}
     with transaction(sessions) as session:
         referenced = set(session.scalars(select(FileVersion.blob_key).distinct()))
         referenced |= {key for key in session.scalars(select(FileRendition.blob_key)) if key}
+        referenced |= set(session.scalars(select(TusUpload.blob_key)))
         referenced |= keep(session) if keep is not None else set()
-    removed = [
-        info.key for info in store.list_blobs() if info.key not in referenced and info.modified_at < cutoff
-    ]
+        pending = {row.blob_key: row for row in session.scalars(select(PendingBlob))}
+        removed = [
+            key
+            for key, info in candidates.items()
+            if key not in referenced and not (key in pending and info.modified_at >= now - PENDING_HOLD)
+        ]
+        for key, row in pending.items():
+            # Done with: its record committed, its blob is collected, or it never came.
+            if key in referenced or key in removed or row.created_at < now - PENDING_STALE:
+                session.delete(row)
     for key in removed:
         store.delete(key)
     partials = store.purge_partials(older_than=cutoff)
@@ -63,55 +80,6 @@ def collect_orphan_blobs(
             at=clock.now(),
         )
     return removed
-
-
-@dataclass
-class VerifyReport:
-    checked: int = 0
-    failures: list[str] = field(default_factory=list)
-
-
-def verify_all(
-    sessions: sessionmaker[Session],
-    store: BlobStore,
-    keys: KeyProvider,
-    *,
-    clock: Clock,
-    progress: Callable[[FileVersion], None] | None = None,
-) -> VerifyReport:
-    """Decrypt every stored version and compare its SHA-256 with the recorded one."""
-    report = VerifyReport()
-    with transaction(sessions) as session:
-        versions = list(session.scalars(select(FileVersion).order_by(FileVersion.created_at)))
-    for version in versions:
-        if progress:
-            progress(version)
-        report.checked += 1
-        try:
-            digest = verify_blob(
-                store=store,
-                keys=keys,
-                blob_key=version.blob_key,
-                wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
-                aad_id=version.sealed_for_id.encode(),
-                plaintext_size=version.size,
-            )
-        except (CorruptBlob, Exception) as exc:
-            report.failures.append(f"{version.id} (file {version.file_id}): {exc}")
-            continue
-        if digest.hex() != version.sha256:
-            report.failures.append(
-                f"{version.id} (file {version.file_id}): SHA-256 differs from the recorded hash"
-            )
-    with transaction(sessions) as session:
-        events.record(
-            session,
-            Actor.system(label="verify"),
-            AuditAction.BLOBS_VERIFIED,
-            details={"checked": report.checked, "failures": len(report.failures)},
-            at=clock.now(),
-        )
-    return report
 
 
 # Every table whose rows hold a data key wrapped by a KEK; a rotation must re-wrap them all, or retiring

@@ -173,5 +173,31 @@ class TusUpload(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lease_token: Mapped[str | None] = mapped_column(String(32))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The process holding the lease (BlobStore.writer_id): a lease of a process known gone is taken over.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     file_id: Mapped[str | None] = mapped_column(IdColumn())
+
+
+class PendingBlob(Base):
+    """A blob being written whose record is not committed yet (see content/pending_blobs.py).
+
+    Committed before the blob's first byte, so the orphan collector, which reads this table after
+    listing the store, never takes a fresh blob for an orphan while its version commits.
+    """
+
+    __tablename__ = "pending_blob"
+
+    blob_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScrubPosition(Base):
+    """Where the background integrity scrub stopped: the last blob it checked (content/scrub.py)."""
+
+    __tablename__ = "scrub_position"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "version" | "rendition"
+    last_id: Mapped[str] = mapped_column(IdColumn())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -133,7 +133,9 @@ async def append(
 
     def begin() -> Lease:
         with transaction(s.sessions) as session:
-            return take_lease(session, actor, upload_id=upload_id, offset=offset, keys=s.keys, clock=s.clock)
+            return take_lease(
+                session, actor, upload_id=upload_id, offset=offset, keys=s.keys, store=s.store, clock=s.clock
+            )
 
     lease = await loop.run_in_executor(None, begin)
     if lease.completed:

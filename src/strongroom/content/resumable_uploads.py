@@ -3,8 +3,12 @@
 An upload is a TusUpload row plus a resumable sealed blob (storage/resumable.py). Each request
 that carries bytes (a tus PATCH):
 
-1. takes a lease on the row in a short transaction, after checking that its offset is the row's
-   `received` (so two requests never write one upload, and a stale client is told where to go on);
+1. takes a lease on the row in a short transaction that locks the row (SELECT ... FOR UPDATE on
+   PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), after checking that its offset is the
+   row's `received`: two requests never write one upload, and a stale client is told where to go on.
+   The lease names its owner, the process (`BlobStore.writer_id`); a lease whose owner the store
+   knows is gone (a crashed or restarted server) is taken over at once, otherwise it holds until
+   `lease_until` (renewed while the bytes flow);
 2. streams the bytes through hashing and sealing straight into the blob store, with the same
    pipelining as content/uploads.receive_stream (the event loop receives while a thread hashes);
 3. makes them durable (fsync, and the part-filled last segment sealed as the row's tail), then
@@ -43,7 +47,7 @@ from strongroom.storage.blobs import BlobStore, new_blob_key
 from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key
 from strongroom.storage.resumable import ResumeState
 from strongroom.storage.sealed_blobs import SealedBlob
-from strongroom.storage.sealed_stream import new_header
+from strongroom.storage.sealed_stream import FORMAT_STORED_NONCES, new_header, parse_header
 
 DEFAULT_EXPIRY: Final = timedelta(hours=24)
 """An upload untouched this long is abandoned: its row and stored bytes are removed."""
@@ -119,7 +123,8 @@ def create_upload(
         received=0,
         version_id=plan.version_id,
         blob_key=blob_key,
-        blob_header=new_header(segment_size=segment_bytes),
+        # Stored nonces: a segment refused or lost in a crash is sealed again under this same key.
+        blob_header=new_header(segment_size=segment_bytes, version=FORMAT_STORED_NONCES),
         kek_id=wrapped.kek_id,
         wrapped_dek=wrapped.ciphertext,
         created_at=now,
@@ -139,10 +144,13 @@ def create_upload(
     return upload
 
 
-def get_upload(session: Session, actor: Actor, upload_id: str, *, clock: Clock) -> TusUpload:
+def get_upload(
+    session: Session, actor: Actor, upload_id: str, *, clock: Clock, for_update: bool = False
+) -> TusUpload:
     """The actor's own upload into a folder they may still upload into. Raises NotFound (missing, someone
-    else's, or no longer theirs to write) and Gone (expired)."""
-    upload = session.get(TusUpload, upload_id)
+    else's, or no longer theirs to write) and Gone (expired). `for_update` locks the row until the
+    transaction ends (the lease is decided under it)."""
+    upload = session.get(TusUpload, upload_id, with_for_update=for_update)
     if upload is None or actor.id is None or upload.created_by_id != actor.id:
         raise NotFound("upload", upload_id)
     # Rights are decided now, not when the upload began: someone whose grant on the folder was removed
@@ -164,6 +172,13 @@ class Lease:
     completed: bool
 
 
+def _busy(upload: TusUpload, *, store: BlobStore, now: datetime) -> bool:
+    """Whether a live request holds the upload: a lease not yet expired, of a writer not known gone."""
+    if upload.completed_at is not None or upload.lease_until is None or upload.lease_until <= now:
+        return False
+    return upload.lease_owner is None or not store.writer_gone(upload.lease_owner)
+
+
 def take_lease(
     session: Session,
     actor: Actor,
@@ -171,22 +186,29 @@ def take_lease(
     upload_id: str,
     offset: int,
     keys: KeyProvider,
+    store: BlobStore,
     clock: Clock,
     expiry: timedelta = DEFAULT_EXPIRY,
 ) -> Lease:
     """Reserve the upload for one request that writes at `offset`. Raises NotFound, Gone,
-    OffsetMismatch (the upload is elsewhere) and UploadBusy (another request holds it)."""
-    upload = get_upload(session, actor, upload_id, clock=clock)
+    OffsetMismatch (the upload is elsewhere) and UploadBusy (another live request holds it)."""
+    upload = get_upload(session, actor, upload_id, clock=clock, for_update=True)
     now = clock.now()
     if offset != upload.received:
         raise OffsetMismatch(
             f"The upload is at offset {upload.received}, not {offset}.", offset=upload.received
         )
-    if upload.completed_at is None and upload.lease_until is not None and upload.lease_until > now:
+    if _busy(upload, store=store, now=now):
         raise UploadBusy("Another request is writing this upload; retry shortly.")
     token = secrets.token_hex(16)
+    if upload.completed_at is None and upload.received == 0 and upload.blob_header[4] != FORMAT_STORED_NONCES:
+        # Started before format 2: with nothing acknowledged yet it can still switch (a resume at 0
+        # rewrites the header); one further along keeps format 1 to the end.
+        segment_size = parse_header(upload.blob_header).segment_size
+        upload.blob_header = new_header(segment_size=segment_size, version=FORMAT_STORED_NONCES)
     if upload.completed_at is None:
         upload.lease_token, upload.lease_until = token, now + LEASE
+        upload.lease_owner = store.writer_id
         upload.expires_at = max(upload.expires_at, now + expiry)
     wrapped = WrappedKey(kek_id=upload.kek_id, ciphertext=upload.wrapped_dek)
     state = ResumeState(
@@ -221,7 +243,7 @@ def acknowledge(
     upload = _held(session, lease)
     now = clock.now()
     upload.received, upload.sealed_tail = received, sealed_tail
-    upload.lease_token = upload.lease_until = None
+    upload.lease_token = upload.lease_until = upload.lease_owner = None
     upload.updated_at = now
     upload.expires_at = max(upload.expires_at, now + DEFAULT_EXPIRY)
     return upload
@@ -232,7 +254,7 @@ def release(session: Session, lease: Lease) -> None:
     session.execute(
         update(TusUpload)
         .where(TusUpload.id == lease.upload_id, TusUpload.lease_token == lease.token)
-        .values(lease_token=None, lease_until=None)
+        .values(lease_token=None, lease_until=None, lease_owner=None)
     )
 
 
@@ -265,7 +287,7 @@ def complete(
     )
     now = clock.now()
     upload.received, upload.sealed_tail = sealed.size, None
-    upload.lease_token = upload.lease_until = None
+    upload.lease_token = upload.lease_until = upload.lease_owner = None
     upload.completed_at = upload.updated_at = now
     upload.file_id = file.id
     # Kept a while so that a client that lost the last response can still HEAD it.
@@ -273,12 +295,14 @@ def complete(
     return upload
 
 
-def terminate(session: Session, actor: Actor, *, upload_id: str, clock: Clock) -> str | None:
+def terminate(
+    session: Session, actor: Actor, *, upload_id: str, store: BlobStore, clock: Clock
+) -> str | None:
     """Delete an upload (tus termination). Returns the blob key whose resumable partial the caller
     discards after commit, or None when the upload had completed (its blob now belongs to a version)."""
-    upload = get_upload(session, actor, upload_id, clock=clock)
+    upload = get_upload(session, actor, upload_id, clock=clock, for_update=True)
     now = clock.now()
-    if upload.completed_at is None and upload.lease_until is not None and upload.lease_until > now:
+    if _busy(upload, store=store, now=now):
         raise UploadBusy("Another request is writing this upload; retry shortly.")
     key = None if upload.completed_at else upload.blob_key
     if key is not None:

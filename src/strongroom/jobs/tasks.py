@@ -136,6 +136,19 @@ def forget_idempotency_keys(runtime: Runtime) -> None:
         keys.purge_expired(session, now=runtime.clock.now())
 
 
+def scrub_blobs(runtime: Runtime) -> None:
+    from strongroom.content import scrub
+
+    scrub.scrub_step(
+        runtime.sessions,
+        runtime.blobs,
+        runtime.keys,
+        clock=runtime.clock,
+        bytes_per_second=runtime.settings.scrub.bytes_per_second,
+        bytes_per_run=runtime.settings.scrub.bytes_per_run,
+    )
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     table["skills.virus_scan"] = virus_scan
@@ -154,6 +167,8 @@ def periodic() -> list[Periodic]:
         # Retires key-encryption keys superseded by `strongroom keys rotate` once their grace has passed.
         Periodic("keys.retire_superseded", 3600, retire_superseded_keys),
         Periodic("idempotency.forget_expired", 3600, forget_idempotency_keys),
+        # Each run checks up to [scrub] bytes_per_run at [scrub] bytes_per_second, then resumes next time.
+        Periodic("storage.scrub", 600, scrub_blobs),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
     ]

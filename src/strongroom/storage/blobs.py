@@ -130,6 +130,20 @@ class BlobStore(Protocol):
         """Remove the resumable partial of `key`. SHALL be idempotent."""
         ...
 
+    @property
+    def writer_id(self) -> str:
+        """This process's name as a writer of resumable blobs, recorded on the leases it takes."""
+        ...
+
+    def writer_gone(self, writer_id: str) -> bool:
+        """Whether the process named `writer_id` has certainly stopped (crashed, killed, restarted).
+
+        A BlobStore SHALL answer True only when it knows (for example, because the operating system
+        released a hold that process kept for its whole life), so that a lease of a dead process can
+        be taken over at once while a live one is never written over; False when it cannot tell.
+        """
+        ...
+
     def purge_partials(self, *, older_than: datetime) -> int:
         """Remove partial writes last touched before `older_than` (left by crashes); return how many.
 

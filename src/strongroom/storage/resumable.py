@@ -45,7 +45,6 @@ from strongroom.storage.keys import WrappedKey
 from strongroom.storage.sealed_blobs import SealedBlob
 from strongroom.storage.sealed_stream import (
     HEADER_SIZE,
-    TAG_SIZE,
     CorruptBlob,
     SegmentOpener,
     SegmentSealer,
@@ -131,7 +130,8 @@ class ResumableSealer:
         self._index = state.received // seg
         self._received = state.received
         self._sealer = SegmentSealer(dek=state.dek, header=header, aad_id=state.aad_id)
-        kept = 0 if state.received == 0 else HEADER_SIZE + self._index * (seg + TAG_SIZE)
+        self._overhead = header.segment_overhead
+        kept = 0 if state.received == 0 else HEADER_SIZE + self._index * (seg + self._overhead)
         self._blob: ResumableBlobWriter | None = store.resume(state.blob_key, size=kept)
         try:
             tail = b""
@@ -155,7 +155,7 @@ class ResumableSealer:
         self._current = 0
         self._plain[0][: len(tail)] = tail
         self._fill = len(tail)
-        self._sealed = memoryview(bytearray(seg + TAG_SIZE))
+        self._sealed = memoryview(bytearray(seg + self._overhead))
         self._pending: Future[None] | None = None
 
     def _rehash(self, tail: bytes) -> Hasher:
@@ -167,7 +167,7 @@ class ResumableSealer:
             dek=self._state.dek, header=parse_header(self._state.header), aad_id=self._state.aad_id
         )
         digest = new_hasher()
-        span = self._seg + TAG_SIZE
+        span = self._seg + self._overhead
         for index in range(self._index):
             sealed = blob.read(offset=HEADER_SIZE + index * span, length=span)
             if len(sealed) != span:

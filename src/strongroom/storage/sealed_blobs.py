@@ -17,6 +17,7 @@ from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key, wrapp
 from strongroom.storage.sealed_stream import (
     HEADER_SIZE,
     TAG_SIZE,
+    BlobHeader,
     CorruptBlob,
     SegmentOpener,
     SegmentSealer,
@@ -214,9 +215,10 @@ def read_plaintext(
         raise RangeNotSatisfiable(
             f"The range {start}-{end} is outside the file's {plaintext_size} bytes.", size=plaintext_size
         )
-    opener, segment_size = _open_blob(
+    opener, header = _open_blob(
         store=store, keys=keys, blob_key=blob_key, wrapped_dek=wrapped_dek, aad_id=aad_id
     )
+    segment_size = header.segment_size
     if empty_whole:
         indexes = range(1)
     else:
@@ -227,6 +229,7 @@ def read_plaintext(
         opener=opener,
         plaintext_size=plaintext_size,
         segment_size=segment_size,
+        overhead=header.segment_overhead,
         indexes=indexes,
         start=start,
         end=end,
@@ -235,10 +238,10 @@ def read_plaintext(
 
 def _open_blob(
     *, store: BlobStore, keys: KeyProvider, blob_key: str, wrapped_dek: WrappedKey, aad_id: bytes
-) -> tuple[SegmentOpener, int]:
+) -> tuple[SegmentOpener, BlobHeader]:
     header = parse_header(store.read(blob_key, offset=0, length=HEADER_SIZE))
     dek = keys.unwrap_data_key(wrapped_dek, context=blob_key.encode("ascii"))
-    return SegmentOpener(dek=dek, header=header, aad_id=aad_id), header.segment_size
+    return SegmentOpener(dek=dek, header=header, aad_id=aad_id), header
 
 
 def _segments(
@@ -248,27 +251,37 @@ def _segments(
     opener: SegmentOpener,
     plaintext_size: int,
     segment_size: int,
+    overhead: int,
     indexes: range,
     start: int,
     end: int,
 ) -> Iterator[bytes]:
     last_index = segment_count(plaintext_size=plaintext_size, segment_size=segment_size) - 1
+
+    def span(index: int) -> tuple[int, int]:
+        return ciphertext_span(
+            index=index, plaintext_size=plaintext_size, segment_size=segment_size, overhead=overhead
+        )
+
     for batch_start in range(indexes.start, indexes.stop, READ_AHEAD_SEGMENTS):
         batch = range(batch_start, min(batch_start + READ_AHEAD_SEGMENTS, indexes.stop))
-        first_offset, _ = ciphertext_span(
-            index=batch[0], plaintext_size=plaintext_size, segment_size=segment_size
-        )
-        last_offset, last_length = ciphertext_span(
-            index=batch[-1], plaintext_size=plaintext_size, segment_size=segment_size
-        )
+        first_offset, _ = span(batch[0])
+        last_offset, last_length = span(batch[-1])
+        wanted = last_offset + last_length - first_offset
+        # A batch that holds the last segment asks for one byte more: anything after the final
+        # segment (bytes appended to the blob) is tampering, and costs nothing extra to notice.
+        reaches_end = batch[-1] == last_index
         # Consecutive segments are adjacent in the blob: one read for the batch, not one per segment.
         sealed = memoryview(
-            store.read(blob_key, offset=first_offset, length=last_offset + last_length - first_offset)
+            store.read(blob_key, offset=first_offset, length=wanted + (1 if reaches_end else 0))
         )
-        for index in batch:
-            offset, length = ciphertext_span(
-                index=index, plaintext_size=plaintext_size, segment_size=segment_size
+        if len(sealed) > wanted:
+            raise CorruptBlob(
+                "The blob holds bytes after its final segment: it is longer than its recorded size.",
+                segment=last_index,
             )
+        for index in batch:
+            offset, length = span(index)
             piece = sealed[offset - first_offset : offset - first_offset + length]
             if len(piece) != length:
                 raise CorruptBlob(
@@ -299,10 +312,13 @@ def verify_blob(
     Raises CorruptBlob if the blob's size is not what `plaintext_size` implies or any segment
     fails authentication; the caller compares the digest with the recorded one.
     """
-    opener, segment_size = _open_blob(
+    opener, header = _open_blob(
         store=store, keys=keys, blob_key=blob_key, wrapped_dek=wrapped_dek, aad_id=aad_id
     )
-    expected = sealed_size(plaintext_size=plaintext_size, segment_size=segment_size)
+    segment_size = header.segment_size
+    expected = sealed_size(
+        plaintext_size=plaintext_size, segment_size=segment_size, overhead=header.segment_overhead
+    )
     actual = store.size(blob_key)
     if actual != expected:
         raise CorruptBlob(
@@ -317,6 +333,7 @@ def verify_blob(
         opener=opener,
         plaintext_size=plaintext_size,
         segment_size=segment_size,
+        overhead=header.segment_overhead,
         indexes=range(count),
         start=0,
         end=max(plaintext_size - 1, 0),

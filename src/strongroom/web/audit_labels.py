@@ -52,6 +52,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.KEYS_ROTATED: "Encryption keys rotated",
     A.KEK_RETIRED: "Old encryption key retired",
     A.BLOBS_VERIFIED: "Stored data verified",
+    A.BLOB_TAMPERED: "Stored data failed its integrity check",
     # audit
     A.AUDIT_EXPORTED: "Audit log exported",
     A.AUDIT_SIGNING_KEY_ROTATED: "Audit signing key rotated",

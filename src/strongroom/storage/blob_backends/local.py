@@ -2,15 +2,26 @@
 
 Layout: completed blobs at ``root/ab/cd/<key>`` (ab and cd are the key's first hex pairs, so
 no directory grows past 65536 entries); partial writes at ``root/.partial/<key>.<random>``,
-moved into place by complete() after fsync, then the destination directory is fsynced.
+moved into place by complete() after fsync, then the destination directory is fsynced. A writer
+keeps an flock on its partial from creation to rename, so purge_partials (the orphan collector)
+removes only partials whose writer is gone, whatever cut-off it is given.
 Resumable partials (tus uploads) live at ``root/.resumable/<key>``, apart from the partials that
 purge_partials sweeps: an upload paused for a day is not an abandoned crash leftover.
+
+Writer liveness: a process that writes resumable blobs holds an exclusive flock on
+``root/.writers/<writer id>`` for as long as it lives. The kernel drops that lock when the process
+ends, however it ends, so another process (a restarted server, or one beside it sharing the
+directory) that can take the lock knows the writer is gone and may take over its leases at once.
 """
 
+import contextlib
 import errno
+import fcntl
 import os
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +33,9 @@ from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter, ResumableB
 
 PARTIAL_DIR: Final = ".partial"
 RESUMABLE_DIR: Final = ".resumable"
+WRITERS_DIR: Final = ".writers"
+NASCENT_PREFIX: Final = ".new-"
+NASCENT_MAX_AGE_SECONDS: Final = 3600
 _KEY = re.compile(r"[0-9a-f]{16,64}")
 _DISK_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 _OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
@@ -55,17 +69,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Directories this process has seen made durable; each costs its fsyncs once per process.
+_DURABLE_DIRS: set[Path] = set()
+_DURABLE_DIRS_LOCK = threading.Lock()
+
+
 def _ensure_dir(path: Path) -> None:
-    """Create `path` (and its parent) durably: a blob renamed into a directory whose own entry was
-    never fsynced could vanish with it after a crash."""
-    if path.is_dir():
+    """Create `path` (and its parents) durably before a blob is renamed into it: the new directory
+    itself and its entry in the parent are fsynced, or the blob could vanish with it after a crash.
+
+    A directory found already there may have been made a moment ago by another writer that has not
+    fsynced it yet, so the first sight of one in this process fsyncs it too.
+    """
+    if path in _DURABLE_DIRS:
         return
-    _ensure_dir(path.parent)
-    try:
-        path.mkdir()
-    except FileExistsError:
-        return  # another writer made it; it fsyncs the parent
+    if not path.is_dir():
+        _ensure_dir(path.parent)
+        with contextlib.suppress(FileExistsError):  # another writer made it: fsynced below anyway
+            path.mkdir()
+    _fsync_dir(path)
     _fsync_dir(path.parent)
+    with _DURABLE_DIRS_LOCK:
+        _DURABLE_DIRS.add(path)
 
 
 class LocalBlobWriter(BlobWriter):
@@ -74,8 +99,19 @@ class LocalBlobWriter(BlobWriter):
     def __init__(self, *, partial: Path, final: Path) -> None:
         self._partial = partial
         self._final = final
+        # Created under a name purge_partials leaves alone, locked, then renamed: every partial
+        # that purge_partials sees under its own name is locked while its writer lives.
+        nascent = partial.with_name(NASCENT_PREFIX + partial.name)
         with _disk_errors("start a blob"):
-            self._fd: int | None = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+            fd = os.open(nascent, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                nascent.rename(partial)
+            except BaseException:
+                os.close(fd)
+                nascent.unlink(missing_ok=True)
+                raise
+        self._fd: int | None = fd
         self._state = "open"  # open -> completing -> done | aborted
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -94,20 +130,22 @@ class LocalBlobWriter(BlobWriter):
         with _disk_errors("store a blob durably"):
             try:
                 os.fsync(fd)
+                _ensure_dir(self._final.parent)
+                # Renamed while still open and locked, so purge_partials never takes it for abandoned.
+                self._partial.replace(self._final)
+                _fsync_dir(self._final.parent)
             finally:
                 os.close(fd)
-            _ensure_dir(self._final.parent)
-            self._partial.replace(self._final)
-            _fsync_dir(self._final.parent)
         self._state = "done"
 
     def abort(self) -> None:
         if self._state in ("done", "aborted"):
             return
+        # Unlinked before its lock goes with the descriptor.
+        self._partial.unlink(missing_ok=True)
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
-        self._partial.unlink(missing_ok=True)
         if self._state == "completing":
             # complete() failed after the rename, perhaps before the directory fsync: the caller
             # treats the blob as never written, so it must not linger as an orphan.
@@ -185,12 +223,59 @@ class LocalBlobStore(BlobStore):
         self.root = root
         self._partials = root / PARTIAL_DIR
         self._resumables = root / RESUMABLE_DIR
+        self._writers = root / WRITERS_DIR
+        self._writer_id = secrets.token_hex(16)
+        self._writer_fd: int | None = None
+        self._writer_lock = threading.Lock()
         try:
             _ensure_dir(root.absolute())
             _ensure_dir(self._partials.absolute())
             _ensure_dir(self._resumables.absolute())
+            _ensure_dir(self._writers.absolute())
         except OSError as exc:
             raise Unavailable(f"The blob directory {root} cannot be created: {exc.strerror}.") from exc
+
+    @property
+    def writer_id(self) -> str:
+        # Taken on first use, so that a store only read from (the CLI) leaves no lock file behind.
+        with self._writer_lock:
+            if self._writer_fd is None:
+                path = self._writers / self._writer_id
+                with _disk_errors("register this process as a writer"):
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._writer_fd = fd
+        return self._writer_id
+
+    def writer_gone(self, writer_id: str) -> bool:
+        if writer_id == self._writer_id:
+            return self._writer_fd is None
+        if _KEY.fullmatch(writer_id) is None:
+            return False  # not a name this store gave out: it cannot tell
+        path = self._writers / writer_id
+        try:
+            fd = os.open(path, os.O_RDWR | _OPEN_FLAGS)
+        except FileNotFoundError:
+            return True  # removed by whoever found it gone first
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its process still holds it: alive
+        else:
+            path.unlink(missing_ok=True)
+            return True
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Release this process's writer hold (what the kernel does anyway when the process ends)."""
+        with self._writer_lock:
+            fd, self._writer_fd = self._writer_fd, None
+        if fd is not None:
+            (self._writers / self._writer_id).unlink(missing_ok=True)
+            os.close(fd)
 
     def _path(self, key: str) -> Path:
         _check_key(key)
@@ -268,12 +353,35 @@ class LocalBlobStore(BlobStore):
         for entry in os.scandir(self._partials):
             try:
                 # mtime moves with every write, so a live upload never looks abandoned.
-                if entry.is_file() and entry.stat().st_mtime < cutoff:
-                    Path(entry.path).unlink()
+                if not entry.is_file() or entry.stat().st_mtime >= cutoff:
+                    continue
+                if entry.name.startswith(NASCENT_PREFIX):
+                    # Lives for a moment while a writer starts; only a crash at that moment leaves one.
+                    if entry.stat().st_mtime < time.time() - NASCENT_MAX_AGE_SECONDS:
+                        Path(entry.path).unlink()
+                        removed += 1
+                elif _remove_if_unlocked(Path(entry.path)):
                     removed += 1
             except FileNotFoundError:
                 continue  # its writer completed or aborted meanwhile
         return removed
+
+
+def _remove_if_unlocked(path: Path) -> bool:
+    """Unlink a partial no live writer holds (its writer keeps it flocked): a crashed writer's."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a live writer, however long it has been idle
+    else:
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _pread_fully(fd: int, *, offset: int, length: int) -> bytes:
