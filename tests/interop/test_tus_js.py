@@ -36,7 +36,8 @@ def test_tus_js_client_interrupted_and_resumed(
     live_server: LiveServer, alice: UserFixture, tmp_path: Path
 ) -> None:
     source = tmp_path / "bodycam.mp4"
-    data = os.urandom(4 * 1024 * 1024 + 333)
+    # An MP4 file-type box first: the server records the type the bytes show, not the name's claim.
+    data = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + os.urandom(4 * 1024 * 1024 + 333)
     source.write_bytes(data)
     endpoint = f"{live_server.url}/api/v1/uploads"
 
