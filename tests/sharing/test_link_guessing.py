@@ -63,3 +63,32 @@ def test_guessing_is_paused_per_address_and_counted_once_per_window(
     tasks.summarise_link_guesses(runtime)
     counts = [event["count"] for event in audit(runtime, "sharing.link.guessed")]
     assert counts == [limit, 1]
+
+
+def test_upload_request_tokens_are_guarded_like_link_tokens(
+    client: TestClient, runtime: Runtime, alice: UserFixture, clock: AdjustableClock
+) -> None:
+    created = client.post(
+        f"/api/v1/folders/{alice.root_id}/upload-requests", json={"title": "Bus CCTV"}, headers=alice.headers
+    )
+    token = created.json()["url"].rsplit("/r/", 1)[1]
+    assert client.get(f"/r/{token}").status_code == 200
+    limit = SharingSettings().link_guesses_per_ip
+    # Wrong upload-link tokens on the page, the chunk API and the receipt all count, with link guesses.
+    paths = ["/r/{}", "/r/{}/api/submissions", "/r/{}/receipt/REF-1", "/s/{}"]
+    for i in range(limit):
+        guess = f"guess{i:04d}xxxxxxxxxxxxxxxxxxxxxx"
+        path = paths[i % len(paths)].format(guess)
+        answer = client.post(path, json={"form": {}}) if path.endswith("submissions") else client.get(path)
+        assert answer.status_code == 404, (path, answer.status_code)
+    page = client.get(f"/r/{token}")
+    assert page.status_code == 429
+    assert "Retry-After" in page.headers
+    api = client.post(f"/r/{token}/api/submissions", json={"form": {}})
+    assert api.status_code == 429
+    assert api.json()["code"] == "rate_limited"
+    assert len(audit(runtime, "sharing.link.guessing_throttled")) == 1
+
+    clock.advance(timedelta(seconds=SharingSettings().throttle_window_seconds + 1))
+    assert client.get(f"/r/{token}").status_code == 200
+    assert [event["count"] for event in audit(runtime, "sharing.link.guessed")] == [limit]

@@ -25,7 +25,7 @@ from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock, utc
-from strongroom.config import MailSettings
+from strongroom.config import MailSettings, SharingSettings
 from strongroom.content import folders as content_folders
 from strongroom.content import uploads as content_uploads
 from strongroom.content.folders import ref
@@ -36,6 +36,7 @@ from strongroom.errors import Conflict, Gone, InputError, NotFound, TooLarge
 from strongroom.identity import users as identity_users
 from strongroom.identity.models import User
 from strongroom.jobs.queue import JobQueue
+from strongroom.sharing import link_guessing
 from strongroom.sharing.models import SubmissionChunk, SubmissionFile, UploadRequest, UploadSubmission
 from strongroom.sharing.schemas import FormField, Receipt, ReceiptFile, UploadRequestCreate
 from strongroom.sharing.shared_links import _expiry, new_token, token_digest
@@ -144,6 +145,20 @@ def find_request(session: Session, token: str) -> UploadRequest:
     if request is None:
         raise NotFound("upload request", None)
     return request
+
+
+def screen_token(
+    session: Session, token: str, *, origin: Origin, settings: SharingSettings, clock: Clock
+) -> bool:
+    """Whether a token opens an upload request. One that opens none is counted as a guess from the
+    visitor's address, with the shared links' guesses (commit before answering NotFound); raises
+    RateLimited when that address has guessed too often."""
+    link_guessing.ensure_not_guessing(session, origin, settings=settings, clock=clock)
+    found = session.scalar(select(UploadRequest.id).where(UploadRequest.token_hash == token_digest(token)))
+    if found is None:
+        link_guessing.count_guess(session, origin, settings=settings, clock=clock)
+        return False
+    return True
 
 
 def find_live_request(session: Session, token: str, *, clock: Clock) -> UploadRequest:

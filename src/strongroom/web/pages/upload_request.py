@@ -13,15 +13,18 @@ The request's size cap holds for the running total of a submission, however it i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from strongroom import errors
+from strongroom.api.deps import origin_of
 from strongroom.content.maintenance import delete_blobs
 from strongroom.db.session import on_commit, transaction
 from strongroom.numbers import MAX_COUNT, StrictCount
@@ -31,7 +34,38 @@ from strongroom.sharing.models import UploadRequest
 from strongroom.sharing.schemas import Receipt, SubmissionFileStart, SubmissionStart
 from strongroom.web.pages.shared_link import error_json, error_page, page, runtime_of, secure
 
-router = APIRouter(include_in_schema=False)
+
+def _screen(runtime: Runtime, request: Request, token: str) -> None:
+    """Count a token that opens no upload request as a guess (committed), then answer NotFound."""
+    with transaction(runtime.sessions) as session:
+        known = upload_requests.screen_token(
+            session, token, origin=origin_of(request), settings=runtime.settings.sharing, clock=runtime.clock
+        )
+    if not known:
+        raise errors.NotFound("upload request", None)
+
+
+class ScreenedRoute(APIRoute):
+    """Every /r/<token> route screens its token first, so guessing is throttled on each of them."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def screened(request: Request) -> Response:
+            token = request.path_params.get("token")
+            if token is not None:
+                try:
+                    await run_in_threadpool(_screen, runtime_of(request), request, token)
+                except errors.StrongroomError as exc:
+                    if "/api/" in request.url.path:
+                        return error_json(exc)
+                    return error_page(request, exc)
+            return await handle(request)
+
+        return screened
+
+
+router = APIRouter(include_in_schema=False, route_class=ScreenedRoute)
 
 
 def _human_size(value: int) -> str:
