@@ -49,6 +49,7 @@ class AuditAction(StrEnum):
     PROPERTIES_CHANGED = "content.properties.changed"
     CONTENT_READ = "content.version.read"
     CONTENT_READ_INTERRUPTED = "content.version.read_interrupted"
+    CONTENT_PLAYED = "content.version.played"  # one playback in a media player (content.playbacks)
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"
     KEK_RETIRED = "storage.key.retired"
