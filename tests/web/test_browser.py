@@ -131,6 +131,24 @@ def live_server_runtime(page: Any, server: LiveServer) -> Any:
     return app.state.runtime
 
 
+def recorded_reads(runtime: Any, file_id: str) -> list[str]:
+    """The reads of a file's content the audit trail holds (downloads, plays, previews), oldest first."""
+    from sqlalchemy import select
+
+    from strongroom.audit.models import AuditEvent
+    from strongroom.db.session import transaction
+
+    kinds = ("content.version.read", "content.version.played", "content.preview.read")
+    with transaction(runtime.sessions) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.item_id == file_id, AuditEvent.action.in_(kinds))
+                .order_by(AuditEvent.seq)
+            )
+        )
+
+
 def upload_progress(page: Any) -> int:
     return int(page.eval_on_selector("#upload-list progress", "p => p.value") or 0)
 
@@ -197,6 +215,10 @@ def test_staff_and_external_journey(
 
     # Play it and seek.
     page.get_by_role("link", name=video.name).click()
+    page.wait_for_selector("#player")
+    # preload="none": the page loads nothing of the recording until play is pressed (a truthful record).
+    assert page.evaluate("() => document.querySelector('#player').readyState") == 0
+    page.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.querySelector('#player').readyState >= 2", timeout=60_000)
     page.evaluate("() => { const v = document.querySelector('#player'); v.currentTime = 21; }")
     page.wait_for_function(
@@ -205,6 +227,9 @@ def test_staff_and_external_journey(
         timeout=30_000,
     )
     check_page(page, shots, "08-item-video")
+    played_file = page.locator("#item-actions").get_attribute("data-id")
+    reads = recorded_reads(live_server_runtime(page, live_server), played_file or "")
+    assert reads == ["content.version.played"], "one play with its seeks is one 'played' entry"
     sha = page.locator("#sha256").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", sha)
 
@@ -247,6 +272,7 @@ def test_staff_and_external_journey(
     ext.screenshot(path=str(shots / "12a-external-after-code.png"), full_page=True)
     player = ext.locator("video")
     player.wait_for(timeout=30_000)
+    ext.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
     ext.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=60_000)
     ext.evaluate("() => { document.querySelector('video').currentTime = 5; }")
     ext.wait_for_function("() => document.querySelector('video').currentTime >= 4.9", timeout=30_000)
