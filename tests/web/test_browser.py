@@ -293,8 +293,15 @@ def test_staff_and_external_journey(
     report = page.locator("#access-report").inner_text()
     assert RECIPIENT in report
     what = page.locator("#access-table tbody td:nth-child(3)").all_inner_texts()
-    assert "New version uploaded" in what
+    assert what.count("Uploaded") == 1, "each upload once"
+    assert "New version uploaded" not in what
     assert "Code accepted" in what
+    plays = [w for w in what if w.startswith("Played")]
+    assert len(plays) == 2, what  # one by the investigator, one through the link: seeks fold into each
+    who = page.locator("#access-table tbody td:nth-child(2)").all_inner_texts()
+    assert "previews" not in who, "system work is named as the system"
+    dates = page.locator("#access-table tbody td:nth-child(1)").all_inner_texts()
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d (GMT|BST)", d) for d in dates), dates
     raw = [w for w in what if re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", w)]
     assert not raw, f"raw audit actions shown: {raw}"
     check_page(page, shots, "13-access-report")

@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     LINK_STREAM_CUT = "sharing.link.stream_cut"
     UPLOAD_REQUEST_CREATED = "sharing.upload_request.created"
     UPLOAD_REQUEST_REVOKED = "sharing.upload_request.revoked"
+    UPLOAD_REQUEST_CHANGED = "sharing.upload_request.changed"
     SUBMISSION_STARTED = "sharing.submission.started"
     SUBMISSION_COMPLETED = "sharing.submission.completed"
     SUBMISSION_EXPIRED = "sharing.submission.expired"  # abandoned unfinished: its chunks were removed

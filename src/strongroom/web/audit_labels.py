@@ -81,6 +81,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.LINK_STREAM_CUT: "Download cut off (link withdrawn)",
     A.UPLOAD_REQUEST_CREATED: "Upload request created",
     A.UPLOAD_REQUEST_REVOKED: "Upload request withdrawn",
+    A.UPLOAD_REQUEST_CHANGED: "Upload request changed",
     A.SUBMISSION_STARTED: "Files being sent",
     A.SUBMISSION_COMPLETED: "Files received",
     A.LINK_ITEM_WITHHELD: "Withheld from a link (classification)",

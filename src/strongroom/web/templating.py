@@ -72,10 +72,19 @@ def uk_time(value: datetime | None) -> str:
     return f"{local:%-d %b %Y, %H:%M} {local.tzname()}"
 
 
+def uk_date(value: datetime | None) -> str:
+    """The UK calendar day of a moment as YYYY-MM-DD (a date field's value); empty for none."""
+    if value is None:
+        return ""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.astimezone(UK_ZONE or UTC).date().isoformat()
+
+
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.globals["static_url"] = static_url
 templates.env.filters["filesize"] = _filesize
 templates.env.filters["uk_time"] = uk_time
+templates.env.filters["uk_date"] = uk_date
 templates.env.globals["audit_action_labels"] = labels_by_value()
 
 

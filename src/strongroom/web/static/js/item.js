@@ -118,12 +118,14 @@ async function loadAccessReport(event) {
 }
 
 // The same format as the server's pages (web/templating.py uk_time): "1 Dec 2026, 23:05 GMT".
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 function ukTime(at) {
   const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
-    timeZone: "Europe/London", day: "numeric", month: "short", year: "numeric",
+    timeZone: "Europe/London", day: "numeric", month: "numeric", year: "numeric",
     hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
   }).formatToParts(at).map((p) => [p.type, p.value]));
-  return `${parts.day} ${parts.month} ${parts.year}, ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+  // Month names from this list, not Intl's ("Sept" in some versions), to match the server's "%b".
+  return `${parts.day} ${MONTHS[Number(parts.month) - 1]} ${parts.year}, ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
 }
 
 // What people read: one line per playback (its events carry one playback id; content.playbacks), and
@@ -139,7 +141,7 @@ function foldForPeople(entries) {
     let play = playbacks.get(key);
     if (!play) { play = { ...e, ranges: [], size: details.size }; playbacks.set(key, play); shown.push(play); }
     if (Array.isArray(details.range)) play.ranges.push(details.range);
-    play.played = `${coveredPercent(play.ranges, play.size)}% of the recording sent`;
+    play.played = `up to ${coveredPercent(play.ranges, play.size)}% of the recording`;
   }
   return shown;
 }
