@@ -383,9 +383,23 @@ def test_file_browser_is_keyboard_operable(
 def test_other_staff_pages_pass_axe(
     browser: Any, live_server: LiveServer, admin: UserFixture, shots: Path
 ) -> None:
+    import httpx
+
+    with httpx.Client(base_url=live_server.url, headers=admin.headers) as api:
+        made = api.put(f"/api/v1/folders/{admin.root_id}/files/note.txt", content=b"note")
+        link = api.post(f"/api/v1/items/{made.json()['id']}/shared-links", json={"download_limit": 2}).json()
+        api.post(f"/api/v1/folders/{admin.root_id}/upload-requests", json={"title": "Dashcam footage"})
     page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     sign_in(page, live_server, admin.email)
     for path, name in [("/trash", "20-trash"), ("/settings", "21-settings"), ("/admin/users", "22-users"),
-                       ("/admin/groups", "23-admin-groups"), ("/admin/audit", "24-admin-audit")]:  # fmt: skip
+                       ("/admin/groups", "23-admin-groups"), ("/admin/audit", "24-admin-audit"),
+                       ("/my/shared-links", "25-my-links"), ("/my/upload-requests", "26-my-requests"),
+                       (f"/my/shared-links/{link['id']}/revoke", "27-confirm-revoke")]:  # fmt: skip
         page.goto(f"{live_server.url}{path}")
         check_page(page, shots, name)
+    # The token made on the settings page is shown once, and the page still passes with it shown.
+    page.goto(f"{live_server.url}/settings")
+    page.get_by_label("Name", exact=True).fill("Laptop drive")
+    page.get_by_role("button", name="Make token").click()
+    page.wait_for_selector("#new-token-value")
+    check_page(page, shots, "28-token-made")
