@@ -179,7 +179,8 @@ def test_access_report_and_audit_search_get_the_labels(client: TestClient, alice
     assert labels, page.text
     mapping = json.loads(labels.group(1).replace("&#34;", '"'))
     assert mapping["content.version.created"] == "New version uploaded"
-    assert mapping["content.version.read"] == "Downloaded or played"
+    assert mapping["content.version.read"] == "Downloaded"
+    assert mapping["content.version.played"] == "Played"
 
 
 def test_a_spent_download_link_explains_itself_to_people_and_answers_json_to_scripts(

@@ -131,6 +131,24 @@ def live_server_runtime(page: Any, server: LiveServer) -> Any:
     return app.state.runtime
 
 
+def recorded_reads(runtime: Any, file_id: str) -> list[str]:
+    """The reads of a file's content the audit trail holds (downloads, plays, previews), oldest first."""
+    from sqlalchemy import select
+
+    from strongroom.audit.models import AuditEvent
+    from strongroom.db.session import transaction
+
+    kinds = ("content.version.read", "content.version.played", "content.preview.read")
+    with transaction(runtime.sessions) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.item_id == file_id, AuditEvent.action.in_(kinds))
+                .order_by(AuditEvent.seq)
+            )
+        )
+
+
 def upload_progress(page: Any) -> int:
     return int(page.eval_on_selector("#upload-list progress", "p => p.value") or 0)
 
@@ -197,6 +215,10 @@ def test_staff_and_external_journey(
 
     # Play it and seek.
     page.get_by_role("link", name=video.name).click()
+    page.wait_for_selector("#player")
+    # preload="none": the page loads nothing of the recording until play is pressed (a truthful record).
+    assert page.evaluate("() => document.querySelector('#player').readyState") == 0
+    page.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.querySelector('#player').readyState >= 2", timeout=60_000)
     page.evaluate("() => { const v = document.querySelector('#player'); v.currentTime = 21; }")
     page.wait_for_function(
@@ -205,6 +227,9 @@ def test_staff_and_external_journey(
         timeout=30_000,
     )
     check_page(page, shots, "08-item-video")
+    played_file = page.locator("#item-actions").get_attribute("data-id")
+    reads = recorded_reads(live_server_runtime(page, live_server), played_file or "")
+    assert reads == ["content.version.played"], "one play with its seeks is one 'played' entry"
     sha = page.locator("#sha256").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", sha)
 
@@ -247,6 +272,7 @@ def test_staff_and_external_journey(
     ext.screenshot(path=str(shots / "12a-external-after-code.png"), full_page=True)
     player = ext.locator("video")
     player.wait_for(timeout=30_000)
+    ext.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
     ext.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=60_000)
     ext.evaluate("() => { document.querySelector('video').currentTime = 5; }")
     ext.wait_for_function("() => document.querySelector('video').currentTime >= 4.9", timeout=30_000)
@@ -267,8 +293,15 @@ def test_staff_and_external_journey(
     report = page.locator("#access-report").inner_text()
     assert RECIPIENT in report
     what = page.locator("#access-table tbody td:nth-child(3)").all_inner_texts()
-    assert "New version uploaded" in what
+    assert what.count("Uploaded") == 1, "each upload once"
+    assert "New version uploaded" not in what
     assert "Code accepted" in what
+    plays = [w for w in what if w.startswith("Played")]
+    assert len(plays) == 2, what  # one by the investigator, one through the link: seeks fold into each
+    who = page.locator("#access-table tbody td:nth-child(2)").all_inner_texts()
+    assert "previews" not in who, "system work is named as the system"
+    dates = page.locator("#access-table tbody td:nth-child(1)").all_inner_texts()
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d (GMT|BST)", d) for d in dates), dates
     raw = [w for w in what if re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", w)]
     assert not raw, f"raw audit actions shown: {raw}"
     check_page(page, shots, "13-access-report")
@@ -350,9 +383,23 @@ def test_file_browser_is_keyboard_operable(
 def test_other_staff_pages_pass_axe(
     browser: Any, live_server: LiveServer, admin: UserFixture, shots: Path
 ) -> None:
+    import httpx
+
+    with httpx.Client(base_url=live_server.url, headers=admin.headers) as api:
+        made = api.put(f"/api/v1/folders/{admin.root_id}/files/note.txt", content=b"note")
+        link = api.post(f"/api/v1/items/{made.json()['id']}/shared-links", json={"download_limit": 2}).json()
+        api.post(f"/api/v1/folders/{admin.root_id}/upload-requests", json={"title": "Dashcam footage"})
     page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     sign_in(page, live_server, admin.email)
     for path, name in [("/trash", "20-trash"), ("/settings", "21-settings"), ("/admin/users", "22-users"),
-                       ("/admin/groups", "23-admin-groups"), ("/admin/audit", "24-admin-audit")]:  # fmt: skip
+                       ("/admin/groups", "23-admin-groups"), ("/admin/audit", "24-admin-audit"),
+                       ("/my/shared-links", "25-my-links"), ("/my/upload-requests", "26-my-requests"),
+                       (f"/my/shared-links/{link['id']}/revoke", "27-confirm-revoke")]:  # fmt: skip
         page.goto(f"{live_server.url}{path}")
         check_page(page, shots, name)
+    # The token made on the settings page is shown once, and the page still passes with it shown.
+    page.goto(f"{live_server.url}/settings")
+    page.get_by_label("Name", exact=True).fill("Laptop drive")
+    page.get_by_role("button", name="Make token").click()
+    page.wait_for_selector("#new-token-value")
+    check_page(page, shots, "28-token-made")

@@ -14,12 +14,12 @@ from strongroom.api import idempotency
 from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, IfMatch, RuntimeDep, authenticate
 from strongroom.api.folders import resolve
-from strongroom.api.streaming import parse_digest_header, stream_content
+from strongroom.api.streaming import Playback, parse_digest_header, stream_content
 from strongroom.content import files as content_files
 from strongroom.content import locks as content_locks
+from strongroom.content import playbacks, uploads
 from strongroom.content import reads as content_reads
 from strongroom.content import trash as content_trash
-from strongroom.content import uploads
 from strongroom.content.preconditions import WritePrecondition, parse_entity_tags
 from strongroom.content.schemas import ItemCopy, ItemRead, ItemUpdate, LockCreate, UploadResult
 from strongroom.db.session import transaction
@@ -209,12 +209,23 @@ def download_file(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     if_range: Annotated[str | None, Header(alias="If-Range")] = None,
     reason: Reason = None,
+    playback: Playback = None,
 ) -> Response:
     """The current version's bytes. One `Range: bytes=a-b` is honoured (206), unless `If-Range` (an
     ETag or the Last-Modified date you got) no longer names these bytes: then all of them come (200).
     `Repr-Digest` and `ETag` carry the SHA-256 of the whole file. Classified material may need
     `X-Strongroom-Reason` (else 428)."""
-    return _download(runtime, actor, file_id, None, range_header, if_none_match, reason, if_range=if_range)
+    return _download(
+        runtime,
+        actor,
+        file_id,
+        None,
+        range_header,
+        if_none_match,
+        reason,
+        if_range=if_range,
+        playback=playback,
+    )
 
 
 def _download(
@@ -227,7 +238,9 @@ def _download(
     reason: str | None = None,
     *,
     if_range: str | None = None,
+    playback: str | None = None,
 ) -> Response:
+    playback_id = playbacks.parse_playback_id(playback)
     with transaction(runtime.sessions) as session:
         content = content_reads.open_content(
             session,
@@ -239,6 +252,7 @@ def _download(
             clock=runtime.clock,
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,
+            playback=playback_id,
         )
     if if_none_match and if_none_match.strip() == f'"{content.sha256}"' and content.byte_range is None:
         return Response(status_code=304, headers={"ETag": f'"{content.sha256}"'})

@@ -9,8 +9,8 @@ from starlette.responses import StreamingResponse
 
 from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
-from strongroom.api.streaming import stream_content
-from strongroom.content import renditions
+from strongroom.api.streaming import Playback, stream_content
+from strongroom.content import playbacks, renditions
 from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
@@ -45,6 +45,7 @@ def get_preview(
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     reason: Reason = None,
+    playback: Playback = None,
 ) -> Response:
     """The preview rendition (Range supported, so players can seek). Needs PREVIEW, not DOWNLOAD.
     Classified material may need `X-Strongroom-Reason` (else 428)."""
@@ -57,6 +58,7 @@ def get_preview(
             clock=runtime.clock,
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,
+            playback=playbacks.parse_playback_id(playback),
         )
     return stream_content(runtime, content, inline=True)
 

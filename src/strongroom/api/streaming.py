@@ -4,9 +4,11 @@ import asyncio
 import base64
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
 from email.utils import format_datetime
+from typing import Annotated
 from urllib.parse import quote
 
 import anyio
+from fastapi import Query
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
@@ -19,6 +21,15 @@ from strongroom.errors import InputError
 from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import read_plaintext
 from strongroom.storage.sealed_stream import CorruptBlob
+
+Playback = Annotated[
+    str | None,
+    Query(
+        description="The id of one play in a media player (the web pages draw one per page view): all "
+        "Range requests with the same id are recorded as one playback, not as separate downloads",
+        max_length=64,
+    ),
+]
 
 
 def repr_digest(sha256_hex: str) -> str:

@@ -31,6 +31,10 @@ class AuditAction(StrEnum):
     USER_CREATED = "identity.user.created"
     USER_LOGGED_IN = "identity.user.logged_in"
     USER_LOGIN_FAILED = "identity.user.login_failed"
+    USER_PASSWORD_CHANGED = "identity.user.password_changed"
+    USER_PASSWORD_RESET = "identity.user.password_reset"
+    USER_DISABLED = "identity.user.disabled"
+    USER_ENABLED = "identity.user.enabled"
     TOKEN_ISSUED = "identity.token.issued"
     TOKEN_REVOKED = "identity.token.revoked"
     TOKEN_REJECTED = "identity.token.rejected"
@@ -49,6 +53,7 @@ class AuditAction(StrEnum):
     PROPERTIES_CHANGED = "content.properties.changed"
     CONTENT_READ = "content.version.read"
     CONTENT_READ_INTERRUPTED = "content.version.read_interrupted"
+    CONTENT_PLAYED = "content.version.played"  # one playback in a media player (content.playbacks)
     ORPHAN_BLOBS_COLLECTED = "storage.blob.collected"
     KEYS_ROTATED = "storage.key.rotated"
     KEK_RETIRED = "storage.key.retired"
@@ -78,6 +83,7 @@ class AuditAction(StrEnum):
     LINK_STREAM_CUT = "sharing.link.stream_cut"
     UPLOAD_REQUEST_CREATED = "sharing.upload_request.created"
     UPLOAD_REQUEST_REVOKED = "sharing.upload_request.revoked"
+    UPLOAD_REQUEST_CHANGED = "sharing.upload_request.changed"
     SUBMISSION_STARTED = "sharing.submission.started"
     SUBMISSION_COMPLETED = "sharing.submission.completed"
     SUBMISSION_EXPIRED = "sharing.submission.expired"  # abandoned unfinished: its chunks were removed

@@ -17,7 +17,17 @@ from strongroom.audit.models import AuditEvent
 
 # Verbs that mean someone consulted or received material (DPA 2018 s.62 "consultation" and
 # "disclosure"); matched on the last part of the action so other domains' actions count too.
-ACCESS_VERBS = ("read", "previewed", "downloaded", "streamed", "opened", "viewed", "disclosed", "shared")
+ACCESS_VERBS = (
+    "read",
+    "played",
+    "previewed",
+    "downloaded",
+    "streamed",
+    "opened",
+    "viewed",
+    "disclosed",
+    "shared",
+)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.audit.reasons import require_reason
 from strongroom.clock import Clock
-from strongroom.content import media_types
+from strongroom.content import media_types, playbacks
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.errors import NotFound, RangeNotSatisfiable
@@ -110,9 +110,11 @@ def open_content(
     via: str = "api",
     reason: str | None = None,
     reason_required_for: Collection[str] = (),
+    playback: str | None = None,
 ) -> ContentToSend:
     """Authorise and record a read of a file's (or one version's) original bytes. The Range is served
-    only if `if_range` (when given) still holds. Raises NotFound, RangeNotSatisfiable."""
+    only if `if_range` (when given) still holds. With a `playback` id the request is part of one play in
+    a media player and is recorded as such (content.playbacks). Raises NotFound, RangeNotSatisfiable."""
     if version_id is None:
         file = access_file(session, actor, file_id, Action.DOWNLOAD)
         if file.current_version_id is None:
@@ -134,18 +136,23 @@ def open_content(
         dates.append(file.updated_at)
     applies = range_applies(if_range, tags=tags, dates=dates)
     byte_range = parse_range(range_header, version.size) if applies else None
-    details: dict[str, object] = {"version_id": version.id, "via": via, "sha256": version.sha256}
-    if byte_range is not None:
-        details["range"] = [byte_range.start, byte_range.end]
-    events.record(
-        session,
-        actor,
-        AuditAction.CONTENT_READ,
-        item=ref(file),
-        details=details,
-        reason=reason,
-        at=clock.now(),
-    )
+    if playback is not None:
+        start, end = (byte_range.start, byte_range.end) if byte_range else (0, max(version.size - 1, 0))
+        play = playbacks.Play(playback, version.id, via, "original", start, end, version.size)
+        playbacks.record_play(session, actor, ref(file), play, reason=reason, at=clock.now())
+    else:
+        details: dict[str, object] = {"version_id": version.id, "via": via, "sha256": version.sha256}
+        if byte_range is not None:
+            details["range"] = [byte_range.start, byte_range.end]
+        events.record(
+            session,
+            actor,
+            AuditAction.CONTENT_READ,
+            item=ref(file),
+            details=details,
+            reason=reason,
+            at=clock.now(),
+        )
     return ContentToSend(
         file_id=file.id,
         file_name=file.name,
@@ -159,7 +166,8 @@ def open_content(
         wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
         byte_range=byte_range,
         modified_at=version.created_at,
-        reader=actor,
+        # A player drops connections at every seek: a playback's cut streams are not downloads cut short.
+        reader=None if playback is not None else actor,
         via=via,
     )
 

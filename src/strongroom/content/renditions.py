@@ -21,7 +21,7 @@ from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.config import PreviewSettings
-from strongroom.content import media_types, transcoding
+from strongroom.content import media_types, playbacks, transcoding
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileRendition, FileVersion
 from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, parse_range
@@ -293,8 +293,10 @@ def open_preview(
     via: str = "api",
     reason: str | None = None,
     reason_required_for: Collection[str] = (),
+    playback: str | None = None,
 ) -> ContentToSend:
     """Authorise (PREVIEW) and record a read of the current version's preview rendition; Range supported.
+    With a `playback` id the request is one piece of a play in a media player (content.playbacks).
     Raises NotFound (also while no preview is ready), RangeNotSatisfiable."""
     file = access_file(session, actor, file_id, Action.PREVIEW)
     reasons.require_reason(
@@ -318,18 +320,25 @@ def open_preview(
     ):
         raise NotFound("preview", file_id)
     byte_range = parse_range(range_header, rendition.size)
-    details: dict[str, object] = {"version_id": version.id, "rendition_id": rendition.id, "via": via}
-    if byte_range is not None:
-        details["range"] = [byte_range.start, byte_range.end]
-    events.record(
-        session,
-        actor,
-        AuditAction.PREVIEW_READ,
-        item=ref(file),
-        details=details,
-        reason=reason,
-        at=clock.now(),
-    )
+    if playback is not None:
+        start, end = (byte_range.start, byte_range.end) if byte_range else (0, max(rendition.size - 1, 0))
+        play = playbacks.Play(
+            playback, version.id, via, "preview", start, end, rendition.size, rendition_id=rendition.id
+        )
+        playbacks.record_play(session, actor, ref(file), play, reason=reason, at=clock.now())
+    else:
+        details: dict[str, object] = {"version_id": version.id, "rendition_id": rendition.id, "via": via}
+        if byte_range is not None:
+            details["range"] = [byte_range.start, byte_range.end]
+        events.record(
+            session,
+            actor,
+            AuditAction.PREVIEW_READ,
+            item=ref(file),
+            details=details,
+            reason=reason,
+            at=clock.now(),
+        )
     suffix = {"audio/mp4": ".m4a", "video/mp4": ".mp4", "image/jpeg": ".jpg"}.get(
         rendition.content_type or "", ""
     )

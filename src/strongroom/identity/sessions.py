@@ -140,11 +140,11 @@ def sign_out(session: Session, *, session_id: str, clock: Clock) -> None:
     )
 
 
-def sign_out_everywhere(session: Session, *, user_id: str, clock: Clock) -> int:
-    """End every session of a user (account disabled, password changed); returns how many ended."""
-    result = session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
+def sign_out_everywhere(session: Session, *, user_id: str, clock: Clock, except_id: str | None = None) -> int:
+    """End every session of a user (account disabled, password changed), but `except_id` (the browser
+    that changed its own password); returns how many ended."""
+    query = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+    if except_id is not None:
+        query = query.where(WebSession.id != except_id)
+    result = session.execute(query.values(revoked_at=clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)

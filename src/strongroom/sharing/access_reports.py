@@ -26,6 +26,7 @@ from strongroom.sharing.shared_links import access_link
 ACCESS_ACTIONS = frozenset(
     {
         AuditAction.CONTENT_READ,
+        AuditAction.CONTENT_PLAYED,
         AuditAction.PREVIEW_READ,
         AuditAction.LINK_CREATED,
         AuditAction.LINK_CHANGED,

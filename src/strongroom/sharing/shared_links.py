@@ -208,7 +208,7 @@ def update_shared_link(
     now = clock.now()
     if link.revoked_at is not None:
         raise Gone("This link was revoked; create a new one.")
-    changed = changes.model_dump(exclude_unset=True, exclude={"password"})
+    changed = changes.model_dump(mode="json", exclude_unset=True, exclude={"password"})
     if changes.name is not None:
         link.name = refuse_unsafe(changes.name, field="name", what="The link's name")
     if "expires_at" in changes.model_fields_set:

@@ -8,9 +8,11 @@ be cached for a year and still change on upgrade.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -48,9 +50,41 @@ def _filesize(value: int | None) -> str:
     return f"{value} bytes"
 
 
+def _uk_zone() -> ZoneInfo | None:
+    try:
+        return ZoneInfo("Europe/London")
+    except ZoneInfoNotFoundError:  # a host without the time zone database: say UTC rather than guess
+        return None
+
+
+UK_ZONE = _uk_zone()
+
+
+def uk_time(value: datetime | None) -> str:
+    """The one way pages write a moment: UK time, with GMT or BST said (e.g. "1 Dec 2026, 23:05 GMT").
+    item.js writes the same format in the browser."""
+    if value is None:
+        return ""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if UK_ZONE is None:
+        return f"{moment.astimezone(UTC):%-d %b %Y, %H:%M} UTC"
+    local = moment.astimezone(UK_ZONE)
+    return f"{local:%-d %b %Y, %H:%M} {local.tzname()}"
+
+
+def uk_date(value: datetime | None) -> str:
+    """The UK calendar day of a moment as YYYY-MM-DD (a date field's value); empty for none."""
+    if value is None:
+        return ""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.astimezone(UK_ZONE or UTC).date().isoformat()
+
+
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.globals["static_url"] = static_url
 templates.env.filters["filesize"] = _filesize
+templates.env.filters["uk_time"] = uk_time
+templates.env.filters["uk_date"] = uk_date
 templates.env.globals["audit_action_labels"] = labels_by_value()
 
 

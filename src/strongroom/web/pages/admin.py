@@ -12,10 +12,11 @@ from starlette.responses import Response
 
 from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
+from strongroom.api.errors import status_of
 from strongroom.content import folders as content_folders
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound, StrongroomError
-from strongroom.identity import users
+from strongroom.identity import accounts, users
 from strongroom.identity.models import Group, GroupMember, User
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
@@ -89,6 +90,79 @@ async def create_user(
                 error=exc.message,
             )
     return RedirectResponse("/admin/users", status_code=303)
+
+
+def _users_page(
+    request: Request, runtime: RuntimeDep, *, status_code: int = 200, **extra: object
+) -> Response:
+    with transaction(runtime.sessions) as session:
+        rows = list(session.scalars(select(User).order_by(User.email_key).limit(MAX_ROWS)))
+        context: dict[str, object] = {
+            "error": None,
+            "action_error": None,
+            "reset": None,
+            "notice": None,
+            **extra,
+        }
+        return render(
+            request,
+            "admin/users.html",
+            status_code=status_code,
+            nav="admin",
+            tab="users",
+            users=rows,
+            **context,
+        )
+
+
+@router.post("/admin/users/{user_id}/disable")
+@router.post("/admin/users/{user_id}/enable")
+async def disable_user(
+    request: Request,
+    user_id: str,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Disable an account (its browsers and tokens stop at their next request) or enable it again."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+    disable = request.url.path.endswith("/disable")
+
+    def change() -> str:
+        with transaction(runtime.sessions) as session:
+            user = accounts.set_disabled(
+                session, actor, user_id=user_id, disabled=disable, clock=runtime.clock
+            )
+            return user.email
+
+    try:
+        email = await run_in_threadpool(change)
+    except StrongroomError as exc:
+        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    done = "disabled. Their browsers and tokens no longer work" if disable else "enabled again"
+    return _users_page(request, runtime, notice=f"{email} is {done}.")
+
+
+@router.post("/admin/users/{user_id}/reset-password")
+async def reset_password(
+    request: Request,
+    user_id: str,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Give the account a new random password, shown once on this answer (never cached)."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def reset() -> tuple[str, str]:
+        with transaction(runtime.sessions) as session:
+            user, clear = accounts.reset_password(session, actor, user_id=user_id, clock=runtime.clock)
+            return user.email, clear
+
+    email, clear = await run_in_threadpool(reset)
+    response = _users_page(request, runtime, reset={"email": email, "password": clear})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/admin/groups")

@@ -21,7 +21,7 @@ from strongroom.api.deps import RuntimeDep
 from strongroom.audit.reasons import MAX_REASON_CHARS, clean_reason
 from strongroom.content import files as content_files
 from strongroom.content import folders as content_folders
-from strongroom.content import renditions
+from strongroom.content import playbacks, renditions
 from strongroom.content import trash as content_trash
 from strongroom.content import versions as content_versions
 from strongroom.content.models import File
@@ -158,6 +158,7 @@ def item_page(
             versions=versions,
             preview=preview,
             no_preview_reason=no_preview_reason,
+            playback_id=playbacks.new_playback_id(),
             scan=virus_scan.scan_state(current) if current else None,
             readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
             **classification_context(

@@ -32,9 +32,9 @@ from strongroom import errors
 from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
-from strongroom.api.streaming import RecordedStream, content_headers, plaintext_chunks
+from strongroom.api.streaming import Playback, RecordedStream, content_headers, plaintext_chunks
 from strongroom.clock import Clock
-from strongroom.content import renditions
+from strongroom.content import playbacks, renditions
 from strongroom.content.models import File, FileRendition, FileVersion, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
@@ -325,6 +325,7 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
         "media": None if unsupported else renditions.family_of(file.content_type),
         "no_preview_reason": status.reason if unsupported else None,
         "preview_url": f"{base}/preview/{file.id}" if ready else None,
+        "playback_id": playbacks.new_playback_id(),
         "download_url": None if link.preview_only or remaining == 0 else f"{base}/content/{file.id}",
         "remaining": remaining,
     }
@@ -651,14 +652,22 @@ def preview(
     file_id: str,
     request: Request,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
+    playback: Playback = None,
 ) -> Response:
-    """The preview rendition (never the original bytes); Range for seeking; not a download."""
+    """The preview rendition (never the original bytes); Range for seeking; not a download. The page's
+    player sends a `playback` id: its requests are recorded as one playback (content.playbacks)."""
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[str, ContentToSend]:
         actor = shared_links.require_ready(session, link, visit)
         return link.id, renditions.open_preview(
-            session, actor, file_id=file_id, range_header=range_header, clock=runtime.clock, via="link"
+            session,
+            actor,
+            file_id=file_id,
+            range_header=range_header,
+            clock=runtime.clock,
+            via="link",
+            playback=playbacks.parse_playback_id(playback),
         )
 
     try:

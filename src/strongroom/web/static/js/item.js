@@ -56,31 +56,32 @@ function noPreview(player, note, reason) {
 }
 
 async function watchRendition() {
-  // A converted copy is made by a background job; ask for it, then poll until it is ready.
+  // A converted copy is made by a background job; ask for it, then poll its state until it is ready.
+  // Only the state is asked for: fetching the copy itself would be recorded as a read nobody made.
   const player = document.getElementById("player");
   const url = preview.dataset.renditionUrl;
-  const head = await fetch(url, { method: "GET", headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
-  if (head.ok) return;
+  const stateUrl = url.replace(/\/preview(\?|$)/, "/preview/state$1");
+  const stateOf = async () => { try { return await api("GET", stateUrl); } catch { return null; } };
+  const first = await stateOf();
+  if (first && first.state === "ready") return;
   player.hidden = true;
   const note = el("p", { class: "sr-muted", role: "status", text: "Preparing a playable copy of this recording. This page updates when it is ready." });
   preview.append(note);
   try { await api("POST", url); } catch { /* the state poll below says what is wrong */ }
   for (let i = 0; i < 120; i += 1) {
-    let state = null;
-    try { state = await api("GET", `${url}/state`); } catch { /* asked again on the next round */ }
+    const state = await stateOf();
     if (state && state.state === "unsupported") { noPreview(player, note, state.reason); return; }
     if (state && state.state === "waiting_for_scan" && state.scan) {
       note.textContent = `${state.scan.label}${state.scan.detail ? ` (${state.scan.detail})` : ""}. The preview is made once the scan passes.`;
     }
-    await new Promise((ok) => setTimeout(ok, 3000));
-    const probe = await fetch(url, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
-    if (probe.ok) {
+    if (state && state.state === "ready") {
       note.remove();
       player.hidden = false;
-      player.src = `${url}?t=${Date.now()}`;
+      player.load(); // still preload="none": nothing is fetched until play is pressed
       announce("The recording is ready to play.");
       return;
     }
+    await new Promise((ok) => setTimeout(ok, 3000));
   }
   note.textContent = "The playable copy is taking longer than expected. Download the original instead.";
 }
@@ -100,12 +101,11 @@ async function loadAccessReport(event) {
       return;
     }
     const body = el("tbody");
-    for (const e of entries.slice(-200).reverse()) {
-      const at = new Date(e.at || e.occurred_at);
+    for (const e of foldForPeople(entries).slice(-200).reverse()) {
       body.append(el("tr", {},
-        el("td", { class: "sr-col-date", text: at.toLocaleString("en-GB", { timeZone: "UTC" }) + " UTC" }),
-        el("td", { text: e.who || e.actor_label || "" }),
-        el("td", { text: describe(e.action) }),
+        el("td", { class: "sr-col-date", text: ukTime(new Date(e.at || e.occurred_at)) }),
+        el("td", { text: e.actor_kind === "system" ? "Strongroom (automatic)" : e.who || e.actor_label || "" }),
+        el("td", { text: describe(e.action) + (e.played ? ` (${e.played})` : "") }),
         el("td", { text: e.ip || "" })));
     }
     const head = el("thead", {}, el("tr", {},
@@ -115,6 +115,44 @@ async function loadAccessReport(event) {
   } catch (error) {
     box.replaceChildren(el("p", { class: "sr-muted", text: `The access report is not available: ${error.message}` }));
   }
+}
+
+// The same format as the server's pages (web/templating.py uk_time): "1 Dec 2026, 23:05 GMT".
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+function ukTime(at) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Europe/London", day: "numeric", month: "numeric", year: "numeric",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  }).formatToParts(at).map((p) => [p.type, p.value]));
+  // Month names from this list, not Intl's ("Sept" in some versions), to match the server's "%b".
+  return `${parts.day} ${MONTHS[Number(parts.month) - 1]} ${parts.year}, ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}
+
+// What people read: one line per playback (its events carry one playback id; content.playbacks), and
+// one line per upload (a new file's first version is the upload itself, already said by "Uploaded").
+function foldForPeople(entries) {
+  const shown = [];
+  const playbacks = new Map();
+  for (const e of entries) {
+    const details = typeof e.details === "string" ? JSON.parse(e.details || "{}") : e.details || {};
+    if (e.action === "content.version.created" && details.number === 1) continue;
+    if (e.action !== "content.version.played") { shown.push(e); continue; }
+    const key = `${e.actor_kind}/${e.actor_id}/${details.playback}`;
+    let play = playbacks.get(key);
+    if (!play) { play = { ...e, ranges: [], size: details.size }; playbacks.set(key, play); shown.push(play); }
+    if (Array.isArray(details.range)) play.ranges.push(details.range);
+    play.played = `up to ${coveredPercent(play.ranges, play.size)}% of the recording`;
+  }
+  return shown;
+}
+
+function coveredPercent(ranges, size) {
+  let covered = 0;
+  let upTo = -1;
+  for (const [start, end] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    if (end > upTo) { covered += end - Math.max(start, upTo + 1) + 1; upTo = end; }
+  }
+  return size ? Math.min(100, Math.round((100 * covered) / size)) : 100;
 }
 
 // The labels come from the server (strongroom/web/audit_labels.py, the one mapping), as JSON in data-labels.
