@@ -5,6 +5,7 @@ writer (PERFORMANCE.md: a fresh segment-sized allocation per segment costs throu
 holds more than one segment, and reads only the segments a range needs.
 """
 
+import asyncio
 import functools
 import hashlib
 from collections.abc import Iterator
@@ -50,14 +51,14 @@ def _sealing_pool() -> ThreadPoolExecutor:
 class SealedBlobWriter:
     """Hashes plaintext (SHA-256) and seals it into a new blob in one pass.
 
-    Not thread-safe: one caller thread at a time (the caller may hand successive write() calls
-    to a worker thread, never concurrently). The caller SHALL end it with finish() or abort();
-    until finish() returns, the blob is not visible in the store.
+    Not thread-safe: one caller at a time (write() from one thread, or write_async() from the
+    event loop). The caller SHALL end it with finish() or abort(); until finish() returns, the
+    blob is not visible in the store.
 
-    While the caller's thread hashes and buffers segment i+1, a pool thread seals and stores
-    segment i (hashlib, AESGCM and os.write all release the GIL): measured about 1.3x the
-    throughput of doing both on one thread. Two plaintext buffers take turns, so there is never
-    more than one segment in flight per writer.
+    While the caller copies segment i+1 into one buffer, one pool thread hashes, seals and
+    stores segment i (hashlib, AESGCM and os.write all release the GIL). Two plaintext buffers
+    take turns and one job at a time is in flight, so the SHA-256 sees the segments in order.
+    The event loop thus spends one copy per received byte and one thread hop per segment.
     """
 
     def __init__(
@@ -102,37 +103,71 @@ class SealedBlobWriter:
         return self._size
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Hash and buffer `data` (any size), sealing and storing each segment once it is full.
+        """Buffer `data` (any size); each full segment is hashed, sealed and stored by a pool thread.
 
-        A full segment is sealed only when more data arrives, because whether it is the last
+        A full segment is handed off only when more data arrives, because whether it is the last
         segment (its nonce's flag) is known only then. Keeps no reference to `data`. On a
-        storage failure the blob is aborted and the error raised.
+        storage failure the blob is aborted and the error raised. Blocks while the previous
+        segment's job runs; in the event loop use write_async().
         """
         self._require_open()
         view = memoryview(data).cast("B")
-        self._hash.update(view)
         self._size += len(view)
-        seg = self._segment_size
         while view:
-            if self._fill == seg:
+            if self._fill == self._segment_size:
+                self._wait_pending()
                 self._hand_off_full_segment()
-            n = min(seg - self._fill, len(view))
-            self._plain[self._current][self._fill : self._fill + n] = view[:n]
-            self._fill += n
-            view = view[n:]
+            view = view[self._take(view) :]
+
+    async def write_async(self, data: bytes | bytearray | memoryview) -> None:
+        """write() for the event loop: the loop only copies `data` into the segment buffer (one copy),
+        and awaits the previous segment's job instead of blocking while it runs.
+
+        On failure the error is raised and the caller SHALL abort() (settle() first).
+        """
+        self._require_open()
+        view = memoryview(data).cast("B")
+        self._size += len(view)
+        while view:
+            if self._fill == self._segment_size:
+                pending = self._pending
+                if pending is not None:
+                    # Shielded: a cancelled upload must not cancel a job abort() waits for.
+                    await asyncio.shield(asyncio.wrap_future(pending))
+                    self._pending = None
+                self._hand_off_full_segment()
+            view = view[self._take(view) :]
+
+    async def settle(self) -> None:
+        """Wait, without raising, until no segment job runs (before abort() in the event loop)."""
+        pending = self._pending
+        if pending is not None:
+            await asyncio.gather(asyncio.wrap_future(pending), return_exceptions=True)
+
+    def _take(self, view: memoryview) -> int:
+        """Copy the start of `view` into the segment being filled; return how many bytes it took."""
+        n = min(self._segment_size - self._fill, len(view))
+        self._plain[self._current][self._fill : self._fill + n] = view[:n]
+        self._fill += n
+        return n
 
     def _hand_off_full_segment(self) -> None:
-        self._wait_pending()  # frees the other buffer and the sealed buffer
+        """Give the full segment to a pool thread. The previous job SHALL be done: one job in
+        flight per writer keeps SHA-256 in order and frees the other buffer and the sealed one."""
         writer = self._require_open()
         plaintext = self._plain[self._current]
         self._pending = _sealing_pool().submit(
-            self._seal_and_store, writer, self._index, plaintext, last=False
+            self._hash_seal_and_store, writer, self._index, plaintext, last=False
         )
         self._index += 1
         self._current ^= 1
         self._fill = 0
 
-    def _seal_and_store(self, writer: BlobWriter, index: int, plaintext: memoryview, *, last: bool) -> None:
+    def _hash_seal_and_store(
+        self, writer: BlobWriter, index: int, plaintext: memoryview, *, last: bool
+    ) -> None:
+        # hashlib, AESGCM and os.write release the GIL: the event loop keeps receiving meanwhile.
+        self._hash.update(plaintext)
         n = self._sealer.seal_into(index, plaintext, last=last, out=self._sealed)
         writer.write(self._sealed[:n])
 
@@ -154,7 +189,9 @@ class SealedBlobWriter:
         self._wait_pending()
         writer = self._require_open()
         try:
-            self._seal_and_store(writer, self._index, self._plain[self._current][: self._fill], last=True)
+            self._hash_seal_and_store(
+                writer, self._index, self._plain[self._current][: self._fill], last=True
+            )
             writer.complete()
         except BaseException:
             self.abort()
