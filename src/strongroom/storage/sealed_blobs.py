@@ -236,8 +236,11 @@ def read_plaintext(
     plaintext_size: int,
     start: int = 0,
     end_inclusive: int | None = None,
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     """Decrypted chunks covering exactly plaintext bytes [start, end_inclusive] (default: to the end).
+
+    Each chunk is a view into a buffer of its own batch, which nothing reuses: a consumer may keep
+    it (a connection may still hold it after the next chunk is read).
 
     Checks the range, unwraps the key and reads the header before returning, so that
     RangeNotSatisfiable, NotFound, KeyUnavailable and a bad header surface before a response
@@ -292,7 +295,7 @@ def _segments(
     indexes: range,
     start: int,
     end: int,
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     last_index = segment_count(plaintext_size=plaintext_size, segment_size=segment_size) - 1
 
     def span(index: int) -> tuple[int, int]:
@@ -309,14 +312,16 @@ def _segments(
         # segment (bytes appended to the blob) is tampering, and costs nothing extra to notice.
         reaches_end = batch[-1] == last_index
         # Consecutive segments are adjacent in the blob: one read for the batch, not one per segment.
-        sealed = memoryview(
-            store.read(blob_key, offset=first_offset, length=wanted + (1 if reaches_end else 0))
-        )
-        if len(sealed) > wanted:
+        # The batch is read into a fresh buffer and decrypted in place: no allocation per segment,
+        # and the plaintext views handed out are never overwritten by a later batch.
+        buffer = bytearray(wanted + (1 if reaches_end else 0))
+        got = store.read_into(blob_key, offset=first_offset, into=buffer)
+        if got > wanted:
             raise CorruptBlob(
                 "The blob holds bytes after its final segment: it is longer than its recorded size.",
                 segment=last_index,
             )
+        sealed = memoryview(buffer)[:got]
         for index in batch:
             offset, length = span(index)
             piece = sealed[offset - first_offset : offset - first_offset + length]
@@ -325,14 +330,14 @@ def _segments(
                     f"The blob ends inside segment {index}: it is shorter than its recorded size.",
                     segment=index,
                 )
-            plain = opener.open(index, piece, last=index == last_index)
+            plain = opener.open_in_place(index, piece, last=index == last_index)
             seg_start = index * segment_size
             lo = max(start - seg_start, 0)
             hi = min(end - seg_start + 1, len(plain))
             if hi <= lo:
                 continue  # the empty last segment of an empty file: authenticated, nothing to yield
             yield plain if lo == 0 and hi == len(plain) else plain[lo:hi]
-        del sealed  # at most READ_AHEAD_SEGMENTS of ciphertext held at a time
+        del sealed, buffer  # at most READ_AHEAD_SEGMENTS held here at a time
 
 
 def verify_blob(
