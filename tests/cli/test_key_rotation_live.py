@@ -94,4 +94,7 @@ def test_rotation_beside_a_running_server_loses_no_file(settings: Settings, toke
             assert hashlib.sha256(response.content).hexdigest() == hashlib.sha256(files[name]).hexdigest()
     finally:
         stop(proc)
-    assert run_cli(settings, "verify").stdout.strip() == f"checked {len(files)} versions, 0 failed"
+    assert (
+        run_cli(settings, "verify").stdout.strip()
+        == f"checked {len(files)} versions and 0 renditions, 0 failed"
+    )
