@@ -46,3 +46,12 @@ def test_a_command_group_help_stays_light_too() -> None:
     assert "export" in text
     loaded = {name.split(".")[0] for name in probe["modules"]}  # type: ignore[attr-defined]
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_server_app_loads_the_pdf_library_only_when_a_report_is_made() -> None:
+    probe = "import json, sys, strongroom.app; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert loaded.isdisjoint({"fpdf", "fontTools"})
