@@ -63,7 +63,7 @@ def content_disposition(name: str, *, inline: bool = False) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
-def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[bytes]:
+def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[memoryview]:
     """The decrypted bytes to send. A blob that fails its integrity check ends the response and is
     recorded as a `storage.blob.tampered` incident naming the file and version."""
     start, end = (content.byte_range.start, content.byte_range.end) if content.byte_range else (0, None)
@@ -88,7 +88,7 @@ def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[bytes
     return _checked(runtime, content, chunks)
 
 
-def _checked(runtime: Runtime, content: ContentToSend, chunks: Iterator[bytes]) -> Iterator[bytes]:
+def _checked(runtime: Runtime, content: ContentToSend, chunks: Iterator[memoryview]) -> Iterator[memoryview]:
     try:
         yield from chunks
     except CorruptBlob as exc:
@@ -112,9 +112,9 @@ def _record_incident(runtime: Runtime, content: ContentToSend, exc: CorruptBlob)
 BATCH_BYTES = 4 << 20
 
 
-def _next_batch(chunks: Iterator[bytes]) -> list[bytes]:
+def _next_batch(chunks: Iterator[memoryview]) -> list[memoryview]:
     """Up to BATCH_BYTES of decrypted chunks: one thread hop per few segments instead of per segment."""
-    batch: list[bytes] = []
+    batch: list[memoryview] = []
     size = 0
     for chunk in chunks:
         batch.append(chunk)
@@ -124,7 +124,7 @@ def _next_batch(chunks: Iterator[bytes]) -> list[bytes]:
     return batch
 
 
-async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def _in_thread(chunks: Iterator[memoryview]) -> AsyncIterator[memoryview]:
     """Decrypt the next batch on a worker thread while the event loop sends the current one."""
     loop = asyncio.get_running_loop()
     pending = loop.run_in_executor(None, _next_batch, chunks)
@@ -166,7 +166,7 @@ class RecordedStream(StreamingResponse):
 
     def __init__(
         self,
-        body: AsyncIterable[bytes],
+        body: AsyncIterable[bytes | memoryview],
         *,
         runtime: Runtime,
         content: ContentToSend,
@@ -187,7 +187,9 @@ class RecordedStream(StreamingResponse):
                 {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
             )
             async for chunk in self.body_iterator:
-                data = chunk.encode(self.charset) if isinstance(chunk, str) else bytes(chunk)
+                # Views are sent as they are (Starlette and uvicorn take any buffer): a bytes()
+                # copy here would cost a pass over every byte sent.
+                data = chunk.encode(self.charset) if isinstance(chunk, str) else chunk
                 await send({"type": "http.response.body", "body": data, "more_body": True})
                 sent += len(data)
             await send({"type": "http.response.body", "body": b"", "more_body": False})

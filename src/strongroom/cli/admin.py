@@ -2,20 +2,19 @@
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from strongroom.actors import Actor, Origin
-from strongroom.audit import witness
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
-from strongroom.config import Settings
-from strongroom.content import folders as content_folders
-from strongroom.content import maintenance
-from strongroom.db.session import transaction
 from strongroom.errors import StrongroomError
-from strongroom.identity import tokens, users
-from strongroom.sharing import models as sharing_models
-from strongroom.storage import signing_keys
+
+if TYPE_CHECKING:
+    from strongroom.config import Settings
+    from strongroom.content import maintenance
+
+# Command bodies import what they use: see cli/common.py.
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage local accounts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Manage key-encryption keys and the audit signing key.")
@@ -40,6 +39,10 @@ def create_user(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Create a local account. With --token, stdout is only the token, for scripts."""
+    from strongroom.content import folders as content_folders
+    from strongroom.db.session import transaction
+    from strongroom.identity import tokens, users
+
     runtime = open_runtime(load_settings(data_dir))
     try:
         with transaction(runtime.sessions) as session:
@@ -63,10 +66,12 @@ def create_user(
 
 
 def _holders() -> list[type[object]]:
+    from strongroom.sharing import models as sharing_models
+
     return [sharing_models.SubmissionChunk]  # chunks of upload-request files still arriving
 
 
-def _grace(settings: Settings, seconds: int | None) -> timedelta:
+def _grace(settings: "Settings", seconds: int | None) -> timedelta:
     return timedelta(seconds=settings.keys.retire_grace_seconds if seconds is None else seconds)
 
 
@@ -78,7 +83,7 @@ GraceOption = typer.Option(
 )
 
 
-def _report(done: maintenance.Rotation) -> None:
+def _report(done: "maintenance.Rotation") -> None:
     for kek_id in done.retired:
         typer.echo(f"retired {kek_id}")
     for kek_id, why in done.waiting.items():
@@ -100,6 +105,8 @@ def rotate(
     Safe while the server and workers run: they pick up the new key from the key file. Older keys are
     retired only after the grace period and once nothing is wrapped with them (`strongroom keys retire`).
     """
+    from strongroom.content import maintenance
+
     settings = load_settings(data_dir)
     runtime = open_runtime(settings)
     done = maintenance.rotate_keys(
@@ -118,6 +125,8 @@ def rotate(
 def retire(grace_seconds: int | None = GraceOption, data_dir: Path | None = DataDirOption) -> None:
     """Retire superseded key-encryption keys whose grace period has passed and that wrap nothing any more
     (anything still wrapped with them is re-wrapped first). The worker does this every hour too."""
+    from strongroom.content import maintenance
+
     settings = load_settings(data_dir)
     runtime = open_runtime(settings)
     done = maintenance.retire_superseded(
@@ -137,6 +146,8 @@ def retire(grace_seconds: int | None = GraceOption, data_dir: Path | None = Data
 @keys_app.command("list")
 def list_keys(data_dir: Path | None = DataDirOption) -> None:
     """The key-encryption keys held, oldest first, with how many data keys each wraps now."""
+    from strongroom.content import maintenance
+
     runtime = open_runtime(load_settings(data_dir))
     for kek in runtime.keys.keks():
         count = maintenance.count_wrapped_with(
@@ -150,6 +161,9 @@ def list_keys(data_dir: Path | None = DataDirOption) -> None:
 def rotate_signing(data_dir: Path | None = DataDirOption) -> None:
     """Make a new audit signing key. The old key first signs a checkpoint that covers the event naming
     the new key; then its private half is destroyed and its public half kept for old checkpoints."""
+    from strongroom.audit import witness
+    from strongroom.storage import signing_keys
+
     runtime = open_runtime(load_settings(data_dir))
     info = signing_keys.rotate_signing_key(
         runtime.sessions,

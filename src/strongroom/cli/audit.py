@@ -4,17 +4,18 @@ import itertools
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from strongroom.audit import custody_verify, export, reasons, verify, witness
-from strongroom.audit.checkpoints import CheckpointTampered, key_id
-from strongroom.audit.trust import EXIT_STATUS, Outcome, Trust
 from strongroom.cli.admin import CLI_ACTOR
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
 from strongroom.errors import StrongroomError
-from strongroom.storage.signing_keys import earlier_public_keys
+
+if TYPE_CHECKING:
+    from strongroom.audit.trust import Outcome, Trust
+
+# Command bodies import what they use (the custody verifier pulls in fpdf): see cli/common.py.
 
 ED25519_KEY_BYTES = 32
 app = typer.Typer(no_args_is_help=True, help="The audit trail: verify, export, checkpoint.")
@@ -54,9 +55,11 @@ def _read_witness(paths: list[Path]) -> list[dict[str, object]]:
 
 
 def _conclude(
-    outcome: Outcome, *, problems: list[str], unverified: list[str], warnings: list[str], ok: str
+    outcome: "Outcome", *, problems: list[str], unverified: list[str], warnings: list[str], ok: str
 ) -> None:
     """Print the findings and the outcome, and exit with the outcome's status (see audit/trust.py)."""
+    from strongroom.audit.trust import EXIT_STATUS, Outcome
+
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     for problem in problems:
@@ -99,6 +102,9 @@ def verify_command(
 
     Exit status 0 verified; 1 tampered (or an event no signed checkpoint vouches for); 3 intact but
     unverified (no trusted key given, or no signed checkpoint); 2 usage error."""
+    from strongroom.audit import verify
+    from strongroom.audit.trust import Trust
+
     trust = Trust(_public_keys(public_key), origin)
     witness_records = _read_witness(witness_files)
     with export_file.open(encoding="utf-8") as lines:
@@ -117,7 +123,10 @@ def verify_command(
     )
 
 
-def _verify_bundle(bundle: dict[str, Any], *, trust: Trust, log_file: Path | None) -> None:
+def _verify_bundle(bundle: dict[str, Any], *, trust: "Trust", log_file: Path | None) -> None:
+    from strongroom.audit import custody_verify, verify
+    from strongroom.audit.trust import Outcome
+
     verdict = custody_verify.verify_bundle(bundle, trust=trust)
     checkpoint = bundle.get("checkpoint")
     covered = f" up to event {checkpoint.get('tree_size')}" if isinstance(checkpoint, dict) else ""
@@ -165,6 +174,8 @@ def export_command(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Export the audit trail. The export is recorded in the trail with its reason."""
+    from strongroom.audit import export, reasons, witness
+
     if format not in {"jsonl", "syslog"}:
         typer.echo("error: --format must be jsonl or syslog", err=True)
         raise typer.Exit(2)
@@ -199,6 +210,10 @@ def export_command(
 @app.command("checkpoint")
 def checkpoint_command(data_dir: Path | None = DataDirOption) -> None:
     """Sign a checkpoint over every event now and send it to the configured witnesses."""
+    from strongroom.audit import witness
+    from strongroom.audit.checkpoints import CheckpointTampered
+    from strongroom.storage.signing_keys import earlier_public_keys
+
     runtime = open_runtime(load_settings(data_dir))
     try:
         made = witness.checkpoint_now(
@@ -221,6 +236,8 @@ def checkpoint_command(data_dir: Path | None = DataDirOption) -> None:
 @app.command("public-key")
 def public_key_command(data_dir: Path | None = DataDirOption) -> None:
     """Print the audit public key (hex) and its id: keep a copy away from the server."""
+    from strongroom.audit.checkpoints import key_id
+
     runtime = open_runtime(load_settings(data_dir))
     key = runtime.audit_key.public_key()
     typer.echo(f"{key.hex()}  {key_id(key)}")

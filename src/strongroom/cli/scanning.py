@@ -3,12 +3,8 @@
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
 
 from strongroom.cli.common import DataDirOption, load_settings, open_runtime
-from strongroom.content.models import File, FileVersion
-from strongroom.db.session import transaction
-from strongroom.skills import virus_scan
 
 RescanOption = typer.Option(
     False,
@@ -25,6 +21,12 @@ def register(app: typer.Typer) -> None:
 def scan(data_dir: Path | None = DataDirOption, rescan: bool = RescanOption) -> None:
     """Scan every file waiting for the virus scanner now and print each outcome. Exit 1 when any file
     is still waiting (scanner not configured or not reachable) or was found infected."""
+    from sqlalchemy import select
+
+    from strongroom.content.models import File, FileVersion
+    from strongroom.db.session import transaction
+    from strongroom.skills import virus_scan
+
     runtime = open_runtime(load_settings(data_dir))
     settings = runtime.settings
     for problem in virus_scan.requirements(settings.scan):

@@ -7,22 +7,18 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from strongroom.actors import Actor
 from strongroom.cli.common import DataDirOption, DevOption, load_settings, open_runtime
 from strongroom.cli.tuning import freeze_startup_objects, tune_malloc
-from strongroom.config import ServerSettings
-from strongroom.content import folders as content_folders
-from strongroom.content import maintenance
-from strongroom.db.session import transaction
-from strongroom.identity import users
-from strongroom.identity.models import User
-from strongroom.runtime import Runtime
 
 if TYPE_CHECKING:
     import uvicorn
     from starlette.types import ASGIApp
 
+    from strongroom.config import ServerSettings
     from strongroom.jobs.worker import Worker
+    from strongroom.runtime import Runtime
+
+# Command bodies import what they use: see cli/common.py.
 
 BOOTSTRAP_ADMIN = "admin@strongroom.local"
 
@@ -34,7 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command()(worker)
 
 
-def build_worker(runtime: Runtime) -> "Worker":
+def build_worker(runtime: "Runtime") -> "Worker":
     from strongroom.jobs import tasks
     from strongroom.jobs.worker import Worker
 
@@ -93,7 +89,7 @@ def serve(
     uvicorn.Server(uvicorn_config(create_app(runtime), server)).run()
 
 
-def uvicorn_config(app: "ASGIApp", server: ServerSettings) -> "uvicorn.Config":
+def uvicorn_config(app: "ASGIApp", server: "ServerSettings") -> "uvicorn.Config":
     """How `strongroom serve` runs uvicorn: read deadlines on, uvicorn's own proxy headers off."""
     import uvicorn
 
@@ -114,8 +110,14 @@ def uvicorn_config(app: "ASGIApp", server: ServerSettings) -> "uvicorn.Config":
     )
 
 
-def ensure_bootstrap_admin(runtime: Runtime) -> str | None:
+def ensure_bootstrap_admin(runtime: "Runtime") -> str | None:
     """On a fresh data dir, create the first admin with a random password and return it."""
+    from strongroom.actors import Actor
+    from strongroom.content import folders as content_folders
+    from strongroom.db.session import transaction
+    from strongroom.identity import users
+    from strongroom.identity.models import User
+
     with transaction(runtime.sessions) as session:
         if session.query(User.id).first() is not None:
             return None
@@ -161,6 +163,7 @@ def gc(
     from datetime import timedelta
 
     runtime = open_runtime(load_settings(data_dir))
+    from strongroom.content import maintenance
     from strongroom.jobs import tasks
     from strongroom.sharing import upload_requests
 

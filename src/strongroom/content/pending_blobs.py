@@ -41,6 +41,9 @@ class PendingBlobRecorder(BlobStore):
     def read(self, key: str, *, offset: int, length: int) -> bytes:
         return self.inner.read(key, offset=offset, length=length)
 
+    def read_into(self, key: str, *, offset: int, into: bytearray) -> int:
+        return self.inner.read_into(key, offset=offset, into=into)
+
     def size(self, key: str) -> int:
         return self.inner.size(key)
 

@@ -4,7 +4,8 @@ Order matters, and it is the point of this module:
 1. `prepare_upload` checks permission and the name in a short transaction *before* any byte is read,
    so a refused upload costs the client nothing.
 2. `receive_stream` hashes and seals the bytes into a new blob while they arrive, in constant memory:
-   the event loop receives segment i+1 while a worker thread hashes and seals segment i.
+   the event loop copies segment i+1 into the writer's buffer while a pool thread hashes and seals
+   segment i.
 3. `commit_upload` runs only after the blob store made the blob durable. It re-checks permission and
    name (they may have changed while the bytes streamed) and writes the version and its audit event in
    one transaction. A crash before this commit leaves an orphan blob for `gc.collect_orphan_blobs`,
@@ -100,8 +101,6 @@ async def receive_stream(
     away) the partial blob is removed and the error propagates: nothing is stored."""
     writer = SealedBlobWriter(store=store, keys=keys, aad_id=version_id.encode(), segment_size=segment_bytes)
     loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
-    buffer = bytearray()
     received = 0
     try:
         async for chunk in chunks:
@@ -110,21 +109,12 @@ async def receive_stream(
                 raise TooLarge(  # noqa: TRY301 - the except below must abort the writer for this too
                     f"The file is larger than the limit of {max_bytes} bytes.", limit=max_bytes
                 )
-            buffer += chunk
-            if len(buffer) >= segment_bytes:
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(None, writer.write, bytes(buffer))
-                buffer.clear()
-        if pending is not None:
-            await pending
-            pending = None
-        if buffer:
-            await loop.run_in_executor(None, writer.write, bytes(buffer))
+            # Copies the chunk into the writer's segment buffer; a pool thread hashes and seals
+            # each full segment while the loop receives the next (one hop per segment).
+            await writer.write_async(chunk)
         sealed = await loop.run_in_executor(None, writer.finish)
     except BaseException:
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
+        await writer.settle()
         await loop.run_in_executor(None, writer.abort)
         raise
     if expected_sha256 is not None and not hmac.compare_digest(expected_sha256, sealed.sha256):

@@ -98,7 +98,7 @@ def requirements(settings: ScanSettings) -> list[str]:
     return []
 
 
-def _send(sock: socket.socket, chunks: Iterable[bytes]) -> None:
+def _send(sock: socket.socket, chunks: Iterable[bytes | memoryview]) -> None:
     sock.sendall(b"zINSTREAM\0")
     for chunk in chunks:
         for offset in range(0, len(chunk), CHUNK):
@@ -107,7 +107,7 @@ def _send(sock: socket.socket, chunks: Iterable[bytes]) -> None:
     sock.sendall(struct.pack("!L", 0))
 
 
-def scan_chunks(settings: ScanSettings, chunks: Iterable[bytes]) -> Verdict:
+def scan_chunks(settings: ScanSettings, chunks: Iterable[bytes | memoryview]) -> Verdict:
     """Stream bytes to clamd (INSTREAM) and read its verdict. Raises Unavailable if clamd cannot be
     used, TooLargeForScanner when clamd refuses the length."""
     if not settings.clamd:
@@ -129,7 +129,7 @@ def scan_chunks(settings: ScanSettings, chunks: Iterable[bytes]) -> Verdict:
     raise Unavailable(f"The virus scanner could not scan the file: {answer or 'no answer'}")
 
 
-def _first_bytes(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+def _first_bytes(chunks: Iterator[memoryview], limit: int) -> Iterator[memoryview]:
     left = limit
     for chunk in chunks:
         if left <= 0:

@@ -99,6 +99,14 @@ class BlobStore(Protocol):
         """
         ...
 
+    def read_into(self, key: str, *, offset: int, into: bytearray) -> int:
+        """Fill `into` with the bytes from `offset`; return how many were read (as read(): fewer
+        only when the blob ends first). Stores that can read into a caller's buffer override this
+        to spare the download path a fresh allocation per read."""
+        data = self.read(key, offset=offset, length=len(into))
+        into[: len(data)] = data
+        return len(data)
+
     def size(self, key: str) -> int:
         """The blob's size in bytes. Raises NotFound."""
         ...

@@ -5,6 +5,7 @@ writer (PERFORMANCE.md: a fresh segment-sized allocation per segment costs throu
 holds more than one segment, and reads only the segments a range needs.
 """
 
+import asyncio
 import functools
 import hashlib
 from collections.abc import Iterator
@@ -50,14 +51,14 @@ def _sealing_pool() -> ThreadPoolExecutor:
 class SealedBlobWriter:
     """Hashes plaintext (SHA-256) and seals it into a new blob in one pass.
 
-    Not thread-safe: one caller thread at a time (the caller may hand successive write() calls
-    to a worker thread, never concurrently). The caller SHALL end it with finish() or abort();
-    until finish() returns, the blob is not visible in the store.
+    Not thread-safe: one caller at a time (write() from one thread, or write_async() from the
+    event loop). The caller SHALL end it with finish() or abort(); until finish() returns, the
+    blob is not visible in the store.
 
-    While the caller's thread hashes and buffers segment i+1, a pool thread seals and stores
-    segment i (hashlib, AESGCM and os.write all release the GIL): measured about 1.3x the
-    throughput of doing both on one thread. Two plaintext buffers take turns, so there is never
-    more than one segment in flight per writer.
+    While the caller copies segment i+1 into one buffer, one pool thread hashes, seals and
+    stores segment i (hashlib, AESGCM and os.write all release the GIL). Two plaintext buffers
+    take turns and one job at a time is in flight, so the SHA-256 sees the segments in order.
+    The event loop thus spends one copy per received byte and one thread hop per segment.
     """
 
     def __init__(
@@ -102,37 +103,71 @@ class SealedBlobWriter:
         return self._size
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Hash and buffer `data` (any size), sealing and storing each segment once it is full.
+        """Buffer `data` (any size); each full segment is hashed, sealed and stored by a pool thread.
 
-        A full segment is sealed only when more data arrives, because whether it is the last
+        A full segment is handed off only when more data arrives, because whether it is the last
         segment (its nonce's flag) is known only then. Keeps no reference to `data`. On a
-        storage failure the blob is aborted and the error raised.
+        storage failure the blob is aborted and the error raised. Blocks while the previous
+        segment's job runs; in the event loop use write_async().
         """
         self._require_open()
         view = memoryview(data).cast("B")
-        self._hash.update(view)
         self._size += len(view)
-        seg = self._segment_size
         while view:
-            if self._fill == seg:
+            if self._fill == self._segment_size:
+                self._wait_pending()
                 self._hand_off_full_segment()
-            n = min(seg - self._fill, len(view))
-            self._plain[self._current][self._fill : self._fill + n] = view[:n]
-            self._fill += n
-            view = view[n:]
+            view = view[self._take(view) :]
+
+    async def write_async(self, data: bytes | bytearray | memoryview) -> None:
+        """write() for the event loop: the loop only copies `data` into the segment buffer (one copy),
+        and awaits the previous segment's job instead of blocking while it runs.
+
+        On failure the error is raised and the caller SHALL abort() (settle() first).
+        """
+        self._require_open()
+        view = memoryview(data).cast("B")
+        self._size += len(view)
+        while view:
+            if self._fill == self._segment_size:
+                pending = self._pending
+                if pending is not None:
+                    # Shielded: a cancelled upload must not cancel a job abort() waits for.
+                    await asyncio.shield(asyncio.wrap_future(pending))
+                    self._pending = None
+                self._hand_off_full_segment()
+            view = view[self._take(view) :]
+
+    async def settle(self) -> None:
+        """Wait, without raising, until no segment job runs (before abort() in the event loop)."""
+        pending = self._pending
+        if pending is not None:
+            await asyncio.gather(asyncio.wrap_future(pending), return_exceptions=True)
+
+    def _take(self, view: memoryview) -> int:
+        """Copy the start of `view` into the segment being filled; return how many bytes it took."""
+        n = min(self._segment_size - self._fill, len(view))
+        self._plain[self._current][self._fill : self._fill + n] = view[:n]
+        self._fill += n
+        return n
 
     def _hand_off_full_segment(self) -> None:
-        self._wait_pending()  # frees the other buffer and the sealed buffer
+        """Give the full segment to a pool thread. The previous job SHALL be done: one job in
+        flight per writer keeps SHA-256 in order and frees the other buffer and the sealed one."""
         writer = self._require_open()
         plaintext = self._plain[self._current]
         self._pending = _sealing_pool().submit(
-            self._seal_and_store, writer, self._index, plaintext, last=False
+            self._hash_seal_and_store, writer, self._index, plaintext, last=False
         )
         self._index += 1
         self._current ^= 1
         self._fill = 0
 
-    def _seal_and_store(self, writer: BlobWriter, index: int, plaintext: memoryview, *, last: bool) -> None:
+    def _hash_seal_and_store(
+        self, writer: BlobWriter, index: int, plaintext: memoryview, *, last: bool
+    ) -> None:
+        # hashlib, AESGCM and os.write release the GIL: the event loop keeps receiving meanwhile.
+        self._hash.update(plaintext)
         n = self._sealer.seal_into(index, plaintext, last=last, out=self._sealed)
         writer.write(self._sealed[:n])
 
@@ -154,7 +189,9 @@ class SealedBlobWriter:
         self._wait_pending()
         writer = self._require_open()
         try:
-            self._seal_and_store(writer, self._index, self._plain[self._current][: self._fill], last=True)
+            self._hash_seal_and_store(
+                writer, self._index, self._plain[self._current][: self._fill], last=True
+            )
             writer.complete()
         except BaseException:
             self.abort()
@@ -199,8 +236,11 @@ def read_plaintext(
     plaintext_size: int,
     start: int = 0,
     end_inclusive: int | None = None,
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     """Decrypted chunks covering exactly plaintext bytes [start, end_inclusive] (default: to the end).
+
+    Each chunk is a view into a buffer of its own batch, which nothing reuses: a consumer may keep
+    it (a connection may still hold it after the next chunk is read).
 
     Checks the range, unwraps the key and reads the header before returning, so that
     RangeNotSatisfiable, NotFound, KeyUnavailable and a bad header surface before a response
@@ -255,7 +295,7 @@ def _segments(
     indexes: range,
     start: int,
     end: int,
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     last_index = segment_count(plaintext_size=plaintext_size, segment_size=segment_size) - 1
 
     def span(index: int) -> tuple[int, int]:
@@ -272,14 +312,16 @@ def _segments(
         # segment (bytes appended to the blob) is tampering, and costs nothing extra to notice.
         reaches_end = batch[-1] == last_index
         # Consecutive segments are adjacent in the blob: one read for the batch, not one per segment.
-        sealed = memoryview(
-            store.read(blob_key, offset=first_offset, length=wanted + (1 if reaches_end else 0))
-        )
-        if len(sealed) > wanted:
+        # The batch is read into a fresh buffer and decrypted in place: no allocation per segment,
+        # and the plaintext views handed out are never overwritten by a later batch.
+        buffer = bytearray(wanted + (1 if reaches_end else 0))
+        got = store.read_into(blob_key, offset=first_offset, into=buffer)
+        if got > wanted:
             raise CorruptBlob(
                 "The blob holds bytes after its final segment: it is longer than its recorded size.",
                 segment=last_index,
             )
+        sealed = memoryview(buffer)[:got]
         for index in batch:
             offset, length = span(index)
             piece = sealed[offset - first_offset : offset - first_offset + length]
@@ -288,14 +330,14 @@ def _segments(
                     f"The blob ends inside segment {index}: it is shorter than its recorded size.",
                     segment=index,
                 )
-            plain = opener.open(index, piece, last=index == last_index)
+            plain = opener.open_in_place(index, piece, last=index == last_index)
             seg_start = index * segment_size
             lo = max(start - seg_start, 0)
             hi = min(end - seg_start + 1, len(plain))
             if hi <= lo:
                 continue  # the empty last segment of an empty file: authenticated, nothing to yield
             yield plain if lo == 0 and hi == len(plain) else plain[lo:hi]
-        del sealed  # at most READ_AHEAD_SEGMENTS of ciphertext held at a time
+        del sealed, buffer  # at most READ_AHEAD_SEGMENTS held here at a time
 
 
 def verify_blob(

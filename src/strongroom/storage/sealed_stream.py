@@ -207,6 +207,20 @@ class SegmentOpener:
         except InvalidTag:
             raise self._corrupt(index, last=last) from None
 
+    def open_in_place(self, index: int, sealed: memoryview, *, last: bool) -> memoryview:
+        """Decrypt segment `index` where it lies (a writable view) and return its plaintext there.
+
+        For the download path: no buffer is allocated per segment. Raises CorruptBlob if it does
+        not authenticate; the view then holds unauthenticated bytes the caller SHALL NOT use.
+        """
+        nonce, body = self._split(index, sealed, last=last)
+        plain = body[: len(body) - TAG_SIZE]
+        try:
+            self._aead.decrypt_into(nonce, body, self._aad, plain)
+        except InvalidTag:
+            raise self._corrupt(index, last=last) from None
+        return plain
+
     def open_into(
         self,
         index: int,

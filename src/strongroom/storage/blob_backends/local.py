@@ -311,6 +311,15 @@ class LocalBlobStore(BlobStore):
         finally:
             os.close(fd)
 
+    def read_into(self, key: str, *, offset: int, into: bytearray) -> int:
+        if offset < 0:
+            raise InputError("A blob read needs a non-negative offset and length.")
+        fd = self._open(key)
+        try:
+            return _preadv_fully(fd, offset=offset, into=memoryview(into))
+        finally:
+            os.close(fd)
+
     def _open(self, key: str) -> int:
         try:
             return os.open(self._path(key), os.O_RDONLY | _OPEN_FLAGS)
@@ -406,3 +415,11 @@ def _sorted_dirs(path: Path) -> list[Path]:
     return sorted(
         Path(e.path) for e in os.scandir(path) if hexpair.fullmatch(e.name) is not None and e.is_dir()
     )
+
+
+def _preadv_fully(fd: int, *, offset: int, into: memoryview) -> int:
+    """Read into `into` until it is full or the file ends; return the bytes read."""
+    got = 0
+    while got < len(into) and (n := os.preadv(fd, [into[got:]], offset + got)):
+        got += n
+    return got

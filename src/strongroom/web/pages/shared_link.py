@@ -566,7 +566,7 @@ class LinkCut(Exception):
 
 async def guarded_stream(runtime: Runtime, link_id: str, content: ContentToSend) -> AsyncIterator[bytes]:
     """The decrypted bytes, re-checking every few segments that the link is still live."""
-    chunks: Iterator[bytes] = plaintext_chunks(runtime, content)
+    chunks: Iterator[memoryview] = plaintext_chunks(runtime, content)
     done = object()
     sent, since_check, checked_at = 0, 0, time.monotonic()
 

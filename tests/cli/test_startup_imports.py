@@ -1,0 +1,57 @@
+"""`strongroom --help` (and every command's start) must not pay for the server's libraries.
+
+Checked by what is imported, not by timing: a timing assertion would fail on a busy machine.
+"""
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("sqlalchemy", "fastapi", "starlette", "fpdf", "fontTools", "alembic", "pydantic_settings")
+
+PROBE = """
+import json, runpy, sys
+sys.argv = ["strongroom", *sys.argv[1:]]
+try:
+    runpy.run_module("strongroom", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print("\\n@@" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def run_cli(*args: str) -> tuple[str, dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False, timeout=120
+    )
+    text, _, tail = done.stdout.rpartition("\n@@")
+    return text, json.loads(tail)
+
+
+def test_help_lists_every_command_without_importing_the_server_libraries() -> None:
+    text, probe = run_cli("--help")
+    assert probe["code"] == 0
+    for command in ("serve", "worker", "verify", "gc", "scan", "users", "keys", "audit", "login", "upload"):
+        assert command in text
+    loaded = {name.split(".")[0] for name in probe["modules"]}  # type: ignore[attr-defined]
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_a_command_group_help_stays_light_too() -> None:
+    text, probe = run_cli("audit", "--help")
+    assert probe["code"] == 0
+    assert "verify" in text
+    assert "export" in text
+    loaded = {name.split(".")[0] for name in probe["modules"]}  # type: ignore[attr-defined]
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_server_app_loads_the_pdf_library_only_when_a_report_is_made() -> None:
+    probe = "import json, sys, strongroom.app; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert loaded.isdisjoint({"fpdf", "fontTools"})
