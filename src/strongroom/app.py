@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from strongroom import __version__, web
+from strongroom import __version__, health, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
 from strongroom.client_address import ClientAddressMiddleware
@@ -33,9 +33,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
     # Added last, so outermost: an outage anywhere below (middleware included) is a 503/507 answer.
     app.add_middleware(OutageGuard)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health.router)  # /healthz (alive) and /readyz (database, blobs, keys)
 
     return app

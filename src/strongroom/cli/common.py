@@ -1,11 +1,14 @@
-"""What every server-side command shares: settings from options and env, a migrated runtime."""
+"""What every server-side command shares: settings from options and env, a runtime on a current schema."""
 
 from pathlib import Path
 
 import typer
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from strongroom.config import Settings
-from strongroom.db.migrate import upgrade
+from strongroom.db.migrate import Schema, schema_state, upgrade
+from strongroom.db.session import make_engine
 from strongroom.runtime import Runtime
 
 DataDirOption = typer.Option(
@@ -13,6 +16,11 @@ DataDirOption = typer.Option(
 )
 DevOption = typer.Option(
     None, "--dev/--no-dev", help="Development mode: allow plain-HTTP links on loopback etc."
+)
+MigrateOption = typer.Option(
+    False,
+    "--migrate",
+    help="Upgrade the database schema to this version first (like `strongroom db upgrade`).",
 )
 
 
@@ -29,7 +37,79 @@ def load_settings(data_dir: Path | None = None, *, dev: bool | None = None, **ov
         raise typer.Exit(2) from exc
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    runtime = Runtime.build(settings)
-    upgrade(runtime.engine)
-    return runtime
+def is_embedded(settings: Settings) -> bool:
+    """The default SQLite file in the data dir: one process owns it, so it may migrate itself."""
+    return settings.database.url is None
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def open_engine(settings: Settings) -> Engine:
+    """An engine for the configured database; exits 2 with the reason when it cannot be reached."""
+    if is_embedded(settings):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise fail(f"cannot reach the database ({_location(settings)}): {exc.__class__.__name__}") from exc
+    return engine
+
+
+def migrate(settings: Settings) -> None:
+    engine = open_engine(settings)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def require_current_schema(settings: Settings) -> None:
+    """Refuse to work on a schema this version did not make; say which command brings it to head."""
+    if is_embedded(settings) and not (settings.data_dir / "strongroom.db").exists():
+        raise fail(
+            f"there is no database in {settings.data_dir} yet: start `strongroom serve` once "
+            "(it creates and migrates it) or run `strongroom db upgrade`"
+        )
+    engine = open_engine(settings)
+    try:
+        state = schema_state(engine)
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot read the database's schema version: {exc.__class__.__name__}") from exc
+    finally:
+        engine.dispose()
+    where = _location(settings)
+    if state.schema is Schema.EMPTY:
+        raise fail(f"the database ({where}) has no schema yet: run `strongroom db upgrade`")
+    if state.schema is Schema.BEHIND:
+        raise fail(
+            f"the database ({where}) is at schema {', '.join(state.revisions)}, this version needs "
+            f"{state.head}: back it up, then run `strongroom db upgrade` (docs/ops/upgrades.md)"
+        )
+    if state.schema is Schema.AHEAD:
+        raise fail(
+            f"the database ({where}) is at schema {', '.join(state.revisions)}, newer than this "
+            f"version knows ({state.head}): run the Strongroom version that migrated it"
+        )
+
+
+def open_runtime(settings: Settings, *, migrate_first: bool = False) -> Runtime:
+    """The runtime every command works with, on a schema at head (migrated first only when asked)."""
+    if migrate_first:
+        migrate(settings)
+    else:
+        require_current_schema(settings)
+    return Runtime.build(settings)
+
+
+def _location(settings: Settings) -> str:
+    if is_embedded(settings):
+        return str(settings.data_dir / "strongroom.db")
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
