@@ -28,6 +28,9 @@ def test_a_command_on_an_older_schema_names_the_upgrade(settings: Settings) -> N
     refused = run_cli(settings, "users", "create", "officer@force.police.test", check=False)
     assert refused.returncode == 2
     assert "strongroom db upgrade" in _plain(refused)
+    worker = run_cli(settings, "worker", check=False)  # exits at once: it would not write to it
+    assert worker.returncode == 2
+    assert "strongroom db upgrade" in _plain(worker)
     current = run_cli(settings, "db", "current", check=False)
     assert current.returncode == 1
     assert "behind" in current.stdout
