@@ -23,6 +23,7 @@ from strongroom.content import maintenance
 from strongroom.db.session import transaction
 from strongroom.identity import users
 from strongroom.identity.models import User
+from strongroom.request_log import configure_logging
 from strongroom.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ def build_worker(runtime: Runtime) -> "Worker":
 
 def worker(data_dir: Path | None = DataDirOption, migrate: bool = MigrateOption) -> None:
     """Run background jobs (scans, previews, housekeeping) in this process until interrupted."""
-    runtime = open_runtime(load_settings(data_dir), migrate_first=migrate)
+    settings = load_settings(data_dir)
+    configure_logging(log_format=settings.server.log_format, access=False)
+    runtime = open_runtime(settings, migrate_first=migrate)
     typer.echo("worker started; Ctrl-C to stop")
     try:
         build_worker(runtime).run_forever()
@@ -85,6 +88,7 @@ def serve(
         update={"host": host or base.server.host, "port": base.server.port if port is None else port}
     )
     settings = base.model_copy(update={"server": server})
+    configure_logging(log_format=server.log_format, access=server.access_log)
     runtime = open_runtime(settings, migrate_first=migrate or is_embedded(settings))
     password = ensure_bootstrap_admin(runtime)
     typer.echo(f"Strongroom is running at {settings.public_url}/")
