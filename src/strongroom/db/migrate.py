@@ -6,6 +6,7 @@ every other command asks `schema_state` first and refuses to run on a database t
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +24,7 @@ def alembic_config() -> Config:
     return config
 
 
+@cache  # the migration scripts ship with the code: read once per process (/readyz asks often)
 def head_revision() -> str:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     # One line of migrations is a rule kept by tests/migrations; several heads would be a bug.
