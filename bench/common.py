@@ -66,6 +66,13 @@ def strongroom_env(data_dir: Path) -> dict[str, str]:
 def strongroom_server(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     env = {**strongroom_env(data_dir), **(extra_env or {})}
     data_dir.mkdir(parents=True, exist_ok=True)
+    # `users create` runs before the server, so the schema is made first (serve would do it later).
+    subprocess.run(
+        [sys.executable, "-m", "strongroom", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     token = subprocess.run(
         [
             sys.executable,

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from strongroom.app import create_app
 from strongroom.config import Settings
 from strongroom.runtime import Runtime
-from tests.support.databases import TemplateDatabase, make_template
+from tests.support.databases import TemplateDatabase, empty_database, make_template
 from tests.support.live import LiveServer, start_live_server
 from tests.support.users import UserFixture, make_user
 
@@ -38,6 +38,15 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDa
 @pytest.fixture
 def database_url(template_db: TemplateDatabase, tmp_path: Path) -> Iterator[str]:
     url, cleanup = template_db.clone(tmp_path / "db", name=f"t{uuid.uuid4().hex[:10]}")
+    yield url
+    cleanup()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database of the chosen kind with no schema, for tests of the migrations and `strongroom db`."""
+    kind = os.environ.get("STRONGROOM_TEST_DB", "sqlite")
+    url, cleanup = empty_database(kind, tmp_path / "empty-db", name=f"e{uuid.uuid4().hex[:10]}")
     yield url
     cleanup()
 

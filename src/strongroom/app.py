@@ -2,12 +2,13 @@
 
 from fastapi import FastAPI
 
-from strongroom import __version__, web
+from strongroom import __version__, health, web
 from strongroom.api import build_router
 from strongroom.api import errors as api_errors
 from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
 from strongroom.outages import OutageGuard
+from strongroom.request_log import RequestIdMiddleware
 from strongroom.runtime import Runtime
 from strongroom.web.pages import api_docs, shared_link, upload_request
 
@@ -33,9 +34,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
     # Added last, so outermost: an outage anywhere below (middleware included) is a 503/507 answer.
     app.add_middleware(OutageGuard)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    # Outermost of all: the request id is set before anything logs and echoed on every answer.
+    app.add_middleware(RequestIdMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
+    app.include_router(health.router)  # /healthz (alive) and /readyz (database, blobs, keys)
 
     return app

@@ -104,6 +104,12 @@ class ServerSettings(BaseModel):
     """Bytes per second a request body must average over each `body_timeout_seconds` window while the
     server is ready to read, or the connection is closed (Apache mod_reqtimeout's MinRate)."""
 
+    access_log: bool = False
+    """One log line per request (method, path, status, bytes, duration, client, request id). Off by
+    default: turn it on where stderr goes to a collector (journald, a container runtime)."""
+    log_format: Literal["json", "text"] = "json"
+    """`strongroom serve` and `strongroom worker` log JSON lines (searchable by request id) or text."""
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

@@ -28,9 +28,16 @@ def cli_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def run_cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    settings: Settings, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [*STRONGROOM, *args], env=cli_env(settings), capture_output=True, text=True, timeout=120, check=False
+        [*STRONGROOM, *args],
+        env={**cli_env(settings), **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if check and result.returncode != 0:
         pytest.fail(f"strongroom {' '.join(args)} failed ({result.returncode}): {result.stderr}")

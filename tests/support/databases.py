@@ -77,3 +77,18 @@ def make_template(kind: str, directory: Path, *, worker: str) -> TemplateDatabas
     finally:
         engine.dispose()
     return TemplateDatabase(kind=kind, location=location)
+
+
+def empty_database(kind: str, directory: Path, *, name: str) -> tuple[str, Callable[[], None]]:
+    """A database with no schema at all, for the migrations themselves and for `strongroom db`."""
+    if kind == "sqlite":
+        directory.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{directory / 'empty.db'}", lambda: None
+    with _pg_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with _pg_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return str(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)), drop

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from strongroom.cli.common import DataDirOption, DevOption, load_settings, open_runtime
+from strongroom.cli.common import (
+    DataDirOption,
+    DevOption,
+    MigrateOption,
+    is_embedded,
+    load_settings,
+    open_runtime,
+)
 from strongroom.cli.tuning import freeze_startup_objects, tune_malloc
 
 if TYPE_CHECKING:
@@ -37,9 +44,13 @@ def build_worker(runtime: "Runtime") -> "Worker":
     return Worker(runtime, runtime.jobs, tasks.handlers(), tasks.periodic())
 
 
-def worker(data_dir: Path | None = DataDirOption) -> None:
+def worker(data_dir: Path | None = DataDirOption, migrate: bool = MigrateOption) -> None:
     """Run background jobs (scans, previews, housekeeping) in this process until interrupted."""
-    runtime = open_runtime(load_settings(data_dir))
+    from strongroom.request_log import configure_logging
+
+    settings = load_settings(data_dir)
+    configure_logging(log_format=settings.server.log_format, access=False)
+    runtime = open_runtime(settings, migrate_first=migrate)
     typer.echo("worker started; Ctrl-C to stop")
     try:
         build_worker(runtime).run_forever()
@@ -56,11 +67,18 @@ def serve(
         None, "--host", help="Address to listen on (default: [server] host in the config file, or 127.0.0.1)."
     ),
     dev: bool | None = DevOption,
+    migrate: bool = MigrateOption,
 ) -> None:
-    """Start the server (migrating the database first) and print its URL and how to sign in."""
+    """Start the server and print its URL and how to sign in.
+
+    The embedded SQLite database is migrated on start; a configured database (PostgreSQL, shared by
+    several processes) only with --migrate or `strongroom db upgrade`, so an upgrade is a step the
+    operator takes once, not a race between replicas.
+    """
     import uvicorn
 
     from strongroom.app import create_app
+    from strongroom.request_log import configure_logging
 
     base = load_settings(data_dir, dev=dev)
     # A flag wins; otherwise the config file and STRONGROOM_SERVER__HOST/PORT decide.
@@ -68,7 +86,8 @@ def serve(
         update={"host": host or base.server.host, "port": base.server.port if port is None else port}
     )
     settings = base.model_copy(update={"server": server})
-    runtime = open_runtime(settings)
+    configure_logging(log_format=server.log_format, access=server.access_log)
+    runtime = open_runtime(settings, migrate_first=migrate or is_embedded(settings))
     password = ensure_bootstrap_admin(runtime)
     typer.echo(f"Strongroom is running at {settings.public_url}/")
     typer.echo(f"  API: {settings.public_url}/api/v1/openapi.json")

@@ -36,6 +36,12 @@ RESUMABLE_DIR: Final = ".resumable"
 WRITERS_DIR: Final = ".writers"
 NASCENT_PREFIX: Final = ".new-"
 NASCENT_MAX_AGE_SECONDS: Final = 3600
+BACKUP_HOLD: Final = ".backup-hold"
+"""While this file is in the root (and fresh), no blob is deleted: `strongroom backup` copies blobs after
+its database snapshot, and a blob that snapshot refers to must still be there when its turn comes.
+Deletions skipped meanwhile leave orphans that `strongroom gc` and the worker remove later."""
+BACKUP_HOLD_STALE_SECONDS: Final = 24 * 3600
+"""A hold older than this was left by a backup that died: deletions resume on their own."""
 _KEY = re.compile(r"[0-9a-f]{16,64}")
 _DISK_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 _OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
@@ -337,6 +343,8 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         path = self._path(key)
+        if deletions_held(self.root):
+            return
         try:
             path.unlink()
         except FileNotFoundError:
@@ -391,6 +399,26 @@ def _remove_if_unlocked(path: Path) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def deletions_held(root: Path) -> bool:
+    try:
+        modified = (root / BACKUP_HOLD).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return datetime.now(UTC).timestamp() - modified < BACKUP_HOLD_STALE_SECONDS
+
+
+@contextmanager
+def deletions_held_during(root: Path) -> Iterator[Path]:
+    """Hold deletions in the store at `root` while the block runs; touch the yielded file to stay fresh."""
+    hold = root / BACKUP_HOLD
+    hold.write_text(f"backup started {datetime.now(UTC).isoformat()} by pid {os.getpid()}\n")
+    _fsync_dir(root)
+    try:
+        yield hold
+    finally:
+        hold.unlink(missing_ok=True)
 
 
 def _pread_fully(fd: int, *, offset: int, length: int) -> bytes:

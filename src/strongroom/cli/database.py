@@ -1,0 +1,65 @@
+"""strongroom db upgrade / current / downgrade: schema changes are a step the operator takes."""
+
+from pathlib import Path
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from strongroom.cli.common import DataDirOption, fail, load_settings, open_engine
+from strongroom.db import migrate
+
+app = typer.Typer(no_args_is_help=True, help="The database schema: upgrade, current, downgrade.")
+
+
+@app.command()
+def upgrade(
+    data_dir: Path | None = DataDirOption,
+    revision: str = typer.Option("head", "--revision", help="Target revision (default: the newest)."),
+) -> None:
+    """Upgrade the schema (back the database up first; see docs/ops/upgrades.md)."""
+    engine = open_engine(load_settings(data_dir))
+    try:
+        before = migrate.current_revisions(engine)
+        migrate.upgrade(engine, revision)
+        after = migrate.current_revisions(engine)
+    except SQLAlchemyError as exc:
+        raise fail(f"the upgrade failed and was rolled back where the database allows: {exc}") from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"schema {_show(before)} -> {_show(after)}")
+
+
+@app.command()
+def current(data_dir: Path | None = DataDirOption) -> None:
+    """Print the database's schema revision and whether it is the one this version needs (exit 1 if not)."""
+    engine = open_engine(load_settings(data_dir))
+    try:
+        state = migrate.schema_state(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"{_show(state.revisions)} ({state.schema.value}; this version needs {state.head})")
+    raise typer.Exit(0 if state.schema is migrate.Schema.CURRENT else 1)
+
+
+@app.command()
+def downgrade(
+    revision: str = typer.Argument(
+        ..., help="Target revision: an id, `base`, or `-1` for one step (write `-- -1`)."
+    ),
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Undo migrations down to REVISION (drops what they added: restore a backup to keep data)."""
+    engine = open_engine(load_settings(data_dir))
+    try:
+        before = migrate.current_revisions(engine)
+        migrate.downgrade(engine, revision)
+        after = migrate.current_revisions(engine)
+    except SQLAlchemyError as exc:
+        raise fail(f"the downgrade failed: {exc}") from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"schema {_show(before)} -> {_show(after)}")
+
+
+def _show(revisions: tuple[str, ...]) -> str:
+    return ", ".join(revisions) or "(empty)"
