@@ -87,7 +87,10 @@ def check_keys(keys: KeyProvider) -> Check:
 
 
 def readiness(runtime: Runtime) -> list[Check]:
-    return [check_database(runtime.engine), check_blob_store(runtime.blobs), check_keys(runtime.keys)]
+    # The store itself, not the pending-blob recorder in front of it: that one needs the database, whose
+    # state the first check reports, and the blob store's readiness must be told apart from it.
+    store = getattr(runtime.blobs, "inner", runtime.blobs)
+    return [check_database(runtime.engine), check_blob_store(store), check_keys(runtime.keys)]
 
 
 @router.get("/healthz", include_in_schema=False)

@@ -79,7 +79,7 @@ def test_backup_of_a_running_server_restores_verifiable(
     )
     env = _restored_env(restored)
     checked = _cli(env, "verify")
-    assert checked.stdout.strip() == "checked 3 versions, 0 failed", checked.stderr
+    assert checked.stdout.strip() == "checked 3 versions and 0 renditions, 0 failed", checked.stderr
     export = tmp_path / "audit.jsonl"
     assert _cli(env, "audit", "export", "--out", str(export), "--reason", "restore drill").returncode == 0
     proof = _cli(env, "audit", "verify", str(export), "--public-key", public_key)

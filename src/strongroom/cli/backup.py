@@ -9,21 +9,24 @@ whoever holds the data and the keys together holds the evidence in clear.
 PostgreSQL deployments follow the same order with pg_dump (docs/ops/backup.md).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import typer
-from sqlalchemy.engine import make_url
 
 from strongroom import __version__
 from strongroom.cli.common import DataDirOption, fail, load_settings
-from strongroom.config import Settings
 from strongroom.storage.blob_backends.local import BACKUP_HOLD, PARTIAL_DIR, deletions_held_during
+
+if TYPE_CHECKING:
+    from strongroom.config import Settings
 
 DATABASE_FILE: Final = "strongroom.db"
 KEY_FILES: Final = ("keys.json", "audit-signing-key.json", "secret_key")
@@ -100,6 +103,8 @@ def restore(
 
 
 def _sqlite_file(settings: Settings) -> Path:
+    from sqlalchemy.engine import make_url  # imported here: `strongroom --help` stays light
+
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite" or not url.database:
         raise fail(

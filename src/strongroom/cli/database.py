@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from strongroom.cli.common import DataDirOption, fail, load_settings, open_engine
-from strongroom.db import migrate
+
+# SQLAlchemy and Alembic are imported by the commands when they run, so `--help` stays light.
 
 app = typer.Typer(no_args_is_help=True, help="The database schema: upgrade, current, downgrade.")
 
@@ -17,6 +17,10 @@ def upgrade(
     revision: str = typer.Option("head", "--revision", help="Target revision (default: the newest)."),
 ) -> None:
     """Upgrade the schema (back the database up first; see docs/ops/upgrades.md)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from strongroom.db import migrate
+
     engine = open_engine(load_settings(data_dir))
     try:
         before = migrate.current_revisions(engine)
@@ -32,6 +36,8 @@ def upgrade(
 @app.command()
 def current(data_dir: Path | None = DataDirOption) -> None:
     """Print the database's schema revision and whether it is the one this version needs (exit 1 if not)."""
+    from strongroom.db import migrate
+
     engine = open_engine(load_settings(data_dir))
     try:
         state = migrate.schema_state(engine)
@@ -49,6 +55,10 @@ def downgrade(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Undo migrations down to REVISION (drops what they added: restore a backup to keep data)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from strongroom.db import migrate
+
     engine = open_engine(load_settings(data_dir))
     try:
         before = migrate.current_revisions(engine)
