@@ -99,7 +99,12 @@ BIG = 24 * 1024 * 1024  # well past what loopback socket buffers hold, so the se
 def _cut_download(live_server: LiveServer, path: str, headers: dict[str, str], keep: int) -> int:
     """Read about `keep` bytes of a response over a raw socket, then hang up. Returns bytes read."""
     host, port = "127.0.0.1", live_server.port
-    with socket.create_connection((host, port), timeout=120) as sock:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # A small, fixed receive buffer: with autotuning, loopback may buffer the whole file (tcp_rmem
+        # reaches 32 MiB on some machines) and the server would hand every byte to the connection.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.settimeout(120)
+        sock.connect((host, port))
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", *(f"{k}: {v}" for k, v in headers.items())]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         got = 0
