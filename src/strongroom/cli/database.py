@@ -17,20 +17,12 @@ def upgrade(
     revision: str = typer.Option("head", "--revision", help="Target revision (default: the newest)."),
 ) -> None:
     """Upgrade the schema (back the database up first; see docs/ops/upgrades.md)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from strongroom.db import migrate
-
-    engine = open_engine(load_settings(data_dir))
-    try:
-        before = migrate.current_revisions(engine)
-        migrate.upgrade(engine, revision)
-        after = migrate.current_revisions(engine)
-    except SQLAlchemyError as exc:
-        raise fail(f"the upgrade failed and was rolled back where the database allows: {exc}") from exc
-    finally:
-        engine.dispose()
-    typer.echo(f"schema {_show(before)} -> {_show(after)}")
+    _move_schema(
+        data_dir,
+        "upgrade",
+        revision,
+        failure="the upgrade failed and was rolled back where the database allows",
+    )
 
 
 @app.command()
@@ -55,17 +47,23 @@ def downgrade(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Undo migrations down to REVISION (drops what they added: restore a backup to keep data)."""
+    _move_schema(data_dir, "downgrade", revision, failure="the downgrade failed")
+
+
+def _move_schema(data_dir: Path | None, direction: str, revision: str, *, failure: str) -> None:
+    """Run `migrate.upgrade` or `migrate.downgrade` to `revision` and print the schema before and after."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from strongroom.db import migrate
 
+    move = migrate.upgrade if direction == "upgrade" else migrate.downgrade
     engine = open_engine(load_settings(data_dir))
     try:
         before = migrate.current_revisions(engine)
-        migrate.downgrade(engine, revision)
+        move(engine, revision)
         after = migrate.current_revisions(engine)
     except SQLAlchemyError as exc:
-        raise fail(f"the downgrade failed: {exc}") from exc
+        raise fail(f"{failure}: {exc}") from exc
     finally:
         engine.dispose()
     typer.echo(f"schema {_show(before)} -> {_show(after)}")
