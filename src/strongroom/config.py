@@ -41,10 +41,15 @@ class LocalBlobs(BaseModel):
 BlobSettings = Annotated[LocalBlobs, Field(discriminator="backend")]
 
 
-class FileKeys(BaseModel):
-    """Key-encryption keys in a local key file (0600), generated on first start."""
+class KeySettings(BaseModel):
+    """Where the key-encryption keys are: a local key file (0600, generated on first start) by
+    default, or a PKCS#11 token (an HSM) when `url` names one."""
 
-    provider: Literal["file"] = "file"
+    url: str | None = None
+    """`pkcs11:token=<label>;object=<key label>?module-path=<module.so>[&pin-source=file:<path>]`
+    (RFC 7512) keeps the KEKs in that token; unset keeps them in the key file at `path`."""
+    pin: str | None = Field(default=None, repr=False)
+    """The token's user PIN, when the URL has no pin-source (STRONGROOM_KEYS__PIN)."""
     path: Path | None = None
     """Default `<data_dir>/keys.json`."""
     signing_key_path: Path | None = None
@@ -53,9 +58,17 @@ class FileKeys(BaseModel):
     retire_grace_seconds: int = Field(default=3600, ge=0)
     """How long a superseded key-encryption key is kept after a rotation before it may be retired
     (and only once nothing is wrapped with it any more)."""
+    unwrap_cache_seconds: float = Field(default=30, ge=0, le=60)
+    """How long an unwrapped data key is kept in memory for further reads of its file. This bounds
+    the kill switch: once the force disables or withdraws its key, every read fails within it."""
 
-
-KeySettings = Annotated[FileKeys, Field(discriminator="provider")]
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str | None) -> str | None:
+        if url and not url.startswith("pkcs11:"):
+            msg = "keys.url must be a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...)"
+            raise ValueError(msg)
+        return url
 
 
 class LimitSettings(BaseModel):
@@ -245,7 +258,7 @@ class Settings(BaseSettings):
     """Signs session cookies and CSRF tokens. Generated into the data dir when empty."""
     database: DatabaseSettings = DatabaseSettings()
     blobs: BlobSettings = LocalBlobs()
-    keys: KeySettings = FileKeys()
+    keys: KeySettings = KeySettings()
     limits: LimitSettings = LimitSettings()
     trash: TrashSettings = TrashSettings()
     server: ServerSettings = ServerSettings()

@@ -26,6 +26,8 @@ Clients switch on `code`, never on the message.
     + OpenUploadBytesLimit open_upload_bytes_limit their declared sizes together are over the cap
   x Unavailable           unavailable        database, blob store or key provider down; nothing lost
     + DatabaseUnavailable database_unavailable  the database is down, restarting or refusing connections
+    + KeyUnavailable      key_unavailable       a data key does not unwrap (retired KEK, changed row)
+    + KeyProviderUnavailable key_provider_unavailable  the HSM or key file cannot be used (kill switch)
   x StorageFull           storage_full       the blob disk is full (507); nothing was recorded
     + DatabaseFull        database_full      the database's disk is full (507); nothing was recorded
 """

@@ -24,6 +24,9 @@ from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.key_providers import signing_file
 from strongroom.storage.key_providers.file import FileKeyProvider
+from strongroom.storage.key_providers.opening import open_key_provider
+from strongroom.storage.key_providers.unwrap_cache import UnwrapCache
+from strongroom.storage.key_use import KeyUseLog
 from strongroom.storage.keys import KeyProvider
 from strongroom.storage.signing_keys import AuditSigningKey
 
@@ -41,6 +44,7 @@ class Runtime:
     clock: Clock
     secret_key: str
     jobs: JobQueue
+    key_uses: KeyUseLog
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -50,7 +54,14 @@ class Runtime:
         if clock is None:
             clock = SystemClock()
             _resume_time(sessions, clock)
-        keys = FileKeyProvider.open(settings.key_file, create=True)
+        provider = open_key_provider(settings, create=True)
+        key_uses = KeyUseLog(sessions, clock)
+        keys = UnwrapCache(provider, seconds=settings.keys.unwrap_cache_seconds, on_unwrap=key_uses.record)
+        audit_key = (
+            signing_file.open_beside(provider, settings.signing_key_file)
+            if isinstance(provider, FileKeyProvider)
+            else signing_file.FileAuditSigningKey.open(settings.signing_key_file)
+        )
         local = LocalBlobStore(settings.blob_path)
         return cls(
             settings=settings,
@@ -59,7 +70,8 @@ class Runtime:
             jobs=DatabaseJobQueue(sessions, clock),
             blobs=PendingBlobRecorder(local, sessions=sessions, clock=clock),
             keys=keys,
-            audit_key=signing_file.open_beside(keys, settings.signing_key_file),
+            key_uses=key_uses,
+            audit_key=audit_key,
             clock=clock,
             secret_key=settings.secret_key or stored_secret(settings.data_dir / "secret_key"),
         )
@@ -68,6 +80,11 @@ class Runtime:
         store = self.blobs.inner if isinstance(self.blobs, PendingBlobRecorder) else self.blobs
         if isinstance(store, LocalBlobStore):
             store.close()  # releases this process's writer hold (tus leases)
+        self.key_uses.close()
+        inner = self.keys.inner if isinstance(self.keys, UnwrapCache) else self.keys
+        close_keys = getattr(inner, "close", None)
+        if close_keys is not None:
+            close_keys()  # an HSM session
         self.engine.dispose()
 
 

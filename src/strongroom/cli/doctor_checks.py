@@ -26,6 +26,8 @@ from strongroom.db.session import make_engine
 from strongroom.errors import StrongroomError
 from strongroom.storage.blob_backends.local import LocalBlobStore
 from strongroom.storage.key_providers.file import FileKeyProvider
+from strongroom.storage.key_providers.opening import describe as describe_keys
+from strongroom.storage.key_providers.opening import open_key_provider
 from strongroom.storage.key_providers.signing_file import FileAuditSigningKey
 
 CLOCK_WARN_SECONDS: Final = 1.0
@@ -100,19 +102,21 @@ def _insecure(settings: Settings, refused: str | None) -> Iterator[Finding]:
 def _keys(settings: Settings) -> Iterator[Finding]:
     escrow = "restore it from the key escrow (docs/ops/backup.md); never start without it on existing data"
     try:
-        keys = FileKeyProvider.open(settings.key_file, create=False)
+        keys = open_key_provider(settings, create=False)
     except StrongroomError as exc:
         yield Finding(Level.FAIL, "keys", exc.message, escrow)
         return
     probe = health.check_keys(keys)
     if probe.ok:
-        yield Finding(Level.OK, "keys", f"{settings.key_file} readable, current key {keys.current_kek_id()}")
+        yield Finding(
+            Level.OK, "keys", f"{describe_keys(settings)} usable, current key {keys.current_kek_id()}"
+        )
     else:
         yield Finding(Level.FAIL, "keys", f"cannot wrap and unwrap a data key ({probe.detail})", escrow)
     try:
         FileAuditSigningKey.open(settings.signing_key_file, create=False)
     except StrongroomError as exc:
-        if keys.legacy_signing_key() is not None:
+        if isinstance(keys, FileKeyProvider) and keys.legacy_signing_key() is not None:
             yield Finding(
                 Level.OK, "audit signing key", "still in the key file; moves to its own on next start"
             )

@@ -22,6 +22,14 @@ class KeyUnavailable(Unavailable):
     code = "key_unavailable"
 
 
+class KeyProviderUnavailable(Unavailable):
+    """The key provider cannot be used: the HSM is away or refuses (PIN changed, key disabled by the
+    force: the kill switch), or the key file has gone. Every read and upload waits for it; nothing
+    falls back to another key and nothing is lost."""
+
+    code = "key_provider_unavailable"
+
+
 @dataclass(frozen=True)
 class WrappedKey:
     kek_id: str

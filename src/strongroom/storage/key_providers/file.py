@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.errors import Conflict, NotFound
 from strongroom.storage.key_providers import key_files
-from strongroom.storage.keys import DATA_KEY_SIZE, KekInfo, KeyUnavailable, WrappedKey
+from strongroom.storage.keys import DATA_KEY_SIZE, KekInfo, KeyProviderUnavailable, KeyUnavailable, WrappedKey
 
 FILE_FORMAT: Final = 2
 READABLE_FORMATS: Final = frozenset({1, 2})
@@ -108,7 +108,9 @@ class FileKeyProvider:
         with self._lock:
             loaded = _load(self._path)
             if loaded is None:
-                raise KeyUnavailable(f"The key file {self._path} has disappeared; restore it from backup.")
+                raise KeyProviderUnavailable(
+                    f"The key file {self._path} has disappeared; restore it from backup."
+                )
             self._state = loaded
             return loaded
 
@@ -128,11 +130,10 @@ class FileKeyProvider:
         )
 
     def unwrap_data_key(self, wrapped: WrappedKey, *, context: bytes) -> bytes:
-        state = self._state
+        # Fresh (one stat): a key file the force has withdrawn stops reads (the kill switch), and a
+        # KEK another process added since we loaded the file is found.
+        state = self._fresh()
         kek = state.keks.get(wrapped.kek_id)
-        if kek is None:  # perhaps another process added it since we loaded the file
-            state = self._fresh()
-            kek = state.keks.get(wrapped.kek_id)
         if kek is None:
             retired_at = state.retired.get(wrapped.kek_id)
             why = (
@@ -162,7 +163,9 @@ class FileKeyProvider:
         with self._lock, key_files.writer_lock(self._path):
             on_disk = _load(self._path)
             if on_disk is None:
-                raise KeyUnavailable(f"The key file {self._path} has disappeared; restore it from backup.")
+                raise KeyProviderUnavailable(
+                    f"The key file {self._path} has disappeared; restore it from backup."
+                )
             state = make(on_disk)
             state = replace(state, generation=on_disk.generation + 1)
             state = replace(state, stamp=key_files.write_atomically(self._path, _serialise(state)))

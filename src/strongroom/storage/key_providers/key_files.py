@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from strongroom.storage.keys import KeyUnavailable
+from strongroom.storage.keys import KeyProviderUnavailable
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ class FileStamp:
 
 
 def stamp_of(path: Path) -> FileStamp:
-    """The stamp of the file now at `path`. Raises KeyUnavailable if it is gone or unreadable."""
+    """The stamp of the file now at `path`. Raises KeyProviderUnavailable if it is gone or unreadable."""
     try:
         st = path.stat()
     except OSError as exc:
-        raise KeyUnavailable(f"The key file {path} cannot be read: {exc.strerror}.") from exc
+        raise KeyProviderUnavailable(f"The key file {path} cannot be read: {exc.strerror}.") from exc
     return FileStamp(st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
@@ -47,7 +47,7 @@ def read_if_present(path: Path) -> tuple[bytes, FileStamp] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise KeyUnavailable(f"The key file {path} cannot be read: {exc.strerror}.") from exc
+        raise KeyProviderUnavailable(f"The key file {path} cannot be read: {exc.strerror}.") from exc
 
 
 @contextmanager
@@ -62,7 +62,9 @@ def writer_lock(path: Path) -> Iterator[None]:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise KeyUnavailable(f"The key file lock {lock_path} cannot be opened: {exc.strerror}.") from exc
+        raise KeyProviderUnavailable(
+            f"The key file lock {lock_path} cannot be opened: {exc.strerror}."
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -101,5 +103,5 @@ def write_atomically(path: Path, data: bytes) -> FileStamp:
             raise
         _fsync_dir(path.parent)
     except OSError as exc:
-        raise KeyUnavailable(f"The key file {path} cannot be written: {exc.strerror}.") from exc
+        raise KeyProviderUnavailable(f"The key file {path} cannot be written: {exc.strerror}.") from exc
     return stamp_of(path)

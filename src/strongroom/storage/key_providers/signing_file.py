@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from strongroom.audit.checkpoints import key_id
 from strongroom.storage.key_providers import key_files
 from strongroom.storage.key_providers.file import FileKeyProvider
-from strongroom.storage.keys import KeyUnavailable
+from strongroom.storage.keys import KeyProviderUnavailable, KeyUnavailable
 from strongroom.storage.signing_keys import SigningKeyInfo
 
 FILE_FORMAT: Final = 1
@@ -87,7 +87,7 @@ class FileAuditSigningKey:
         with self._lock:
             loaded = _load(self._path)
             if loaded is None:
-                raise KeyUnavailable(f"The audit signing key file {self._path} has disappeared.")
+                raise KeyProviderUnavailable(f"The audit signing key file {self._path} has disappeared.")
             self._state = loaded
             return loaded
 
@@ -120,7 +120,7 @@ class FileAuditSigningKey:
         with self._lock, key_files.writer_lock(self._path):
             old = _load(self._path)
             if old is None:
-                raise KeyUnavailable(f"The audit signing key file {self._path} has disappeared.")
+                raise KeyProviderUnavailable(f"The audit signing key file {self._path} has disappeared.")
             now = datetime.now(UTC)
             history = list(old.history)
             if earlier is not None:
