@@ -35,7 +35,8 @@ def _set_unwrap(hsm: Token, *, allowed: bool) -> None:
         from pkcs11 import Attribute, ObjectClass
         token = pkcs11.lib({MODULE!r}).get_token(token_label={hsm.label!r})
         with token.open(user_pin={USER_PIN!r}, rw=True) as session:
-            for key in session.get_objects({{Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: "kek"}}):
+            query = {{Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: "kek"}}
+            for key in session.get_objects(query):
                 key[Attribute.UNWRAP] = {allowed!r}
                 key[Attribute.WRAP] = {allowed!r}
         """
