@@ -76,6 +76,15 @@ class Runtime:
             secret_key=settings.secret_key or stored_secret(settings.data_dir / "secret_key"),
         )
 
+    def issue_disposal_certificates(self) -> int:
+        """Sign the certificates of purges whose audit events are in the log (after their commit)."""
+        from strongroom.audit.witness import origin_of
+        from strongroom.content import disposals
+
+        signer = disposals.Signer(self.audit_key.sign, self.audit_key.public_key(), origin_of(self.settings))
+        with transaction(self.sessions) as session:
+            return disposals.issue_certificates(session, signer)
+
     def close(self) -> None:
         store = self.blobs.inner if isinstance(self.blobs, PendingBlobRecorder) else self.blobs
         if isinstance(store, LocalBlobStore):

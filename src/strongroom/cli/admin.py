@@ -157,6 +157,24 @@ def list_keys(data_dir: Path | None = DataDirOption) -> None:
         typer.echo(f"{kek.id}  ({state}; wraps {count} data keys)")
 
 
+@keys_app.command("usage")
+def key_usage(
+    since: datetime | None = typer.Option(None, "--since", help="Only uses from this time (ISO 8601, UTC)."),
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Export the key-use log as JSON lines: each data key's unwraps (by the key provider) and cached
+    uses per batch, with the version and item it belongs to, to join with the audit events."""
+    import json
+
+    from strongroom.content.key_use_report import key_uses
+
+    runtime = open_runtime(load_settings(data_dir))
+    runtime.key_uses.flush()
+    with runtime.sessions() as session:
+        for row in key_uses(session, since=since.replace(tzinfo=since.tzinfo or UTC) if since else None):
+            typer.echo(json.dumps(row, ensure_ascii=False))
+
+
 @signing_app.command("rotate")
 def rotate_signing(data_dir: Path | None = DataDirOption) -> None:
     """Make a new audit signing key. The old key first signs a checkpoint that covers the event naming

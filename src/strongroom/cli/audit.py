@@ -112,6 +112,9 @@ def verify_command(
         if first.lstrip().startswith("{") and '"custody_bundle"' in first[:200]:
             _verify_bundle(json.loads(first + lines.read()), trust=trust, log_file=log_file)
             return
+        if first.strip() == "{":  # a pretty-printed document: a disposal certificate
+            _verify_certificate(_json_document(first + lines.read()), trust=trust, log_file=log_file)
+            return
         report = verify.verify_export(itertools.chain([first], lines), trust=trust, witness=witness_records)
     _conclude(
         report.outcome,
@@ -159,6 +162,63 @@ def _verify_bundle(bundle: dict[str, Any], *, trust: "Trust", log_file: Path | N
         ok=f"OK: custody bundle verified: its {count} events are in the signed log {bundle.get('origin')!r}"
         f"{covered} (every event hash and inclusion proof){complete}",
     )
+
+
+def _json_document(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        typer.echo("error: the file is neither a log export, a custody bundle nor a certificate", err=True)
+        raise typer.Exit(2)
+    return document
+
+
+def _verify_certificate(certificate: dict[str, Any], *, trust: "Trust", log_file: Path | None) -> None:
+    from strongroom.audit import disposal_verify, verify
+    from strongroom.audit.trust import Outcome
+
+    verdict = disposal_verify.verify_certificate(certificate, trust=trust)
+    checked = "; not checked against the log (--log)"
+    named = disposal_verify.purge_event_of(certificate)
+    if log_file is not None and named is not None:
+        with log_file.open(encoding="utf-8") as lines:
+            log = verify.verify_export(lines, trust=trust, item_id=named[2])
+        if log.outcome is not Outcome.VERIFIED:
+            verdict.problems.append(
+                f"the log export given with --log is {log.outcome.value}; verify it first"
+            )
+        else:
+            verdict.problems.extend(disposal_verify.in_log(certificate, log.item_events))
+            checked = f"; its purge event {named[0]} is in the signed log"
+    _conclude(
+        verdict.outcome,
+        problems=verdict.problems,
+        unverified=verdict.unverified,
+        warnings=[],
+        ok=f"OK: disposal certificate verified: {disposal_verify.summary(certificate)}{checked}",
+    )
+
+
+@app.command("disposals")
+def disposals_command(
+    out: Path = typer.Option(..., "--out", file_okay=False, help="Folder to write one certificate per file."),
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Write every signed disposal certificate to OUT (<id>.json), for the force's records."""
+    from strongroom.content import disposals
+    from strongroom.db.session import transaction
+
+    runtime = open_runtime(load_settings(data_dir))
+    runtime.issue_disposal_certificates()
+    out.mkdir(parents=True, exist_ok=True)
+    with transaction(runtime.sessions) as session:
+        written = 0
+        for disposal in disposals.certificates(session):
+            (out / f"{disposal.id}.json").write_text((disposal.certificate or "") + "\n", encoding="utf-8")
+            written += 1
+    typer.echo(f"wrote {written} disposal certificates to {out}")
 
 
 @app.command("export")

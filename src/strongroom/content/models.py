@@ -201,3 +201,28 @@ class ScrubPosition(Base):
     kind: Mapped[str] = mapped_column(String(16))  # "version" | "rendition"
     last_id: Mapped[str] = mapped_column(IdColumn())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Disposal(Base):
+    """A version deleted for good: what it was (its SHA-256 stays), who disposed of it, when, why, and
+    the signed certificate that proves it (issued once the purge's audit event is in the log)."""
+
+    __tablename__ = "disposal"
+    __table_args__ = (Index("ix_disposal_batch", "batch"), Index("ix_disposal_item_id", "item_id"))
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    batch: Mapped[str] = mapped_column(String(64))  # one purge; named in its audit event's details
+    purged_root_id: Mapped[str] = mapped_column(IdColumn())  # the item the purge was asked for
+    item_id: Mapped[str] = mapped_column(IdColumn())
+    item_name: Mapped[str] = mapped_column(String(1024))
+    version_id: Mapped[str] = mapped_column(IdColumn())
+    version_number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    disposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disposed_by_id: Mapped[str | None] = mapped_column(IdColumn())
+    disposed_by_label: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(2000))
+    key_destroyed: Mapped[bool] = mapped_column(Boolean)  # False: a copy still uses the same bytes
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+    certificate: Mapped[str | None] = mapped_column(String)  # signed JSON, once issued

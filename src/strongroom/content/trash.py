@@ -15,6 +15,7 @@ from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
+from strongroom.content import disposals
 from strongroom.content.folders import flush_name, ref
 from strongroom.content.locks import ensure_unlocked_for
 from strongroom.content.models import FileVersion, Item
@@ -89,25 +90,44 @@ def restore_item(session: Session, actor: Actor, *, item_id: str, clock: Clock) 
     return item
 
 
-def purge_item(session: Session, actor: Actor, *, item_id: str, clock: Clock) -> list[str]:
+def purge_item(
+    session: Session, actor: Actor, *, item_id: str, clock: Clock, reason: str | None = None
+) -> list[str]:
     """Delete a trashed item and everything under it for good. Returns the blob keys no version uses any
     more; the caller deletes them after commit (a rollback must not lose bytes). Raises NotFound."""
     item = access_trashed_item(session, actor, item_id, Action.DELETE)
-    return _purge(session, actor, item, clock=clock)
+    return _purge(session, actor, item, clock=clock, reason=reason or "deleted for good from the trash")
 
 
-def _purge(session: Session, actor: Actor, item: Item, *, clock: Clock) -> list[str]:
+def _purge(session: Session, actor: Actor, item: Item, *, clock: Clock, reason: str) -> list[str]:
     ids = subtree_ids(session, item.id)
     blob_keys = set(session.scalars(select(FileVersion.blob_key).where(FileVersion.file_id.in_(ids))))
-    events.record(
-        session, actor, AuditAction.ITEM_PURGED, item=ref(item), details={"items": len(ids)}, at=clock.now()
+    kept = set(
+        session.scalars(
+            select(FileVersion.blob_key).where(
+                FileVersion.blob_key.in_(blob_keys), FileVersion.file_id.not_in(ids)
+            )
+        )
     )
+    now = clock.now()
+    batch = disposals.record_disposals(
+        session, actor, root=item, item_ids=ids, still_used=kept.__contains__, reason=reason, at=now
+    )
+    events.record(
+        session,
+        actor,
+        AuditAction.ITEM_PURGED,
+        item=ref(item),
+        details={"items": len(ids), "disposal": batch},
+        reason=reason,
+        at=now,
+    )
+    # The versions' rows hold their only (wrapped) data keys: deleting them destroys the keys.
     session.execute(delete(FileVersion).where(FileVersion.file_id.in_(ids)))
     # Delete leaves first: the parent foreign key would refuse the other order.
     for item_id in reversed(ids):
         session.execute(delete(Item).where(Item.id == item_id))
-    still_used = set(session.scalars(select(FileVersion.blob_key).where(FileVersion.blob_key.in_(blob_keys))))
-    return sorted(blob_keys - still_used)
+    return sorted(blob_keys - kept)
 
 
 def subtree_ids(session: Session, root_id: str) -> list[str]:
@@ -127,5 +147,6 @@ def purge_expired(session: Session, *, retention: timedelta, clock: Clock) -> li
     system = Actor.system(label="trash retention")
     freed: list[str] = []
     for item in list(session.scalars(select(Item).where(Item.trashed_at < cutoff))):
-        freed.extend(_purge(session, system, item, clock=clock))
+        reason = f"the trash retention period ({retention.days} days) ended"
+        freed.extend(_purge(session, system, item, clock=clock, reason=reason))
     return freed

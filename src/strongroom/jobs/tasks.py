@@ -18,6 +18,11 @@ def purge_expired_trash(runtime: Runtime) -> None:
             session, retention=timedelta(days=runtime.settings.trash.retention_days), clock=runtime.clock
         )
         on_commit(session, functools.partial(delete_blobs, runtime.blobs, freed))
+    runtime.issue_disposal_certificates()
+
+
+def issue_disposal_certificates(runtime: Runtime) -> None:
+    runtime.issue_disposal_certificates()
 
 
 def collect_orphans(runtime: Runtime) -> None:
@@ -159,6 +164,7 @@ def handlers() -> dict[str, Handler]:
 def periodic() -> list[Periodic]:
     return [
         Periodic("trash.purge_expired", 3600, purge_expired_trash),
+        Periodic("disposals.issue_certificates", 300, issue_disposal_certificates),
         Periodic("storage.collect_orphans", 3600, collect_orphans),
         Periodic("uploads.expire", 600, expire_uploads),
         # A safety net: scans retry themselves; this re-queues any waiting file whose retries were lost.
