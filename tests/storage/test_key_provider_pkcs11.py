@@ -6,12 +6,20 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.support.softhsm import MODULE, USER_PIN, Token, new_token
+from tests.support.users import UserFixture
 
+from strongroom.content import maintenance
+from strongroom.content.models import FileVersion
+from strongroom.db.session import transaction
 from strongroom.errors import Conflict, NotFound
+from strongroom.runtime import Runtime
 from strongroom.storage.key_providers import pkcs11_uri
 from strongroom.storage.key_providers.pkcs11 import Pkcs11KeyProvider
 from strongroom.storage.keys import (
@@ -159,3 +167,75 @@ def test_uri_parsing(tmp_path: Path) -> None:
             pkcs11_uri.parse(bad, pin="1")
     with pytest.raises(pkcs11_uri.KeyUrlInvalid, match="No HSM PIN"):
         pkcs11_uri.parse("pkcs11:token=t;object=k?module-path=/x")
+
+
+def test_a_rotation_stopped_by_an_outage_resumes_where_it_stopped(
+    provider: Pkcs11KeyProvider, runtime: Runtime, client: TestClient, alice: UserFixture
+) -> None:
+    """The HSM goes away halfway through re-wrapping; what was re-wrapped is kept, and `--resume`
+    finishes with the same new key instead of making another."""
+    file_id = client.put("/api/v1/folders/root/files/a.bin", content=b"a", headers=alice.headers).json()["id"]
+    old = provider.current_kek_id()
+    with transaction(runtime.sessions) as session:
+        first = session.scalars(select(FileVersion).where(FileVersion.file_id == file_id)).one()
+        context = first.blob_key.encode()
+        dek = runtime.keys.unwrap_data_key(WrappedKey(first.kek_id, first.wrapped_dek), context=context)
+        moved = provider.wrap_data_key(dek, context=context)  # the whole store now on the HSM
+        first.kek_id, first.wrapped_dek = moved.kek_id, moved.ciphertext
+        for n in range(maintenance.REWRAP_BATCH + 20):
+            blob_key = f"blob-{n:05d}"
+            wrapped = provider.wrap_data_key(new_data_key(), context=blob_key.encode())
+            session.add(
+                FileVersion(
+                    id=f"ver_rotation{n:05d}",
+                    file_id=file_id,
+                    number=n + 2,
+                    size=1,
+                    sha256="0" * 64,
+                    blob_key=blob_key,
+                    sealed_for_id=f"ver_rotation{n:05d}",
+                    segment_size=65536,
+                    kek_id=wrapped.kek_id,
+                    wrapped_dek=wrapped.ciphertext,
+                    created_at=runtime.clock.now(),
+                    created_by_label="test",
+                )
+            )
+
+    class FailsAfter:
+        """The real provider, until the HSM 'goes away' after a number of unwraps."""
+
+        def __init__(self, inner: Pkcs11KeyProvider, allowed: int) -> None:
+            self.inner, self.allowed = inner, allowed
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        def unwrap_data_key(self, wrapped: WrappedKey, *, context: bytes) -> bytes:
+            self.allowed -= 1
+            if self.allowed < 0:
+                provider.close()
+                provider._failed_at = time.monotonic()
+                return provider.unwrap_data_key(wrapped, context=context)
+            return self.inner.unwrap_data_key(wrapped, context=context)
+
+    with pytest.raises(KeyProviderUnavailable):
+        maintenance.rotate_keys(
+            runtime.sessions,
+            FailsAfter(provider, maintenance.REWRAP_BATCH + 10),  # type: ignore[arg-type]
+            clock=runtime.clock,
+            retire_old=False,
+        )
+    provider._failed_at = 0.0  # the HSM is back
+    new = provider.current_kek_id()
+    assert new != old
+    assert maintenance.count_wrapped_with(runtime.sessions, new, [FileVersion]) == maintenance.REWRAP_BATCH
+    done = maintenance.rotate_keys(
+        runtime.sessions, provider, clock=runtime.clock, retire_old=False, resume=True
+    )
+    assert done.new_kek_id == new
+    assert provider.kek_ids() == [old, new]
+    assert maintenance.count_wrapped_with(runtime.sessions, old, [FileVersion]) == 0
+    assert (
+        maintenance.count_wrapped_with(runtime.sessions, new, [FileVersion]) == maintenance.REWRAP_BATCH + 21
+    )

@@ -98,6 +98,9 @@ def rotate(
         help="Keep the old key-encryption keys (never retire them).",
     ),
     grace_seconds: int | None = GraceOption,
+    resume: bool = typer.Option(
+        False, "--resume", help="Make no new key: finish a rotation that stopped (e.g. the HSM went away)."
+    ),
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Make a new key-encryption key current and re-wrap every data key with it (blobs are not rewritten).
@@ -109,15 +112,27 @@ def rotate(
 
     settings = load_settings(data_dir)
     runtime = open_runtime(settings)
-    done = maintenance.rotate_keys(
-        runtime.sessions,
-        runtime.keys,
-        clock=runtime.clock,
-        retire_old=not keep_old,
-        grace=_grace(settings, grace_seconds),
-        more_holders=_holders(),
+    try:
+        done = maintenance.rotate_keys(
+            runtime.sessions,
+            runtime.keys,
+            clock=runtime.clock,
+            retire_old=not keep_old,
+            grace=_grace(settings, grace_seconds),
+            more_holders=_holders(),
+            resume=resume,
+        )
+    except StrongroomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        typer.echo(
+            "The rotation stopped; what it re-wrapped is kept. When the key provider is back, run "
+            "`strongroom keys rotate --resume` to finish with the same key.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"{'current' if resume else 'new'} key {done.new_kek_id}; re-wrapped {done.rewrapped} data keys"
     )
-    typer.echo(f"new key {done.new_kek_id}; re-wrapped {done.rewrapped} data keys")
     _report(done)
 
 

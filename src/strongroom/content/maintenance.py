@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.actors import Actor
@@ -85,6 +85,7 @@ def collect_orphan_blobs(
 # Every table whose rows hold a data key wrapped by a KEK; a rotation must re-wrap them all, or retiring
 # the old KEK would make their bytes unreadable. Domains above content pass theirs in `more_holders`.
 WRAPPED_KEY_HOLDERS: tuple[type[Any], ...] = (FileVersion, TusUpload, FileRendition)
+REWRAP_BATCH = 500
 
 # How long a superseded KEK is kept by default: it covers a write that wrapped its key just before the
 # rotation and commits just after the re-wrap pass looked (writers re-wrap at finish, so this is short).
@@ -109,14 +110,16 @@ def rotate_keys(
     retire_old: bool = True,
     grace: timedelta = RETIRE_GRACE,
     more_holders: Sequence[type[Any]] = (),
+    resume: bool = False,
 ) -> Rotation:
     """Make a new key-encryption key current and re-wrap every data key with it; blobs are not touched.
+    With `resume`, make no new KEK: finish re-wrapping with the current one (after a stopped rotation).
 
     Other processes meet the new KEK through the key file. The old KEKs stay held (superseded) and,
     with `retire_old`, are retired by retire_superseded once `grace` has passed since they were
     superseded and nothing is wrapped with them; a rotation does not wait for that.
     """
-    new_kek = keys.add_kek()
+    new_kek = keys.current_kek_id() if resume else keys.add_kek()
     holders = (*WRAPPED_KEY_HOLDERS, *more_holders)
     count = _rewrap_all(sessions, keys, holders)
     with transaction(sessions) as session:
@@ -124,7 +127,7 @@ def rotate_keys(
             session,
             Actor.system(label="key rotation"),
             AuditAction.KEYS_ROTATED,
-            details={"new_kek_id": new_kek, "rewrapped": count, "retire_old": retire_old},
+            details={"new_kek_id": new_kek, "rewrapped": count, "retire_old": retire_old, "resumed": resume},
             at=clock.now(),
         )
     report = Rotation(new_kek_id=new_kek, rewrapped=count)
@@ -189,23 +192,45 @@ def _rewrap_all(
     *,
     only: str | None = None,
 ) -> int:
+    """Re-wrap, with the current KEK, every data key wrapped with another one (or with `only`).
+
+    One transaction per batch, so a rotation over millions of versions holds no long transaction and
+    no more than a batch in memory, and one stopped by an outage (the HSM went away) keeps what it did:
+    running it again carries on with the rows still wrapped with an older key.
+    """
     current = keys.current_kek_id()
     count = 0
-    with transaction(sessions) as session:
-        for model in holders:
+    for model in holders:
+        after = ""
+        while True:
             wrapped_with = model.kek_id != current if only is None else model.kek_id == only
-            for row in session.scalars(select(model).where(wrapped_with)):
-                count += _rewrap(row, keys)
+            with transaction(sessions) as session:
+                rows = session.execute(
+                    select(model.id, model.blob_key, model.kek_id, model.wrapped_dek)
+                    .where(wrapped_with, model.id > after)
+                    .order_by(model.id)
+                    .limit(REWRAP_BATCH)
+                ).all()
+                for row in rows:
+                    count += _rewrap(session, model, row, keys)
+            if len(rows) < REWRAP_BATCH:
+                break
+            after = rows[-1].id
     return count
 
 
-def _rewrap(row: Any, keys: KeyProvider) -> int:
+def _rewrap(session: Session, model: type[Any], row: Any, keys: KeyProvider) -> int:
     """Re-wrap one row's data key with the current KEK (context: its blob key). Rows whose blob is not
-    written yet hold no key and are skipped."""
+    written yet hold no key and are skipped; a row changed meanwhile (by another rotation) is left."""
     if row.blob_key is None or row.kek_id is None or row.wrapped_dek is None:
         return 0
     context = row.blob_key.encode()
     dek = keys.unwrap_data_key(WrappedKey(kek_id=row.kek_id, ciphertext=row.wrapped_dek), context=context)
     wrapped = keys.wrap_data_key(dek, context=context)
-    row.kek_id, row.wrapped_dek = wrapped.kek_id, wrapped.ciphertext
-    return 1
+    changed = session.execute(
+        update(model)
+        .where(model.id == row.id, model.kek_id == row.kek_id, model.wrapped_dek == row.wrapped_dek)
+        .values(kek_id=wrapped.kek_id, wrapped_dek=wrapped.ciphertext)
+        .execution_options(synchronize_session=False)
+    )
+    return 1 if getattr(changed, "rowcount", 0) else 0
