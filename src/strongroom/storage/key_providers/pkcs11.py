@@ -8,7 +8,7 @@ moved to another blob's row does not open there: key wrap has no associated data
 Every KEK carries the URI's `object` as its label and its Strongroom id as CKA_ID. The id starts with
 its creation time, so the token alone says which KEK is current (the newest) and when each older one
 was superseded (when the next was made): no state is kept outside the token, and a KEK made by
-`strongroom keys rotate` in another process is seen on the next wrap.
+`strongroom keys rotate` in another process is used for wrapping within a second.
 
 When the token cannot be used (removed, PIN changed, sessions closed, the force disabled the key)
 the provider reopens its session once and otherwise raises KeyProviderUnavailable (503): nothing
@@ -36,6 +36,7 @@ T = TypeVar("T")
 CONTEXT_PREFIX: Final = b"strongroom-dek-v1|"
 _ID_TIME_FORMAT: Final = "%Y%m%dT%H%M%S%fZ"
 _RETRY_PAUSE_SECONDS: Final = 1.0  # after a failed reconnect, fail fast for this long
+_KEK_LIST_SECONDS: Final = 1.0
 
 
 def _binding(context: bytes) -> bytes:
@@ -66,6 +67,7 @@ class Pkcs11KeyProvider:
         self._session: Any = None
         self._keks: dict[str, Any] = {}
         self._failed_at = 0.0
+        self._listed_at = 0.0
         self._library = pkcs11.lib(location.module_path)
 
     @classmethod
@@ -142,6 +144,16 @@ class Pkcs11KeyProvider:
             raw_id = bytes(key[attribute.ID])
             found[raw_id.decode("ascii", "replace") if raw_id else f"kek-{raw_id.hex()}"] = key
         self._keks = dict(sorted(found.items()))
+        self._listed_at = time.monotonic()
+        return self._keks
+
+    def _recent_keks(self, session: Any) -> dict[str, Any]:
+        """The KEK list, looked up again when over a second old. Listing the token's objects costs more
+        than the wrap itself, and a rotation re-wraps row after row; a KEK another process added is
+        used within a second, and the retirement grace period (an hour) covers wraps made with the
+        previous one meanwhile (writers also re-wrap at finish: `wrapped_with_current`)."""
+        if not self._keks or time.monotonic() - self._listed_at > _KEK_LIST_SECONDS:
+            self._find_keks(session)
         return self._keks
 
     def _kek(self, session: Any, kek_id: str) -> Any:
@@ -167,7 +179,7 @@ class Pkcs11KeyProvider:
         pkcs11 = self._pkcs11
 
         def wrap(session: Any) -> WrappedKey:
-            kek_id = _newest(self._find_keks(session), self._location.key_label)  # fresh: see add_kek
+            kek_id = _newest(self._recent_keks(session), self._location.key_label)
             _require(self._keks[kek_id], "wrap_key", kek_id)
             ciphertext = _wrap(pkcs11, session, self._keks[kek_id], dek + _binding(context))
             return WrappedKey(kek_id=kek_id, ciphertext=ciphertext)
