@@ -241,3 +241,20 @@ def test_a_rotation_stopped_by_an_outage_resumes_where_it_stopped(
     assert (
         maintenance.count_wrapped_with(runtime.sessions, new, [FileVersion]) == maintenance.REWRAP_BATCH + 21
     )
+
+
+def test_a_token_taken_away_and_brought_back(
+    token: Token, provider: Pkcs11KeyProvider, tmp_path: Path
+) -> None:
+    dek = new_data_key()
+    wrapped = provider.wrap_data_key(dek, context=b"b")
+    token_dirs = Path(token.conf.read_text(encoding="utf-8").split("=", 1)[1].split("\n", 1)[0].strip())
+    mine = next(d for d in token_dirs.iterdir() if token.label.encode() in (d / "token.object").read_bytes())
+    away = tmp_path / "away"
+    mine.rename(away)
+    with pytest.raises(KeyProviderUnavailable) as refused:
+        provider.unwrap_data_key(wrapped, context=b"b")
+    assert "NoSuchToken" in refused.value.message
+    away.rename(mine)
+    provider._failed_at = 0.0
+    assert provider.unwrap_data_key(wrapped, context=b"b") == dek

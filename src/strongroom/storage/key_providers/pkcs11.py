@@ -116,9 +116,13 @@ class Pkcs11KeyProvider:
                     "The hardware security module could not be reached a moment ago; nothing was read."
                 )
             last: Exception | None = None
-            for _ in range(2):
+            for attempt in range(3):
                 try:
                     if self._session is None:
+                        if attempt == 2:
+                            # A token taken away and brought back is only seen after the module
+                            # looks at its slots afresh (other providers here reconnect by themselves).
+                            self._library.reinitialize()
                         self._session = self._open_session()
                     return operation(self._session)
                 except (KeyUnavailable, KeyProviderUnavailable, NotFound, Conflict):
