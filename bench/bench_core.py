@@ -65,7 +65,9 @@ def tus_patch_args(server: Server, size: int, name: str) -> list[str]:
 DOORS = ("rest", "tus", "dav")
 
 
-def transfer_ratio(work: Path, size: int, runs: int, doors: tuple[str, ...] = ("rest",)) -> None:
+def transfer_ratio(
+    work: Path, size: int, runs: int, doors: tuple[str, ...] = ("rest",), engine: str = "uvicorn"
+) -> None:
     """Alternate Strongroom and nginx run by run, so both see the same machine; report the median of
     per-run wall-time ratios (first run discarded) and each server's CPU-seconds per GB moved.
 
@@ -73,7 +75,11 @@ def transfer_ratio(work: Path, size: int, runs: int, doors: tuple[str, ...] = ("
     (PUT/GET /dav/), each timed against the nginx run just before it."""
     source = make_file(work / "source.bin", size)
     gigabytes = size / 1e9
-    with strongroom_server(work / "sr") as server, nginx_process(work / "ngx") as nginx:
+    engine_env = {"STRONGROOM_SERVER__ENGINE": engine}
+    with (
+        strongroom_server(work / "sr", extra_env=engine_env) as server,
+        nginx_process(work / "ngx") as nginx,
+    ):
         auth = f"Authorization: Bearer {server.token}"
         wall: dict[str, list[float]] = {}
         cpu: dict[str, list[float]] = {}
@@ -111,7 +117,7 @@ def transfer_ratio(work: Path, size: int, runs: int, doors: tuple[str, ...] = ("
             values = cpu[key][1:] if len(cpu[key]) > 1 else cpu[key]
             return median(values)
 
-        print(load_average())
+        print(f"{engine}: {load_average()}")
         label = f"{size / 2**30:.1f} GiB"
         for door in doors:
             ours, theirs = f"put_{door}", f"put_ng_{door}"
@@ -263,6 +269,9 @@ def main() -> None:
     parser.add_argument("--size-gib", type=float, default=2)
     parser.add_argument("--rss-gib", type=float, default=5)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--engines", default="uvicorn", help="comma-separated ASGI servers to measure: uvicorn, granian"
+    )
     parser.add_argument("--range-samples", type=int, default=200)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--page", type=int, default=1000)
@@ -284,7 +293,8 @@ def main() -> None:
             doors = tuple(d for d in args.doors.split(",") if d)
             if not set(doors) <= set(DOORS):
                 parser.error(f"--doors takes {', '.join(DOORS)}")
-            transfer_ratio(work, int(args.size_gib * 2**30), args.runs, doors)
+            for engine in args.engines.split(","):
+                transfer_ratio(work, int(args.size_gib * 2**30), args.runs, doors, engine)
         if args.only == "range":
             range_only(work, int(args.size_gib * 2**30), args.range_samples)
         if args.only in (None, "rss"):

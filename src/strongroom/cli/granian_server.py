@@ -8,9 +8,30 @@ deadline and minimum body rate), where granian has only a header read timeout. S
 import asyncio
 import signal
 
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.config import ServerSettings
+
+
+def bytes_bodies(app: ASGIApp) -> ASGIApp:
+    """Hand granian response bodies as `bytes`. The app sends decrypted memoryviews (no copy on
+    uvicorn), but granian 2.8 takes a memoryview as a generic sequence: measured, 256 MiB of 1 MiB
+    views cost 10 s of CPU against 0.65 s as bytes. One copy is by far the cheaper way."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_bytes(message: Message) -> None:
+            body = message.get("body")
+            if body is not None and not isinstance(body, bytes):
+                message = {**message, "body": bytes(body)}
+            await send(message)
+
+        await app(scope, receive, send_bytes)
+
+    return wrapped
 
 
 def run_granian(app: ASGIApp, server: ServerSettings) -> None:
@@ -22,7 +43,7 @@ def run_granian(app: ASGIApp, server: ServerSettings) -> None:
 
     del Loops  # the embedded server runs on the loop asyncio.run makes (uvloop's policy below)
     embedded = Server(
-        app,
+        bytes_bodies(app),
         address=server.host,
         port=server.port,
         interface=Interfaces.ASGI,
