@@ -11,6 +11,8 @@ Needs nginx (`apt-get install -y nginx-light`) and curl.
 from __future__ import annotations
 
 import argparse
+import base64
+import random
 import shutil
 import statistics
 import sys
@@ -23,6 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
+    Server,
     curl_seconds,
     load_average,
     make_file,
@@ -34,73 +37,114 @@ from common import (
 )
 
 
-def transfer_ratio(work: Path, size: int, runs: int) -> None:
+def tus_patch_args(server: Server, size: int, name: str) -> list[str]:
+    """Create a tus upload (not timed: a few ms) and return the curl arguments of its one PATCH."""
+    created = httpx.post(
+        f"{server.url}/api/v1/uploads",
+        headers={
+            "Authorization": f"Bearer {server.token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(size),
+            "Upload-Metadata": "filename " + base64.b64encode(name.encode()).decode(),
+        },
+    )
+    created.raise_for_status()
+    return [
+        "-X",
+        "PATCH",
+        "-H",
+        "Tus-Resumable: 1.0.0",
+        "-H",
+        "Upload-Offset: 0",
+        "-H",
+        "Content-Type: application/offset+octet-stream",
+        server.url + created.headers["Location"],
+    ]
+
+
+DOORS = ("rest", "tus", "dav")
+
+
+def transfer_ratio(
+    work: Path, size: int, runs: int, doors: tuple[str, ...] = ("rest",), engine: str = "uvicorn"
+) -> None:
     """Alternate Strongroom and nginx run by run, so both see the same machine; report the median of
-    per-run wall-time ratios (first run discarded) and each server's CPU-seconds per GB moved."""
+    per-run wall-time ratios (first run discarded) and each server's CPU-seconds per GB moved.
+
+    Doors: rest (PUT/GET /api/v1), tus (one PATCH of the whole file; downloads are REST's) and dav
+    (PUT/GET /dav/), each timed against the nginx run just before it."""
     source = make_file(work / "source.bin", size)
     gigabytes = size / 1e9
-    with strongroom_server(work / "sr") as server, nginx_process(work / "ngx") as nginx:
+    engine_env = {"STRONGROOM_SERVER__ENGINE": engine}
+    with (
+        strongroom_server(work / "sr", extra_env=engine_env) as server,
+        nginx_process(work / "ngx") as nginx,
+    ):
         auth = f"Authorization: Bearer {server.token}"
-        put_sr, put_ng, get_sr, get_ng = [], [], [], []
-        cpu: dict[str, list[float]] = {"put_sr": [], "put_ng": [], "get_sr": [], "get_ng": []}
+        wall: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
 
-        def timed(key: str, process_cpu: Callable[[], float], *curl_args: str) -> float:
+        def timed(key: str, process_cpu: Callable[[], float], *curl_args: str) -> None:
             before = process_cpu()
-            seconds = curl_seconds(*curl_args)
-            cpu[key].append((process_cpu() - before) / gigabytes)
-            return seconds
+            wall.setdefault(key, []).append(curl_seconds(*curl_args))
+            cpu.setdefault(key, []).append((process_cpu() - before) / gigabytes)
+
+        def upload_args(door: str, run: int) -> list[str]:
+            if door == "rest":
+                return ["-H", auth, f"{server.url}/api/v1/folders/root/files/big-{run}.bin"]
+            if door == "tus":
+                return ["-H", auth, *tus_patch_args(server, size, f"tus-{run}.bin")]
+            return ["-H", auth, f"{server.url}/dav/dav-{run}.bin"]
 
         for run in range(runs):
-            put_ng.append(timed("put_ng", nginx.cpu_seconds, "-T", str(source), f"{nginx.url}/big-{run}.bin"))
-            put_sr.append(
-                timed(
-                    "put_sr",
-                    server.cpu_seconds,
-                    "-T",
-                    str(source),
-                    "-H",
-                    auth,
-                    f"{server.url}/api/v1/folders/root/files/big.bin",
-                )
-            )
+            for door in doors:
+                timed(f"put_ng_{door}", nginx.cpu_seconds, "-T", str(source), f"{nginx.url}/big-{run}.bin")
+                timed(f"put_{door}", server.cpu_seconds, "-T", str(source), *upload_args(door, run))
         listing = httpx.get(
             f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
         )
-        file_id = listing.json()["items"][0]["id"]
+        file_id = next(i["id"] for i in listing.json()["items"] if i["name"].startswith("big-"))
+        download = {
+            "rest": f"{server.url}/api/v1/files/{file_id}/content",
+            "dav": f"{server.url}/dav/dav-0.bin",
+        }
         for _ in range(runs):
-            get_ng.append(timed("get_ng", nginx.cpu_seconds, f"{nginx.url}/big-0.bin"))
-            get_sr.append(
-                timed(
-                    "get_sr", server.cpu_seconds, "-H", auth, f"{server.url}/api/v1/files/{file_id}/content"
-                )
-            )
+            for door in [d for d in doors if d in download]:
+                timed(f"get_ng_{door}", nginx.cpu_seconds, f"{nginx.url}/big-0.bin")
+                timed(f"get_{door}", server.cpu_seconds, "-H", auth, download[door])
 
         def cpu_of(key: str) -> float:
             values = cpu[key][1:] if len(cpu[key]) > 1 else cpu[key]
             return median(values)
 
-        print(load_average())
-        print(
-            f"upload   {size / 2**30:.1f} GiB: strongroom {mbps(size, median(put_sr)):7.0f} MB/s,"
-            f" {cpu_of('put_sr'):.2f} CPU-s/GB (hash+encrypt+fsync) | nginx {mbps(size, median(put_ng)):7.0f} MB/s,"
-            f" {cpu_of('put_ng'):.2f} CPU-s/GB (plain, no fsync) | ratio {ratio_of_runs(put_sr, put_ng):.2f}x"
-        )
-        print(
-            f"download {size / 2**30:.1f} GiB: strongroom {mbps(size, median(get_sr)):7.0f} MB/s,"
-            f" {cpu_of('get_sr'):.2f} CPU-s/GB (decrypt)              | nginx {mbps(size, median(get_ng)):7.0f} MB/s,"
-            f" {cpu_of('get_ng'):.2f} CPU-s/GB (sendfile)        | ratio {ratio_of_runs(get_sr, get_ng):.2f}x"
-        )
+        print(f"{engine}: {load_average()}")
+        label = f"{size / 2**30:.1f} GiB"
+        for door in doors:
+            ours, theirs = f"put_{door}", f"put_ng_{door}"
+            print(
+                f"upload   {door:4s} {label}: strongroom {mbps(size, median(wall[ours])):7.0f} MB/s,"
+                f" {cpu_of(ours):.2f} CPU-s/GB (hash+encrypt+fsync) | nginx {mbps(size, median(wall[theirs])):7.0f}"
+                f" MB/s, {cpu_of(theirs):.2f} CPU-s/GB (plain, no fsync) | ratio {ratio_of_runs(wall[ours], wall[theirs]):.2f}x"
+            )
+        for door in [d for d in doors if d in download]:
+            ours, theirs = f"get_{door}", f"get_ng_{door}"
+            print(
+                f"download {door:4s} {label}: strongroom {mbps(size, median(wall[ours])):7.0f} MB/s,"
+                f" {cpu_of(ours):.2f} CPU-s/GB (decrypt)              | nginx {mbps(size, median(wall[theirs])):7.0f}"
+                f" MB/s, {cpu_of(theirs):.2f} CPU-s/GB (sendfile)        | ratio {ratio_of_runs(wall[ours], wall[theirs]):.2f}x"
+            )
         range_latency(server.url, server.token, file_id, size)
     shutil.rmtree(work / "sr", ignore_errors=True)
     shutil.rmtree(work / "ngx", ignore_errors=True)
 
 
 def range_latency(url: str, token: str, file_id: str, size: int, samples: int = 200) -> None:
-    offset = int(size * 0.9)
+    """64 KiB Range reads at offsets spread over the whole file (seeded, so runs compare)."""
+    picks = random.Random(14)
     timings = []
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as client:
-        for i in range(samples):
-            start = offset + (i * 4099) % (1 << 20)
+        for _ in range(samples):
+            start = picks.randrange(0, size - 65536)
             began = time.perf_counter()
             response = client.get(
                 f"{url}/api/v1/files/{file_id}/content", headers={"Range": f"bytes={start}-{start + 65535}"}
@@ -109,9 +153,23 @@ def range_latency(url: str, token: str, file_id: str, size: int, samples: int = 
             assert response.status_code == 206 and len(response.content) == 65536
     timings.sort()
     print(
-        f"range read of 64 KiB at 90% of {size / 2**30:.1f} GiB: median {statistics.median(timings):.2f} ms, "
+        f"range read of 64 KiB anywhere in {size / 2**30:.1f} GiB: median {statistics.median(timings):.2f} ms, "
         f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms over {samples} requests (each one audited)"
     )
+
+
+def range_only(work: Path, size: int, samples: int) -> None:
+    source = make_file(work / "source.bin", size)
+    with strongroom_server(work / "range") as server:
+        auth = f"Authorization: Bearer {server.token}"
+        curl_seconds("-T", str(source), "-H", auth, f"{server.url}/api/v1/folders/root/files/big.bin")
+        file_id = httpx.get(
+            f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
+        ).json()["items"][0]["id"]
+        print(load_average())
+        range_latency(server.url, server.token, file_id, size, samples)
+        print(load_average())
+    shutil.rmtree(work / "range", ignore_errors=True)
 
 
 def peak_rss(work: Path, size: int) -> None:
@@ -211,12 +269,19 @@ def main() -> None:
     parser.add_argument("--size-gib", type=float, default=2)
     parser.add_argument("--rss-gib", type=float, default=5)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--engines", default="uvicorn", help="comma-separated ASGI servers to measure: uvicorn, granian"
+    )
+    parser.add_argument("--range-samples", type=int, default=200)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--page", type=int, default=1000)
     parser.add_argument(
         "--work", type=Path, default=None, help="scratch dir on the disk to measure (default: a temp dir)"
     )
-    parser.add_argument("--only", choices=["transfer", "rss", "listing"], default=None)
+    parser.add_argument("--only", choices=["transfer", "rss", "listing", "range"], default=None)
+    parser.add_argument(
+        "--doors", default="rest", help=f"comma-separated doors for transfer: {', '.join(DOORS)}"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="sr-bench-", dir="/var/tmp"))
     work.mkdir(parents=True, exist_ok=True)
@@ -225,7 +290,13 @@ def main() -> None:
             for page in (100, args.page):
                 listing(work, args.items, page)
         if args.only in (None, "transfer"):
-            transfer_ratio(work, int(args.size_gib * 2**30), args.runs)
+            doors = tuple(d for d in args.doors.split(",") if d)
+            if not set(doors) <= set(DOORS):
+                parser.error(f"--doors takes {', '.join(DOORS)}")
+            for engine in args.engines.split(","):
+                transfer_ratio(work, int(args.size_gib * 2**30), args.runs, doors, engine)
+        if args.only == "range":
+            range_only(work, int(args.size_gib * 2**30), args.range_samples)
         if args.only in (None, "rss"):
             peak_rss(work, int(args.rss_gib * 2**30))
     finally:

@@ -122,6 +122,9 @@ class ServerSettings(BaseModel):
     default: turn it on where stderr goes to a collector (journald, a container runtime)."""
     log_format: Literal["json", "text"] = "json"
     """`strongroom serve` and `strongroom worker` log JSON lines (searchable by request id) or text."""
+    engine: Literal["uvicorn", "granian"] = "uvicorn"
+    """The HTTP server `strongroom serve` runs the app on. uvicorn (the default) enforces the header
+    deadline and the body rate above; granian only the header deadline (bench/README.md compares them)."""
 
     @field_validator("trusted_proxies")
     @classmethod

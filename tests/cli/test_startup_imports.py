@@ -6,6 +6,7 @@ Checked by what is imported, not by timing: a timing assertion would fail on a b
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("sqlalchemy", "fastapi", "starlette", "fpdf", "fontTools", "alembic", "pydantic_settings")
 
@@ -55,3 +56,29 @@ def test_the_server_app_loads_the_pdf_library_only_when_a_report_is_made() -> No
     )
     loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert loaded.isdisjoint({"fpdf", "fontTools"})
+
+
+def test_the_server_app_and_a_start_on_a_current_schema_do_not_load_alembic(tmp_path: Path) -> None:
+    # alembic is half a second of start-up; it is needed only when the schema must move.
+    probe = (
+        "import json, sys\n"
+        "from strongroom.config import Settings\n"
+        "from strongroom.cli.common import migrate\n"
+        "from strongroom.db.migrate import upgrade\n"
+        "from strongroom.db.session import make_engine\n"
+        "import strongroom.app\n"
+        f"settings = Settings(dev_mode=True, data_dir={str(tmp_path)!r})\n"
+        "before = 'alembic' in sys.modules\n"
+        "for name in [m for m in sys.modules if m.split('.')[0] == 'alembic']:\n"
+        "    del sys.modules[name]\n"
+        "migrate(settings)\n"  # an empty database: alembic runs
+        "first = 'alembic' in sys.modules\n"
+        "for name in [m for m in sys.modules if m.split('.')[0] == 'alembic']:\n"
+        "    del sys.modules[name]\n"
+        "migrate(settings)\n"  # at head now: nothing to do
+        "print(json.dumps([before, first, 'alembic' in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, True, False]

@@ -90,3 +90,8 @@ def test_an_empty_and_an_old_database_are_told_apart(empty_database_url: str) ->
         assert state.head == head_revision()
     finally:
         engine.dispose()
+
+
+def test_the_head_read_from_the_scripts_is_the_head_alembic_finds() -> None:
+    # Start-up compares the database with this head without importing alembic (issue 14).
+    assert [head_revision()] == ScriptDirectory.from_config(alembic_config()).get_heads()

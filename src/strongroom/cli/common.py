@@ -73,11 +73,12 @@ def open_engine(settings: "Settings") -> "Engine":
 
 
 def migrate(settings: "Settings") -> None:
-    from strongroom.db.migrate import upgrade
+    from strongroom.db.migrate import is_at_head, upgrade
 
     engine = open_engine(settings)
     try:
-        upgrade(engine)
+        if not is_at_head(engine):  # at head already (most starts): no need to load alembic
+            upgrade(engine)
     finally:
         engine.dispose()
 

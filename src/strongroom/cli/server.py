@@ -105,6 +105,11 @@ def serve(
     freeze_startup_objects()
     background = build_worker(runtime)
     background.start_thread()
+    if server.engine == "granian":
+        from strongroom.cli.granian_server import run_granian
+
+        run_granian(create_app(runtime), server)
+        return
     uvicorn.Server(uvicorn_config(create_app(runtime), server)).run()
 
 

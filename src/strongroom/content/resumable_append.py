@@ -183,12 +183,9 @@ async def _stream(
 ) -> UploadStatus:
     loop = asyncio.get_running_loop()
     check = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
+    if check is not None:
+        sealer.also_hash(check)
     renewed = time.monotonic()
-
-    def write(data: bytes) -> None:
-        if check is not None:
-            check.update(data)
-        sealer.write(data)
 
     async def keep_lease() -> None:
         # Renew before writing: a request that stalled past its lease must not write over the
@@ -200,7 +197,9 @@ async def _stream(
 
     interrupted: Exception | None = None
     try:
-        interrupted = await _pump(chunks, write, keep_lease, segment_bytes=s.segment_bytes)
+        interrupted = await _receive(chunks, sealer, keep_lease)
+        if check is not None:
+            await loop.run_in_executor(None, sealer.drain)  # the checksum covers the whole chunk
         _verify_chunk(checksum, check, interrupted)
         if sealer.received == lease.state.total_size:
             status = await loop.run_in_executor(None, _finish, s, actor, lease, sealer)
@@ -263,43 +262,22 @@ def _finish(s: Services, actor: Actor, lease: Lease, sealer: ResumableSealer) ->
     return status
 
 
-async def _pump(
-    chunks: AsyncIterable[bytes],
-    write: Callable[[bytes], None],
-    before_write: Callable[[], Awaitable[None]],
-    *,
-    segment_bytes: int,
+async def _receive(
+    chunks: AsyncIterable[bytes], sealer: ResumableSealer, before_write: Callable[[], Awaitable[None]]
 ) -> Exception | None:
-    """Feed `chunks` to `write` on a worker thread, a segment at a time, while the next one arrives.
+    """Feed `chunks` to the sealer: the event loop copies each chunk into a segment buffer while a
+    pool thread hashes, seals and stores the previous segment (one copy, one hop per segment).
 
-    Returns the exception that ended `chunks` early (the client went away), after writing every
-    byte that did arrive; None when the body was complete. Errors of `write` propagate.
+    Returns the exception that ended `chunks` early (the client went away), after taking every
+    byte that did arrive; None when the body was complete. Errors of the sealer propagate.
     """
-    loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
-    buffer = bytearray()
-    interrupted: Exception | None = None
     source = aiter(chunks)
-    try:
-        while True:
-            try:
-                chunk = await anext(source)
-            except StopAsyncIteration:
-                break
-            except Exception as exc:  # whatever the door's "client went away" is; re-raised later
-                interrupted = exc
-                break
-            buffer += chunk
-            if len(buffer) >= segment_bytes:
-                await before_write()
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(None, write, bytes(buffer))
-                buffer.clear()
-    finally:
-        if pending is not None:
-            await pending
-    if buffer:
+    while True:
+        try:
+            chunk = await anext(source)
+        except StopAsyncIteration:
+            return None
+        except Exception as exc:  # whatever the door's "client went away" is; re-raised later
+            return exc
         await before_write()
-        await loop.run_in_executor(None, write, bytes(buffer))
-    return interrupted
+        await sealer.write_async(chunk)

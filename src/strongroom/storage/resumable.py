@@ -27,6 +27,7 @@ re-derives the SHA-256 by decrypting the sealed segments and the tail (`Resumabl
 when no hasher is given).
 """
 
+import asyncio
 import functools
 import hashlib
 import os
@@ -155,6 +156,8 @@ class ResumableSealer:
         self._current = 0
         self._plain[0][: len(tail)] = tail
         self._fill = len(tail)
+        self._hashed = len(tail)  # the resumed hash state already covers the tail
+        self._also: Hasher | None = None
         self._sealed = memoryview(bytearray(seg + self._overhead))
         self._pending: Future[None] | None = None
 
@@ -181,12 +184,55 @@ class ResumableSealer:
         """Plaintext bytes taken so far (acknowledged or not)."""
         return self._received
 
+    def also_hash(self, hasher: Hasher) -> None:
+        """Feed every byte taken from now on to `hasher` too (a tus chunk's Upload-Checksum).
+
+        Like the SHA-256, it is complete only after drain(), checkpoint() or finish().
+        """
+        self._also = hasher
+
     def hash_state(self) -> Hasher:
         """A copy of the SHA-256 state over everything taken so far (for the caller's cache)."""
+        self.drain()
         return self._hash.copy()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Hash and seal `data`. Raises InputError if it goes past the blob's declared size."""
+        """Hash and seal `data`. Raises InputError if it goes past the blob's declared size.
+
+        Blocks while the previous segment's job runs; in the event loop use write_async().
+        """
+        view = self._accept(data)
+        while view:
+            view = view[self._take(view) :]
+            if self._sealable():
+                self._wait_pending()
+                self._hand_off()
+
+    async def write_async(self, data: bytes | bytearray | memoryview) -> None:
+        """write() for the event loop: the loop only copies `data` into the segment buffer (one
+        copy) and awaits the previous segment's job instead of blocking while it runs; the job
+        hashes, seals and stores the segment (one thread hop per segment, as SealedBlobWriter).
+
+        On failure the error is raised and the caller SHALL close().
+        """
+        view = self._accept(data)
+        while view:
+            view = view[self._take(view) :]
+            if self._sealable():
+                pending, self._pending = self._pending, None
+                if pending is not None:
+                    # Shielded: a cancelled request must not cancel a job close() waits for.
+                    await asyncio.shield(asyncio.wrap_future(pending))
+                self._hand_off()
+
+    def drain(self) -> None:
+        """Wait for the segment job and hash what is buffered: the hashes then cover every byte taken."""
+        self._wait_pending()
+        rest = self._plain[self._current][self._hashed : self._fill]
+        self._update_hashes(rest)
+        self._hashed = self._fill
+
+    def _accept(self, data: bytes | bytearray | memoryview) -> memoryview:
         self._require_open()
         view = memoryview(data).cast("B")
         if self._received + len(view) > self._state.total_size:
@@ -194,27 +240,42 @@ class ResumableSealer:
                 f"The upload is {self._state.total_size} bytes; this data goes past its end.",
                 size=self._state.total_size,
             )
-        self._hash.update(view)
         self._received += len(view)
-        seg = self._seg
-        while view:
-            n = min(seg - self._fill, len(view))
-            self._plain[self._current][self._fill : self._fill + n] = view[:n]
-            self._fill += n
-            view = view[n:]
-            # The total is known, so a full segment that is not the last is sealed at once.
-            if self._fill == seg and self._index < self._last_index:
-                self._hand_off()
+        return view
+
+    def _take(self, view: memoryview) -> int:
+        """Copy the start of `view` into the segment being filled; return how many bytes it took."""
+        n = min(self._seg - self._fill, len(view))
+        self._plain[self._current][self._fill : self._fill + n] = view[:n]
+        self._fill += n
+        return n
+
+    def _sealable(self) -> bool:
+        # The total is known, so a full segment that is not the last is sealed at once.
+        return self._fill == self._seg and self._index < self._last_index
+
+    def _update_hashes(self, data: memoryview) -> None:
+        if data:
+            self._hash.update(data)
+            if self._also is not None:
+                self._also.update(data)
 
     def _hand_off(self) -> None:
-        self._wait_pending()
+        """Give the full segment to a pool thread; the previous job SHALL be done (one in flight
+        keeps the hashes in order and frees the other buffer and the sealed one)."""
         blob = self._require_open()
-        self._pending = _pool().submit(self._seal_and_store, blob, self._index, self._plain[self._current])
+        plaintext = self._plain[self._current]
+        self._pending = _pool().submit(self._seal_and_store, blob, self._index, plaintext, self._hashed)
         self._index += 1
         self._current ^= 1
         self._fill = 0
+        self._hashed = 0
 
-    def _seal_and_store(self, blob: ResumableBlobWriter, index: int, plaintext: memoryview) -> None:
+    def _seal_and_store(
+        self, blob: ResumableBlobWriter, index: int, plaintext: memoryview, hashed: int = 0
+    ) -> None:
+        # hashlib, AESGCM and os.write release the GIL: the event loop keeps receiving meanwhile.
+        self._update_hashes(plaintext[hashed:])
         n = self._sealer.seal_into(index, plaintext, last=index == self._last_index, out=self._sealed)
         blob.write(self._sealed[:n])
 
@@ -229,7 +290,7 @@ class ResumableSealer:
         Ends this session (the blob is closed); a later one starts from the new state.
         """
         try:
-            self._wait_pending()
+            self.drain()
             blob = self._require_open()
             blob.sync()
         finally:
@@ -251,7 +312,8 @@ class ResumableSealer:
         try:
             self._wait_pending()
             blob = self._require_open()
-            self._seal_and_store(blob, self._index, self._plain[self._current][: self._fill])
+            last = self._plain[self._current][: self._fill]
+            self._seal_and_store(blob, self._index, last, self._hashed)
             blob.complete()
         except BaseException:
             self.close()
