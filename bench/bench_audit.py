@@ -21,7 +21,8 @@ from pathlib import Path
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import chain, custody, custody_verify, verify, witness
 from strongroom.audit.checkpoints import latest
-from strongroom.audit.events import AuditAction, ItemRef, hashed_fields, record
+from strongroom.audit.events import AuditAction, ItemRef, record
+from strongroom.audit.sequencer import hashed_fields
 from strongroom.audit.trust import Trust
 from strongroom.config import Settings
 from strongroom.db.migrate import upgrade
