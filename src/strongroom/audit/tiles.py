@@ -103,6 +103,7 @@ class TiledTree(chain.MerkleTree):
         self.session = session
         self.size = size
         self._tiles: dict[tuple[int, int], list[bytes]] = {}
+        self._roots: dict[tuple[int, int], bytes] = {}
 
     def _tile(self, level: int, index: int) -> list[bytes]:
         levels = self._tiles.get((level, index))
@@ -132,6 +133,14 @@ class TiledTree(chain.MerkleTree):
             )
         self._tiles[(level, index)] = levels
         return levels
+
+    def subtree_root(self, lo: int, hi: int) -> bytes:
+        # Proofs into one tree size share their right-hand subtrees: compute each once.
+        key = (lo, hi)
+        root = self._roots.get(key)
+        if root is None:
+            root = self._roots[key] = super().subtree_root(lo, hi)
+        return root
 
     def _perfect(self, start: int, size: int) -> bytes:
         height = size.bit_length() - 1
