@@ -50,7 +50,7 @@ def test_writers_at_one_event_per_request_get_one_chain_without_gaps_or_forks(ru
             start.wait()
             actor = Actor(kind=ActorKind.USER, id=f"us_w{n}", label=f"w{n}@force.police.test")
             write_events(runtime, per_writer, item_id=f"fi_{n}", actor=actor)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
