@@ -112,7 +112,7 @@ def test_an_event_edited_past_an_older_checkpoint_fails(case: Case) -> None:
     genuine = case.bundle["checkpoint"]
     size = case.bundle["events"][-1]["seq"] - 1
     with case.runtime.sessions() as session:
-        root = checkpoints.load_tree(session, size).tree.root(size).hex()
+        root = checkpoints.load_tree(session, size).root(size).hex()
     created = datetime.fromisoformat(genuine["created_at"]).astimezone(UTC)
     note = checkpoints.note(origin=genuine["origin"], tree_size=size, root_hash=root, created_at=created)
     older = {

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from strongroom.audit import chain, verify
-from strongroom.audit.events import hashed_fields
+from strongroom.audit.sequencer import hashed_fields
 from strongroom.clock import utc
 from strongroom.runtime import Runtime
 from tests.audit.helpers import checkpoint, export_lines, trusted, verify_db, write_events

@@ -1,6 +1,8 @@
 """Folders: create, read, list (keyset paging)."""
 
-from typing import Annotated
+import json
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
@@ -82,9 +84,42 @@ def list_items(
     runtime: RuntimeDep,
     limit: Annotated[StrictCount, Query(ge=1, le=1000)] = 100,
     marker: Annotated[str | None, Query(max_length=4096)] = None,
-) -> ItemPageRead:
+) -> Response:
     """A page of the folder's contents: folders first, then files, by name. Follow `next_marker`."""
     folder_id = resolve(runtime, actor, folder_id)
     with transaction(runtime.sessions) as session:
         page = content_folders.list_items(session, actor, folder_id=folder_id, limit=limit, marker=marker)
-        return ItemPageRead(items=[ItemRead.of(item) for item in page.items], next_marker=page.next_marker)
+    # The hot listing skips pydantic (it was a third of a page's time): the same JSON as ItemPageRead,
+    # which stays the documented shape (tests/api compare the two).
+    body = {"items": [item_json(item) for item in page.items], "next_marker": page.next_marker}
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type="application/json"
+    )
+
+
+def _when(value: datetime | None) -> str | None:
+    # pydantic's form for aware UTC times: ISO 8601 with "Z".
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def item_json(item: content_folders.ListedItem) -> dict[str, Any]:
+    """An item as ItemRead serialises it, without building the model."""
+    is_file = not item.is_folder
+    return {
+        "id": item.id,
+        "type": "file" if is_file else "folder",
+        "name": item.name,
+        "parent_id": item.parent_id,
+        "created_at": _when(item.created_at),
+        "updated_at": _when(item.updated_at),
+        "etag": item.etag,
+        "size": item.size if is_file else None,
+        "sha256": item.sha256 if is_file else None,
+        "content_type": item.content_type if is_file else None,
+        "version_id": item.current_version_id if is_file else None,
+        "scan_status": (item.scan_status or "not_required") if is_file else None,
+        "locked": item.locked_by_id is not None,
+        "locked_until": _when(item.locked_until),
+        "trashed_at": _when(item.trashed_at),
+        "classification": item.classification,
+    }

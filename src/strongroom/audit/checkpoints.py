@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongroom.audit import chain
+from strongroom.audit import chain, sequencer, tiles
 from strongroom.audit.models import AuditEvent, AuditHead, Checkpoint
 from strongroom.errors import Conflict, InputError
 
@@ -121,6 +121,9 @@ def make_checkpoint(
     Holds the audit head lock while it reads, so two checkpoint makers (or a maker and an append)
     cannot interleave. Raises CheckpointTampered if the previous checkpoint was altered.
     """
+    # Chain what has committed first, so the checkpoint covers every event recorded before it.
+    while sequencer.chain_pending(session.connection()) == sequencer.PASS_LIMIT:
+        pass
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     size = head.seq if head else 0
     previous = latest(session)
@@ -162,28 +165,12 @@ def make_checkpoint(
     return checkpoint
 
 
-@dataclass(frozen=True)
-class LogTree:
-    """The Merkle tree over events 1..size and the events' chain hashes (leaf i is event i+1)."""
-
-    tree: chain.MerkleTree
-    hashes: list[str]
-
-    @property
-    def size(self) -> int:
-        return self.tree.size
-
-
-def load_tree(session: Session, size: int) -> LogTree:
-    """The tree over events 1..size as the database holds them. Raises InputError past the head."""
-    hashes = list(
-        session.execute(
-            select(AuditEvent.hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
-        ).scalars()
-    )
-    if len(hashes) != size:
-        raise InputError(f"The log holds {len(hashes)} events, fewer than {size}.", tree_size=len(hashes))
-    return LogTree(chain.MerkleTree([chain.event_leaf(h) for h in hashes]), hashes)
+def load_tree(session: Session, size: int) -> tiles.TiledTree:
+    """The stored tree over events 1..size (O(log n) tile reads a proof). Raises InputError past the head."""
+    held = head_size(session)
+    if held < size:
+        raise InputError(f"The log holds {held} events, fewer than {size}.", tree_size=held)
+    return tiles.TiledTree(session, size)
 
 
 @dataclass(frozen=True)
@@ -217,18 +204,21 @@ def inclusion_proof(session: Session, *, seq: int, tree_size: int) -> InclusionP
         raise InputError("Need 1 <= seq <= tree_size.", seq=seq, tree_size=tree_size)
     if tree_size > head_size(session):
         raise InputError("tree_size is larger than the log.", tree_size=tree_size)
-    return inclusion_proof_from(load_tree(session, tree_size), seq=seq, tree_size=tree_size)
+    event_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+    if event_hash is None:
+        raise InputError(f"The log has no event {seq}.", seq=seq)
+    return inclusion_proof_from(load_tree(session, tree_size), seq=seq, event_hash=event_hash)
 
 
-def inclusion_proof_from(log: LogTree, *, seq: int, tree_size: int) -> InclusionProof:
+def inclusion_proof_from(tree: tiles.TiledTree, *, seq: int, event_hash: str) -> InclusionProof:
     index = seq - 1
     return InclusionProof(
         seq=seq,
-        tree_size=tree_size,
+        tree_size=tree.size,
         leaf_index=index,
-        event_hash=log.hashes[index],
-        root_hash=log.tree.root(tree_size).hex(),
-        audit_path=[p.hex() for p in log.tree.inclusion_proof(index, tree_size)],
+        event_hash=event_hash,
+        root_hash=tree.root().hex(),
+        audit_path=[p.hex() for p in tree.inclusion_proof(index, tree.size)],
     )
 
 
@@ -238,7 +228,7 @@ def consistency_proof(session: Session, *, first: int, second: int) -> dict[str,
         raise InputError("Need 1 <= first <= second.", first=first, second=second)
     if second > head_size(session):
         raise InputError("second is larger than the log.", second=second)
-    tree = load_tree(session, second).tree
+    tree = load_tree(session, second)
     return {
         "first": first,
         "second": second,

@@ -1,24 +1,27 @@
 """record(): write an audit event in the caller's transaction.
 
-Events are queued on the session and sequenced just before commit, holding the audit head lock
-only for the last moment of the transaction: appends stay in one gap-free order without making every
-transaction wait for every other one for its whole duration.
+Events are queued on the session and inserted, unchained, just before it commits, so an event is
+durable exactly when the change it records is. The sequencer (sequencer.py) then gives them their seq
+and chain hash in batches; the unit of work returns only after that.
 """
 
+import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Engine, insert
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor
-from strongroom.audit import chain
-from strongroom.audit.models import AuditEvent, AuditHead
+from strongroom.audit import chain, sequencer
+from strongroom.audit.models import PendingAuditEvent, table_of
+from strongroom.db.session import before_group_commit, on_commit
 
 _PENDING = "strongroom.audit.pending"
+_KICK = "strongroom.audit.kick"
 
 
 class AuditAction(StrEnum):
@@ -141,49 +144,29 @@ def record(
     )
 
 
-def hashed_fields(seq: int, fields: dict[str, Any], prev_hash: str) -> dict[str, Any]:
-    """The exact field set the chain hash covers (times as ISO 8601 UTC with microseconds)."""
-    return {
-        **fields,
-        "seq": seq,
-        # Stored as UTC, so hashed as UTC: a re-export from the database must give the same bytes.
-        "occurred_at": fields["occurred_at"].astimezone(UTC).isoformat(timespec="microseconds"),
-        "prev_hash": prev_hash,
-    }
+_INSERT_PENDING = insert(table_of(PendingAuditEvent))
 
 
 @sa_event.listens_for(Session, "before_commit")
-def _append_pending_events(session: Session) -> None:
+def _insert_pending_events(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return
-    # Core statements, not ORM objects: this runs inside every committing transaction, under the lock
-    # that serialises appends, so every microsecond here is paid by all writers.
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one_or_none()
-    if head is None:
-        session.execute(insert(AuditHead).values(id=1, seq=0, hash=chain.GENESIS_HASH))
-        seq, prev = 0, chain.GENESIS_HASH
-    else:
-        seq, prev = head.seq, head.hash
-    # Times never decrease along the sequence: under the head lock, an event is stamped no earlier
-    # than the one before it, whatever a stepped-back or skewed clock said. The trail's last time is
-    # then a persisted high-water mark of time (audit.timeline).
-    latest = session.scalar(select(AuditEvent.occurred_at).where(AuditEvent.seq == seq)) if seq else None
-    rows = []
-    for fields in pending:
-        if latest is not None and fields["occurred_at"] < latest:
-            fields["occurred_at"] = latest
-        latest = fields["occurred_at"]
-        seq += 1
-        digest = chain.chain_hash(prev, chain.event_payload(hashed_fields(seq, fields, prev)))
-        rows.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest})
-        prev = digest
-    session.execute(insert(AuditEvent), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    # Committed with the change, unchained: no lock is taken, so writers never wait on one another
+    # here. The sequencer chains them after the commit (audit/sequencer.py), and the door's answer
+    # waits for that (db.session.on_commit runs before the unit of work returns).
+    connection = session.connection()
+    connection.execute(_INSERT_PENDING, pending)
+    if before_group_commit(connection, "audit.chain", sequencer.chain_batch):
+        return  # SQLite: chained in the shared transaction, just before the group's one commit
+    if not session.info.get(_KICK):
+        session.info[_KICK] = True
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        on_commit(session, functools.partial(sequencer.chain_after_commit, engine))
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_events(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_KICK, None)

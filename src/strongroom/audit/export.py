@@ -23,14 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.actors import Actor
 from strongroom.audit import chain, events
 from strongroom.audit.checkpoints import as_record
-from strongroom.audit.events import AuditAction, hashed_fields
+from strongroom.audit.events import AuditAction
 from strongroom.audit.models import AuditEvent, Checkpoint
+from strongroom.audit.sequencer import hashed_fields
 from strongroom.audit.text import escape_line_breakers
 from strongroom.clock import Clock
 from strongroom.db.session import transaction
@@ -49,7 +50,7 @@ SD_ID = "strongroom@32473"
 _WARNING_ACTIONS = ("failed", "rejected", "tampered")
 
 
-def event_record(event: AuditEvent) -> dict[str, Any]:
+def event_record(event: AuditEvent | Row[Any]) -> dict[str, Any]:
     """An event as exported: the fields its chain hash covers, then its hash."""
     fields = {name: getattr(event, name) for name in FIELDS}
     return {**hashed_fields(event.seq, fields, event.prev_hash), "hash": event.hash}

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
-from strongroom.audit.models import AuditEvent
+from strongroom.audit.models import AuditEvent, PendingAuditEvent
 from strongroom.errors import InputError
 
 _PLAYBACK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -63,20 +63,28 @@ class Play:
     rendition_id: str | None = None
 
 
-def _recorded_ranges(session: Session, actor: Actor, item_id: str, play: Play) -> list[tuple[int, int]]:
-    rows = session.scalars(
-        select(AuditEvent.details)
-        .where(
-            AuditEvent.item_id == item_id,
-            AuditEvent.action == AuditAction.CONTENT_PLAYED.value,
-            AuditEvent.actor_kind == actor.kind.value,
-            AuditEvent.actor_id == actor.id if actor.id is not None else AuditEvent.actor_id.is_(None),
+def _recorded_details(session: Session, actor: Actor, item_id: str) -> list[str]:
+    # Chained events, and those committed a moment ago that the sequencer has not chained yet (a
+    # player's requests come in parallel): either way the range is on record.
+    found: list[str] = []
+    for table, order in ((AuditEvent, AuditEvent.seq), (PendingAuditEvent, PendingAuditEvent.id)):
+        found += session.scalars(
+            select(table.details)
+            .where(
+                table.item_id == item_id,
+                table.action == AuditAction.CONTENT_PLAYED.value,
+                table.actor_kind == actor.kind.value,
+                table.actor_id == actor.id if actor.id is not None else table.actor_id.is_(None),
+            )
+            .order_by(order.desc())
+            .limit(_RECENT_EVENTS)
         )
-        .order_by(AuditEvent.seq.desc())
-        .limit(_RECENT_EVENTS)
-    )
+    return found
+
+
+def _recorded_ranges(session: Session, actor: Actor, item_id: str, play: Play) -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
-    for raw in rows:
+    for raw in _recorded_details(session, actor, item_id):
         details = json.loads(raw)
         same = (
             details.get("playback") == play.playback_id

@@ -1,11 +1,14 @@
 """What clients send and see of folders, files and versions; shared by every door."""
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.content.models import FileVersion, Item
+
+if TYPE_CHECKING:
+    from strongroom.content.folders import ListedItem
 
 
 class FolderCreate(BaseModel):
@@ -56,7 +59,7 @@ class ItemRead(BaseModel):
     classification: str = "OFFICIAL"
 
     @classmethod
-    def of(cls, item: Item) -> "ItemRead":
+    def of(cls, item: "Item | ListedItem") -> "ItemRead":
         is_file = not item.is_folder
         return cls(
             id=item.id,

@@ -18,11 +18,19 @@ from strongroom.content import dav_locks, media_types, properties
 from strongroom.content import folders as content_folders
 from strongroom.content import reads as content_reads
 from strongroom.content.dav_locks import DavLock
-from strongroom.content.models import Item
 from strongroom.dav import xml
 from strongroom.dav.context import DavContext, DavStatus
 from strongroom.dav.locks import active_locks
-from strongroom.dav.resources import Located, etag, href, live_properties, live_property, locate, shared_items
+from strongroom.dav.resources import (
+    Listed,
+    Located,
+    etag,
+    href,
+    live_properties,
+    live_property,
+    locate,
+    shared_items,
+)
 from strongroom.errors import NotFound, StrongroomError
 
 PAGE = 1000
@@ -38,7 +46,7 @@ def options_response() -> Response:
 
 
 def render_item(
-    item: Item,
+    item: Listed,
     *,
     link: str,
     spec: xml.Propfind,

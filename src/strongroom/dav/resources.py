@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder, access_item, ancestry
 from strongroom.actors import Actor
+from strongroom.content import folders as content_folders
 from strongroom.content.models import Folder, Item
 from strongroom.content.names import name_key
 from strongroom.content.uploads import find_live_child
@@ -148,11 +149,14 @@ def segments_of(session: Session, item: Item) -> tuple[str, ...]:
     return tuple(node.name for node in ancestry(session, item)[1:])
 
 
-def etag(item: Item) -> str:
+Listed = Item | content_folders.ListedItem
+
+
+def etag(item: Listed) -> str:
     return item.etag
 
 
-_LIVE: dict[str, Callable[[Item], str | None]] = {
+_LIVE: dict[str, Callable[[Listed], str | None]] = {
     "resourcetype": lambda item: xml.live("resourcetype", "<D:collection/>" if item.is_folder else ""),
     "displayname": lambda item: xml.live("displayname", xml.text(item.name)),
     "getlastmodified": lambda item: xml.live("getlastmodified", xml.http_date(item.updated_at)),
@@ -167,13 +171,13 @@ _LIVE: dict[str, Callable[[Item], str | None]] = {
 }
 
 
-def live_property(item: Item, name: xml.PropName) -> str | None:
+def live_property(item: Listed, name: xml.PropName) -> str | None:
     """One rendered live property, or None if the item has no such property (lock ones: the caller)."""
     render = _LIVE.get(name[1]) if name[0] == xml.DAV else None
     return render(item) if render is not None else None
 
 
-def live_properties(item: Item) -> dict[xml.PropName, str]:
+def live_properties(item: Listed) -> dict[xml.PropName, str]:
     """Every live property the item has (lock properties are added by the caller)."""
     rendered = {(xml.DAV, local): render(item) for local, render in _LIVE.items()}
     return {name: value for name, value in rendered.items() if value is not None}

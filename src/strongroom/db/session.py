@@ -7,11 +7,12 @@ wait for a durable commit (jobs, notifications) are registered with `on_commit()
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,69 +87,215 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-_SQLITE_WRITE_LOCKS: dict[int, threading.RLock] = {}
-
-
-def _process_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
-    """SQLite admits one writer at a time. Queueing our own threads on a lock hands the database over the
-    moment it is free, where SQLite's busy handler would sleep in growing steps (up to 100 ms) and
-    collapse throughput under concurrency. Other processes still wait through busy_timeout."""
-    engine = factory.kw.get("bind")
-    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
-        return None
-    # Reentrant: on-commit callbacks run while it is held and may open the next transaction.
-    return _SQLITE_WRITE_LOCKS.setdefault(id(engine), threading.RLock())
-
-
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One durable unit of work: commit on success, roll back on any exception, then run on-commit hooks."""
-    lock = _process_lock(factory)
-    if lock is None:
-        with _transaction(factory) as session:
+    """One durable unit of work: commit on success, roll back on any exception, then run on-commit hooks.
+
+    On SQLite, units of work of several threads share one commit (group commit, see `_WriteQueue`):
+    each still succeeds or fails on its own, and returns only once its commit is durable.
+    """
+    engine = factory.kw.get("bind")
+    if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
+        queue = _WRITE_QUEUES.get(engine)
+        if queue is None:
+            queue = _WRITE_QUEUES.setdefault(engine, _WriteQueue())
+        with queue.unit_of_work(factory, engine) as session:
             yield session
         return
-    with lock, _transaction(factory) as session:
+    unit = _Unit(factory())
+    with unit.run() as session:
         yield session
+    unit.finish(committed=unit.released)
 
 
-@contextmanager
-def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    session = factory()
-    if session.info.get("strongroom.in_transaction"):
-        msg = "transaction() does not nest"
-        raise RuntimeError(msg)
-    session.info["strongroom.in_transaction"] = True
-    try:
-        yield session
-        session.commit()
-    except DataError as exc:
-        session.rollback()
-        # The database refused a value the edge let through (PostgreSQL rejects NUL in text, say):
-        # that is bad input, and answers 400 like any other.
-        raise InputError(
-            "A value in the request cannot be stored or looked up (e.g. it holds a NUL byte)."
-        ) from exc
-    except IntegrityError as exc:
-        session.rollback()
-        # Checks run before writes; a constraint that still fires means a concurrent writer won a race.
-        raise Conflict("Someone else changed this at the same moment; reload and try again.") from exc
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
-        _rollback_quietly(session)
-        failure = database_failure(exc)
-        if failure is None:
+class _Unit:
+    """One unit of work on one session: maps the database's failures to stable errors at one seam."""
+
+    def __init__(self, session: Session) -> None:
+        if session.info.get("strongroom.in_transaction"):
+            msg = "transaction() does not nest"
+            raise RuntimeError(msg)
+        session.info["strongroom.in_transaction"] = True
+        self.session = session
+        self.released = False  # the session committed (on SQLite: released its savepoint in the batch)
+        self.callbacks: list[Callable[[], None]] = []
+
+    @contextmanager
+    def run(self) -> Iterator[Session]:
+        session = self.session
+        try:
+            yield session
+            session.commit()
+        except DataError as exc:
+            session.rollback()
+            # The database refused a value the edge let through (PostgreSQL rejects NUL in text, say):
+            # that is bad input, and answers 400 like any other.
+            raise InputError(
+                "A value in the request cannot be stored or looked up (e.g. it holds a NUL byte)."
+            ) from exc
+        except IntegrityError as exc:
+            session.rollback()
+            # Checks run before writes; a constraint that still fires means a concurrent writer won a race.
+            raise Conflict("Someone else changed this at the same moment; reload and try again.") from exc
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+            _rollback_quietly(session)
+            failure = database_failure(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+        except BaseException:
+            _rollback_quietly(session)
             raise
-        raise failure from exc
-    except BaseException:
-        _rollback_quietly(session)
-        raise
-    finally:
-        callbacks: list[Callable[[], None]] = session.info.pop(_ON_COMMIT, [])
-        committed = session.info.pop("strongroom.committed", False)
-        session.close()
-    if committed:
-        for callback in callbacks:
-            callback()
+        finally:
+            self.callbacks = session.info.pop(_ON_COMMIT, [])
+            self.released = session.info.pop("strongroom.committed", False)
+            session.close()
+
+    def finish(self, *, committed: bool) -> None:
+        if committed:
+            for callback in self.callbacks:
+                callback()
+
+
+# At most this many units of work share one commit, so that none waits long behind the others.
+_MAX_GROUP = 128
+
+
+_BATCH_HOOKS = "strongroom.before_group_commit"
+
+
+def before_group_commit(connection: Connection, key: str, hook: Callable[[Connection], None]) -> bool:
+    """Run `hook` once, on the shared connection, just before the group commit of the batch this unit
+    of work belongs to (one hook per key however many units register it). False when the unit is not
+    in a group-commit batch (PostgreSQL): the caller then does its work another way."""
+    hooks: dict[str, Callable[[Connection], None]] | None = connection.info.get(_BATCH_HOOKS)
+    if hooks is None:
+        return False
+    hooks.setdefault(key, hook)
+    return True
+
+
+class _Batch:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        connection.info[_BATCH_HOOKS] = {}
+        self.members = 0
+        self.broken = False  # a member lost the connection or the disk: nothing in the batch may commit
+        self.done = threading.Event()
+        self.failure: BaseException | None = None
+
+
+class _WriteQueue:
+    """SQLite group commit (leader/follower, as in database write-ahead logs).
+
+    SQLite admits one writer at a time and every commit costs an fsync (synchronous=FULL), so one unit
+    of work per commit caps a whole server at the disk's fsyncs per second. Threads take turns on one
+    open connection instead: each runs its unit of work in a SAVEPOINT and releases it; while others
+    wait for their turn the transaction stays open and the next one joins it, and the unit that finds
+    nobody waiting commits the whole batch with one fsync. Nobody is answered before that commit: each
+    unit waits for it, then runs its on-commit hooks (or reports the batch's failure). A unit that
+    fails rolls back to its own savepoint and leaves the batch's other units alone, unless it lost the
+    connection or the disk, when the whole batch rolls back and every member reports the failure.
+
+    Taking turns on a Python lock also hands the database over the moment it is free, where SQLite's
+    busy handler would sleep in growing steps. Other processes still wait through busy_timeout.
+    """
+
+    def __init__(self) -> None:
+        self.turn = threading.Lock()
+        self.state = threading.Lock()
+        self.waiting = 0
+        self.batch: _Batch | None = None
+        self.holder: int | None = None
+
+    @contextmanager
+    def unit_of_work(self, factory: sessionmaker[Session], engine: Engine) -> Iterator[Session]:
+        if self.holder == threading.get_ident():
+            msg = "transaction() does not nest"
+            raise RuntimeError(msg)
+        with self.state:
+            self.waiting += 1
+        self.turn.acquire()  # released in _close_turn, once the batch is settled or handed on
+        self.holder = threading.get_ident()
+        with self.state:
+            self.waiting -= 1
+        try:
+            batch = self._open_batch(engine)
+        except BaseException:
+            self._close_turn(None)
+            raise
+        batch.members += 1
+        unit = _Unit(factory(bind=batch.connection, join_transaction_mode="create_savepoint"))
+        try:
+            with unit.run() as session:
+                yield session
+        except (DatabaseUnavailable, DatabaseFull):
+            batch.broken = True
+            raise
+        finally:
+            self._close_turn(batch)
+        batch.done.wait()
+        if batch.failure is not None:
+            raise batch.failure
+        unit.finish(committed=unit.released)
+
+    def _open_batch(self, engine: Engine) -> _Batch:
+        if self.batch is None:
+            connection = engine.connect()
+            try:
+                connection.begin()  # BEGIN IMMEDIATE (_sqlite_begin_immediate)
+            except sa_exc.DBAPIError as exc:
+                connection.close()
+                raise (database_failure(exc) or exc) from exc
+            except BaseException:
+                connection.close()
+                raise
+            self.batch = _Batch(connection)
+        return self.batch
+
+    def _close_turn(self, batch: _Batch | None) -> None:
+        """Hand the turn on; commit the batch first when nobody waits, it is full or it broke."""
+        try:
+            with self.state:
+                last = self.waiting == 0
+            if batch is not None and (last or batch.broken or batch.members >= _MAX_GROUP):
+                self.batch = None
+                self._settle(batch)
+        finally:
+            self.holder = None
+            self.turn.release()
+
+    @staticmethod
+    def _settle(batch: _Batch) -> None:
+        connection = batch.connection
+        hooks: dict[str, Callable[[Connection], None]] = connection.info.pop(_BATCH_HOOKS, {})
+        try:
+            if batch.broken:
+                connection.rollback()
+                batch.failure = DatabaseUnavailable(
+                    "The database is unavailable for a moment; nothing was changed."
+                )
+            else:
+                for hook in hooks.values():
+                    hook(connection)
+                connection.commit()
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+            batch.failure = database_failure(exc) or DatabaseUnavailable(
+                "The database is unavailable for a moment; nothing was changed."
+            )
+            with suppress(sa_exc.DBAPIError):
+                connection.rollback()
+        except BaseException as exc:
+            # A hook failed (a bug): nothing in the batch commits, and every member hears why.
+            batch.failure = exc
+            with suppress(sa_exc.DBAPIError):
+                connection.rollback()
+        finally:
+            connection.close()
+            batch.done.set()
+
+
+_WRITE_QUEUES: weakref.WeakKeyDictionary[Engine, _WriteQueue] = weakref.WeakKeyDictionary()
 
 
 def _rollback_quietly(session: Session) -> None:

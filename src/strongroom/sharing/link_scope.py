@@ -134,7 +134,7 @@ def note_withheld(
 
 def list_for_visitor(
     session: Session, link: SharedLink, actor: Actor, folder: Folder, *, clock: Clock
-) -> list[Item]:
+) -> list[content_folders.ListedItem]:
     """The folder's items the link serves (one page of up to 1000); those held back by classification
     are recorded, one event each, naming the link."""
     shown = content_folders.list_items(

@@ -34,7 +34,7 @@ class SortKey(StrEnum):
 
 @dataclass(frozen=True)
 class Listing:
-    items: list[Item]
+    items: list[Item] | list[content_folders.ListedItem]
     next_marker: str | None
 
 

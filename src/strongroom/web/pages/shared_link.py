@@ -34,8 +34,9 @@ from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import Playback, RecordedStream, content_headers, plaintext_chunks
 from strongroom.clock import Clock
+from strongroom.content import folders as content_folders
 from strongroom.content import playbacks, renditions
-from strongroom.content.models import File, FileRendition, FileVersion, Folder, Item
+from strongroom.content.models import FileRendition, FileVersion, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
@@ -331,14 +332,15 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
     }
 
 
-def item_summary(item: Item) -> dict[str, Any]:
+def item_summary(item: Item | content_folders.ListedItem) -> dict[str, Any]:
+    is_file = not item.is_folder
     return {
         "id": item.id,
         "type": item.kind,
         "name": item.name,
-        "size": item.size if isinstance(item, File) else None,
-        "sha256": item.sha256 if isinstance(item, File) else None,
-        "content_type": item.content_type if isinstance(item, File) else None,
+        "size": item.size if is_file else None,
+        "sha256": item.sha256 if is_file else None,
+        "content_type": item.content_type if is_file else None,
     }
 
 
