@@ -71,9 +71,11 @@ def test_staff_pages_fit_a_desktop_and_a_phone(
             f"/api/v1/items/{made['id']}/shared-links", json={"download_limit": 2, "name": "For the CPS"}
         ).json()
         api.post(f"/api/v1/folders/{admin.root_id}/upload-requests", json={"title": "Dashcam footage"})
-        api.post(
+        grant = api.post(
             f"/api/v1/items/{folder['id']}/collaborations", json={"user_email": alice.email, "role": "viewer"}
-        )
+        ).json()
+        group = api.post("/api/v1/groups", json={"name": "CPS Wessex, Complex Casework Unit"}).json()
+        api.post(f"/api/v1/groups/{group['id']}/members", json={"email": alice.email})
     pages = open_at_both_widths(browser, live_server, admin.email)
     for path, name in [
         (f"/files/{admin.root_id}", "40-files"),
@@ -87,5 +89,12 @@ def test_staff_pages_fit_a_desktop_and_a_phone(
         ("/admin/groups", "48-admin-groups"),
         ("/admin/audit", "49-admin-audit"),
         ("/trash", "50-trash"),
+        (f"/people/{grant['id']}/remove", "51-confirm-remove-person"),
     ]:
         visit(pages, live_server, shots, path, name)
+    # Alice, given access, finds it under "Shared with me".
+    for page in open_at_both_widths(browser, live_server, alice.email).values():
+        page.goto(f"{live_server.url}/shared-with-me")
+        page.get_by_role("link", name="Op KESTREL 2026-0423 CCTV").wait_for()
+        label = "desktop" if page.viewport_size["width"] > 400 else "phone"
+        check_layout(page, shots, f"52-shared-with-me-{label}")

@@ -17,7 +17,7 @@ from strongroom.content import folders as content_folders
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.identity import accounts, users
-from strongroom.identity.models import Group, GroupMember, User
+from strongroom.identity.models import User
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
 from strongroom.web.templating import render
@@ -163,19 +163,6 @@ async def reset_password(
     response = _users_page(request, runtime, reset={"email": email, "password": clear})
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@router.get("/admin/groups")
-def groups_page(request: Request, runtime: RuntimeDep) -> Response:
-    _admin(request)
-    with transaction(runtime.sessions) as session:
-        groups = list(session.scalars(select(Group).order_by(Group.name_key).limit(MAX_ROWS)))
-        members: dict[str, list[str]] = {g.id: [] for g in groups}
-        for group_id, email in session.execute(
-            select(GroupMember.group_id, User.email).join(User, User.id == GroupMember.user_id)
-        ):
-            members.setdefault(group_id, []).append(email)
-        return render(request, "admin/groups.html", nav="admin", tab="groups", groups=groups, members=members)
 
 
 @router.get("/admin/audit")
