@@ -76,6 +76,11 @@ def test_staff_pages_fit_a_desktop_and_a_phone(
         ).json()
         group = api.post("/api/v1/groups", json={"name": "CPS Wessex, Complex Casework Unit"}).json()
         api.post(f"/api/v1/groups/{group['id']}/members", json={"email": alice.email})
+    with httpx.Client(base_url=live_server.url) as visitor:  # the link is opened twice, downloaded once
+        token = link["url"].rsplit("/s/", 1)[1]
+        visitor.get(f"/s/{token}")
+        visitor.get(f"/s/{token}")
+        visitor.get(f"/s/{token}/content/{made['id']}")
     pages = open_at_both_widths(browser, live_server, admin.email)
     for path, name in [
         (f"/files/{admin.root_id}", "40-files"),
@@ -90,6 +95,7 @@ def test_staff_pages_fit_a_desktop_and_a_phone(
         ("/admin/audit", "49-admin-audit"),
         ("/trash", "50-trash"),
         (f"/people/{grant['id']}/remove", "51-confirm-remove-person"),
+        (f"/my/shared-links/{link['id']}", "53-link-timeline"),
     ]:
         visit(pages, live_server, shots, path, name)
     # Alice, given access, finds it under "Shared with me".
