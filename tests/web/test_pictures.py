@@ -103,4 +103,4 @@ def test_chart_geometry_stays_inside_its_box() -> None:
         end=start + timedelta(days=2),
         fmt=lambda m: f"{m:%d %b %Y, %H:%M}",
     )
-    assert [d.x for d in line.dots] == [130, charts.WIDTH - 16], "outside the span: pinned to its ends"
+    assert [d.x for d in line.dots] == [150, charts.WIDTH - 16], "outside the span: pinned to its ends"

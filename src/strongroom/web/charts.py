@@ -137,8 +137,8 @@ def timeline(
     fmt: Callable[[datetime], str],
 ) -> Chart:
     """One dot per event on a time axis from `start` to `end`, a row (lane) per kind of event."""
-    left, right = 130, WIDTH - 16
-    lane_h = 30
+    left, right = 150, WIDTH - 16
+    lane_h = 36
     start, end = _utc(start), max(_utc(end), _utc(start) + timedelta(minutes=1))
     span = (end - start).total_seconds()
     kinds = list(lanes)

@@ -155,7 +155,7 @@ async def revoke_link(
     return RedirectResponse("/my/shared-links?done=revoked", status_code=303)
 
 
-LANES = {"opened": "Opened", "viewed": "Viewed or played", "downloaded": "Downloaded", "refused": "Refused"}
+LANES = {"opened": "Opened", "viewed": "Viewed", "downloaded": "Downloaded", "refused": "Refused"}
 
 
 @router.get("/my/shared-links/{link_id}")

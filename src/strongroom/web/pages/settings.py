@@ -58,6 +58,7 @@ def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra
             "dav_url": f"{runtime.settings.public_url}/dav/",
             "lifetimes": TOKEN_LIFETIMES,
             "has_password": user.password_hash is not None,
+            "must_change_password": user.must_change_password,
             "errors": {},
             "new_token": None,
             "notice": NOTICES.get(request.query_params.get("done", "")),
