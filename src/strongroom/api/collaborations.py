@@ -8,7 +8,7 @@ from strongroom.content.schemas import ItemRead
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound
 from strongroom.identity import users as identity_users
-from strongroom.sharing import collaborations
+from strongroom.sharing import collaborations, people
 from strongroom.sharing.schemas import GrantCreate, GrantRead, GrantUpdate
 
 router = APIRouter(tags=["collaborations"])
@@ -18,7 +18,8 @@ router = APIRouter(tags=["collaborations"])
 def grant_role(
     item_id: str, body: GrantCreate, actor: CurrentActor, runtime: RuntimeDep, reason: Reason = None
 ) -> GrantRead:
-    """Give a user (`user_email`) or a group (`group_id`) a role on the item and everything below it."""
+    """Give a user (`user_email`) or a group (`group_id`) a role on the item and everything below it.
+    A user is e-mailed a link to the item (when mail is configured)."""
     with transaction(runtime.sessions) as session:
         user = None
         if body.user_email is not None:
@@ -35,6 +36,9 @@ def grant_role(
             clock=runtime.clock,
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,
+        )
+        people.mail_invitation(
+            session, runtime.settings.mail, grant=grant, by=actor, public_url=runtime.settings.public_url
         )
         return GrantRead.of(grant)
 

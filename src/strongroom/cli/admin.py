@@ -65,6 +65,53 @@ def create_user(
         typer.echo(f"created {user.email} ({user.id})", err=True)
 
 
+def _account_change(email: str, data_dir: Path | None, change: str) -> str | None:
+    """Disable, enable or reset the password of the account with this e-mail, as the CLI's admin."""
+    from strongroom.db.session import transaction
+    from strongroom.identity import accounts, users
+
+    runtime = open_runtime(load_settings(data_dir))
+    try:
+        with transaction(runtime.sessions) as session:
+            user = users.get_user_by_email(session, email)
+            if user is None:
+                typer.echo(f"error: there is no account with the e-mail {email}", err=True)
+                raise typer.Exit(1)
+            if change == "reset":
+                _, clear = accounts.reset_password(session, CLI_ACTOR, user_id=user.id, clock=runtime.clock)
+                return clear
+            accounts.set_disabled(
+                session, CLI_ACTOR, user_id=user.id, disabled=change == "disable", clock=runtime.clock
+            )
+            return None
+    except StrongroomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@users_app.command("disable")
+def disable_user(email: str, data_dir: Path | None = DataDirOption) -> None:
+    """Disable an account: its browsers are signed out and its tokens stop working."""
+    _account_change(email, data_dir, "disable")
+    typer.echo(f"disabled {email}", err=True)
+
+
+@users_app.command("enable")
+def enable_user(email: str, data_dir: Path | None = DataDirOption) -> None:
+    """Enable a disabled account again."""
+    _account_change(email, data_dir, "enable")
+    typer.echo(f"enabled {email}", err=True)
+
+
+@users_app.command("reset-password")
+def reset_password(email: str, data_dir: Path | None = DataDirOption) -> None:
+    """Give an account a new random password, printed once on stdout; the user must choose their own
+    at their next sign-in in the browser."""
+    clear = _account_change(email, data_dir, "reset")
+    typer.echo(clear)
+    typer.echo(f"{email} must choose a new password at their next sign-in", err=True)
+
+
 def _holders() -> list[type[object]]:
     from strongroom.sharing import models as sharing_models
 

@@ -92,6 +92,7 @@ def change_own_password(
         raise InputError("Your current password is not right.", field="old_password")
     check_new_password(new_password, email=user.email)
     user.password_hash = users.hash_password(new_password)
+    user.must_change_password = False
     ended = sessions.sign_out_everywhere(session, user_id=user.id, clock=clock, except_id=keep_session_id)
     events.record(
         session,
@@ -126,13 +127,15 @@ def set_disabled(session: Session, actor: Actor, *, user_id: str, disabled: bool
 
 def reset_password(session: Session, actor: Actor, *, user_id: str, clock: Clock) -> tuple[User, str]:
     """Give an account a new random password, returned once to show to the admin (never stored in
-    clear, never audited); the user's sessions end. Admins only. Raises NotFound."""
+    clear, never audited); the user's sessions end, and the web asks them for a password of their own
+    at their next sign-in (an admin knew this one). Admins only. Raises NotFound."""
     _admin_only(actor)
     user = _user(session, user_id)
     clear = "-".join(
         secrets.token_urlsafe(6) for _ in range(3)
     )  # three groups of 8 characters, easy to read out
     user.password_hash = users.hash_password(clear)
+    user.must_change_password = True
     ended = sessions.sign_out_everywhere(session, user_id=user.id, clock=clock)
     events.record(
         session,

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.db.base import Base, IdColumn, UTCDateTime
@@ -18,6 +18,8 @@ class User(Base):
     root_folder_id: Mapped[str | None] = mapped_column(IdColumn())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when an administrator resets the password: the web asks for a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AccessToken(Base):

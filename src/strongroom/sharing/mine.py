@@ -9,16 +9,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strongroom.actors import Actor
+from strongroom.actors import Actor, ActorKind
 from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.audit.models import AuditEvent
 from strongroom.clock import Clock
 from strongroom.content.models import Item
-from strongroom.errors import Gone, InputError
+from strongroom.errors import Gone, InputError, NotFound
 from strongroom.sharing.models import SharedLink, UploadRequest
 from strongroom.sharing.upload_requests import access_upload_request
 
 MAX_ROWS = 500
+MAX_EVENTS = 5000  # a timeline's dots; beyond that a picture says no more than the counts
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class RequestRow:
     state: str  # open | expired | used | closed
 
 
-def _link_state(link: SharedLink, now: datetime) -> str:
+def link_state(link: SharedLink, now: datetime) -> str:
     if link.revoked_at is not None:
         return "revoked"
     if link.expires_at is not None and link.expires_at <= now:
@@ -65,7 +67,7 @@ def my_links(session: Session, actor: Actor, *, clock: Clock) -> list[LinkRow]:
         .order_by(SharedLink.created_at.desc())
         .limit(MAX_ROWS)
     ).all()
-    return [LinkRow(link, name, _link_state(link, now)) for link, name in rows]
+    return [LinkRow(link, name, link_state(link, now)) for link, name in rows]
 
 
 def my_upload_requests(session: Session, actor: Actor, *, clock: Clock) -> list[RequestRow]:
@@ -102,3 +104,35 @@ def change_upload_request(
         at=now,
     )
     return request
+
+
+# What a link's visitors did, by lane of its timeline.
+LINK_LANES = {
+    AuditAction.LINK_OPENED.value: "opened",
+    AuditAction.PREVIEW_READ.value: "viewed",
+    AuditAction.CONTENT_PLAYED.value: "viewed",
+    AuditAction.CONTENT_READ.value: "downloaded",
+    AuditAction.LINK_DOWNLOAD_REFUSED.value: "refused",
+}
+
+
+def link_accesses(
+    session: Session, actor: Actor, *, link_id: str, clock: Clock
+) -> tuple[LinkRow, list[tuple[datetime, str]]]:
+    """One of my links and what its visitors did, oldest first: (when, opened | viewed | downloaded |
+    refused).
+    Only moments and kinds, no visitor's name: the access report, with its reason, says who. Raises
+    NotFound (not my link)."""
+    link = session.get(SharedLink, link_id)
+    if link is None or link.created_by_id != actor.user_id:
+        raise NotFound("shared link", link_id)
+    rows = session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.action)
+        .where(AuditEvent.actor_kind == ActorKind.LINK.value, AuditEvent.actor_id == link.id)
+        .where(AuditEvent.action.in_(list(LINK_LANES)))
+        .order_by(AuditEvent.seq)
+        .limit(MAX_EVENTS)
+    ).all()
+    item_name = session.get_one(Item, link.item_id).name
+    row = LinkRow(link, item_name, link_state(link, timeline.decision_time(session, clock)))
+    return row, [(moment, LINK_LANES[action]) for moment, action in rows]

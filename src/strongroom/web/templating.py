@@ -39,7 +39,8 @@ def static_url(path: str) -> str:
     return f"/static/{clean}?v={_asset_hash(clean)}"
 
 
-def _filesize(value: int | None) -> str:
+def filesize(value: int | None) -> str:
+    """Bytes as people read them: 1.2 MB, 3.4 GB (powers of 1000, as file managers show)."""
     if value is None:
         return ""
     size = float(value)
@@ -82,7 +83,7 @@ def uk_date(value: datetime | None) -> str:
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.globals["static_url"] = static_url
-templates.env.filters["filesize"] = _filesize
+templates.env.filters["filesize"] = filesize
 templates.env.filters["uk_time"] = uk_time
 templates.env.filters["uk_date"] = uk_date
 templates.env.globals["audit_action_labels"] = labels_by_value()

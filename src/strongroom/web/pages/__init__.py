@@ -29,6 +29,14 @@ class SignInRequired(Exception):
         self.next_url = next_url
 
 
+class PasswordChangeRequired(Exception):
+    """An administrator reset this account's password: nothing but choosing a new one until then."""
+
+
+# What an account that must choose a new password may still open.
+PASSWORD_CHANGE_PATHS = frozenset({"/settings", "/settings/password"})
+
+
 class HtmlRoute(APIRoute):
     """A page route: domain errors become an HTML page, a missing session a redirect to /login."""
 
@@ -40,6 +48,8 @@ class HtmlRoute(APIRoute):
                 return await handler(request)
             except SignInRequired as exc:
                 return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+            except PasswordChangeRequired:
+                return RedirectResponse("/settings#password", status_code=303)
             except errors.StrongroomError as exc:
                 status = status_of(exc)
                 return render(
@@ -66,12 +76,15 @@ _ERROR_TITLES = {
 
 
 def signed_in(request: Request) -> tuple[User, Actor]:
-    """The signed-in staff member, or a redirect to the sign-in page that comes back here afterwards."""
+    """The signed-in staff member, or a redirect to the sign-in page that comes back here afterwards
+    (or to "Your account" while an administrator's reset password waits to be replaced)."""
     user = getattr(request.state, "web_user", None)
     actor = getattr(request.state, "session_actor", None)
     if not isinstance(user, User) or not isinstance(actor, Actor):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired
     return user, actor
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,17 +14,19 @@ from starlette.responses import Response
 from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.api.errors import status_of
+from strongroom.audit import activity
 from strongroom.content import folders as content_folders
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.identity import accounts, users
-from strongroom.identity.models import Group, GroupMember, User
-from strongroom.web import csrf
+from strongroom.identity.models import User
+from strongroom.web import charts, csrf
 from strongroom.web.pages import HtmlRoute, signed_in
 from strongroom.web.templating import render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 MAX_ROWS = 500
+ACTIVITY_DAYS = 30
 
 
 def _admin(request: Request) -> Actor:
@@ -165,20 +168,14 @@ async def reset_password(
     return response
 
 
-@router.get("/admin/groups")
-def groups_page(request: Request, runtime: RuntimeDep) -> Response:
-    _admin(request)
-    with transaction(runtime.sessions) as session:
-        groups = list(session.scalars(select(Group).order_by(Group.name_key).limit(MAX_ROWS)))
-        members: dict[str, list[str]] = {g.id: [] for g in groups}
-        for group_id, email in session.execute(
-            select(GroupMember.group_id, User.email).join(User, User.id == GroupMember.user_id)
-        ):
-            members.setdefault(group_id, []).append(email)
-        return render(request, "admin/groups.html", nav="admin", tab="groups", groups=groups, members=members)
-
-
 @router.get("/admin/audit")
-def audit_page(request: Request) -> Response:
+def audit_page(request: Request, runtime: RuntimeDep) -> Response:
+    """Audit search, under a picture of the trail's activity over the last 30 days (counts only)."""
     _admin(request)
-    return render(request, "admin/audit.html", nav="admin", tab="audit")
+    today = runtime.clock.now().astimezone(UTC).date()
+    first = today - timedelta(days=ACTIVITY_DAYS - 1)
+    since = datetime.combine(first, time(0, 0), tzinfo=UTC)
+    with transaction(runtime.sessions) as session:
+        counts = activity.events_per_day(session, since=since)
+    picture = charts.day_bars(counts, first=first, last=today, what="Events recorded")
+    return render(request, "admin/audit.html", nav="admin", tab="audit", activity=picture)

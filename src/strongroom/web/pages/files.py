@@ -32,6 +32,7 @@ from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
 from strongroom.web.pages.classification import classification_context
 from strongroom.web.pages.listing import SortKey, list_folder
+from strongroom.web.pages.people import people_context
 from strongroom.web.previews import offer
 from strongroom.web.templating import render
 
@@ -89,6 +90,7 @@ def folder_page(
             order=order,
             max_upload_bytes=runtime.settings.limits.max_upload_bytes,
             scan_labels=SCAN_TAGS,
+            **(people_context(session, actor, folder, request) if folder.parent_id else {}),
             **classification_context(
                 session,
                 actor,
@@ -161,6 +163,7 @@ def item_page(
             playback_id=playbacks.new_playback_id(),
             scan=virus_scan.scan_state(current) if current else None,
             readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
+            **people_context(session, actor, item, request),
             **classification_context(
                 session,
                 actor,

@@ -20,9 +20,9 @@ from strongroom.runtime import Runtime
 from strongroom.sharing import mine, shared_links, upload_requests
 from strongroom.sharing.models import SharedLink, UploadRequest
 from strongroom.sharing.schemas import SharedLinkUpdate
-from strongroom.web import csrf
+from strongroom.web import charts, csrf
 from strongroom.web.pages import HtmlRoute, signed_in
-from strongroom.web.templating import UK_ZONE, render
+from strongroom.web.templating import UK_ZONE, render, uk_time
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
@@ -153,6 +153,30 @@ async def revoke_link(
 
     await run_in_threadpool(revoke)
     return RedirectResponse("/my/shared-links?done=revoked", status_code=303)
+
+
+LANES = {"opened": "Opened", "viewed": "Viewed", "downloaded": "Downloaded", "refused": "Refused"}
+
+
+@router.get("/my/shared-links/{link_id}")
+def link_activity(request: Request, link_id: str, runtime: RuntimeDep) -> Response:
+    """One of my links: its state and a timeline of what its visitors did (moments only, no names)."""
+    _, actor = signed_in(request)
+    with transaction(runtime.sessions) as session:
+        row, accesses = mine.link_accesses(session, actor, link_id=link_id, clock=runtime.clock)
+        link = row.link
+        now = runtime.clock.now()
+        end = min(now, link.revoked_at or now)
+        picture = charts.timeline(accesses, lanes=LANES, start=link.created_at, end=end, fmt=uk_time)
+        return render(
+            request,
+            "staff/link_activity.html",
+            nav="links",
+            row=row,
+            link=link,
+            states=LINK_STATES,
+            timeline=picture,
+        )
 
 
 @router.get("/my/upload-requests")

@@ -13,14 +13,15 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from strongroom.api.deps import RuntimeDep
+from strongroom.content import usage
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotFound
 from strongroom.identity import accounts, tokens
 from strongroom.identity.models import User, WebSession
 from strongroom.runtime import Runtime
-from strongroom.web import csrf
+from strongroom.web import charts, csrf
 from strongroom.web.pages import HtmlRoute, signed_in
-from strongroom.web.templating import render
+from strongroom.web.templating import filesize, render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
@@ -33,7 +34,7 @@ NOTICES = {
 
 
 def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra: Any) -> Response:
-    user, _ = signed_in(request)
+    user, actor = signed_in(request)
     now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
         web_sessions = list(
@@ -57,9 +58,13 @@ def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra
             "dav_url": f"{runtime.settings.public_url}/dav/",
             "lifetimes": TOKEN_LIFETIMES,
             "has_password": user.password_hash is not None,
+            "must_change_password": user.must_change_password,
             "errors": {},
             "new_token": None,
             "notice": NOTICES.get(request.query_params.get("done", "")),
+            "storage": charts.category_bars(
+                list(usage.storage_used(session, actor).items()), fmt=filesize, what="Your files take"
+            ),
         }
         context.update(extra)
         return render(request, "staff/settings.html", status_code=status_code, **context)

@@ -1,0 +1,28 @@
+"""ui: an account whose password an administrator reset must choose a new one at its next sign-in
+
+Revision ID: 0009_ui
+Revises: 0008_blobs
+Create Date: 2026-12-02 01:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009_ui"
+down_revision: str | None = "0008_blobs"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("must_change_password")
