@@ -17,6 +17,7 @@ from strongroom.api import (
     tus,
     upload_requests,
     versions,
+    zips,
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -43,6 +44,7 @@ def build_router() -> APIRouter:
         shared_links,
         upload_requests,
         classification,
+        zips,
     ):
         router.include_router(module.router)
     return router
