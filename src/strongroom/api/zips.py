@@ -69,11 +69,11 @@ def _stamp(moment: datetime | None) -> tuple[int, int, int, int, int, int]:
 
 
 def zip_bytes(
-    runtime: Runtime, plan: ZipPlan, *, still_live: Callable[[], bool] | None = None
+    runtime: Runtime, plan: ZipPlan, *, still_live: Callable[[int], bool] | None = None
 ) -> Iterator[bytes]:
     """The zip, in pieces of about FLUSH_BYTES. Runs blocking (decrypting); drive it from a thread."""
     pipe = _Pipe()
-    checked = time.monotonic()
+    checked, sent = time.monotonic(), 0
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for entry in plan.entries:
             info = zipfile.ZipInfo(entry.name, date_time=_stamp(entry.content.modified_at))
@@ -83,9 +83,10 @@ def zip_bytes(
                 for chunk in plaintext_chunks(runtime, entry.content):
                     out.write(chunk)
                     if pipe.size >= FLUSH_BYTES:
+                        sent += pipe.size
                         yield pipe.drain()
                     if still_live is not None and time.monotonic() - checked >= RECHECK_SECONDS:
-                        if not still_live():
+                        if not still_live(sent):
                             raise ZipCut(plan.zip_id)
                         checked = time.monotonic()
     yield pipe.drain()
@@ -102,7 +103,7 @@ async def _in_thread(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 def zip_response(
-    runtime: Runtime, plan: ZipPlan, *, still_live: Callable[[], bool] | None = None
+    runtime: Runtime, plan: ZipPlan, *, still_live: Callable[[int], bool] | None = None
 ) -> StreamingResponse:
     headers = {
         "Content-Disposition": content_disposition(plan.file_name),
