@@ -47,9 +47,7 @@ def test_the_server_mails_the_link_saying_who_shared_it_from_which_force_about_w
     assert "Available until" in page
     assert client.get(f"/s/{token}/api").json()["about"] == "R v Smith, exhibit JD/1"
     # Sending needs someone to send it to.
-    r = client.post(
-        f"/api/v1/items/{file_id}/shared-links", json={"send_mail": True}, headers=alice.headers
-    )
+    r = client.post(f"/api/v1/items/{file_id}/shared-links", json={"send_mail": True}, headers=alice.headers)
     assert r.status_code == 400
     assert link_id
 

@@ -18,7 +18,8 @@ def create_link(
     """Create a link to a file or folder. The response carries the link's `url` once; it cannot be
     shown again. With `send_mail`, the server e-mails it to each recipient (who shared it, from which
     force, `about` which case or exhibit, until when); with `notify_owner`, you get a batched mail when
-    it is opened or a file downloaded. Disclosing classified material may need `X-Strongroom-Reason` (else 428)."""
+    it is opened or a file downloaded. Disclosing classified material may need `X-Strongroom-Reason`
+    (else 428)."""
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
         link, token = shared_links.create_shared_link(

@@ -111,7 +111,15 @@ def plan_zip(
     files: list[tuple[str, Item]] = []
     for top in tops:
         if top.is_folder:
-            _walk(session, actor, top, names.claim("", top.name) + "/", names, files, max_files)
+            _walk(
+                session,
+                actor,
+                top,
+                names.claim("", top.name) + "/",
+                names=names,
+                files=files,
+                max_files=max_files,
+            )
         else:
             files.append((names.claim("", top.name), top))
         if len(files) > max_files:
@@ -154,6 +162,7 @@ def _walk(
     actor: Actor,
     folder: Item,
     prefix: str,
+    *,
     names: _Names,
     files: list[tuple[str, Item]],
     max_files: int,

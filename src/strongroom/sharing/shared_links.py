@@ -25,7 +25,6 @@ from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import events, reasons, timeline
 from strongroom.audit.events import AuditAction
 from strongroom.audit.text import refuse_unsafe
-from strongroom.uk_time import uk_time
 from strongroom.clock import Clock, utc
 from strongroom.config import MailSettings, SharingSettings
 from strongroom.content import reads as content_reads
@@ -38,6 +37,7 @@ from strongroom.identity.models import User
 from strongroom.sharing import download_claims, link_guessing, link_notices, one_time_codes, throttling
 from strongroom.sharing.models import LinkRecipient, SharedLink
 from strongroom.sharing.schemas import SharedLinkCreate, SharedLinkUpdate
+from strongroom.uk_time import uk_time
 
 
 def token_digest(token: str) -> str:
@@ -178,7 +178,9 @@ def create_shared_link(
         session, actor, AuditAction.LINK_CREATED, item=ref(item), details=details, reason=reason, at=now
     )
     if options.send_mail:
-        _mail_link(session, link, item, recipients, url=f"{public_url}/s/{clear}", mail=mail, settings=settings)
+        _mail_link(
+            session, link, item, recipients, url=f"{public_url}/s/{clear}", mail=mail, settings=settings
+        )
         events.record(
             session,
             actor,
@@ -293,10 +295,7 @@ def update_shared_link(
         changed["password"] = "changed"  # noqa: S105 - a note that it changed, not a password
     if changes.remove_password:
         link.password_hash = None
-    if changes.about is not None:
-        link.about = refuse_unsafe(changes.about, field="about", what="The case or exhibit")
-    if changes.notify_owner is not None:
-        link.notify_owner = changes.notify_owner
+    _update_facts(link, changes)
     if changes.recipients is not None:
         _set_recipients(session, link, _clean_recipients(changes.recipients, settings))
     events.record(
@@ -308,6 +307,13 @@ def update_shared_link(
         at=now,
     )
     return link
+
+
+def _update_facts(link: SharedLink, changes: SharedLinkUpdate) -> None:
+    if changes.about is not None:
+        link.about = refuse_unsafe(changes.about, field="about", what="The case or exhibit")
+    if changes.notify_owner is not None:
+        link.notify_owner = changes.notify_owner
 
 
 def revoke_shared_link(session: Session, actor: Actor, *, link_id: str, clock: Clock) -> SharedLink:
@@ -458,7 +464,9 @@ def open_shared_link(session: Session, link: SharedLink, visit: Visit, *, clock:
         at=clock.now(),
     )
     if step is Step.READY:
-        link_notices.note(session, link, what="opened", visitor=visitor_actor(link, visit).label, at=clock.now())
+        link_notices.note(
+            session, link, what="opened", visitor=visitor_actor(link, visit).label, at=clock.now()
+        )
     return item, step
 
 
@@ -657,7 +665,9 @@ def open_link_download(
             via="link",
         )
         if counted:
-            link_notices.note(session, link, what=f"downloaded {content.file_name}", visitor=actor.label, at=now)
+            link_notices.note(
+                session, link, what=f"downloaded {content.file_name}", visitor=actor.label, at=now
+            )
         return content
     item = session.get_one(Item, link.item_id)
     events.record(

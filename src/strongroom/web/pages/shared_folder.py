@@ -38,6 +38,7 @@ from strongroom.web.pages.shared_link import (
 
 router = APIRouter(include_in_schema=False)
 
+
 @router.get("/s/{token}/folders/{folder_id}", response_class=HTMLResponse)
 def folder_page(token: str, folder_id: str, request: Request) -> Response:
     """A folder below the linked one: its contents, with the same rules as the link's first page."""
@@ -96,7 +97,9 @@ def _zip(runtime: Runtime, request: Request, token: str, item_ids: list[str]) ->
         with transaction(runtime.sessions) as session:
             if shared_links.link_is_live(session, link_id, clock=runtime.clock):
                 return True
-            shared_links.record_stream_cut(session, link_id, file_id=plan.zip_id, sent=sent, clock=runtime.clock)
+            shared_links.record_stream_cut(
+                session, link_id, file_id=plan.zip_id, sent=sent, clock=runtime.clock
+            )
             return False
 
     response = zip_response(runtime, plan, still_live=still_live)

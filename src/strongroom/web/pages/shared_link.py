@@ -31,11 +31,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from strongroom import errors
+from strongroom.access.loaders import ancestry
 from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import Playback, RecordedStream, content_headers, plaintext_chunks
-from strongroom.access.loaders import ancestry
 from strongroom.clock import Clock
 from strongroom.config import SharingSettings
 from strongroom.content import playbacks, renditions
@@ -258,7 +258,9 @@ def visit_of(runtime: Runtime, request: Request, link: SharedLink, *, user: Acto
     )
 
 
-def remember_visitor(runtime: Runtime, request: Request, response: Response, token: str, link: SharedLink) -> None:
+def remember_visitor(
+    runtime: Runtime, request: Request, response: Response, token: str, link: SharedLink
+) -> None:
     """Give this browser a random visitor id (in the visit cookie), so its seeking and resuming count as
     one download (sharing.download_claims)."""
     data = read_visit_cookie(runtime, request, link)

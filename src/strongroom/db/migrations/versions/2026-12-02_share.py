@@ -40,9 +40,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_link_download_claim")),
     )
-    op.create_index(
-        "ix_link_download_claim_key", "link_download_claim", ["link_id", "target", "visitor_key"]
-    )
+    op.create_index("ix_link_download_claim_key", "link_download_claim", ["link_id", "target", "visitor_key"])
     op.create_table(
         "link_notice",
         sa.Column("id", sa.String(length=26), nullable=False),
@@ -53,7 +51,10 @@ def upgrade() -> None:
         sa.Column("at", strongroom.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["link_id"], ["shared_link.id"], name=op.f("fk_link_notice_link_id_shared_link"), ondelete="CASCADE"
+            ["link_id"],
+            ["shared_link.id"],
+            name=op.f("fk_link_notice_link_id_shared_link"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_link_notice")),
     )
