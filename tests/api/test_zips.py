@@ -91,3 +91,12 @@ def test_entry_names_are_never_absolute_nor_climb_out() -> None:
         assert "/" not in part
         assert part not in {".", ".."}
     assert safe_part("Überwachung 監視.mp4") == "Überwachung 監視.mp4"
+
+
+def test_a_browser_follows_a_link_to_the_zip_of_a_selection(client: TestClient, alice: UserFixture) -> None:
+    a = folder(client, alice, "Exhibits")
+    one = put(client, alice, a, "one.txt", b"one")
+    two = put(client, alice, alice.root_id, "two.txt", b"two")
+    r = client.get(f"/api/v1/zips?item_id={one}&item_id={two}", headers=alice.headers)
+    assert r.status_code == 200, r.text
+    assert sorted(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == ["one.txt", "two.txt"]

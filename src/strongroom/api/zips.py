@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from starlette.responses import StreamingResponse
 
 from strongroom.api.audit import Reason
@@ -140,6 +140,21 @@ def folder_zip(
     Every file in it is recorded as read; files whose virus scan has not passed are left out
     (`X-Strongroom-Zip-Skipped` says how many)."""
     plan = _plan(runtime, actor, [resolve(runtime, actor, folder_id)], reason)
+    return zip_response(runtime, plan)
+
+
+MAX_IN_QUERY = 200
+
+
+@router.get("/zips", response_class=StreamingResponse)
+def selection_zip_link(
+    actor: CurrentActor,
+    runtime: RuntimeDep,
+    item_id: Annotated[list[str], Query(max_length=MAX_IN_QUERY)],
+    reason: Reason = None,
+) -> StreamingResponse:
+    """The same as POST, for a link a browser can follow (`?item_id=a&item_id=b`, at most 200)."""
+    plan = _plan(runtime, actor, item_id, reason)
     return zip_response(runtime, plan)
 
 
