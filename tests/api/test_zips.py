@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from strongroom.audit.events import AuditAction
 from strongroom.content.zips import entry_is_safe, safe_part
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
+from tests.api.test_if_range_and_interrupted_reads import BIG, _cut_download, _wait_for
+from tests.support.live import LiveServer
 from tests.support.users import UserFixture
 
 
@@ -100,3 +104,17 @@ def test_a_browser_follows_a_link_to_the_zip_of_a_selection(client: TestClient, 
     r = client.get(f"/api/v1/zips?item_id={one}&item_id={two}", headers=alice.headers)
     assert r.status_code == 200, r.text
     assert sorted(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == ["one.txt", "two.txt"]
+
+
+def test_a_zip_cut_short_is_recorded_with_how_far_it_got(
+    client: TestClient, live_server: LiveServer, runtime: Runtime, alice: UserFixture
+) -> None:
+    case = folder(client, alice, "Bodycam")
+    put(client, alice, case, "a.txt", b"small first")
+    put(client, alice, case, "b.mp4", os.urandom(BIG))
+    received = _cut_download(live_server, f"/api/v1/folders/{case}/zip", alice.headers, keep=1024 * 1024)
+    (details,) = _wait_for(runtime, AuditAction.ZIP_INTERRUPTED, 1)
+    assert details["files_complete"] == 1
+    assert details["files"] == 2
+    assert details["cut_in"] == "Bodycam/b.mp4"
+    assert received <= details["bytes_sent"] < BIG  # type: ignore[operator]

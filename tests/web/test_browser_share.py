@@ -32,7 +32,7 @@ def folder(client: TestClient, owner: UserFixture, name: str, parent: str = "roo
     return str(r.json()["id"])
 
 
-def test_a_folder_link_works_all_the_way_down_in_a_browser(  # noqa: PLR0915 - one journey, told in order
+def test_a_folder_link_works_all_the_way_down_in_a_browser(
     browser: Any,  # noqa: F811 - the fixture
     live_server: LiveServer,
     client: TestClient,

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from anyio import to_thread
 from fastapi import APIRouter, Body, Query
 from starlette.responses import StreamingResponse
@@ -36,6 +37,15 @@ RECHECK_SECONDS = 1.0
 
 class ZipCut(Exception):
     """`still_live` said no while the zip was streaming (a shared link revoked or expired)."""
+
+
+class _Progress:
+    """How far a zip got, for the event that records a cut (content.zips.record_cut)."""
+
+    def __init__(self) -> None:
+        self.bytes_sent = 0
+        self.files_sent = 0
+        self.finished = False
 
 
 class _Pipe(io.RawIOBase):
@@ -69,11 +79,16 @@ def _stamp(moment: datetime | None) -> tuple[int, int, int, int, int, int]:
 
 
 def zip_bytes(
-    runtime: Runtime, plan: ZipPlan, *, still_live: Callable[[int], bool] | None = None
+    runtime: Runtime,
+    plan: ZipPlan,
+    *,
+    still_live: Callable[[int], bool] | None = None,
+    progress: _Progress | None = None,
 ) -> Iterator[bytes]:
     """The zip, in pieces of about FLUSH_BYTES. Runs blocking (decrypting); drive it from a thread."""
     pipe = _Pipe()
-    checked, sent = time.monotonic(), 0
+    progress = progress or _Progress()
+    checked = time.monotonic()
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for entry in plan.entries:
             info = zipfile.ZipInfo(entry.name, date_time=_stamp(entry.content.modified_at))
@@ -83,23 +98,44 @@ def zip_bytes(
                 for chunk in plaintext_chunks(runtime, entry.content):
                     out.write(chunk)
                     if pipe.size >= FLUSH_BYTES:
-                        sent += pipe.size
                         yield pipe.drain()
                     if still_live is not None and time.monotonic() - checked >= RECHECK_SECONDS:
-                        if not still_live(sent):
+                        if not still_live(progress.bytes_sent):
                             raise ZipCut(plan.zip_id)
                         checked = time.monotonic()
+            progress.files_sent += 1
     yield pipe.drain()
+    progress.finished = True
 
 
-async def _in_thread(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def _in_thread(
+    runtime: Runtime, plan: ZipPlan, pieces: Iterator[bytes], progress: _Progress
+) -> AsyncIterator[bytes]:
     done = b""
-    while True:
-        piece = await to_thread.run_sync(next, pieces, done)
-        if piece is done:
-            return
-        if piece:
-            yield piece
+    try:
+        while True:
+            piece = await to_thread.run_sync(next, pieces, done)
+            if piece is done:
+                return
+            if piece:
+                yield piece
+                progress.bytes_sent += len(piece)
+    finally:
+        if not progress.finished:
+            # Shielded: when the client went away, the disconnect has cancelled this task.
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(_record_cut, runtime, plan, progress)
+
+
+def _record_cut(runtime: Runtime, plan: ZipPlan, progress: _Progress) -> None:
+    with transaction(runtime.sessions) as session:
+        zips.record_cut(
+            session,
+            plan,
+            bytes_sent=progress.bytes_sent,
+            files_sent=progress.files_sent,
+            clock=runtime.clock,
+        )
 
 
 def zip_response(
@@ -114,7 +150,10 @@ def zip_response(
     }
     if plan.skipped:
         headers["X-Strongroom-Zip-Skipped"] = str(len(plan.skipped))
-    body = _in_thread(zip_bytes(runtime, plan, still_live=still_live))
+    progress = _Progress()
+    body = _in_thread(
+        runtime, plan, zip_bytes(runtime, plan, still_live=still_live, progress=progress), progress
+    )
     return StreamingResponse(body, media_type="application/zip", headers=headers)
 
 

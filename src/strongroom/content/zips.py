@@ -21,7 +21,7 @@ from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, visible_children
 from strongroom.actors import Actor
 from strongroom.audit import events
-from strongroom.audit.events import AuditAction
+from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.content import reads as content_reads
 from strongroom.content.folders import ref
@@ -45,6 +45,8 @@ class ZipEntry:
 class ZipPlan:
     zip_id: str
     file_name: str  # what the browser saves it as, e.g. "Op KESTREL.zip"
+    item: ItemRef  # the folder (or the first item chosen) the zip's events are about
+    reader: Actor
     entries: list[ZipEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files not readable yet (virus scan pending, ...)
 
@@ -106,7 +108,7 @@ def plan_zip(
         raise InputError(f"Choose at most {MAX_SELECTION} items at a time.", field="item_ids")
     tops = [access_item(session, actor, item_id, Action.SEE) for item_id in dict.fromkeys(item_ids)]
     name = tops[0].name if len(tops) == 1 and tops[0].is_folder else "Selected files"
-    plan = ZipPlan(zip_id=new_id("zip"), file_name=f"{safe_part(name)}.zip")
+    plan = ZipPlan(zip_id=new_id("zip"), file_name=f"{safe_part(name)}.zip", item=ref(tops[0]), reader=actor)
     names = _Names()
     files: list[tuple[str, Item]] = []
     for top in tops:
@@ -182,6 +184,21 @@ def _walk(
                 frontier.append((child, names.claim(path, child.name) + "/"))
             else:
                 files.append((names.claim(path, child.name), child))
+
+
+def record_cut(session: Session, plan: ZipPlan, *, bytes_sent: int, files_sent: int, clock: Clock) -> None:
+    """The zip ended before its last byte (the client went away, or the stream failed): say how far it
+    got, so the trail never claims that every file in it left when only some did."""
+    details = {
+        "zip_id": plan.zip_id,
+        "bytes_sent": bytes_sent,
+        "files_complete": files_sent,
+        "files": len(plan.entries),
+        "cut_in": plan.entries[files_sent].name if files_sent < len(plan.entries) else None,
+    }
+    events.record(
+        session, plan.reader, AuditAction.ZIP_INTERRUPTED, item=plan.item, details=details, at=clock.now()
+    )
 
 
 def entry_is_safe(name: str) -> bool:
