@@ -4,14 +4,20 @@ the link nor beyond its classification ceiling; downloads counted once per visit
 from __future__ import annotations
 
 import io
+import os
 import re
+import socket
+import time
 import zipfile
 
 from fastapi.testclient import TestClient
 
+from strongroom.audit.events import AuditAction
 from strongroom.content.zips import entry_is_safe
 from strongroom.runtime import Runtime
+from tests.api.test_if_range_and_interrupted_reads import BIG, _wait_for
 from tests.sharing.test_classification import classify, events, folder, link, put
+from tests.support.live import LiveServer
 from tests.support.users import UserFixture
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -50,6 +56,9 @@ def test_a_recipient_browses_down_to_a_subfolder_and_downloads_from_it_but_never
         assert client.get(f"/s/{token}/zip/{above}").status_code == 404
     for beyond in (ids["secret"], ids["outside"], ids["statement"]):
         assert client.get(f"/s/{token}/content/{beyond}").status_code == 404
+    api = client.get(f"/s/{token}/api/folders/{ids['bus']}").json()
+    assert [entry["name"] for entry in api["items"]] == ["camera 1.mp4"]
+    assert client.get(f"/s/{token}/api/folders/{ids['case']}").status_code == 404
     withheld = [e for e in events(runtime, "sharing.link.item_withheld") if e["item_id"] == ids["secret"]]
     assert withheld
     assert withheld[0]["details"]["link_id"] == link_id
@@ -124,3 +133,26 @@ def test_seeking_and_resuming_count_as_one_download_for_one_visitor(
     with TestClient(app, headers={"User-Agent": "another browser"}) as other:  # type: ignore[arg-type]
         other.get(f"/s/{token}")
         assert other.get(f"/s/{token}/content/{file_id}", headers={"Range": "bytes=0-9"}).status_code == 410
+
+
+def test_revoking_a_link_cuts_its_running_zip_and_both_are_recorded(
+    client: TestClient, live_server: LiveServer, runtime: Runtime, alice: UserFixture
+) -> None:
+    case = folder(client, alice, "Bodycam")
+    put(client, alice, case, "b.mp4", os.urandom(BIG))
+    link_id, token = link(client, alice, case)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.settimeout(120)
+        sock.connect(("127.0.0.1", live_server.port))
+        sock.sendall(f"GET /s/{token}/zip/{case} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        got = len(sock.recv(65536))
+        assert client.post(f"/api/v1/shared-links/{link_id}/revoke", headers=alice.headers).status_code == 200
+        time.sleep(1.5)  # past the zip's re-check interval, whatever its segment size
+        while chunk := sock.recv(65536):
+            got += len(chunk)
+    assert got < BIG  # the server stopped sending, long before the end
+    (cut,) = _wait_for(runtime, AuditAction.LINK_STREAM_CUT, 1)
+    assert cut["link_id"] == link_id
+    (zip_cut,) = _wait_for(runtime, AuditAction.ZIP_INTERRUPTED, 1)
+    assert zip_cut["files_complete"] == 0

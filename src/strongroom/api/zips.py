@@ -32,6 +32,9 @@ router = APIRouter(tags=["folders"])
 
 FLUSH_BYTES = 1 << 20
 ZIP64_FROM = 0x7FFF_FFFF  # entries this large get zip64 sizes from the start
+# As a link's single-file download does (web.pages.shared_link): re-read the link's state after this many
+# segments or seconds, whichever comes first, so revoking it cuts a running zip within a second or so.
+RECHECK_SEGMENTS = 8
 RECHECK_SECONDS = 1.0
 
 
@@ -88,7 +91,7 @@ def zip_bytes(
     """The zip, in pieces of about FLUSH_BYTES. Runs blocking (decrypting); drive it from a thread."""
     pipe = _Pipe()
     progress = progress or _Progress()
-    checked = time.monotonic()
+    checked, segments = time.monotonic(), 0
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for entry in plan.entries:
             info = zipfile.ZipInfo(entry.name, date_time=_stamp(entry.content.modified_at))
@@ -102,7 +105,7 @@ def zip_bytes(
                     if still_live is not None and time.monotonic() - checked >= RECHECK_SECONDS:
                         if not still_live(progress.bytes_sent):
                             raise ZipCut(plan.zip_id)
-                        checked = time.monotonic()
+                        checked, segments = time.monotonic(), 0
             progress.files_sent += 1
     yield pipe.drain()
     progress.finished = True

@@ -18,7 +18,7 @@ from strongroom.clock import Clock
 from strongroom.config import SharingSettings
 from strongroom.content import zips
 from strongroom.content.folders import ref
-from strongroom.content.models import Item
+from strongroom.content.models import Folder, Item
 from strongroom.errors import NotFound
 from strongroom.sharing import download_claims, link_notices, link_scope, shared_links
 from strongroom.sharing.models import SharedLink
@@ -80,5 +80,5 @@ def _note_withheld(
     """Folders asked for may hold items classification keeps from the link: record them, naming it."""
     for item_id in item_ids:
         folder = session.get(Item, item_id)
-        if folder is not None and folder.is_folder:
-            link_scope.list_for_visitor(session, link, actor, folder, clock=clock)  # type: ignore[arg-type]
+        if isinstance(folder, Folder):
+            link_scope.list_for_visitor(session, link, actor, folder, clock=clock)

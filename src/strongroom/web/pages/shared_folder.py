@@ -30,6 +30,7 @@ from strongroom.web.pages.shared_link import (
     content_error,
     error_json,
     error_page,
+    item_summary,
     page,
     runtime_of,
     secure,
@@ -126,6 +127,23 @@ def selection_zip(
         exc = errors.InputError("Tick the files or folders to download first.", field="item_id")
         return content_error(request, token, exc)
     return _zip(runtime_of(request), request, token, item_id)
+
+
+@router.get("/s/{token}/api/folders/{folder_id}")
+def api_folder(token: str, folder_id: str, request: Request) -> Response:
+    """The JSON twin of a subfolder's page: the folder and what the link serves in it."""
+    runtime = runtime_of(request)
+
+    def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
+        actor = shared_links.require_ready(session, link, visit)
+        folder = access_folder(session, actor, folder_id, Action.SEE)
+        listing = link_scope.list_for_visitor(session, link, actor, folder, clock=runtime.clock)
+        return {"item": item_summary(folder), "items": [item_summary(child) for child in listing]}
+
+    try:
+        return secure(JSONResponse(_in_link(runtime, request, token, work, item_id=folder_id)))
+    except errors.StrongroomError as exc:
+        return error_json(exc)
 
 
 @router.get("/s/{token}/api/limits")
