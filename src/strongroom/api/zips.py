@@ -102,7 +102,9 @@ def zip_bytes(
                     out.write(chunk)
                     if pipe.size >= FLUSH_BYTES:
                         yield pipe.drain()
-                    if still_live is not None and time.monotonic() - checked >= RECHECK_SECONDS:
+                    segments += 1
+                    due = segments >= RECHECK_SEGMENTS or time.monotonic() - checked >= RECHECK_SECONDS
+                    if still_live is not None and due:
                         if not still_live(progress.bytes_sent):
                             raise ZipCut(plan.zip_id)
                         checked, segments = time.monotonic(), 0
