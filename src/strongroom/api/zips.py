@@ -67,8 +67,8 @@ class _Pipe(io.RawIOBase):
         self.size += len(chunk)
         return len(chunk)
 
-    def drain(self) -> bytes:
-        out = b"".join(self.parts)
+    def drain(self) -> list[bytes]:
+        out = self.parts  # handed on as they are: joining them would copy every byte once more
         self.parts, self.size = [], 0
         return out
 
@@ -87,8 +87,9 @@ def zip_bytes(
     *,
     still_live: Callable[[int], bool] | None = None,
     progress: _Progress | None = None,
-) -> Iterator[bytes]:
-    """The zip, in pieces of about FLUSH_BYTES. Runs blocking (decrypting); drive it from a thread."""
+) -> Iterator[list[bytes]]:
+    """The zip, in batches of about FLUSH_BYTES (one thread hop each). Runs blocking (decrypting); drive
+    it from a thread."""
     pipe = _Pipe()
     progress = progress or _Progress()
     checked, segments = time.monotonic(), 0
@@ -114,15 +115,15 @@ def zip_bytes(
 
 
 async def _in_thread(
-    runtime: Runtime, plan: ZipPlan, pieces: Iterator[bytes], progress: _Progress
+    runtime: Runtime, plan: ZipPlan, batches: Iterator[list[bytes]], progress: _Progress
 ) -> AsyncIterator[bytes]:
-    done = b""
+    done: list[bytes] = []
     try:
         while True:
-            piece = await to_thread.run_sync(next, pieces, done)
-            if piece is done:
+            batch = await to_thread.run_sync(next, batches, done)
+            if batch is done:
                 return
-            if piece:
+            for piece in batch:
                 yield piece
                 progress.bytes_sent += len(piece)
     finally:
