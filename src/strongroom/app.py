@@ -10,7 +10,7 @@ from strongroom.dav import app as dav_app
 from strongroom.outages import OutageGuard
 from strongroom.request_log import RequestIdMiddleware
 from strongroom.runtime import Runtime
-from strongroom.web.pages import api_docs, shared_link, upload_request
+from strongroom.web.pages import api_docs, shared_folder, shared_link, upload_request
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -28,6 +28,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     web.install(app, runtime)  # browser door: staff pages, static files, session cookie, security headers
     app.include_router(api_docs.router)  # /api/v1/docs: Swagger UI served from /static, no CDN
     app.include_router(shared_link.router)  # public pages of shared links: /s/<token>
+    app.include_router(shared_folder.router)  # their subfolders and zips: /s/<token>/folders, /zip
     app.include_router(upload_request.router)  # public pages of upload requests: /r/<token>
     app.mount("/dav", dav_app.build(runtime))  # WebDAV door: mount a drive
     # Added last, so it runs first: every door, the session lookup included, sees the decided address.

@@ -215,6 +215,15 @@ class SharingSettings(BaseModel):
     abandoned_submission_hours: int = Field(default=72, ge=1)
     """An upload-request submission still incomplete this long after it started is abandoned: the worker
     and `strongroom gc` remove its received chunks (the submission's record and audit events stay)."""
+    force_name: str = ""
+    """The organisation links come from, named on link pages and in link mails (e.g. `Kent Police`)."""
+    notify_every_seconds: int = Field(default=900, ge=60)
+    """How often an owner who asked to hear about a link's opens and downloads gets one batched mail."""
+    resume_hours: int = Field(default=12, ge=1, le=24 * 7)
+    """For this long after a counted download, the same visitor's Range requests for the same file
+    (seeking a video, resuming a broken download) count as that one download."""
+    max_zip_files: int = Field(default=10_000, ge=1)
+    """The most files one zip of a folder or a selection may hold."""
 
 
 class AuditSettings(BaseModel):

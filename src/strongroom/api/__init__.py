@@ -18,6 +18,7 @@ from strongroom.api import (
     tus,
     upload_requests,
     versions,
+    zips,
 )
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -45,6 +46,7 @@ def build_router() -> APIRouter:
         upload_requests,
         classification,
         accounts,
+        zips,
     ):
         router.include_router(module.router)
     return router

@@ -16,7 +16,10 @@ def create_link(
     item_id: str, body: SharedLinkCreate, actor: CurrentActor, runtime: RuntimeDep, reason: Reason = None
 ) -> SharedLinkRead:
     """Create a link to a file or folder. The response carries the link's `url` once; it cannot be
-    shown again. Disclosing classified material may need `X-Strongroom-Reason` (else 428)."""
+    shown again. With `send_mail`, the server e-mails it to each recipient (who shared it, from which
+    force, `about` which case or exhibit, until when); with `notify_owner`, you get a batched mail when
+    it is opened or a file downloaded. Disclosing classified material may need `X-Strongroom-Reason`
+    (else 428)."""
     settings = runtime.settings
     with transaction(runtime.sessions) as session:
         link, token = shared_links.create_shared_link(
@@ -29,6 +32,7 @@ def create_link(
             clock=runtime.clock,
             reason=reason,
             reason_required_for=settings.audit.reason_required_for,
+            public_url=settings.public_url,
         )
         recipients = shared_links.recipients_of(session, link.id)
         return SharedLinkRead.of(link, recipients=recipients, url=f"{settings.public_url}/s/{token}")

@@ -104,6 +104,10 @@ class AuditAction(StrEnum):
     LINK_ITEM_WITHHELD = "sharing.link.item_withheld"
     LINK_GUESSED = "sharing.link.guessed"
     LINK_GUESSING_THROTTLED = "sharing.link.guessing_throttled"
+    ZIP_DOWNLOADED = "content.zip.downloaded"  # one zip of a folder or a selection; each file also read
+    ZIP_INTERRUPTED = "content.zip.interrupted"  # a zip cut short: how many of its files were sent
+    LINK_MAILED = "sharing.link.mailed"  # the server e-mailed the link to its recipients
+    LINK_NOTICES_MAILED = "sharing.link.notices_mailed"  # an owner's batched "opened/downloaded" mail
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,20 @@ def summarise_link_guesses(runtime: Runtime) -> None:
         )
 
 
+def mail_link_notices(runtime: Runtime) -> None:
+    from strongroom.db.session import transaction
+    from strongroom.sharing import link_notices
+
+    with transaction(runtime.sessions) as session:
+        link_notices.mail_waiting_notices(
+            session,
+            runtime.settings.mail,
+            public_url=runtime.settings.public_url,
+            every=timedelta(seconds=runtime.settings.sharing.notify_every_seconds),
+            now=runtime.clock.now(),
+        )
+
+
 def virus_scan(runtime: Runtime, payload: dict[str, Any]) -> None:
     from strongroom.skills import virus_scan as scanner
 
@@ -177,4 +191,6 @@ def periodic() -> list[Periodic]:
         Periodic("storage.scrub", 600, scrub_blobs),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
+        # Wakes every minute; mails each owner at most once per [sharing] notify_every_seconds.
+        Periodic("sharing.mail_link_notices", 60, mail_link_notices),
     ]

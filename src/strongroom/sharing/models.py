@@ -46,6 +46,39 @@ class SharedLink(Base):
     created_by_id: Mapped[str | None] = mapped_column(IdColumn())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by_id: Mapped[str | None] = mapped_column(IdColumn())
+    about: Mapped[str] = mapped_column(String(300), default="")  # the case or exhibit, shown to recipients
+    notify_owner: Mapped[bool] = mapped_column(Boolean, default=False)  # batched mail on opens/downloads
+
+
+class LinkDownloadClaim(Base):
+    """One counted download of one file (or one zip) by one visitor: while it lasts, that visitor's Range
+    requests for the same bytes (seeking, resuming) ride on it instead of counting again."""
+
+    __tablename__ = "link_download_claim"
+    __table_args__ = (Index("ix_link_download_claim_key", "link_id", "target", "visitor_key"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("shared_link.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(64))  # a file's id
+    visitor_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LinkNotice(Base):
+    """Something an owner asked to hear about (a link opened, a file downloaded), waiting for the
+    periodic mail that batches them: one mail per owner per interval."""
+
+    __tablename__ = "link_notice"
+    __table_args__ = (Index("ix_link_notice_unsent", "sent_at", "owner_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("shared_link.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(IdColumn())
+    what: Mapped[str] = mapped_column(String(200))  # "opened", "downloaded <name>"
+    visitor: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LinkRecipient(Base):

@@ -63,6 +63,13 @@ class SharedLinkCreate(BaseModel):
         default=None,
         description="Recipients must prove their e-mail by a mailed code (default: when recipients are given).",  # noqa: E501
     )
+    about: str = Field(
+        default="", max_length=300, description="The case or exhibit, shown to recipients, e.g. 'R v Smith'."
+    )
+    notify_owner: bool = Field(
+        default=False, description="Mail me (batched) when the link is opened or a file downloaded."
+    )
+    send_mail: bool = Field(default=False, description="E-mail the link to each of `recipients` now.")
 
 
 class SharedLinkUpdate(BaseModel):
@@ -74,6 +81,8 @@ class SharedLinkUpdate(BaseModel):
     password: str | None = Field(default=None, min_length=8, max_length=200)
     remove_password: bool = False
     recipients: list[str] | None = Field(default=None, max_length=100)
+    about: str | None = Field(default=None, max_length=300)
+    notify_owner: bool | None = None
 
 
 class SharedLinkRead(BaseModel):
@@ -91,6 +100,8 @@ class SharedLinkRead(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     url: str | None = Field(default=None, description="Only in the response that created the link.")
+    about: str = ""
+    notify_owner: bool = False
 
     @classmethod
     def of(cls, link: SharedLink, *, recipients: list[str], url: str | None = None) -> "SharedLinkRead":
@@ -109,6 +120,8 @@ class SharedLinkRead(BaseModel):
             created_at=link.created_at,
             revoked_at=link.revoked_at,
             url=url,
+            about=link.about or "",
+            notify_owner=bool(link.notify_owner),
         )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom import mail as mailer
@@ -33,9 +33,11 @@ from strongroom.content.models import Item
 from strongroom.db.base import new_id
 from strongroom.errors import Gone, InputError, NotAllowed, NotFound, Unauthenticated
 from strongroom.identity import users as identity_users
-from strongroom.sharing import link_guessing, one_time_codes, throttling
+from strongroom.identity.models import User
+from strongroom.sharing import download_claims, link_guessing, link_notices, one_time_codes, throttling
 from strongroom.sharing.models import LinkRecipient, SharedLink
 from strongroom.sharing.schemas import SharedLinkCreate, SharedLinkUpdate
+from strongroom.uk_time import uk_time
 
 
 def token_digest(token: str) -> str:
@@ -116,9 +118,11 @@ def create_shared_link(
     clock: Clock,
     reason: str | None = None,
     reason_required_for: Collection[str] = (),
+    public_url: str = "",
 ) -> tuple[SharedLink, str]:
-    """Create a link to a file or folder; returns it and its clear token (never stored). Raises NotFound,
-    NotAllowed (classification, recipient domain), InputError."""
+    """Create a link to a file or folder; returns it and its clear token (never stored). With `send_mail`
+    the link is mailed to each recipient once this transaction commits. Raises NotFound, NotAllowed
+    (classification, recipient domain), InputError."""
     item = access_item(session, actor, item_id, Action.SHARE)
     label = effective_label(session, item)
     reasons.require_reason(classification=label, reason=reason, required_for=reason_required_for)
@@ -135,6 +139,11 @@ def create_shared_link(
         raise InputError("Recipient proof needs at least one recipient.", field="recipients")
     if proof and not mailer.is_configured(mail):
         raise InputError("Recipient proof mails a code, but no mail server is configured (settings.mail).")
+    if options.send_mail and not recipients:
+        raise InputError("Sending the link by e-mail needs at least one recipient.", field="recipients")
+    if options.send_mail and not mailer.is_configured(mail):
+        raise InputError("No mail server is configured (settings.mail), so the link cannot be e-mailed.")
+    about = refuse_unsafe(options.about, field="about", what="The case or exhibit") if options.about else ""
     clear = new_token()
     link = SharedLink(
         id=new_id("sl"),
@@ -150,6 +159,8 @@ def create_shared_link(
         require_recipient_proof=proof,
         created_at=now,
         created_by_id=actor.user_id,
+        about=about,
+        notify_owner=options.notify_owner,
     )
     session.add(link)
     session.flush()
@@ -166,7 +177,69 @@ def create_shared_link(
     events.record(
         session, actor, AuditAction.LINK_CREATED, item=ref(item), details=details, reason=reason, at=now
     )
+    if options.send_mail:
+        _mail_link(
+            session, link, item, recipients, url=f"{public_url}/s/{clear}", mail=mail, settings=settings
+        )
+        events.record(
+            session,
+            actor,
+            AuditAction.LINK_MAILED,
+            item=ref(item),
+            details={"link_id": link.id, "recipients": recipients},
+            at=now,
+        )
     return link, clear
+
+
+@dataclass(frozen=True)
+class LinkFacts:
+    """What a recipient is told about a link: who shared it, from which force, about what, until when."""
+
+    shared_by: str | None
+    force: str
+    about: str
+    expires_at: datetime | None
+
+
+def link_facts(session: Session, link: SharedLink, settings: SharingSettings) -> LinkFacts:
+    user = session.get(User, link.created_by_id) if link.created_by_id else None
+    return LinkFacts(
+        shared_by=user.display_name if user else None,
+        force=settings.force_name,
+        about=link.about or "",
+        expires_at=link.expires_at,
+    )
+
+
+def _mail_link(
+    session: Session,
+    link: SharedLink,
+    item: Item,
+    recipients: list[str],
+    *,
+    url: str,
+    mail: MailSettings,
+    settings: SharingSettings,
+) -> None:
+    facts = link_facts(session, link, settings)
+    who = facts.shared_by or "Someone"
+    force = f" of {facts.force}" if facts.force else ""
+    kind = "a folder" if item.is_folder else "a file"
+    lines = [f"{who}{force} has shared {kind} with you: {item.name}"]
+    if facts.about:
+        lines.append(f"About: {facts.about}")
+    lines += ["", f"Open it here: {url}", ""]
+    if facts.expires_at is not None:
+        lines.append(f"The link works until {uk_time(facts.expires_at)}.")
+    if link.require_recipient_proof:
+        lines.append("You will be asked for your e-mail address and sent a code, to confirm it is you.")
+    if link.password_hash is not None:
+        lines.append(f"It needs a password, which {who} will give you separately.")
+    lines += ["", "Do not forward this message: everything done through the link is recorded."]
+    subject = f"{who}{force} shared {item.name} with you"[:200]
+    for email in recipients:
+        mailer.queue_mail(session, mail, mailer.Mail(to=email, subject=subject, body="\n".join(lines)))
 
 
 def access_link(
@@ -222,6 +295,7 @@ def update_shared_link(
         changed["password"] = "changed"  # noqa: S105 - a note that it changed, not a password
     if changes.remove_password:
         link.password_hash = None
+    _update_facts(link, changes)
     if changes.recipients is not None:
         _set_recipients(session, link, _clean_recipients(changes.recipients, settings))
     events.record(
@@ -233,6 +307,13 @@ def update_shared_link(
         at=now,
     )
     return link
+
+
+def _update_facts(link: SharedLink, changes: SharedLinkUpdate) -> None:
+    if changes.about is not None:
+        link.about = refuse_unsafe(changes.about, field="about", what="The case or exhibit")
+    if changes.notify_owner is not None:
+        link.notify_owner = changes.notify_owner
 
 
 def revoke_shared_link(session: Session, actor: Actor, *, link_id: str, clock: Clock) -> SharedLink:
@@ -274,6 +355,15 @@ class Visit:
     password_ok: bool = False
     verified_email: str | None = None
     user: Actor | None = None  # a signed-in member of the force, if any
+    visitor_id: str | None = None  # a random id the door keeps in the visit cookie: this browser
+
+
+def visitor_key(link: SharedLink, visit: Visit) -> str:
+    """Who, for counting downloads once per visitor: this browser (its visit cookie), else the signed-in
+    user, else the address and browser name. Hashed with the link so it names nobody."""
+    who = visit.visitor_id or (visit.user.id if visit.user else None)
+    who = who or f"{visit.origin.ip}|{visit.origin.user_agent}"
+    return hashlib.sha256(f"{link.id}|{who}".encode()).hexdigest()
 
 
 def find_link(
@@ -373,6 +463,10 @@ def open_shared_link(session: Session, link: SharedLink, visit: Visit, *, clock:
         details={"link_id": link.id, "step": step.value},
         at=clock.now(),
     )
+    if step is Step.READY:
+        link_notices.note(
+            session, link, what="opened", visitor=visitor_actor(link, visit).label, at=clock.now()
+        )
     return item, step
 
 
@@ -533,22 +627,6 @@ def verify_code(
     return None
 
 
-def _claim_download(session: Session, link: SharedLink) -> bool:
-    """Count one download, atomically against the limit: of two parallel last downloads exactly one wins
-    (the UPDATE re-checks the count under the row's write lock on PostgreSQL and SQLite alike)."""
-    result = session.execute(
-        update(SharedLink)
-        .where(
-            SharedLink.id == link.id,
-            SharedLink.revoked_at.is_(None),
-            or_(SharedLink.download_limit.is_(None), SharedLink.download_count < SharedLink.download_limit),
-        )
-        .values(download_count=SharedLink.download_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
-
-
 def open_link_download(
     session: Session,
     link: SharedLink,
@@ -558,15 +636,26 @@ def open_link_download(
     range_header: str | None,
     clock: Clock,
     if_range: str | None = None,
+    resume_window: timedelta = timedelta(hours=12),
 ) -> content_reads.ContentToSend | None:
     """Authorise, count and record a download of original bytes through a link. None means the download
-    limit is used up (the refusal is recorded: commit, then answer Gone). Every request for original bytes
-    counts, ranges included: otherwise a limit could be walked around range by range (players seek in the
-    preview rendition, which does not count). Raises NotFound (also for preview-only links),
-    Unauthenticated (steps missing), RangeNotSatisfiable."""
+    limit is used up (the refusal is recorded: commit, then answer Gone). A request counts once per
+    visitor and file: the same visitor's Range requests (seeking, resuming) within `resume_window` ride
+    on the download they continue (sharing.download_claims); every one is still recorded as a read.
+    Raises NotFound (also for preview-only links), Unauthenticated (steps missing), RangeNotSatisfiable."""
     actor = require_ready(session, link, visit)
-    if _claim_download(session, link):
-        return content_reads.open_content(
+    now = clock.now()
+    allowed, counted = download_claims.count_once(
+        session,
+        link,
+        target=file_id,
+        visitor_key=visitor_key(link, visit),
+        ranged=range_header is not None,
+        now=now,
+        window=resume_window,
+    )
+    if allowed:
+        content = content_reads.open_content(
             session,
             actor,
             file_id=file_id,
@@ -575,6 +664,11 @@ def open_link_download(
             clock=clock,
             via="link",
         )
+        if counted:
+            link_notices.note(
+                session, link, what=f"downloaded {content.file_name}", visitor=actor.label, at=now
+            )
+        return content
     item = session.get_one(Item, link.item_id)
     events.record(
         session,
@@ -582,7 +676,7 @@ def open_link_download(
         AuditAction.LINK_DOWNLOAD_REFUSED,
         item=ref(item),
         details={"link_id": link.id, "file_id": file_id, "reason": "download limit reached"},
-        at=clock.now(),
+        at=now,
     )
     return None
 

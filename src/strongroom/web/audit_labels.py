@@ -88,6 +88,10 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.LINK_ITEM_WITHHELD: "Withheld from a link (classification)",
     A.LINK_GUESSED: "Links that do not exist asked for",
     A.LINK_GUESSING_THROTTLED: "Link guessing paused",
+    A.ZIP_DOWNLOADED: "Downloaded as a zip",
+    A.ZIP_INTERRUPTED: "Zip download cut short",
+    A.LINK_MAILED: "Shared link e-mailed",
+    A.LINK_NOTICES_MAILED: "Link activity e-mailed to the owner",
     # governance
     A.CLASSIFICATION_CHANGED: "Classification changed",
     A.SUBMISSION_EXPIRED: "Unfinished upload removed",

@@ -17,8 +17,10 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,18 +31,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from strongroom import errors
+from strongroom.access.loaders import ancestry
 from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import error_body, status_of
 from strongroom.api.streaming import Playback, RecordedStream, content_headers, plaintext_chunks
 from strongroom.clock import Clock
+from strongroom.config import SharingSettings
 from strongroom.content import folders as content_folders
 from strongroom.content import playbacks, renditions
 from strongroom.content.models import FileRendition, FileVersion, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import link_scope, shared_links
+from strongroom.sharing import download_claims, link_scope, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Step, Visit
 from strongroom.web.templating import templates
@@ -144,7 +148,7 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def error_page(request: Request, exc: errors.StrongroomError) -> Response:
+def error_page(request: Request, exc: errors.StrongroomError, *, back: str | None = None) -> Response:
     status = status_of(exc)
     # Gone says nothing about the item: not its name, not why beyond "withdrawn or expired".
     response = page(
@@ -154,6 +158,7 @@ def error_page(request: Request, exc: errors.StrongroomError) -> Response:
         title=ERROR_TITLES.get(status, "Something went wrong"),
         message=exc.message,
         status=status,
+        back=back,
     )
     if isinstance(exc, errors.RateLimited):
         response.headers["Retry-After"] = str(exc.data.get("retry_after_seconds", 60))
@@ -169,7 +174,8 @@ def content_error(request: Request, token: str, exc: errors.StrongroomError) -> 
         return error_json(exc)
     if isinstance(exc, errors.Unauthenticated):
         return secure(RedirectResponse(f"/s/{token}", status_code=303))
-    return error_page(request, exc)
+    # A refused download is a page of its own (the browser navigates to it): it leads back.
+    return error_page(request, exc, back=f"/s/{token}")
 
 
 def error_json(exc: errors.StrongroomError) -> Response:
@@ -249,7 +255,18 @@ def visit_of(runtime: Runtime, request: Request, link: SharedLink, *, user: Acto
         password_ok=link.password_hash is not None and data.get("p") == _password_mark(link),
         verified_email=data.get("e") if isinstance(data.get("e"), str) else None,
         user=user,
+        visitor_id=data.get("v") if isinstance(data.get("v"), str) else None,
     )
+
+
+def remember_visitor(
+    runtime: Runtime, request: Request, response: Response, token: str, link: SharedLink
+) -> None:
+    """Give this browser a random visitor id (in the visit cookie), so its seeking and resuming count as
+    one download (sharing.download_claims)."""
+    data = read_visit_cookie(runtime, request, link)
+    if not isinstance(data.get("v"), str):
+        write_visit_cookie(runtime, response, token, {**data, "l": link.id, "v": secrets.token_urlsafe(12)})
 
 
 # --- shared steps, used by the HTML and the JSON routes -----------------------------------------
@@ -292,7 +309,14 @@ def _in_link(
 
 
 def landing_context(
-    session: Any, link: SharedLink, visit: Visit, *, item: Item, base: str, clock: Clock
+    session: Any,
+    link: SharedLink,
+    visit: Visit,
+    *,
+    item: Item,
+    base: str,
+    clock: Clock,
+    settings: SharingSettings,
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "base": base,
@@ -301,13 +325,28 @@ def landing_context(
         "preview_only": link.preview_only,
         "viewer": visit.verified_email or (visit.user.label if visit.user else None),
         "title": item.name,
+        "facts": shared_links.link_facts(session, link, settings),
+        "trail": trail(session, link, item, base),
     }
     if isinstance(item, Folder):
         actor = shared_links.visitor_actor(link, visit)
         context["children"] = link_scope.list_for_visitor(session, link, actor, item, clock=clock)
+        remaining = download_claims.remaining(link)
+        context["remaining"] = remaining
+        context["zip_url"] = None if link.preview_only or remaining == 0 else f"{base}/zip/{item.id}"
     else:
         context.update(file_context(session, link, item, base))
     return context
+
+
+def trail(session: Any, link: SharedLink, item: Item, base: str) -> list[tuple[str, str]]:
+    """Breadcrumbs from the linked folder down to the item's parent: (name, URL). Never above the link."""
+    chain = ancestry(session, item)
+    ids = [node.id for node in chain]
+    if link.item_id not in ids or chain[-1].id == link.item_id:
+        return []
+    below = chain[ids.index(link.item_id) : -1]
+    return [(node.name, base if node.id == link.item_id else f"{base}/folders/{node.id}") for node in below]
 
 
 def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[str, Any]:
@@ -329,6 +368,7 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
         "playback_id": playbacks.new_playback_id(),
         "download_url": None if link.preview_only or remaining == 0 else f"{base}/content/{file.id}",
         "remaining": remaining,
+        "limits_url": f"{base}/api/limits",
     }
 
 
@@ -371,8 +411,12 @@ def landing(token: str, request: Request) -> Response:
             return page(
                 request, "email.html", title="Confirm your e-mail address", base=base, steps=steps_of(link)
             )
-        context = landing_context(session, link, visit, item=item, base=base, clock=runtime.clock)
-        return page(request, "item.html", **context)
+        context = landing_context(
+            session, link, visit, item=item, base=base, clock=runtime.clock, settings=runtime.settings.sharing
+        )
+        response = page(request, "item.html", **context)
+        remember_visitor(runtime, request, response, token, link)
+        return response
 
     try:
         return _in_link(runtime, request, token, work)  # type: ignore[no-any-return]
@@ -392,11 +436,11 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
         from strongroom.access.loaders import access_file
 
         file = access_file(session, actor, file_id, Action.SEE)
-        parent = session.get(Item, link.item_id)
-        context = {
+        context: dict[str, Any] = {
             "base": base,
             "item": file,
-            "parent": parent,
+            "trail": trail(session, link, file, base),
+            "facts": shared_links.link_facts(session, link, runtime.settings.sharing),
             "title": file.name,
             "expires_at": link.expires_at,
             "preview_only": link.preview_only,
@@ -624,7 +668,8 @@ def download(
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_range: Annotated[str | None, Header(alias="If-Range")] = None,
 ) -> Response:
-    """The original bytes (never for a preview-only link). Each request counts against the download limit.
+    """The original bytes (never for a preview-only link). Counts against the download limit once per
+    visitor and file: that visitor's Range requests (seeking, resuming) do not count again.
     `If-Range` that no longer names the bytes turns a Range request into the whole file (200)."""
     runtime = runtime_of(request)
 
@@ -637,6 +682,7 @@ def download(
             range_header=range_header,
             if_range=if_range,
             clock=runtime.clock,
+            resume_window=timedelta(hours=runtime.settings.sharing.resume_hours),
         )
 
     try:
@@ -708,6 +754,13 @@ def api_landing(token: str, request: Request) -> Response:
             "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         }
         if step is Step.READY:
+            facts = shared_links.link_facts(session, link, runtime.settings.sharing)
+            body.update(
+                downloads_left=download_claims.remaining(link),
+                shared_by=facts.shared_by,
+                force=facts.force or None,
+                about=facts.about or None,
+            )
             body["item"] = item_summary(item)
             if isinstance(item, Folder):
                 actor = shared_links.visitor_actor(link, visit)

@@ -23,4 +23,30 @@
     button.hidden = false;
     button.addEventListener("click", function () { window.print(); });
   });
+  // Downloads left: after a download starts the page stays (the file arrives as an attachment), so ask
+  // the server for the new count and show it; when none are left, say so and take the buttons away.
+  function refreshLimits(url) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) {
+        if (!body || body.downloads_left === null || body.downloads_left === undefined) { return; }
+        Array.prototype.forEach.call(document.querySelectorAll("[data-remaining]"), function (cell) {
+          cell.textContent = String(body.downloads_left);
+        });
+        if (body.downloads_left === 0) {
+          Array.prototype.forEach.call(document.querySelectorAll("[data-download]"), function (control) {
+            control.hidden = true;
+          });
+          var notice = document.querySelector("[data-used-up]");
+          if (notice) { notice.hidden = false; }
+        }
+      })
+      .catch(function () { /* the count shown stays; the next page load corrects it */ });
+  }
+  document.addEventListener("click", function (event) {
+    var control = event.target.closest && event.target.closest("[data-download]");
+    if (!control) { return; }
+    var url = control.getAttribute("data-limits");
+    [800, 2500].forEach(function (delay) { window.setTimeout(function () { refreshLimits(url); }, delay); });
+  });
 }());

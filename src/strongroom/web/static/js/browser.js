@@ -26,7 +26,7 @@ function refreshSelection() {
   setEnabled("move", n > 0);
   setEnabled("delete", n > 0);
   setEnabled("share", single);
-  setEnabled("download", single && files);
+  setEnabled("download", n > 0 && n <= 200);
   selectAll.checked = n > 0 && n === rows().length;
   selectAll.indeterminate = n > 0 && n < rows().length;
 }
@@ -174,8 +174,13 @@ document.querySelector('[data-form="delete"]').addEventListener("submit", async 
 });
 
 toolbar.querySelector('[data-action="download"]').addEventListener("click", () => {
-  const row = selected()[0];
-  const link = el("a", { href: `/api/v1/files/${row.dataset.id}/content`, download: row.dataset.name });
+  const chosen = selected();
+  const row = chosen[0];
+  // One file: its own bytes. Folders or several items: one zip, streamed by the server.
+  const one = chosen.length === 1 && row.dataset.type === "file";
+  const query = chosen.map((r) => `item_id=${encodeURIComponent(r.dataset.id)}`).join("&");
+  const href = one ? `/api/v1/files/${row.dataset.id}/content` : `/api/v1/zips?${query}`;
+  const link = el("a", one ? { href, download: row.dataset.name } : { href });
   document.body.append(link);
   link.click();
   link.remove();

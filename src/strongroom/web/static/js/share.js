@@ -55,6 +55,9 @@ async function createLink(event) {
     access_level: f.access_level.value,
     preview_only: f.mode.value === "preview",
     recipients,
+    about: f.about.value.trim(),
+    notify_owner: f.notify_owner.checked,
+    send_mail: f.send_mail.checked && recipients.length > 0,
   };
   if (f.expires_in_days.value) body.expires_in_days = Number(f.expires_in_days.value);
   if (f.download_limit.value) body.download_limit = Number(f.download_limit.value);
@@ -67,7 +70,7 @@ async function createLink(event) {
     url.value = link.url;
     url.focus();
     url.select();
-    announce(recipients.length ? `Link created and sent to ${recipients.join(", ")}.` : "Link created.");
+    announce(body.send_mail ? `Link created and e-mailed to ${recipients.join(", ")}.` : "Link created.");
     form.reset();
     loadLinks(dialog);
   } catch (error) {
