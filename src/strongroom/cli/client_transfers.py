@@ -219,17 +219,7 @@ def download(
     against the server's and move it into place. `reason` is sent for classified material that asks for
     one. Returns the hex SHA-256."""
     info: dict[str, Any] = check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file_id}").json()
-    if info.get("type") == "folder":
-        raise ClientError(f"{info['name']} is a folder: download its files one by one.", exit_code=EXIT_USAGE)
-    if info.get("size") is None or not info.get("sha256"):
-        raise ClientError(
-            f"{info.get('name', file_id)} has no content yet: its upload has not finished. Try again once"
-            " it has (`strongroom ls` shows its size then).",
-            exit_code=EXIT_NOT_FOUND,
-        )
-    held = SCAN_HOLDS.get(str(info.get("scan_status")))
-    if held:
-        raise ClientError(f"{info.get('name', file_id)} {held}")
+    _ensure_ready(info, file_id)
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
     size = int(info["size"])
@@ -267,6 +257,21 @@ def download(
         )
     part.replace(target)
     return actual
+
+
+def _ensure_ready(info: dict[str, Any], file_id: str) -> None:
+    """Raise a ClientError in words when the server holds nothing it will send for this file yet."""
+    if info.get("type") == "folder":
+        raise ClientError(f"{info['name']} is a folder: download its files one by one.", exit_code=EXIT_USAGE)
+    if info.get("size") is None or not info.get("sha256"):
+        raise ClientError(
+            f"{info.get('name', file_id)} has no content yet: its upload has not finished. Try again once"
+            " it has (`strongroom ls` shows its size then).",
+            exit_code=EXIT_NOT_FOUND,
+        )
+    held = SCAN_HOLDS.get(str(info.get("scan_status")))
+    if held:
+        raise ClientError(f"{info.get('name', file_id)} {held}")
 
 
 def _digest_header(value: str | None) -> str | None:
