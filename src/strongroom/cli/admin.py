@@ -105,18 +105,21 @@ def rotate(
     Safe while the server and workers run: they pick up the new key from the key file. Older keys are
     retired only after the grace period and once nothing is wrapped with them (`strongroom keys retire`).
     """
+    from strongroom.cli.progress import bar
     from strongroom.content import maintenance
 
     settings = load_settings(data_dir)
     runtime = open_runtime(settings)
-    done = maintenance.rotate_keys(
-        runtime.sessions,
-        runtime.keys,
-        clock=runtime.clock,
-        retire_old=not keep_old,
-        grace=_grace(settings, grace_seconds),
-        more_holders=_holders(),
-    )
+    with bar("Re-wrapping data keys") as rewrapping:
+        done = maintenance.rotate_keys(
+            runtime.sessions,
+            runtime.keys,
+            clock=runtime.clock,
+            retire_old=not keep_old,
+            grace=_grace(settings, grace_seconds),
+            more_holders=_holders(),
+            progress=rewrapping.done,
+        )
     typer.echo(f"new key {done.new_kek_id}; re-wrapped {done.rewrapped} data keys")
     _report(done)
 
