@@ -32,6 +32,11 @@ STATEMENT = "WITNESS STATEMENT (MG11) of Zofia Wójcik"
 
 def docx(text: str) -> bytes:
     """The smallest Word document Word itself opens: one paragraph."""
+    return docx_body(f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>")
+
+
+def docx_body(body: str) -> bytes:
+    """A Word document whose body is `body` (WordprocessingML paragraphs)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
         z.writestr(
@@ -51,7 +56,7 @@ def docx(text: str) -> bytes:
         z.writestr(
             "word/document.xml",
             '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-            f"<w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>",
+            f"<w:body>{body}</w:body></w:document>",
         )
     return buffer.getvalue()
 
@@ -134,6 +139,7 @@ def test_word_and_opendocument_statements_preview_as_pdf(
         assert 'data-kind="pdf"' in page.text
         assert 'data-source="rendition"' in page.text
         assert "No preview" not in page.text
+        assert "This is a PDF copy made for reading in the browser" in page.text
 
 
 def test_a_document_whose_bytes_are_not_what_its_name_says_gets_no_preview(
