@@ -147,7 +147,7 @@ def test_playlists_and_concat_lists_named_mp4_get_no_preview_and_read_nothing(
         made = renditions_of(runtime, file_id)
         assert [(r.status, r.blob_key) for r in made] == [("unsupported", None)], name
         assert made[0].detail is not None
-        assert "not audio, video or an image" in made[0].detail
+        assert "not audio, video, an image or an office document" in made[0].detail
         assert client.get(f"/api/v1/files/{file_id}/preview", headers=alice.headers).status_code == 404
         state = client.post(f"/api/v1/files/{file_id}/preview", headers=alice.headers).json()
         assert state["state"] == "unsupported", name

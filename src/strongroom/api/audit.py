@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from starlette.responses import StreamingResponse
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_item
+from strongroom.access.loaders import access_item, ancestry
 from strongroom.actors import Actor
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.audit import checkpoints, custody, export, reasons, reports, witness
@@ -266,7 +266,11 @@ def item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFact
         if item is not None and not actor.is_admin:
             item = access_item(session, actor, item_id, Action.MANAGE)
         if item is not None:
-            return custody.ItemFacts(item.id, item.name, item.kind, item.classification, exists=True)
+            # Below the owner's root ("My files"), above the item: the case folder first.
+            location = tuple(folder.name for folder in ancestry(session, item)[1:-1])
+            return custody.ItemFacts(
+                item.id, item.name, item.kind, item.classification, exists=True, location=location
+            )
         if not actor.is_admin:
             raise NotFound("item", item_id)
         last = reports.search(session, reports.EventFilter(item_id=item_id), limit=1)

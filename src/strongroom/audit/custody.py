@@ -46,6 +46,8 @@ class ItemFacts:
     kind: str | None
     classification: str | None
     exists: bool
+    # The folders it is filed in, top first ("Op KESTREL", "CCTV"); the top folder names the case.
+    location: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

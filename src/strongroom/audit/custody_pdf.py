@@ -1,8 +1,23 @@
-"""The chain-of-custody report as a PDF (custody.py builds what it shows and the bundle it attaches)."""
+"""The chain-of-custody report as a PDF a court clerk can read (custody.py builds what it shows and
+the bundle it attaches).
+
+Page 1 is a summary in plain English: the exhibit, where it is filed, its SHA-256, who uploaded it
+when, who accessed it how often, whether the audit trail verified when the report was made, and how
+to re-check it. Then every version and every event in plain words, with UK times, and a technical
+appendix (the signed checkpoint). Portrait A4, every line wrapped to the page.
+
+The file is PDF/A-3b: fonts embedded (DejaVu, with a CJK fallback where one is installed, so names in
+any script print), an sRGB output intent and XMP metadata (fpdf2 adds both), and the verifiable JSON
+bundle attached as an associated file, which PDF/A-3 allows.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import importlib.util
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
@@ -16,45 +31,112 @@ from strongroom.audit.custody import (
     VersionFacts,
     bundle_json,
 )
+from strongroom.audit.custody_verify import verify_bundle
+from strongroom.audit.labels import action_label, actor_words, uk_time
+from strongroom.audit.reports import is_access
+from strongroom.audit.trust import Outcome, Trust
+from strongroom.errors import Unavailable
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
+# Names in Chinese, Japanese or Korean need a CJK font; DejaVu has none. Used when installed.
+CJK_FALLBACKS = (
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+)
+SANS, MONO, CJK = "body", "mono", "cjk"
+LINE = 4.6  # mm per line of 9.5 pt text
+_DETAIL_NAMES = {"sha256": "SHA-256", "via": "By way of", "ip": "IP address"}
+NO_ACCESS = "Nobody has opened, previewed, played or downloaded it."
 
 
-def _latin1(text: object) -> str:
-    # The PDF core fonts are Latin-1; the bundle attached to the PDF keeps every character exactly.
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+def _font_dir() -> Path:
+    for folder in FONT_DIRS:
+        if (folder / "DejaVuSans.ttf").is_file():
+            return folder
+    msg = "The custody report needs the DejaVu fonts: install the Debian package fonts-dejavu-core."
+    raise Unavailable(msg)
 
 
 class _Report(FPDF):
+    exhibit = ""
+
     def footer(self) -> None:
-        self.set_y(-8)
-        self.set_font("Helvetica", size=7)
-        self.cell(0, 4, f"Strongroom chain-of-custody report - page {self.page_no()}", align="C")
+        self.set_y(-11)
+        self.set_font(SANS, size=7.5)
+        self.set_text_color(90, 90, 90)
+        self.multi_cell(
+            0,
+            3.5,
+            f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {{nb}}",
+            align="C",
+        )
+        self.set_text_color(0, 0, 0)
 
 
-def _heading(pdf: FPDF, text: str) -> None:
-    pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 6, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Courier", size=6.5)
+def _new_pdf(item: ItemFacts, generated_at: datetime) -> _Report:
+    fonts = _font_dir()
+    pdf = _Report(orientation="P", format="A4", enforce_compliance="PDFA_3B")
+    pdf.exhibit = item.name or item.id
+    pdf.add_font(SANS, "", str(fonts / "DejaVuSans.ttf"))
+    pdf.add_font(SANS, "B", str(fonts / "DejaVuSans-Bold.ttf"))
+    pdf.add_font(MONO, "", str(fonts / "DejaVuSansMono.ttf"))
+    fallbacks = [CJK] if _add_cjk(pdf) else []
+    pdf.set_fallback_fonts(fallbacks, exact_match=False)
+    pdf.set_text_shaping(use_shaping_engine=_can_shape())
+    pdf.set_margins(18, 16, 18)
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.set_title(f"Chain of custody report: {pdf.exhibit}")
+    pdf.set_subject("Chain of custody of a digital exhibit")
+    pdf.set_creator("Strongroom")
+    pdf.set_lang("en-GB")
+    pdf.set_creation_date(generated_at)
+    return pdf
 
 
-_ROW_HEIGHT = 3.2
+def _add_cjk(pdf: FPDF) -> bool:
+    for path in CJK_FALLBACKS:
+        if path.is_file():
+            pdf.add_font(CJK, "", str(path))
+            pdf.add_font(CJK, "B", str(path))
+            return True
+    return False
 
 
-def _row(pdf: FPDF, text: str) -> None:
-    # One line of monospace text placed directly: `cell` measures and lays out every line, which for
-    # an item with ten thousand events cost most of the report's time.
-    if pdf.get_y() + _ROW_HEIGHT > pdf.h - pdf.b_margin:
+def _can_shape() -> bool:
+    # Arabic and other joined scripts need HarfBuzz to shape and order their letters.
+    return importlib.util.find_spec("uharfbuzz") is not None
+
+
+def _heading(pdf: FPDF, text: str, *, size: float = 12.5) -> None:
+    pdf.ln(2.5)
+    pdf.set_font(SANS, "B", size)
+    pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(1)
+    pdf.set_font(SANS, size=9.5)
+
+
+def _para(pdf: FPDF, text: str, *, mono: bool = False, indent: float = 0) -> None:
+    pdf.set_font(MONO if mono else SANS, size=8.5 if mono else 9.5)
+    pdf.set_x(pdf.l_margin + indent)
+    pdf.multi_cell(pdf.epw - indent, LINE, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(SANS, size=9.5)
+
+
+def _fact(pdf: FPDF, label: str, value: str, *, mono: bool = False) -> None:
+    """A label in the left column and its value, wrapped, beside it."""
+    label_width = 42
+    top = pdf.get_y()
+    if top + LINE > pdf.page_break_trigger:
         pdf.add_page()
-        pdf.set_font("Courier", size=6.5)
-    y = pdf.get_y()
-    pdf.text(pdf.l_margin, y + _ROW_HEIGHT * 0.75, _latin1(text))
-    pdf.set_xy(pdf.l_margin, y + _ROW_HEIGHT)
-
-
-def _para(pdf: FPDF, text: str) -> None:
-    pdf.set_font("Helvetica", size=8)
-    pdf.multi_cell(0, 4, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Courier", size=6.5)
+        top = pdf.get_y()
+    pdf.set_font(SANS, "B", 9.5)
+    pdf.multi_cell(label_width - 2, LINE, label, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
+    label_bottom = max(top, pdf.get_y())
+    pdf.set_xy(pdf.l_margin + label_width, top)
+    pdf.set_font(MONO if mono else SANS, size=9 if mono else 9.5)
+    pdf.multi_cell(pdf.epw - label_width, LINE, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(pdf.get_y(), label_bottom) + 0.8)
+    pdf.set_font(SANS, size=9.5)
 
 
 def render_pdf(
@@ -65,96 +147,202 @@ def render_pdf(
     generated_at: datetime,
     generated_by: str,
 ) -> bytes:
-    pdf = _Report(orientation="L", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf = _new_pdf(item, generated_at)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.cell(0, 9, "Chain of custody report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Courier", size=8)
-    for label, value in (
-        ("Item", f"{item.name} ({item.kind}, id {item.id})"),
-        ("Classification", item.classification or "-"),
-        ("Still stored", "yes" if item.exists else "no (deleted; its audit events remain)"),
-        ("Generated", f"{generated_at.astimezone(UTC).isoformat(timespec='seconds')} by {generated_by}"),
-    ):
-        pdf.cell(0, 4, _latin1(f"{label:<16}{value}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-    _heading(pdf, "Versions")
-    _row(pdf, f"{'no':>4}  {'stored at (UTC)':<33} {'size (bytes)':>14}  {'SHA-256':<64}  by")
-    for v in versions:
-        when = v.created_at.astimezone(UTC).isoformat(timespec="microseconds")
-        _row(pdf, f"{v.number:>4}  {when:<33} {v.size:>14}  {v.sha256:<64}  {v.created_by}")
-    if not versions:
-        _row(pdf, "(no stored versions)")
-
-    events = bundle["events"]
-    _heading(pdf, "Upload receipt")
-    for e in events:
-        if e["action"] in RECEIPT_ACTIONS:
-            _row(
-                pdf,
-                f"seq {e['seq']}  {e['occurred_at']}  {e['action']}  by {e['actor_label']}"
-                f" from {e['ip'] or '-'}",
-            )
-            _row(pdf, f"    details {e['details']}")
-            _row(pdf, f"    event hash {e['hash']}")
-
-    checkpoint = bundle["checkpoint"]
-    through = f" up to event {checkpoint['tree_size']} of the log" if checkpoint else ""
-    _heading(pdf, f"Every event about this item{through} ({len(events)})")
-    _row(pdf, f"{'seq':>9} {'time (UTC)':<32} {'actor':<34} {'action':<28} {'reason':<18} details")
-    for e in events:
-        actor = f"{e['actor_kind']}:{e['actor_label']}"[:34]
-        reason = (e.get("reason") or "")[:18]
-        _row(
-            pdf,
-            f"{e['seq']:>9} {e['occurred_at']:<32} {actor:<34} {e['action']:<28} {reason:<18}"
-            f" {e['details'][:90]}",
-        )
-
-    _checkpoint_section(pdf, bundle)
+    _summary(pdf, item=item, versions=versions, bundle=bundle, generated_at=generated_at, by=generated_by)
+    pdf.add_page()
+    _versions(pdf, versions)
+    _events(pdf, bundle)
+    _appendix(pdf, bundle)
     pdf.embed_file(
         bytes=bundle_json(bundle),
         basename=f"custody-{item.id}.json",
         mime_type="application/json",
+        desc="The verifiable custody bundle: check it with `strongroom audit verify`.",
+        associated_file_relationship="Data",
         compress=True,
     )
     return bytes(pdf.output())
 
 
-def _checkpoint_section(pdf: FPDF, bundle: dict[str, Any]) -> None:
-    checkpoint = bundle["checkpoint"]
-    _heading(pdf, "Signed checkpoint")
-    if checkpoint is None:
-        _row(pdf, "(no signed checkpoint: nothing vouches for these events, and the bundle will not verify)")
-    else:
-        for key in ("origin", "tree_size", "root_hash", "created_at", "key_id", "public_key", "signature"):
-            _row(pdf, f"{key:<12}{checkpoint[key]}")
-        _heading(pdf, "Inclusion proofs (RFC 6962) of the receipt events")
-        root = checkpoint["root_hash"]
-        for e in bundle["events"]:
-            if e["action"] in RECEIPT_ACTIONS and "inclusion_proof" in e:
-                _row(
-                    pdf,
-                    f"seq {e['seq']}: leaf index {e['seq'] - 1} of {checkpoint['tree_size']}, root {root}",
-                )
-                for step in e["inclusion_proof"]:
-                    _row(pdf, f"    {step}")
-    _heading(pdf, "What this report proves, and what it cannot")
-    _para(pdf, "Proves: " + PROVES)
-    _para(pdf, "Does not prove: " + DOES_NOT_PROVE)
-    _heading(pdf, "How to re-verify this report")
+def _summary(
+    pdf: FPDF,
+    *,
+    item: ItemFacts,
+    versions: list[VersionFacts],
+    bundle: dict[str, Any],
+    generated_at: datetime,
+    by: str,
+) -> None:
+    pdf.set_font(SANS, "B", 17)
+    pdf.multi_cell(0, 8, "Chain of custody report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _para(pdf, f"Made on {uk_time(generated_at)} by {by}. All times are UK times (GMT or BST).")
+    pdf.ln(2)
+    events: list[dict[str, Any]] = bundle["events"]
+    newest = versions[-1] if versions else None
+    _fact(pdf, "Exhibit", item.name or f"(name not recorded; item {item.id})")
+    if item.location:
+        _fact(pdf, "Case reference", item.location[0])
+        _fact(pdf, "Filed in", " / ".join(item.location))
+    _fact(pdf, "Strongroom id", item.id, mono=True)
+    if item.classification:
+        _fact(pdf, "Classification", item.classification)
+    if not item.exists:
+        _fact(pdf, "Still stored", "No: it was deleted. Its audit trail remains and is reported here.")
+    if newest is not None:
+        _fact(pdf, "SHA-256", newest.sha256, mono=True)
+        _fact(
+            pdf,
+            "Size",
+            f"{newest.size:,} bytes" + (f" ({newest.content_type})" if newest.content_type else ""),
+        )
+        earlier = f"; {len(versions) - 1} earlier version(s) listed on page 2" if len(versions) > 1 else ""
+        _fact(pdf, "Version", f"{newest.number}{earlier}")
+    _fact(pdf, "Uploaded", _uploaded(events, versions))
+    _fact(pdf, "Accessed", _accessed(events))
+    _fact(pdf, "Integrity", _verdict(bundle))
+    _fact(pdf, "Events recorded", f"{len(events)}, every one listed from page 2 in plain words.")
+    _heading(pdf, "How to re-check this report")
     _para(
         pdf,
-        "This PDF carries an attachment, custody-<item id>.json (also downloadable from "
-        "/api/v1/files/<id>/custody-bundle.json). It holds every event above exactly as hashed, the "
-        "signed checkpoint and an inclusion proof for each event. Run:  strongroom audit verify "
-        "custody-<item id>.json --public-key <key>  with the force's audit public key obtained "
-        "independently (strongroom audit public-key on the server, or a witness copy). The command "
-        "recomputes each event's SHA-256 chain hash from its content, its RFC 6962 leaf hash sha256(0x00"
-        " || hash), follows the inclusion proof to the root, checks that the checkpoint names this log"
-        " (origin) and checks its Ed25519 signature over that root. Any edited or invented event, or one"
-        " without a valid inclusion proof, fails (exit status 1); without the key you hold the result is"
-        " only 'unverified' (exit status 3). Compare the version SHA-256 values with the files disclosed"
-        " (sha256sum).",
+        f"This PDF carries an attachment, custody-{item.id}.json (open the attachments panel of a PDF "
+        "reader to save it). It holds every event listed here exactly as it was recorded, and a "
+        "checkpoint of the audit log signed by the force's audit key. Anyone can re-check it, without "
+        "access to Strongroom, with the command:",
     )
+    key = bundle.get("public_key") or "<audit public key>"
+    _para(pdf, f"strongroom audit verify custody-{item.id}.json --public-key {key}", mono=True, indent=4)
+    _para(
+        pdf,
+        "Take the public key from the force (strongroom audit public-key, or a witness copy), not only "
+        "from this report. The command exits with status 0 when every event is proven, 1 when any was "
+        "changed or invented, and 3 when the key is not one you trust. To check the exhibit itself, "
+        "compare its SHA-256 above with that of the file disclosed (sha256sum on Linux, "
+        "Get-FileHash in Windows PowerShell).",
+    )
+    _heading(pdf, "What this report proves, and what it cannot", size=11)
+    _para(pdf, "It proves: " + PROVES)
+    _para(pdf, "It cannot prove: " + DOES_NOT_PROVE)
+
+
+def _uploaded(events: list[dict[str, Any]], versions: list[VersionFacts]) -> str:
+    receipts = [e for e in events if e["action"] in RECEIPT_ACTIONS]
+    if receipts:
+        first = receipts[0]
+        return (
+            f"By {actor_words(first['actor_kind'], first['actor_label'])} on {uk_time(first['occurred_at'])}."
+        )
+    if versions:
+        return f"By {versions[0].created_by} on {uk_time(versions[0].created_at)}."
+    return "No upload is recorded."
+
+
+def _accessed(events: list[dict[str, Any]]) -> str:
+    accesses = [e for e in events if is_access(e["action"])]
+    if not accesses:
+        return NO_ACCESS
+    people: dict[str, Counter[str]] = {}
+    last: dict[str, str] = {}
+    for e in accesses:
+        who = actor_words(e["actor_kind"], e["actor_label"])
+        people.setdefault(who, Counter())[action_label(e["action"]).lower()] += 1
+        last[who] = e["occurred_at"]
+    lines = [f"{len(accesses)} time(s) by {len(people)} person(s) or link(s):"]
+    for who, kinds in people.items():
+        what = ", ".join(f"{label} {_times(n)}" for label, n in kinds.items())
+        lines.append(f"- {who}: {what}; last on {uk_time(last[who])}")
+    return "\n".join(lines)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"  # English counts
+
+
+def _verdict(bundle: dict[str, Any]) -> str:
+    """What `strongroom audit verify` says about the bundle now, with the server's own key."""
+    key = bundle.get("public_key")
+    trust = Trust.of([bytes.fromhex(key)]) if isinstance(key, str) else Trust()
+    verdict = verify_bundle(bundle, trust=trust)
+    checkpoint = bundle.get("checkpoint") or {}
+    if verdict.outcome is Outcome.VERIFIED:
+        return (
+            f"Verified when this report was made: each of the {len(bundle['events'])} events is unchanged "
+            f"in the audit log, proven against a checkpoint of its first {checkpoint.get('tree_size')} "
+            f"events signed on {uk_time(checkpoint['created_at'])}."
+        )
+    found = "; ".join(verdict.problems or verdict.unverified)
+    return f"NOT verified when this report was made: {found}"
+
+
+def _versions(pdf: FPDF, versions: list[VersionFacts]) -> None:
+    _heading(pdf, "Versions")
+    if not versions:
+        _para(pdf, "No version is stored.")
+    for v in versions:
+        kind = f", {v.content_type}" if v.content_type else ""
+        _para(
+            pdf,
+            f"Version {v.number}: stored on {uk_time(v.created_at)} by {v.created_by},"
+            f" {v.size:,} bytes{kind}.",
+        )
+        _para(pdf, f"SHA-256 {v.sha256}", mono=True, indent=6)
+
+
+def _events(pdf: FPDF, bundle: dict[str, Any]) -> None:
+    events: list[dict[str, Any]] = bundle["events"]
+    _heading(pdf, f"Every event about this exhibit ({len(events)})")
+    for number, e in enumerate(events, start=1):
+        who = actor_words(e["actor_kind"], e["actor_label"])
+        pdf.set_font(SANS, "B", 9.5)
+        head = f"{number}. {uk_time(e['occurred_at'])}: {action_label(e['action'])}"
+        pdf.multi_cell(0, LINE, head, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        lines = [f"By {who}" + (f", from {e['ip']}" if e.get("ip") else "") + "."]
+        if e.get("reason"):
+            lines.append(f"Reason given: {e['reason']}")
+        lines.extend(_details(e.get("details")))
+        lines.append(f"Audit log entry {e['seq']}.")
+        _para(pdf, "\n".join(lines), indent=6)
+        pdf.ln(1)
+
+
+def _details(raw: object) -> list[str]:
+    """The event's details as "name: value" lines, not raw JSON."""
+    try:
+        details = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return [f"Details: {raw}"]
+    if not isinstance(details, dict) or not details:
+        return []
+    return [
+        f"{_DETAIL_NAMES.get(str(k), str(k).replace('_', ' ').capitalize())}: {_value(v)}"
+        for k, v in details.items()
+    ]
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _appendix(pdf: FPDF, bundle: dict[str, Any]) -> None:
+    checkpoint = bundle["checkpoint"]
+    _heading(pdf, "Technical appendix: the signed checkpoint")
+    if checkpoint is None:
+        _para(
+            pdf, "No signed checkpoint: nothing vouches for these events, and the attachment will not verify."
+        )
+        return
+    _para(
+        pdf,
+        "The checkpoint below is a signed summary (a Merkle tree root, RFC 6962) of the whole audit log "
+        "up to one event. The attachment holds, for each event above, the proof that ties it to this "
+        "root; `strongroom audit verify` checks those proofs and the signature.",
+    )
+    for key in ("origin", "tree_size", "root_hash", "created_at", "key_id", "public_key", "signature"):
+        value = uk_time(checkpoint[key]) if key == "created_at" else str(checkpoint[key])
+        _fact(pdf, key.replace("_", " ").capitalize(), value, mono=key != "created_at")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.actors import Actor
@@ -153,6 +153,14 @@ def syslog_line(record: dict[str, Any], *, hostname: str, msgid: str | None = No
 def syslog_lines(open_session: Callable[[], Session], *, hostname: str, after_seq: int = 0) -> Iterator[str]:
     for event in iter_events(open_session, after_seq=after_seq):
         yield syslog_line(event_record(event), hostname=hostname)
+
+
+def lines_expected(sessions: sessionmaker[Session], *, format: str, after_seq: int) -> int:  # noqa: A002
+    """How many lines `export_log` will give (for a progress bar; new events may add a few)."""
+    with transaction(sessions) as session:
+        events_after = session.scalar(select(func.count()).where(AuditEvent.seq > after_seq)) or 0
+        checkpoints = session.scalar(select(func.count()).select_from(Checkpoint)) or 0
+    return events_after + checkpoints + 2 if format == "jsonl" else events_after  # + header and end
 
 
 def export_log(

@@ -2,13 +2,33 @@
 
 import typer
 
-from strongroom.cli import admin, audit, backup, client, database, doctor, scanning, server
+from strongroom.cli import admin, audit, backup, client, client_sharing, database, doctor, scanning, server
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence."
 )
+
+
+def _print_version(value: bool) -> None:  # typer passes the flag positionally
+    if value:
+        from strongroom import __version__  # only when asked
+
+        typer.echo(f"strongroom {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(  # handled by its eager callback
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Strongroom: store, share and prove evidence."""
+
+
 server.register(app)
 client.register(app)
+client_sharing.register(app)
 scanning.register(app)
 doctor.register(app)
 backup.register(app)

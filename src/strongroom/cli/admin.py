@@ -155,20 +155,23 @@ def rotate(
     Safe while the server and workers run: they pick up the new key from the key file. Older keys are
     retired only after the grace period and once nothing is wrapped with them (`strongroom keys retire`).
     """
+    from strongroom.cli.progress import bar
     from strongroom.content import maintenance
 
     settings = load_settings(data_dir)
     runtime = open_runtime(settings)
     try:
-        done = maintenance.rotate_keys(
-            runtime.sessions,
-            runtime.keys,
-            clock=runtime.clock,
-            retire_old=not keep_old,
-            grace=_grace(settings, grace_seconds),
-            more_holders=_holders(),
-            resume=resume,
-        )
+        with bar("Re-wrapping data keys") as rewrapping:
+            done = maintenance.rotate_keys(
+                runtime.sessions,
+                runtime.keys,
+                clock=runtime.clock,
+                retire_old=not keep_old,
+                grace=_grace(settings, grace_seconds),
+                more_holders=_holders(),
+                resume=resume,
+                progress=rewrapping.done,
+            )
     except StrongroomError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         typer.echo(

@@ -3,6 +3,7 @@
 import itertools
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +105,7 @@ def verify_command(
     unverified (no trusted key given, or no signed checkpoint); 2 usage error."""
     from strongroom.audit import verify
     from strongroom.audit.trust import Trust
+    from strongroom.cli.progress import bar
 
     trust = Trust(_public_keys(public_key), origin)
     witness_records = _read_witness(witness_files)
@@ -115,7 +117,9 @@ def verify_command(
         if first.strip() == "{":  # a pretty-printed document: a disposal certificate
             _verify_certificate(_json_document(first + lines.read()), trust=trust, log_file=log_file)
             return
-        report = verify.verify_export(itertools.chain([first], lines), trust=trust, witness=witness_records)
+        with bar("Checking the export", total=export_file.stat().st_size, in_bytes=True) as checking:
+            counted = _counted(itertools.chain([first], lines), checking.advance)
+            report = verify.verify_export(counted, trust=trust, witness=witness_records)
     _conclude(
         report.outcome,
         problems=[str(p) for p in report.problems],
@@ -221,6 +225,13 @@ def disposals_command(
     typer.echo(f"wrote {written} disposal certificates to {out}")
 
 
+def _counted(lines: Iterator[str], advance: Callable[[float], None]) -> Iterator[str]:
+    """The lines, telling `advance` how many bytes each was (UTF-8, as on disk)."""
+    for line in lines:
+        advance(len(line.encode()))
+        yield line
+
+
 @app.command("export")
 def export_command(
     out: Path = typer.Option(..., "--out", help="File to write ('-' for stdout)."),
@@ -255,12 +266,17 @@ def export_command(
         reason=stated,
         clock=runtime.clock,
     )
+    from strongroom.cli.progress import bar
+
     target = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8")
     count = 0
     try:
-        for line in lines:
-            target.write(line)
-            count += 1
+        expected = export.lines_expected(runtime.sessions, format=format, after_seq=after_seq)
+        with bar("Exporting the audit trail", total=expected) as going:
+            for line in lines:
+                target.write(line)
+                count += 1
+                going.advance()
     finally:
         if target is not sys.stdout:
             target.close()

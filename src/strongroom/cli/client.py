@@ -1,19 +1,20 @@
 """`strongroom login | ls | upload | download | share | request | report`: the client side of the CLI.
 
 It speaks only the public API (REST under /api/v1 and tus), with a personal access token saved by
-`login` in the user's config directory (0600). Exit codes: 0 ok, 1 failure, 2 usage, 3 not signed
-in or token refused, 4 not found.
+`login` in the user's config directory (0600), or taken from STRONGROOM_TOKEN (with STRONGROOM_URL,
+or the address saved by `login`) for scripts and CI. Folders and files are named by path
+("Op KESTREL/CCTV") or by id. `--json` prints one JSON object per line. Exit codes: 0 ok,
+1 failure, 2 usage, 3 not signed in or token refused, 4 not found.
 """
 
 import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import platformdirs
@@ -29,10 +30,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from strongroom.cli import client_paths
 from strongroom.cli.client_transfers import (
     EXIT_AUTH,
     EXIT_USAGE,
-    REASON_HEADER,
     ClientError,
     ResumeStore,
     check,
@@ -71,12 +72,25 @@ def save_credentials(creds: Credentials) -> Path:
 
 
 def load_credentials() -> Credentials:
+    """STRONGROOM_TOKEN (and STRONGROOM_URL) when set, else what `login` saved."""
     path = config_dir() / "credentials.json"
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        return Credentials(url=data["url"], token=data["token"], email=data.get("email", ""))
-    except (FileNotFoundError, ValueError, KeyError):
-        raise ClientError("Not signed in: run `strongroom login URL` first.", exit_code=EXIT_AUTH) from None
+    saved: dict[str, str] = {}
+    with suppress(FileNotFoundError, ValueError):
+        saved = json.loads(path.read_text("utf-8"))
+    env_token = os.environ.get("STRONGROOM_TOKEN", "").strip()
+    url = (os.environ.get("STRONGROOM_URL") or saved.get("url") or "").rstrip("/")
+    token = env_token or saved.get("token", "")
+    if env_token and not url:
+        msg = (
+            "STRONGROOM_TOKEN is set but not the server: set STRONGROOM_URL (or run `strongroom login URL`)."
+        )
+        raise ClientError(msg, exit_code=EXIT_USAGE)
+    if not token or not url:
+        raise ClientError(
+            "Not signed in: run `strongroom login URL`, or set STRONGROOM_TOKEN and STRONGROOM_URL.",
+            exit_code=EXIT_AUTH,
+        )
+    return Credentials(url=url, token=token, email="" if env_token else saved.get("email", ""))
 
 
 @contextmanager
@@ -99,8 +113,24 @@ def reported() -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(exc.exit_code) from None
+        _error(exc.message, exc.exit_code)
+    except httpx.HTTPError as exc:  # a timeout or a broken answer: say so, never a traceback
+        _error(f"The server did not answer properly ({exc.__class__.__name__}: {exc}); try again.", 1)
+    except OSError as exc:  # a local file: permission, disk full, gone
+        _error(f"{exc.filename or 'file'}: {exc.strerror or exc}", 1)
+
+
+def _error(message: str, exit_code: int) -> None:
+    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    raise typer.Exit(exit_code) from None
+
+
+def emit(record: dict[str, Any]) -> None:
+    """One JSON object on one line of standard output (`--json`)."""
+    typer.echo(json.dumps(record, ensure_ascii=False, default=str))
+
+
+JsonOption = typer.Option(False, "--json", help="Print JSON lines (one object per line) instead of text.")
 
 
 def login(
@@ -122,31 +152,20 @@ def login(
 
 
 def ls(
-    folder_id: str = typer.Argument("root", help="A folder id, or `root`."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+    folder: str = typer.Argument("root", help='A folder path ("Op KESTREL/CCTV"), an id, or `root`.'),
+    as_json: bool = JsonOption,
 ) -> None:
     """List a folder: folders first, then files, with sizes and SHA-256."""
     with reported(), api() as http:
         table = Table("type", "name", "size", "sha256", "id")
-        for item in _items(http, folder_id):
+        for item in client_paths.items(http, client_paths.folder_id(http, folder)):
             if as_json:
-                out.print_json(json.dumps(item))
+                emit(item)
             else:
                 size = "" if item["type"] == "folder" else str(item["size"])
                 table.add_row(item["type"], item["name"], size, (item.get("sha256") or "")[:16], item["id"])
         if not as_json:
             out.print(table)
-
-
-def _items(http: httpx.Client, folder_id: str) -> Iterator[dict[str, Any]]:
-    marker = None
-    while True:
-        params = {"limit": 1000, **({"marker": marker} if marker else {})}
-        page = check(http.get(f"/api/v1/folders/{folder_id}/items", params=params), what="list folder").json()
-        yield from page["items"]
-        marker = page.get("next_marker")
-        if not marker:
-            return
 
 
 def _progress() -> Progress:
@@ -171,7 +190,7 @@ class Job:
 def _plan(http: httpx.Client, sources: list[Path], folder_id: str) -> list[Job]:
     """Folders made (or found) remotely, and one job per local file, with its remote namesake if any."""
     jobs: list[Job] = []
-    existing = {item["name"].casefold(): item for item in _items(http, folder_id)}
+    existing = {item["name"].casefold(): item for item in client_paths.items(http, folder_id)}
     for source in sources:
         if source.is_dir():
             child = existing.get(source.name.casefold())
@@ -193,55 +212,103 @@ def _plan(http: httpx.Client, sources: list[Path], folder_id: str) -> list[Job]:
     return jobs
 
 
+@dataclass(frozen=True)
+class Sent:
+    uploaded: bool  # False: the server's copy had the same SHA-256, nothing was sent
+    sha256: str
+    file_id: str | None
+
+
+def _destination_and_sources(args: list[str], to: str | None) -> tuple[str, list[Path]]:
+    """`upload FOLDER PATH...` or `upload PATH... [--to FOLDER]`: a first argument that is not a local
+    file or directory, followed by others, names the folder."""
+    destination = to or "root"
+    if to is None and len(args) > 1 and not Path(args[0]).exists():
+        destination, args = args[0], args[1:]
+    sources = [Path(arg) for arg in args]
+    missing = [str(path) for path in sources if not path.exists()]
+    if missing:
+        raise ClientError(f"No such file or directory: {', '.join(missing)}", exit_code=EXIT_USAGE)
+    return destination, sources
+
+
 def upload(
-    paths: list[Path] = typer.Argument(..., help="Files and directories to upload.", exists=True),
-    to: str = typer.Option("root", "--to", help="The folder to upload into (an id, or `root`)."),
+    args: list[str] = typer.Argument(
+        ...,
+        metavar="[FOLDER] PATH...",
+        help='Files and directories to upload, after the folder to put them in by path ("Op KESTREL/CCTV";'
+        " made if missing). Without a folder they go to --to, or your root.",
+    ),
+    to: str | None = typer.Option(None, "--to", help="The folder to upload into: a path or an id."),
     parallel: int = typer.Option(4, "--parallel", min=1, max=32, help="Files uploaded at once."),
+    as_json: bool = JsonOption,
 ) -> None:
-    """Upload files and directory trees (resumable: run it again after an interruption). Files whose
-    SHA-256 equals the server's copy are skipped."""
-    with reported(), api() as http:
-        jobs = _plan(http, paths, to)
-        resume = ResumeStore(config_dir() / "uploads.json")
-        sent = skipped = 0
-        with _progress() as bars, ThreadPoolExecutor(max_workers=parallel) as pool:
-            futures = {pool.submit(_upload_one, http, job, resume, bars): job for job in jobs}
-            for future in as_completed(futures):
-                if future.result():
-                    sent += 1
-                else:
-                    skipped += 1
-        out.print(f"{sent} uploaded, {skipped} unchanged and skipped")
+    """Upload files and directory trees (resumable: run it again after an interruption) and print each
+    file's SHA-256, checked against the server's. Files whose SHA-256 equals the server's copy are skipped."""
+    with reported():
+        destination, sources = _destination_and_sources(args, to)
+        with api() as http:
+            folder = client_paths.folder_id(http, destination, create=True)
+            jobs = _plan(http, sources, folder)
+            resume = ResumeStore(config_dir() / "uploads.json")
+            results: list[Sent | None] = [None] * len(jobs)
+            with _progress() as bars, ThreadPoolExecutor(max_workers=parallel) as pool:
+                futures = {pool.submit(_upload_one, http, job, resume, bars): n for n, job in enumerate(jobs)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+        sent = 0
+        for job, result in zip(jobs, results, strict=True):
+            if result is None:
+                continue
+            sent += result.uploaded
+            if as_json:
+                status = "uploaded" if result.uploaded else "unchanged"
+                emit(
+                    {"path": str(job.source), "id": result.file_id, "sha256": result.sha256, "status": status}
+                )
+            else:
+                out.print(f"{result.sha256}  {job.source}", markup=False, highlight=False)
+        if not as_json:
+            out.print(f"{sent} uploaded, {len(jobs) - sent} unchanged and skipped")
 
 
-def _upload_one(http: httpx.Client, job: Job, resume: ResumeStore, bars: Progress) -> bool:
+def _upload_one(http: httpx.Client, job: Job, resume: ResumeStore, bars: Progress) -> Sent:
     size = job.source.stat().st_size
     task = bars.add_task(str(job.source), total=size)
     if job.remote is not None and job.remote["size"] == size:
         bars.update(task, description=f"{job.source} (checking)")
         if sha256_of(job.source) == job.remote["sha256"]:
             bars.update(task, completed=size, description=f"{job.source} (unchanged)")
-            return False
+            return Sent(uploaded=False, sha256=job.remote["sha256"], file_id=job.remote["id"])
         bars.update(task, description=str(job.source))
-    tus_upload(
+    done = tus_upload(
         http, job.source, folder_id=job.folder_id, resume=resume, progress=lambda n: bars.advance(task, n)
     )
-    return True
+    if done.file_id is not None:
+        stored = check(http.get(f"/api/v1/files/{done.file_id}"), what=f"check {job.source}").json()
+        if stored.get("sha256") not in {done.sha256, None}:
+            raise ClientError(
+                f"{job.source}: the server holds SHA-256 {stored['sha256']}, but {done.sha256} was sent"
+                " (the file changed while it was read, or another upload replaced it); upload it again."
+            )
+    return Sent(uploaded=True, sha256=done.sha256, file_id=done.file_id)
 
 
 def download_cmd(
-    file_id: str = typer.Argument(..., help="The file's id."),
+    file: str = typer.Argument(..., help='The file: its path ("Op KESTREL/CCTV/cam1.mp4") or its id.'),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Where to save it (default: its name, here)."
     ),
     reason: str | None = typer.Option(
         None, "--reason", help="Why you read it: classified material may ask for one (recorded in the audit)."
     ),
+    as_json: bool = JsonOption,
 ) -> None:
     """Download a file (continuing an interrupted download) and check its SHA-256 before keeping it."""
     with reported(), api() as http:
+        file_id = client_paths.file_id(http, file)
         if output is None:
-            output = Path(check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file_id}").json()["name"])
+            output = Path(check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file}").json()["name"])
         with _progress() as bars:
             task = bars.add_task(output.name, total=None)
             digest = download(
@@ -252,103 +319,10 @@ def download_cmd(
                 progress=lambda n: bars.advance(task, n),
                 reason=reason,
             )
-        out.print(f"{output}  sha256 {digest}  verified")
-
-
-def share(
-    item_id: str = typer.Argument(..., help="The file or folder to share."),
-    access: str = typer.Option("anyone", "--access", help="anyone | force | collaborators"),
-    password: str | None = typer.Option(None, "--password", help="Visitors must type this (8+ characters)."),
-    expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1),
-    expires_at: str | None = typer.Option(None, "--expires-at", help="ISO 8601 time the link stops working."),
-    preview_only: bool = typer.Option(False, "--preview-only", help="View in the browser only; no download."),
-    download_limit: int | None = typer.Option(None, "--download-limit", min=1),
-    recipient: list[str] = typer.Option([], "--recipient", help="An allowed recipient's e-mail (repeat)."),
-    require_proof: bool | None = typer.Option(
-        None, "--require-proof/--no-require-proof", help="Recipients prove their e-mail with a mailed code."
-    ),
-    name: str = typer.Option("", "--name", help="A note for you, e.g. 'CPS - R v Smith'."),
-    reason: str | None = typer.Option(
-        None,
-        "--reason",
-        help="Why you disclose it: classified material may ask for one (recorded in the audit).",
-    ),
-) -> None:
-    """Create a shared link and print its URL (shown once)."""
-    if access not in {"anyone", "force", "collaborators"}:
-        console.print("[red]error:[/red] --access is anyone, force or collaborators")
-        raise typer.Exit(EXIT_USAGE)
-    body: dict[str, Any] = {
-        "name": name,
-        "access_level": access,
-        "preview_only": preview_only,
-        "recipients": recipient,
-    }
-    optional = {
-        "password": password,
-        "expires_in_days": expires_in_days,
-        "expires_at": expires_at,
-        "download_limit": download_limit,
-        "require_recipient_proof": require_proof,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    with reported(), api() as http:
-        headers = {REASON_HEADER: quote(reason, safe="")} if reason else {}
-        response = http.post(f"/api/v1/items/{item_id}/shared-links", json=body, headers=headers)
-        link = check(response, what="share").json()
-    out.print(link["url"])
-
-
-def request(
-    folder_id: str = typer.Argument(..., help="The folder that receives the uploads."),
-    title: str = typer.Option(..., "--title", help="What the uploader sees, e.g. 'CCTV for incident 123'."),
-    instructions: str = typer.Option("", "--instructions"),
-    expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1),
-    max_bytes: int | None = typer.Option(None, "--max-bytes", min=1),
-    allowed_type: list[str] = typer.Option([], "--allowed-type", help="'.mp4' or 'video/*' (repeat)."),
-    single_use: bool = typer.Option(False, "--single-use"),
-) -> None:
-    """Create an upload request (a link for someone without an account to upload through); print its URL."""
-    body: dict[str, Any] = {
-        "title": title,
-        "instructions": instructions,
-        "allowed_types": allowed_type,
-        "single_use": single_use,
-    }
-    body.update({k: v for k, v in {"expires_in_days": expires_in_days, "max_bytes": max_bytes}.items() if v})
-    with reported(), api() as http:
-        created = check(
-            http.post(f"/api/v1/folders/{folder_id}/upload-requests", json=body), what="request"
-        ).json()
-    out.print(created["url"])
-
-
-def report(
-    item_id: str = typer.Argument(..., help="The file or folder."),
-    reason: str = typer.Option(
-        ..., "--reason", help="Why you read the report; recorded in the audit trail with your read."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-) -> None:
-    """Who accessed an item, and every event about it. Reading it is audited with your reason."""
-    with reported(), api() as http:
-        data = check(
-            http.get(f"/api/v1/items/{item_id}/access-report", params={"reason": reason}), what="report"
-        ).json()
-    if as_json:
-        out.print_json(json.dumps(data))
-        return
-    events = data if isinstance(data, list) else data.get("events") or data.get("items") or []
-    table = Table("time", "action", "who", "ip", "item")
-    for event in events:
-        table.add_row(
-            str(event.get("at") or event.get("occurred_at") or ""),
-            str(event.get("action", "")),
-            str(event.get("who") or event.get("actor_label") or ""),
-            str(event.get("ip") or ""),
-            str(event.get("item_name") or event.get("item_id") or ""),
-        )
-    out.print(table)
+        if as_json:
+            emit({"path": str(output), "id": file_id, "sha256": digest, "verified": True})
+        else:
+            out.print(f"{output}  sha256 {digest}  verified", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -356,6 +330,3 @@ def register(app: typer.Typer) -> None:
     app.command()(ls)
     app.command()(upload)
     app.command(name="download")(download_cmd)
-    app.command()(share)
-    app.command()(request)
-    app.command()(report)

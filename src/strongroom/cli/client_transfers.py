@@ -31,6 +31,13 @@ EXIT_AUTH: Final = 3
 EXIT_NOT_FOUND: Final = 4
 
 Progress = Callable[[int], None]
+# Why the server will not send a file yet, in words (its scan_status).
+SCAN_HOLDS: Final = {
+    "pending": "is waiting for its virus scan: it can be downloaded once the scan has passed.",
+    "unavailable": "is waiting for its virus scan (the scanner is down; it is retried).",
+    "too_large": "is held: it is too large to scan automatically, and an administrator must release it.",
+    "infected": "was found to contain a virus and is withheld.",
+}
 
 
 class ClientError(Exception):
@@ -108,14 +115,16 @@ class ResumeStore:
             tmp.replace(self._path)
 
 
-def _slice(stream: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
-    """Bytes [offset, offset + length) of the file, read as they are sent: a chunk is never held whole."""
+def _slice(stream: BinaryIO, offset: int, length: int, digest: "hashlib._Hash") -> Iterator[bytes]:
+    """Bytes [offset, offset + length) of the file, read as they are sent (a chunk is never held
+    whole) and hashed as they go, so the SHA-256 printed is of the bytes that were sent."""
     stream.seek(offset)
     while length > 0:
         block = stream.read(min(READ_BYTES, length))
         if not block:
             raise ClientError("The file got shorter while it was being uploaded.")
         length -= len(block)
+        digest.update(block)
         yield block
 
 
@@ -127,6 +136,7 @@ def _b64(text: str) -> str:
 class Uploaded:
     file_id: str | None
     resumed_from: int
+    sha256: str  # of the local bytes sent (and of those the server already had, re-read here)
 
 
 def tus_upload(
@@ -166,13 +176,16 @@ def tus_upload(
     resumed_from = offset
     progress(offset)
     location = None
+    digest = hashlib.sha256()
     with source.open("rb") as stream:
+        for _ in _slice(stream, 0, offset, digest):
+            pass  # what the server already holds counts in the file's SHA-256 too
         while True:
             length = min(chunk_bytes, size - offset)
             response = check(
                 http.patch(
                     url,
-                    content=_slice(stream, offset, length),
+                    content=_slice(stream, offset, length, digest),
                     headers={
                         **TUS,
                         "Content-Type": "application/offset+octet-stream",
@@ -189,7 +202,8 @@ def tus_upload(
             if offset >= size:
                 break
     resume.put(key, None)
-    return Uploaded(file_id=location.rsplit("/", 1)[-1] if location else None, resumed_from=resumed_from)
+    file_id = location.rsplit("/", 1)[-1] if location else None
+    return Uploaded(file_id=file_id, resumed_from=resumed_from, sha256=digest.hexdigest())
 
 
 def download(
@@ -205,6 +219,7 @@ def download(
     against the server's and move it into place. `reason` is sent for classified material that asks for
     one. Returns the hex SHA-256."""
     info: dict[str, Any] = check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file_id}").json()
+    _ensure_ready(info, file_id)
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
     size = int(info["size"])
@@ -242,6 +257,21 @@ def download(
         )
     part.replace(target)
     return actual
+
+
+def _ensure_ready(info: dict[str, Any], file_id: str) -> None:
+    """Raise a ClientError in words when the server holds nothing it will send for this file yet."""
+    if info.get("type") == "folder":
+        raise ClientError(f"{info['name']} is a folder: download its files one by one.", exit_code=EXIT_USAGE)
+    if info.get("size") is None or not info.get("sha256"):
+        raise ClientError(
+            f"{info.get('name', file_id)} has no content yet: its upload has not finished. Try again once"
+            " it has (`strongroom ls` shows its size then).",
+            exit_code=EXIT_NOT_FOUND,
+        )
+    held = SCAN_HOLDS.get(str(info.get("scan_status")))
+    if held:
+        raise ClientError(f"{info.get('name', file_id)} {held}")
 
 
 def _digest_header(value: str | None) -> str | None:

@@ -166,10 +166,18 @@ def ensure_bootstrap_admin(runtime: "Runtime") -> str | None:
 def verify(data_dir: Path | None = DataDirOption) -> None:
     """Decrypt every stored version and rendition and check its SHA-256; exit 1 if anything is wrong.
     Each failure is also recorded as a `storage.blob.tampered` audit event."""
+    from strongroom.cli.progress import bar
     from strongroom.content import scrub
 
     runtime = open_runtime(load_settings(data_dir))
-    report = scrub.verify_all(runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock)
+    with bar("Checking stored files", total=scrub.stored_count(runtime.sessions)) as checking:
+        report = scrub.verify_all(
+            runtime.sessions,
+            runtime.blobs,
+            runtime.keys,
+            clock=runtime.clock,
+            progress=lambda _blob: checking.advance(),
+        )
     for failure in report.failures:
         typer.echo(f"FAILED {failure}", err=True)
     versions, renditions = report.checked["version"], report.checked["rendition"]
@@ -194,11 +202,15 @@ def gc(
     # Abandoned uploads first, so the blobs they held are gone (or orphaned) before the sweep below.
     uploads, submissions = tasks.reap_abandoned_uploads(runtime)
     typer.echo(f"removed {uploads} expired uploads and the chunks of {submissions} abandoned submissions")
-    removed = maintenance.collect_orphan_blobs(
-        runtime.sessions,
-        runtime.blobs,
-        clock=runtime.clock,
-        grace=timedelta(minutes=grace_minutes),
-        keep=upload_requests.referenced_blob_keys,
-    )
+    from strongroom.cli.progress import bar
+
+    with bar("Removing unused stored data") as removing:
+        removed = maintenance.collect_orphan_blobs(
+            runtime.sessions,
+            runtime.blobs,
+            clock=runtime.clock,
+            grace=timedelta(minutes=grace_minutes),
+            keep=upload_requests.referenced_blob_keys,
+            progress=removing.done,
+        )
     typer.echo(f"removed {len(removed)} orphan blobs")

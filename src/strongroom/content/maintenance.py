@@ -42,10 +42,12 @@ def collect_orphan_blobs(
     clock: Clock,
     grace: timedelta = ORPHAN_GRACE,
     keep: Callable[[Session], set[str]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
     """Delete blobs no version, rendition or upload refers to (left by crashes or failed commits) and
     abandoned partial writes, if older than `grace`. `keep` names more blobs in use (higher domains'
-    blobs, such as upload-request chunks waiting for their submission). Returns the deleted keys.
+    blobs, such as upload-request chunks waiting for their submission). `progress(done, total)` is told
+    of each deletion. Returns the deleted keys.
 
     The store is listed *before* the records are read: a blob listed here was written after its
     PendingBlob row committed, so a version still committing is seen as pending, never as an orphan.
@@ -68,8 +70,10 @@ def collect_orphan_blobs(
             # Done with: its record committed, its blob is collected, or it never came.
             if key in referenced or key in removed or row.created_at < now - PENDING_STALE:
                 session.delete(row)
-    for key in removed:
+    for done, key in enumerate(removed, start=1):
         store.delete(key)
+        if progress is not None:
+            progress(done, len(removed))
     partials = store.purge_partials(older_than=cutoff)
     with transaction(sessions) as session:
         events.record(
@@ -111,17 +115,19 @@ def rotate_keys(
     grace: timedelta = RETIRE_GRACE,
     more_holders: Sequence[type[Any]] = (),
     resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Rotation:
     """Make a new key-encryption key current and re-wrap every data key with it; blobs are not touched.
     With `resume`, make no new KEK: finish re-wrapping with the current one (after a stopped rotation).
 
     Other processes meet the new KEK through the key file. The old KEKs stay held (superseded) and,
     with `retire_old`, are retired by retire_superseded once `grace` has passed since they were
-    superseded and nothing is wrapped with them; a rotation does not wait for that.
+    superseded and nothing is wrapped with them; a rotation does not wait for that. `progress(done,
+    total)` is told of each data key re-wrapped.
     """
     new_kek = keys.current_kek_id() if resume else keys.add_kek()
     holders = (*WRAPPED_KEY_HOLDERS, *more_holders)
-    count = _rewrap_all(sessions, keys, holders)
+    count = _rewrap_all(sessions, keys, holders, progress=progress)
     with transaction(sessions) as session:
         events.record(
             session,
@@ -191,6 +197,7 @@ def _rewrap_all(
     holders: Sequence[type[Any]],
     *,
     only: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Re-wrap, with the current KEK, every data key wrapped with another one (or with `only`).
 
@@ -199,7 +206,17 @@ def _rewrap_all(
     running it again carries on with the rows still wrapped with an older key.
     """
     current = keys.current_kek_id()
-    count = 0
+    count = seen = 0
+    with transaction(sessions) as session:
+        total = sum(
+            session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(model.kek_id != current if only is None else model.kek_id == only)
+            )
+            or 0
+            for model in holders
+        )
     for model in holders:
         after = ""
         while True:
@@ -213,6 +230,9 @@ def _rewrap_all(
                 ).all()
                 for row in rows:
                     count += _rewrap(session, model, row, keys)
+                    seen += 1
+                    if progress is not None:
+                        progress(seen, total)
             if len(rows) < REWRAP_BATCH:
                 break
             after = rows[-1].id

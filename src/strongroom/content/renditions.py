@@ -2,7 +2,8 @@
 
 Preview-only access (a previewer's role, a preview-only link) is served from here and only from
 here. ffmpeg makes audio into AAC/M4A, video into H.264 MP4 (720p, faststart, so players can seek
-by Range), and images into a resized JPEG. The rendition is sealed like a version, with its own key.
+by Range), and images into a resized JPEG; LibreOffice makes Word, Excel, PowerPoint and
+OpenDocument files into a PDF (office.py). The rendition is sealed like a version, with its own key.
 """
 
 import shutil
@@ -21,7 +22,7 @@ from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.config import PreviewSettings
-from strongroom.content import media_types, playbacks, transcoding
+from strongroom.content import media_types, office, playbacks, transcoding
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileRendition, FileVersion
 from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, parse_range
@@ -35,6 +36,8 @@ from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter, read_p
 
 JOB_KIND = "content.render_preview"
 PREVIEW = "preview"
+DOCUMENT = "document"  # the family LibreOffice renders into a PDF
+NOT_PREVIEWABLE = "not audio, video, an image or an office document"
 
 # (output suffix, content type, ffmpeg output arguments) per media family.
 RECIPES: dict[str, tuple[str, str, list[str]]] = {
@@ -68,6 +71,8 @@ RECIPES: dict[str, tuple[str, str, list[str]]] = {
 def family_of(content_type: str | None) -> str | None:
     """Which recipe fits a stored media type, or None when no preview can be made. New versions store
     the type sniffed from their bytes; the worker sniffs again before ffmpeg runs, whatever is stored."""
+    if office.is_document(content_type):
+        return DOCUMENT
     sniffed = media_types.media_family((content_type or "").split(";")[0].strip().lower() or None)
     major = (content_type or "").partition("/")[0]
     return sniffed or (major if major in RECIPES else None)
@@ -92,6 +97,7 @@ class _Source:
     version_id: str
     file_id: str
     rendition_id: str
+    content_type: str | None
     size: int
     blob_key: str
     aad_id: bytes
@@ -116,6 +122,7 @@ def _plan(session: Session, version_id: str) -> _Source | None:
     return _Source(
         version_id=version.id,
         file_id=version.file_id,
+        content_type=version.content_type,
         size=version.size,
         blob_key=version.blob_key,
         rendition_id=existing.id if existing else new_id("rn"),
@@ -162,24 +169,34 @@ def _transcode(
                 plaintext_size=source.size,
             ):
                 out.write(chunk)
-        with plain.open("rb") as data:
-            sniffed = media_types.sniff(data.read(media_types.HEAD_BYTES))
-        family = media_types.media_family(sniffed)
-        if sniffed is None or family is None:
-            return transcoding.Refused(
-                f"The file is {media_types.describe(sniffed)}, not audio, video or an image."
-            )
-        suffix, content_type, arguments = RECIPES[family]
-        target = Path(tmp) / f"preview{suffix}"
-        refused = transcoding.run_ffmpeg(
-            sniffed=sniffed, source=plain, target=target, output_arguments=arguments, settings=limits
-        )
-        if refused is not None:
-            return refused
+        made = _render(plain, source.content_type, Path(tmp), limits)
+        if isinstance(made, transcoding.Refused):
+            return made
+        target, content_type = made
         sealed = _seal(
             target, store=store, keys=keys, aad_id=source.rendition_id.encode(), segment_bytes=segment_bytes
         )
         return _Made(sealed=sealed, content_type=content_type)
+
+
+def _render(
+    plain: Path, stored_type: str | None, tmp: Path, limits: PreviewSettings
+) -> tuple[Path, str] | transcoding.Refused:
+    """The rendition file and its type: a document through LibreOffice, media through ffmpeg."""
+    if office.is_document(stored_type):
+        pdf = office.document_to_pdf(source=plain, content_type=stored_type, work=tmp / "lo", settings=limits)
+        return pdf if isinstance(pdf, transcoding.Refused) else (pdf, "application/pdf")
+    with plain.open("rb") as data:
+        sniffed = media_types.sniff(data.read(media_types.HEAD_BYTES))
+    family = media_types.media_family(sniffed)
+    if sniffed is None or family is None:
+        return transcoding.Refused(f"The file is {media_types.describe(sniffed)}, {NOT_PREVIEWABLE}.")
+    suffix, content_type, arguments = RECIPES[family]
+    target = tmp / f"preview{suffix}"
+    refused = transcoding.run_ffmpeg(
+        sniffed=sniffed, source=plain, target=target, output_arguments=arguments, settings=limits
+    )
+    return refused if refused is not None else (target, content_type)
 
 
 def render_preview(
@@ -197,13 +214,13 @@ def render_preview(
     between two short transactions, so no database lock is held while it works. Returns the outcome:
     ready, unsupported (with the reason stored), or skipped (gone, not yet scanned, already made)."""
     limits = limits or PreviewSettings()
-    missing = ffmpeg_missing()
-    if missing:
-        raise Unavailable(missing)
     with transaction(sessions) as session:
         source = _plan(session, version_id)
     if source is None:
         return "skipped"
+    missing = office.soffice_missing() if office.is_document(source.content_type) else ffmpeg_missing()
+    if missing:
+        raise Unavailable(missing)
     outcome = _transcode(
         source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes, limits=limits
     )
@@ -259,7 +276,7 @@ def preview_status(session: Session, version: FileVersion | None) -> PreviewStat
         return PreviewStatus("unsupported", existing.detail or "The preview could not be made.")
     if family_of(version.content_type) is None:
         what = media_types.describe(version.content_type)
-        return PreviewStatus("unsupported", f"The file is {what}, not audio, video or an image.")
+        return PreviewStatus("unsupported", f"The file is {what}, {NOT_PREVIEWABLE}.")
     if version.scan_status not in READABLE_SCAN_STATES:
         return PreviewStatus("waiting_for_scan")
     return PreviewStatus("queued")
@@ -339,7 +356,7 @@ def open_preview(
             reason=reason,
             at=clock.now(),
         )
-    suffix = {"audio/mp4": ".m4a", "video/mp4": ".mp4", "image/jpeg": ".jpg"}.get(
+    suffix = {"audio/mp4": ".m4a", "video/mp4": ".mp4", "image/jpeg": ".jpg", "application/pdf": ".pdf"}.get(
         rendition.content_type or "", ""
     )
     return ContentToSend(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.actors import Actor
@@ -109,6 +109,18 @@ def stored_blobs(
             if len(page) < _PAGE:
                 break
             after = page[-1].id
+
+
+def stored_count(sessions: sessionmaker[Session]) -> int:
+    """How many blobs `stored_blobs` will yield (for a progress bar; new uploads may add a few)."""
+    with transaction(sessions) as session:
+        versions = session.scalar(select(func.count()).select_from(FileVersion)) or 0
+        renditions = session.scalar(
+            select(func.count())
+            .select_from(FileRendition)
+            .where(FileRendition.status == "ready", FileRendition.blob_key.is_not(None))
+        )
+    return versions + (renditions or 0)
 
 
 def check_blob(store: BlobStore, keys: KeyProvider, blob: StoredBlob) -> str | None:

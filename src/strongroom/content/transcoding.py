@@ -34,12 +34,13 @@ class Refused:
     reason: str
 
 
-def _limits(settings: PreviewSettings) -> Callable[[], None]:
+def limits(settings: PreviewSettings, *, open_files: int = OPEN_FILES) -> Callable[[], None]:
+    """What the child sets before exec: the preview limits (LibreOffice, office.py, runs under them too)."""
     values = (
         (resource.RLIMIT_AS, settings.memory_bytes),
         (resource.RLIMIT_CPU, settings.cpu_seconds),
         (resource.RLIMIT_FSIZE, settings.max_output_bytes),
-        (resource.RLIMIT_NOFILE, OPEN_FILES),
+        (resource.RLIMIT_NOFILE, open_files),
         (resource.RLIMIT_CORE, 0),
     )
 
@@ -96,7 +97,7 @@ def run_ffmpeg(
             capture_output=True,
             timeout=settings.timeout_seconds,
             check=False,
-            preexec_fn=_limits(settings),
+            preexec_fn=limits(settings),
             start_new_session=True,
             close_fds=True,
             stdin=subprocess.DEVNULL,

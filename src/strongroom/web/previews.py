@@ -2,7 +2,9 @@
 
 Browsers play MP4/WebM/Ogg video and MP3/AAC/WAV/Ogg/Opus/FLAC audio natively; other media (AVI,
 MKV, MOV, WMA, AMR, G.729 call recordings...) play from the rendition the background job converts
-with ffmpeg. HTML, SVG and XML are shown as text, never rendered: in our origin they could run script.
+with ffmpeg. Word, Excel, PowerPoint and OpenDocument files show as the PDF LibreOffice makes of them
+(content/office.py), in the same pdf.js viewer as a PDF. HTML, SVG and XML are shown as text, never
+rendered: in our origin they could run script.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from strongroom.content import media_types
+from strongroom.content import media_types, office
 from strongroom.content.renditions import PreviewStatus
 
 NATIVE_VIDEO = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg"}
@@ -44,6 +46,7 @@ TEXT = {
     ".txt", ".log", ".csv", ".tsv", ".md", ".json", ".xml", ".html", ".htm", ".svg", ".eml", ".ini", ".yaml",
     ".yml", ".srt", ".vtt", ".rtf",
 }  # fmt: skip
+DOCUMENTS = {".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".odp"}
 MAX_TEXT_PREVIEW_BYTES = 2 * 1024 * 1024
 
 
@@ -84,6 +87,8 @@ def preview_kind(name: str, content_type: str | None) -> Preview:  # noqa: PLR09
         return Preview("image", "content")
     if ctype == "application/pdf":
         return Preview("pdf", "content", "application/pdf")
+    if office.is_document(ctype):
+        return Preview("pdf", "rendition", "application/pdf")
     if ctype.startswith("text/") or ctype in SHOWN_AS_TEXT:
         return Preview("text", "content", "text/plain")
     return Preview("none", "content")
@@ -103,6 +108,8 @@ def _by_name(name: str) -> Preview:  # noqa: PLR0911 - a decision table
         return Preview("image", "content")
     if suffix == ".pdf":
         return Preview("pdf", "content", "application/pdf")
+    if suffix in DOCUMENTS:
+        return Preview("pdf", "rendition", "application/pdf")
     if suffix in TEXT:
         return Preview("text", "content", "text/plain")
     return Preview("none", "content")
@@ -115,7 +122,12 @@ def offer(name: str, content_type: str | None, status: PreviewStatus) -> tuple[P
     """The preview to offer and, when there is none for something that looks like media (by its name
     or its stored type), the reason to show: e.g. a playlist named `clip.mp4`, or a file ffmpeg refused."""
     preview = preview_kind(name, content_type)
-    looks_like_media = preview.kind in MEDIA_KINDS or _by_name(name).kind in MEDIA_KINDS
+    by_name = _by_name(name)
+    looks_like_media = preview.kind in MEDIA_KINDS or by_name.kind in MEDIA_KINDS
+    looks_like_media |= (preview.source, preview.kind) == (
+        "rendition",
+        "pdf",
+    ) or by_name.source == "rendition"
     if status.state == "unsupported" and looks_like_media:
         return Preview("none", "content"), status.reason
     return preview, None
