@@ -30,6 +30,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.GROUP_CREATED: "Group created",
     A.GROUP_MEMBER_ADDED: "Added to group",
     A.GROUP_MEMBER_REMOVED: "Removed from group",
+    A.USER_SSO_LINKED: "Single sign-on account linked",
     # content
     A.FOLDER_CREATED: "Folder created",
     A.FILE_CREATED: "Uploaded",
