@@ -15,6 +15,7 @@ What is checked, and why each matters:
 from __future__ import annotations
 
 import hashlib
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +70,7 @@ class OidcClient:
     def __init__(self, settings: OidcSettings, *, redirect_uri: str) -> None:
         self.settings = settings
         self.redirect_uri = redirect_uri
-        self._transport = httpx2.HTTPTransport()  # one pool shared by every sign-in of this process
+        self._tls = ssl.create_default_context()  # made once: loading the CA bundle costs milliseconds
         self._lock = threading.Lock()
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
@@ -83,12 +84,13 @@ class OidcClient:
             code_challenge_method="S256",
             token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name, not a secret
             timeout=self.settings.http_timeout_seconds,
-            transport=self._transport,
+            verify=self._tls,
         )
 
     def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            response = self._http().get(url)
+            with self._http() as http:
+                response = http.request("GET", url, withhold_token=True)
             response.raise_for_status()
             data = response.json()
         except (httpx2.HTTPError, ValueError) as exc:
@@ -128,21 +130,20 @@ class OidcClient:
         meta = self.metadata()
         verifier = generate_token(64)
         nonce = generate_token(32)
-        url, state = self._http().create_authorization_url(
-            meta.authorization_endpoint, code_verifier=verifier, nonce=nonce
-        )
+        with self._http() as http:
+            url, state = http.create_authorization_url(
+                meta.authorization_endpoint, code_verifier=verifier, nonce=nonce
+            )
         return Started(url=url, state=state, nonce=nonce, code_verifier=verifier)
 
     def exchange(self, *, code: str, code_verifier: str) -> dict[str, Any]:
         """Trade the code for tokens at the token endpoint. Raises SignInRefused, Unavailable."""
-        http = self._http()
+        token_endpoint = self.metadata().token_endpoint
         try:
-            token = http.fetch_token(
-                self.metadata().token_endpoint,
-                grant_type="authorization_code",
-                code=code,
-                code_verifier=code_verifier,
-            )
+            with self._http() as http:
+                token = http.fetch_token(
+                    token_endpoint, grant_type="authorization_code", code=code, code_verifier=code_verifier
+                )
         except OAuthError as exc:
             raise _refused("The sign-in provider refused the sign-in. Start again.", "code_refused") from exc
         except httpx2.HTTPError as exc:
@@ -192,7 +193,9 @@ class OidcClient:
         if not endpoint or not access_token:
             return {}
         try:
-            response = self._http().get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
+            with self._http() as http:
+                bearer = {"Authorization": f"Bearer {access_token}"}
+                response = http.request("GET", endpoint, headers=bearer, withhold_token=True)
             response.raise_for_status()
             data = response.json()
         except (httpx2.HTTPError, ValueError) as exc:
