@@ -72,8 +72,12 @@ def saml_idp(saml_idp_dir: Path, app_url: str) -> Iterator[sso_providers.Running
     if missing:
         pytest.fail(f"single sign-on tests need {missing}")
     port = free_port()
-    sso_providers.write_simplesamlphp_config(saml_idp_dir, idp_url=f"http://127.0.0.1:{port}", app_url=app_url)
-    provider = sso_providers.start_simplesamlphp(port=port, config_dir=saml_idp_dir, log=saml_idp_dir / "php.log")
+    sso_providers.write_simplesamlphp_config(
+        saml_idp_dir, idp_url=f"http://127.0.0.1:{port}", app_url=app_url
+    )
+    provider = sso_providers.start_simplesamlphp(
+        port=port, config_dir=saml_idp_dir, log=saml_idp_dir / "php.log"
+    )
     yield provider
     provider.stop()
 
@@ -96,5 +100,6 @@ def audit_events(runtime: Runtime, action: str) -> list[dict[str, Any]]:
     with runtime.sessions() as session:
         rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))
         return [
-            {"label": row.actor_label, "item": row.item_name, "details": json.loads(row.details)} for row in rows
+            {"label": row.actor_label, "item": row.item_name, "details": json.loads(row.details)}
+            for row in rows
         ]

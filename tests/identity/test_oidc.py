@@ -39,9 +39,9 @@ def settings(
         dev_mode=True,
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-not-for-production",
-        database={"url": database_url, "pool_size": 5},  # type: ignore[arg-type]
-        server={"public_url": app_url},  # type: ignore[arg-type]
-        sso={  # type: ignore[arg-type]
+        database={"url": database_url, "pool_size": 5},
+        server={"public_url": app_url},
+        sso={
             "label": "your Kent Police account",
             "oidc": {
                 "issuer": oidc_provider.url,
@@ -86,7 +86,9 @@ def test_first_sign_in_makes_the_account_with_directory_groups_and_signs_in(
     with runtime.sessions() as session:
         names = set(
             session.scalars(
-                select(Group.name).join(GroupMember).where(GroupMember.user_id == user.id, Group.external_id.is_not(None))
+                select(Group.name)
+                .join(GroupMember)
+                .where(GroupMember.user_id == user.id, Group.external_id.is_not(None))
             )
         )
     assert names == {"CID", "Major Crime"}
@@ -108,7 +110,9 @@ def test_first_sign_in_makes_the_account_with_directory_groups_and_signs_in(
 def test_next_cannot_send_the_browser_off_site(
     sso_server: LiveServer, browser: httpx.Client, target: str
 ) -> None:
-    answer = sso_providers.drive_oidc(browser, _start(sso_server, target), app_url=sso_server.url, login="alice")
+    answer = sso_providers.drive_oidc(
+        browser, _start(sso_server, target), app_url=sso_server.url, login="alice"
+    )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/files"
 
@@ -152,7 +156,9 @@ def test_the_provider_enforces_pkce_a_wrong_verifier_gets_no_tokens(
 def test_an_existing_account_is_not_taken_over_by_an_untrusted_provider(
     sso_server: LiveServer, browser: httpx.Client, runtime: Runtime, bob: UserFixture
 ) -> None:
-    answer = sso_providers.drive_oidc(browser, _start(sso_server), app_url=sso_server.url, login="bob-verified")
+    answer = sso_providers.drive_oidc(
+        browser, _start(sso_server), app_url=sso_server.url, login="bob-verified"
+    )
     assert answer.status_code == 401
     assert "already exists" in answer.text
     assert audit_events(runtime, "identity.user.login_failed")[0]["details"]["reason"] == "email_taken"
@@ -168,7 +174,9 @@ def test_a_trusted_provider_links_an_existing_account_only_on_a_verified_email(
     )
     assert unverified.status_code == 401
     with httpx.Client(follow_redirects=False, timeout=60) as other:
-        verified = sso_providers.drive_oidc(other, _start(sso_server), app_url=sso_server.url, login="bob-verified")
+        verified = sso_providers.drive_oidc(
+            other, _start(sso_server), app_url=sso_server.url, login="bob-verified"
+        )
         assert verified.status_code == 303
         assert other.get(f"{sso_server.url}/files", follow_redirects=True).status_code == 200
     linked = audit_events(runtime, "identity.user.sso_linked")
@@ -193,12 +201,16 @@ def test_sign_out_also_signs_out_at_the_provider(sso_server: LiveServer, browser
     xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm.text)
     assert form is not None
     assert xsrf is not None
-    done = browser.post(urljoin(str(confirm.url), form.group(1)), data={"xsrf": xsrf.group(1), "logout": "yes"})
+    done = browser.post(
+        urljoin(str(confirm.url), form.group(1)), data={"xsrf": xsrf.group(1), "logout": "yes"}
+    )
     while done.status_code in {302, 303}:
         done = browser.get(urljoin(str(done.url), done.headers["location"]))
     assert str(done.url).startswith(f"{sso_server.url}/login?signed_out=1")
     assert "You have signed out." in done.text
-    assert "/login" in browser.get(f"{sso_server.url}/files").headers["location"]  # Strongroom's session is over
+    assert (
+        "/login" in browser.get(f"{sso_server.url}/files").headers["location"]
+    )  # Strongroom's session is over
     # ...and so is the provider's: the next sign-in asks for the login form again.
     again = browser.get(_start(sso_server))
     while again.status_code in {302, 303}:

@@ -78,7 +78,7 @@ def start_oidc_provider(
         "OIDC_ACCOUNTS": json.dumps(accounts),
     }
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - a fixed command
+        process = subprocess.Popen(
             ["node", str(OIDC_SCRIPT)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO
         )
     url = f"http://127.0.0.1:{port}"
@@ -97,11 +97,13 @@ def saml_missing() -> str | None:
         if not present
     ]
     if missing:
-        return "apt-get install -y --no-install-recommends simplesamlphp php-xml php-mbstring php-curl xmlsec1"
+        return (
+            "apt-get install -y --no-install-recommends simplesamlphp php-xml php-mbstring php-curl xmlsec1"
+        )
     return None
 
 
-SAML_USERS = {
+SAML_USERS: dict[str, dict[str, object]] = {
     "alice": {
         "password": "alice-pw",
         "uid": ["alice"],
@@ -119,7 +121,8 @@ SAML_USERS = {
 }
 
 
-def _php_list(values: list[str]) -> str:
+def _php_list(values: object) -> str:
+    assert isinstance(values, list)
     return "[" + ", ".join(json.dumps(value) for value in values) + "]"
 
 
@@ -129,9 +132,23 @@ def write_simplesamlphp_config(directory: Path, *, idp_url: str, app_url: str) -
     for sub in ("cert", "log", "data", "tmp", "metadata"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     key, cert = directory / "cert" / "idp.key", directory / "cert" / "idp.crt"
-    subprocess.run(  # noqa: S603 - a fixed command
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
-         "/CN=strongroom-test-idp", "-keyout", str(key), "-out", str(cert)],  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=strongroom-test-idp",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
         check=True,
         capture_output=True,
     )
@@ -141,12 +158,15 @@ $config = [
     'baseurlpath' => '{idp_url}/',
     'certdir' => $dir . '/cert/', 'loggingdir' => $dir . '/log/', 'datadir' => $dir . '/data/',
     'tempdir' => $dir . '/tmp', 'metadatadir' => $dir . '/metadata/',
-    'secretsalt' => 'strongroom-test-salt', 'auth.adminpassword' => 'admin', 'admin.protectindexpage' => false,
+    'secretsalt' => 'strongroom-test-salt', 'auth.adminpassword' => 'admin',
+    'admin.protectindexpage' => false,
     'technicalcontact_email' => 'na@example.org', 'timezone' => 'UTC',
-    'logging.level' => SimpleSAML\\Logger::INFO, 'logging.handler' => 'file', 'logging.logfile' => 'simplesamlphp.log',
+    'logging.level' => SimpleSAML\\Logger::INFO, 'logging.handler' => 'file',
+    'logging.logfile' => 'simplesamlphp.log',
     'enable.saml20-idp' => true,
     'module.enable' => ['exampleauth' => true, 'core' => true, 'saml' => true, 'admin' => true],
-    'session.cookie.secure' => false, 'session.cookie.samesite' => null, 'session.cookie.name' => 'SimpleSAMLSessionID',
+    'session.cookie.secure' => false, 'session.cookie.samesite' => null,
+    'session.cookie.name' => 'SimpleSAMLSessionID',
     'session.phpsession.cookiename' => 'SimpleSAMLphp',
     'store.type' => 'phpsession', 'metadata.sources' => [['type' => 'flatfile']],
     'language.available' => ['en'], 'language.default' => 'en',
@@ -154,7 +174,7 @@ $config = [
 """)
     users = ",\n    ".join(
         f"'{name}:{info['password']}' => ["
-        + ", ".join(f"'{attr}' => {_php_list(values)}" for attr, values in info.items() if attr != "password")  # type: ignore[misc]
+        + ", ".join(f"'{attr}' => {_php_list(values)}" for attr, values in info.items() if attr != "password")
         + "]"
         for name, info in SAML_USERS.items()
     )
@@ -178,7 +198,7 @@ $metadata['{app_url}/auth/saml/metadata'] = ['AssertionConsumerService' => '{app
 def start_simplesamlphp(*, port: int, config_dir: Path, log: Path) -> RunningProvider:
     env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(config_dir)}
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - a fixed command
+        process = subprocess.Popen(
             ["php", "-S", f"127.0.0.1:{port}", "-t", str(SIMPLESAMLPHP_WWW)],
             env=env,
             stdout=out,

@@ -124,8 +124,12 @@ class SamlClient:
         """The checked identity in a response to `request_id`. Raises SignInRefused."""
         _parse(saml_response)  # hardened parse first: no DTDs, no entities, size-limited
         try:
+            # pysaml2 checks the Recipient only when given conv_info (tests/identity/test_saml.py found it).
             response = self.client().parse_authn_request_response(
-                saml_response, BINDING_HTTP_POST, outstanding={request_id: "/"}
+                saml_response,
+                BINDING_HTTP_POST,
+                outstanding={request_id: "/"},
+                conv_info={"entity_id": self.entity_id},
             )
         except Exception as exc:  # pysaml2 raises many unrelated types for a bad answer; each is a refusal
             reason = type(exc).__name__
@@ -139,6 +143,13 @@ class SamlClient:
         name_id = response.name_id
         if name_id is None or not name_id.text:
             raise SignInRefused("The sign-in provider sent no usable identity.", reason="no_subject")
+        recipients = {
+            confirmation.subject_confirmation_data.recipient
+            for confirmation in assertion.subject.subject_confirmation
+            if confirmation.subject_confirmation_data is not None
+        }
+        if recipients != {self.acs_url}:
+            raise SignInRefused("The sign-in answer was meant for another service.", reason="wrong_recipient")
         identity: dict[str, list[str]] = response.get_identity() or {}
         email = _first(identity.get(self.settings.email_attribute))
         expires = _not_on_or_after(assertion) or datetime.now(UTC) + timedelta(hours=1)
