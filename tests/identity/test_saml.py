@@ -121,9 +121,15 @@ def test_sign_in_makes_the_account_with_directory_groups(
             )
         )
     assert names == {"CID", "Major Crime"}
-    assert [event["details"]["method"] for event in audit_events(runtime, "identity.user.logged_in")] == [
-        "saml"
-    ]
+    signed_in = audit_events(runtime, "identity.user.logged_in")
+    assert [event["details"]["method"] for event in signed_in] == ["saml"]
+
+    # Signing in again (another browser) finds the same account by the IdP's persistent NameID.
+    with httpx.Client(timeout=60) as other:
+        assert _post(sso_server, other, _genuine(sso_server, other)).status_code == 303
+    assert _user_count(runtime) == 1
+    assert len(audit_events(runtime, "identity.user.logged_in")) == 2
+    assert len(audit_events(runtime, "identity.user.sso_linked")) == 1
 
 
 def test_the_same_response_posted_twice_is_refused(

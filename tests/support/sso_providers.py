@@ -186,7 +186,8 @@ $config = ['admin' => ['core:AdminPassword'],
     (directory / "metadata" / "saml20-idp-hosted.php").write_text("""<?php
 $metadata['__DYNAMIC:1__'] = ['host' => '__DEFAULT__', 'privatekey' => 'idp.key', 'certificate' => 'idp.crt',
   'auth' => 'example-userpass', 'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
-  'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic'];
+  'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
+  'simplesaml.nameidattribute' => 'uid'];  // a stable persistent NameID; without it each sign-in gets a new one
 """)
     (directory / "metadata" / "saml20-sp-remote.php").write_text(f"""<?php
 $metadata['{app_url}/auth/saml/metadata'] = ['AssertionConsumerService' => '{app_url}/auth/saml/acs',
