@@ -15,7 +15,6 @@ Goal: ≤ 100 ms of server time per sign-in. Prints the load average, as other b
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import statistics
 import subprocess
@@ -30,8 +29,15 @@ from joserfc.jwk import RSAKey
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from common import cpu_seconds, free_port, load_average, wait_http  # noqa: E402
+from common import CLOCK_TICKS, free_port, load_average, wait_http  # noqa: E402
 from tests.support import sso_providers  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the server and of the children it waited for (cutime + cstime: pysaml2 runs
+    the xmlsec1 binary to check each signature, and that work is the server's too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
 
 
 def start_strongroom(data_dir: Path, port: int, oidc_url: str, idp_url: str) -> subprocess.Popen[bytes]:
@@ -88,10 +94,14 @@ def saml_round_trip(url: str, pid: int, user: str) -> tuple[float, float]:
     with Timed(url) as browser:
         before = cpu_seconds(pid)
         response, relay = sso_providers.saml_response_for(browser, f"{url}/auth/saml/start", user=user)
-        base64.b64decode(response)
+        before_acs = browser.spent
         answer = browser.post(f"{url}/auth/saml/acs", data={"SAMLResponse": response, "RelayState": relay})
+        ACS_WALL.append((browser.spent - before_acs) * 1000)
         assert answer.status_code == 303, answer.text[answer.text.find("<h2>There is a problem") :][:300]
         return (cpu_seconds(pid) - before) * 1000, browser.spent * 1000
+
+
+ACS_WALL: list[float] = []
 
 
 def report(name: str, samples: list[tuple[float, float]]) -> None:
@@ -137,6 +147,7 @@ def main() -> None:
             report("OIDC (returning user)", again)
             saml_samples = [saml_round_trip(url, server.pid, "alice") for _ in range(args.runs)]
             report("SAML (returning user after the first)", saml_samples)
+            print(f"SAML answer (ACS) alone: wall {statistics.median(ACS_WALL[1:]):.1f} ms")
             print(f"load average after: {load_average()}")
         finally:
             server.terminate()

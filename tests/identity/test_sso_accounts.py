@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from strongroom.actors import Actor
 from strongroom.db.session import transaction
 from strongroom.errors import SignInRefused
 from strongroom.identity import accounts, groups, sso
-from strongroom.identity.models import Group
+from strongroom.identity.models import Group, User
 from strongroom.runtime import Runtime
 from tests.support.users import UserFixture
 
@@ -88,3 +89,25 @@ def test_a_provider_without_an_email_cannot_make_an_account(runtime: Runtime) ->
             clock=runtime.clock,
         )
     assert caught.value.data["reason"] == "no_email"
+
+
+def test_directory_groups_are_read_only_through_the_api(
+    runtime: Runtime, client: TestClient, admin: UserFixture, bob: UserFixture
+) -> None:
+    _sign_in(runtime, PROFILE)
+    with runtime.sessions() as session:
+        cid = session.scalar(select(Group).where(Group.external_id == "CID"))
+        assert cid is not None
+        dana = session.scalar(select(User.id).where(User.email_key == "dana@force.police.test"))
+    added = client.post(f"/api/v1/groups/{cid.id}/members", json={"email": bob.email}, headers=admin.headers)
+    assert added.status_code == 403
+    assert "directory" in added.json()["message"]
+    removed = client.delete(f"/api/v1/groups/{cid.id}/members/{dana}", headers=admin.headers)
+    assert removed.status_code == 403
+    local = client.post("/api/v1/groups", json={"name": "Kestrel review team"}, headers=admin.headers)
+    assert (
+        client.post(
+            f"/api/v1/groups/{local.json()['id']}/members", json={"email": bob.email}, headers=admin.headers
+        ).status_code
+        == 204
+    )
