@@ -187,7 +187,7 @@ $config = ['admin' => ['core:AdminPassword'],
 $metadata['__DYNAMIC:1__'] = ['host' => '__DEFAULT__', 'privatekey' => 'idp.key', 'certificate' => 'idp.crt',
   'auth' => 'example-userpass', 'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
   'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
-  'simplesaml.nameidattribute' => 'uid'];  // a stable persistent NameID; without it each sign-in gets a new one
+  'simplesaml.nameidattribute' => 'uid'];  // a stable persistent NameID (else a new one each time)
 """)
     (directory / "metadata" / "saml20-sp-remote.php").write_text(f"""<?php
 $metadata['{app_url}/auth/saml/metadata'] = ['AssertionConsumerService' => '{app_url}/auth/saml/acs',
