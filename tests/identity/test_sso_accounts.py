@@ -111,3 +111,16 @@ def test_directory_groups_are_read_only_through_the_api(
         ).status_code
         == 204
     )
+
+
+def test_an_unusable_email_or_group_name_from_the_provider_is_not_kept(runtime: Runtime) -> None:
+    with pytest.raises(SignInRefused) as caught, transaction(runtime.sessions) as session:
+        sso.account_for(
+            session,
+            sso.SsoProfile(**{**PROFILE.__dict__, "email": "not an address"}),
+            trust_email=False,
+            clock=runtime.clock,
+        )
+    assert caught.value.data["reason"] == "bad_email"
+    _, names = _sign_in(runtime, sso.SsoProfile(**{**PROFILE.__dict__, "groups": ("CID", "Admins\u202e")}))
+    assert names == {"CID"}  # the name with a text-direction override is left out, not trusted

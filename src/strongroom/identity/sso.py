@@ -143,9 +143,14 @@ def account_for(
                 reason="email_taken",
             )
         if user is None:
-            user = users.create_user(
-                session, system, email=profile.email, display_name=_display_name(profile), clock=clock
-            )
+            try:
+                user = users.create_user(
+                    session, system, email=profile.email, display_name=_display_name(profile), clock=clock
+                )
+            except InputError as exc:  # the provider's e-mail is not one Strongroom can keep
+                raise SignInRefused(
+                    "Your force account's e-mail address cannot be used here.", reason="bad_email"
+                ) from exc
         session.add(
             SsoIdentity(
                 provider=profile.provider,
@@ -185,7 +190,9 @@ def sync_groups(session: Session, *, user: User, names: tuple[str, ...], source:
         raise SignInRefused(
             "Your force account is in too many groups for Strongroom.", reason="too_many_groups"
         )
-    wanted = {name.strip()[:200] for name in names if name.strip()}
+    # A name the audit cannot keep safely (control or text-direction characters) is left out: the
+    # user then has fewer rights, never more.
+    wanted = {name.strip()[:200] for name in names if name.strip() and _safe(name)}
     system = Actor.system(label=f"sso:{source}")
     now = clock.now()
     current = {
@@ -209,6 +216,14 @@ def sync_groups(session: Session, *, user: User, names: tuple[str, ...], source:
         session.add(GroupMember(group_id=group.id, user_id=user.id, added_at=now))
         session.flush()
         _record_member(session, system, AuditAction.GROUP_MEMBER_ADDED, group, user=user, now=now)
+
+
+def _safe(name: str) -> bool:
+    try:
+        refuse_unsafe(name, field="groups", what="A group name")
+    except InputError:
+        return False
+    return True
 
 
 def _directory_group(session: Session, system: Actor, external_id: str, now: datetime) -> Group:
