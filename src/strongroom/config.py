@@ -258,6 +258,57 @@ class ScrubSettings(BaseModel):
     """Bytes one periodic run checks before it stops and remembers where it got to."""
 
 
+class OidcSettings(BaseModel):
+    """Single sign-on with an OpenID Connect provider (Entra ID, Okta, Keycloak...): authorization code
+    with PKCE. The redirect URI to register at the provider is `<public_url>/auth/oidc/callback`."""
+
+    issuer: str
+    """The provider's issuer URL; its `/.well-known/openid-configuration` is read on first use."""
+    client_id: str
+    client_secret: str = ""
+    """Sent with HTTP Basic to the token endpoint (client_secret_basic)."""
+    scopes: list[str] = ["openid", "email", "profile"]
+    email_claim: str = "email"
+    name_claim: str = "name"
+    groups_claim: str = "groups"
+    """A claim holding a list of group names or ids; each becomes a directory group (read-only here)."""
+    trust_email: bool = False
+    """Whether this provider's *verified* e-mail addresses may link a sign-in to an existing account.
+    Leave off unless the provider is the force's own directory: anyone who controls an account there
+    could otherwise take over the local account with the same address."""
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class SamlSettings(BaseModel):
+    """Single sign-on with a SAML 2.0 identity provider (ADFS, Entra ID, SimpleSAMLphp...). Strongroom's
+    SP metadata is served at `<public_url>/auth/saml/metadata`; the IdP must sign its assertions."""
+
+    idp_metadata_url: str | None = None
+    """Where the IdP publishes its metadata (read on first use), or give `idp_metadata_file`."""
+    idp_metadata_file: Path | None = None
+    entity_id: str | None = None
+    """Strongroom's entity id; default `<public_url>/auth/saml/metadata`."""
+    email_attribute: str = "mail"
+    name_attribute: str = "displayName"
+    groups_attribute: str = "groups"
+    trust_email: bool = False
+    """Whether the IdP's e-mail attribute may link a sign-in to an existing account (SAML has no
+    "verified" flag: the IdP vouches for every attribute it signs)."""
+    xmlsec_binary: Path = Path("/usr/bin/xmlsec1")
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+
+
+class SsoSettings(BaseModel):
+    """The force's single sign-on: an OIDC provider, a SAML IdP, or both; each is a sign-in button."""
+
+    label: str = "your force account"
+    """Shown on the sign-in button: "Sign in with <label>"."""
+    oidc: OidcSettings | None = None
+    saml: SamlSettings | None = None
+    request_lifetime_seconds: int = Field(default=600, ge=30, le=3600)
+    """How long a started sign-in may take at the provider before it must be started again."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -281,6 +332,7 @@ class Settings(BaseSettings):
     sharing: SharingSettings = SharingSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
     scrub: ScrubSettings = ScrubSettings()
+    sso: SsoSettings = SsoSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,7 @@ Clients switch on `code`, never on the message.
     + UnsafeText          unsafe_text        control or text-direction characters in text the audit keeps
   x TooLarge              too_large          the body is over a configured limit
   x Unauthenticated       unauthenticated    no or bad credentials
+    + SignInRefused       sign_in_refused    single sign-on answer refused (forged, replayed, expired...)
   x NotFound              not_found          also for items the actor may not see
   x NotAllowed            not_allowed        only for items the actor can see (e.g. viewer tries to edit)
   x Conflict              conflict
@@ -73,6 +74,12 @@ class TooLarge(StrongroomError):
 
 class Unauthenticated(StrongroomError):
     code = "unauthenticated"
+
+
+class SignInRefused(Unauthenticated):
+    """A single sign-on answer was refused; `data["reason"]` says why, for the audit trail."""
+
+    code = "sign_in_refused"
 
 
 class NotFound(StrongroomError):

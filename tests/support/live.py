@@ -30,8 +30,8 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def start_live_server(app: FastAPI) -> LiveServer:
-    port = free_port()
+def start_live_server(app: FastAPI, *, port: int | None = None) -> LiveServer:
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from strongroom.actors import Actor
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.db.session import transaction
-from strongroom.errors import NotFound
+from strongroom.errors import NotAllowed, NotFound
 from strongroom.identity import groups as identity_groups
 from strongroom.identity import users as identity_users
 
@@ -59,6 +61,7 @@ def add_member(group_id: str, body: MemberAdd, actor: CurrentActor, runtime: Run
         user = identity_users.get_user_by_email(session, body.email)
         if user is None:
             raise NotFound("user", body.email)
+        _local_only(session, actor, group_id)
         identity_groups.add_member(session, actor, group_id=group_id, user=user, clock=runtime.clock)
 
 
@@ -66,4 +69,12 @@ def add_member(group_id: str, body: MemberAdd, actor: CurrentActor, runtime: Run
 def remove_member(group_id: str, user_id: str, actor: CurrentActor, runtime: RuntimeDep) -> None:
     """Remove a user from a group (admins only); their rights through it end at once."""
     with transaction(runtime.sessions) as session:
+        _local_only(session, actor, group_id)
         identity_groups.remove_member(session, actor, group_id=group_id, user_id=user_id, clock=runtime.clock)
+
+
+def _local_only(session: Session, actor: Actor, group_id: str) -> None:
+    """Directory groups (from SCIM or single sign-on) follow the force's directory; changed here, they
+    would silently change back at the member's next sign-in."""
+    if actor.is_admin and identity_groups.get_group(session, group_id).external_id is not None:
+        raise NotAllowed("This group comes from your force's directory: change its members there.")

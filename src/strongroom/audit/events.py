@@ -70,6 +70,8 @@ class AuditAction(StrEnum):
     GROUP_CREATED = "identity.group.created"
     GROUP_MEMBER_ADDED = "identity.group.member_added"
     GROUP_MEMBER_REMOVED = "identity.group.member_removed"
+    USER_SSO_LINKED = "identity.user.sso_linked"
+    """An account at the force's identity provider was linked to a Strongroom account (new or existing)."""
     GRANT_CREATED = "sharing.grant.created"
     GRANT_CHANGED = "sharing.grant.changed"
     GRANT_REMOVED = "sharing.grant.removed"

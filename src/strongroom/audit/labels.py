@@ -104,6 +104,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.SCAN_PASSED: "Virus scan passed",
     A.SCAN_INFECTED: "Virus found",
     A.SCAN_HELD: "Held: too large to scan",
+    A.USER_SSO_LINKED: "Single sign-on account linked",
 }
 
 

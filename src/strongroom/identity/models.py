@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.db.base import Base, IdColumn, UTCDateTime
@@ -76,3 +76,47 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+
+
+class SsoIdentity(Base):
+    """An account at the force's identity provider linked to a Strongroom user: the provider's stable
+    subject (OIDC `sub`, SAML persistent NameID), never the e-mail, which can be reassigned."""
+
+    __tablename__ = "sso_identity"
+    __table_args__ = (Index("ix_sso_identity_user_id", "user_id"),)
+
+    provider: Mapped[str] = mapped_column(String(400), primary_key=True)  # issuer URL or IdP entity id
+    subject: Mapped[str] = mapped_column(String(400), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SsoRequest(Base):
+    """A sign-in started at a provider and not yet finished: the state, nonce and PKCE verifier (OIDC) or
+    the AuthnRequest id (SAML), where to go afterwards, and the hash of the browser-binding cookie.
+    Used once: `finished_at` is set when the answer arrives, so a replayed answer is refused."""
+
+    __tablename__ = "sso_request"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # OIDC state or SAML request id
+    protocol: Mapped[str] = mapped_column(String(8))
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    nonce: Mapped[str | None] = mapped_column(String(100))
+    code_verifier: Mapped[str | None] = mapped_column(String(200))
+    next_url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    session_id: Mapped[str | None] = mapped_column(String(26))  # the web session it opened (for logout)
+    id_token: Mapped[str | None] = mapped_column(Text)  # OIDC: the id_token_hint for RP-initiated logout
+
+
+class SsoReplay(Base):
+    """SAML assertion ids already accepted, kept until the assertion would have expired anyway: an
+    assertion captured in transit cannot be posted a second time."""
+
+    __tablename__ = "sso_replay"
+
+    assertion_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

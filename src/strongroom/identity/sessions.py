@@ -148,3 +148,33 @@ def sign_out_everywhere(session: Session, *, user_id: str, clock: Clock, except_
         query = query.where(WebSession.id != except_id)
     result = session.execute(query.values(revoked_at=clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_session(session: Session, *, user: User, origin: Origin, clock: Clock, method: str) -> SignedIn:
+    """Open a session for a user whose identity another way already proved (single sign-on), and
+    audit the sign-in with its method. The caller has checked the account is not disabled."""
+    now = clock.now()
+    clear = secrets.token_urlsafe(32)
+    row = WebSession(
+        id=new_id("ws"),
+        user_id=user.id,
+        token_hash=_digest(clear),
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        ip=origin.ip,
+        user_agent=(origin.user_agent or "")[:512] or None,
+    )
+    session.add(row)
+    session.flush()
+    actor = users.actor_for(user, origin=origin, group_ids=groups.group_ids_of(session, user.id))
+    events.record(
+        session,
+        actor,
+        AuditAction.USER_LOGGED_IN,
+        item=ItemRef("user", user.id, user.email),
+        details={"method": method, "session_id": row.id},
+        at=now,
+    )
+    return SignedIn(session_id=row.id, actor=actor, user=user, csrf_token=row.csrf_token, cookie_token=clear)

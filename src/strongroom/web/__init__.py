@@ -53,9 +53,21 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people,
         settings,
         source,
+        sso,
     )
 
     app.add_middleware(WebSecurityMiddleware, runtime=runtime)
     app.mount("/static", StaticAssets(directory=STATIC_DIR, follow_symlink=False), name="static")
-    for module in (login, files, admin, settings, my_sharing, classification, source, people, admin_groups):
+    for module in (
+        login,
+        files,
+        admin,
+        settings,
+        my_sharing,
+        classification,
+        source,
+        people,
+        admin_groups,
+        sso,
+    ):
         app.include_router(module.router)

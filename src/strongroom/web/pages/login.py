@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from strongroom.api.deps import RuntimeDep, origin_of
@@ -22,11 +24,17 @@ from strongroom.web.templating import render
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 
-def _sso_label(runtime: Runtime) -> str | None:
-    sso = getattr(runtime.settings, "sso", None)
-    if sso is None or not getattr(sso, "enabled", bool(getattr(sso, "issuer", None))):
-        return None
-    return str(getattr(sso, "label", None) or "your force account")
+def _sso_buttons(runtime: Runtime) -> list[dict[str, str]]:
+    """One button per configured single sign-on; both protocols name the force's account alike
+    unless both are on, when the second says which it is."""
+    sso = runtime.settings.sso
+    buttons = []
+    if sso.oidc is not None:
+        buttons.append({"href": "/auth/oidc/start", "label": sso.label})
+    if sso.saml is not None:
+        label = f"{sso.label} (SAML)" if buttons else sso.label
+        buttons.append({"href": "/auth/saml/start", "label": label})
+    return buttons
 
 
 def _login_page(
@@ -51,7 +59,7 @@ def _login_page(
         email=email,
         next_url=next_url,
         notice=notice,
-        sso_label=_sso_label(runtime),
+        sso_buttons=_sso_buttons(runtime),
         login_csrf=token,
     )
     for key, value in carrier.headers.items():
@@ -142,15 +150,18 @@ async def logout(
 ) -> Response:
     """End this browser's session at once (the row is revoked, not only the cookie dropped)."""
     session_id = getattr(request.state, "web_session_id", None)
+    target = "/login?signed_out=1"
     if session_id is not None:
         csrf.require_form_token(request, csrf_token)
 
-        def end() -> None:
+        def end() -> str | None:
             with transaction(runtime.sessions) as session:
                 sessions.sign_out(session, session_id=session_id, clock=runtime.clock)
+                return sso_logout_target(request, runtime, session, session_id=session_id)
 
-        await run_in_threadpool(end)
-    response = RedirectResponse("/login?signed_out=1", status_code=303)
+        ended: str | None = await run_in_threadpool(end)
+        target = ended or target
+    response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response, runtime)
     return response
 
@@ -159,3 +170,18 @@ async def logout(
 def accessibility_statement(request: Request) -> Response:
     """The accessibility statement every page links to; public, like the sign-in page."""
     return render(request, "staff/accessibility.html")
+
+
+def sso_logout_target(request: Request, runtime: Runtime, session: Session, *, session_id: str) -> str | None:
+    """Where a browser signed in by OIDC goes to sign out at the provider as well (RP-initiated logout)."""
+    if runtime.settings.sso.oidc is None:
+        return None
+    from strongroom.identity import sso
+    from strongroom.web.pages.sso import oidc_client
+
+    started = sso.finished_request_of(session, session_id=session_id)
+    if started is None or started.protocol != "oidc":
+        return None
+    after = f"{runtime.settings.public_url}/login?signed_out=1"
+    url = oidc_client(request, runtime).logout_url(id_token=started.id_token, after=after)
+    return f"/auth/oidc/logout?{urlencode({'to': url})}" if url else None
