@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.db.base import Base, IdColumn, UTCDateTime
@@ -18,6 +18,18 @@ class User(Base):
     root_folder_id: Mapped[str | None] = mapped_column(IdColumn())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Directory provisioning (SCIM) and roles, added by 0009_accounts. `user_name` is the directory's
+    # login name (an Entra UPN); local accounts have none and are known by their e-mail.
+    user_name: Mapped[str | None] = mapped_column(String(320))
+    user_name_key: Mapped[str | None] = mapped_column(String(320), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    # What the directory sent that Strongroom has no column for (name parts, phone numbers...), as
+    # SCIM JSON, so that a GET gives back what a PUT stored.
+    scim_data: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AccessToken(Base):
@@ -44,8 +56,12 @@ class Group(Base):
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(200))  # the directory's id, set by SCIM
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)  # the directory's id, set by SCIM
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    scim_data: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class GroupMember(Base):
@@ -74,3 +90,16 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+
+
+class ProvisioningToken(Base):
+    """A bearer token for the force's directory (SCIM client). Only its SHA-256 is stored."""
+
+    __tablename__ = "provisioning_token"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
