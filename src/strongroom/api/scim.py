@@ -6,7 +6,8 @@ ServiceProviderConfig needs `Authorization: Bearer <provisioning token>` (`stron
 scim-token`); personal access tokens and passwords are refused. One request is one transaction.
 """
 
-from functools import cache
+import json
+from functools import cache, partial
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +20,7 @@ from scim2_models import (
     Filter,
     Patch,
     Reference,
+    SCIMException,
     ScimProvider,
     ServiceProviderConfig,
     Sort,
@@ -30,10 +32,11 @@ from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 from scim2_server.service import ScimService
 from scim2_server.utils import load_default_resource_types, load_default_schemas
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from strongroom.actors import Actor, ActorKind
-from strongroom.api.deps import bearer_token, get_runtime, origin_of
+from strongroom.actors import Actor, ActorKind, Origin
+from strongroom.api.deps import get_runtime, origin_of
 from strongroom.api.scim_storage import DirectoryStorage
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -76,45 +79,36 @@ def scim_service() -> ScimService:
     return ScimService(provider)
 
 
-def _serve(runtime: Runtime, request: ScimRequest, origin_actor: Actor) -> ScimResponse:
+def _directory_actor(runtime: Runtime, session: Session, request: ScimRequest, origin: Origin) -> Actor:
+    """The directory behind the request's provisioning token. Raises Unauthenticated."""
+    scheme, _, value = (request.header("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("Send 'Authorization: Bearer <provisioning token>'.")
+    return directory.authenticate_provisioning_token(
+        session, value.strip(), origin=origin, clock=runtime.clock
+    )
+
+
+def _serve(runtime: Runtime, request: ScimRequest, origin: Origin) -> ScimResponse:
     service = scim_service()
     try:
-        needs_auth = service.match(request).operation is not Operation.service_provider_config
-    except Exception as exc:  # noqa: BLE001 - an unknown path is a SCIM 404, answered by the service
-        return service.error_response(exc)
-    clear = bearer_token_of(request)
-    try:
         with transaction(runtime.sessions) as session:
-            actor = origin_actor
-            if needs_auth:
-                if clear is None:
-                    raise Unauthenticated("Send 'Authorization: Bearer <provisioning token>'.")
-                actor = directory.authenticate_provisioning_token(
-                    session, clear, origin=origin_actor.origin, clock=runtime.clock
-                )
+            if service.match(request).operation is Operation.service_provider_config:
+                actor = Actor(kind=ActorKind.ANONYMOUS, id=None, label="anonymous", origin=origin)
+            else:
+                actor = _directory_actor(runtime, session, request, origin)
             storage = DirectoryStorage(session, actor, clock=runtime.clock, service=service)
             response = ScimHandler(service, storage).handle(request)
-            blobs = runtime.blobs
             for key in storage.discarded_blobs:
-                on_commit(session, lambda key=key: blobs.discard_resumable(key))
+                on_commit(session, partial(runtime.blobs.discard_resumable, key))
             return response
     except Unauthenticated:
         with transaction(runtime.sessions) as session:
-            events.record(
-                session, origin_actor, AuditAction.PROVISIONING_TOKEN_REJECTED, at=runtime.clock.now()
-            )
+            anonymous = Actor(kind=ActorKind.ANONYMOUS, id=None, label="anonymous", origin=origin)
+            events.record(session, anonymous, AuditAction.PROVISIONING_TOKEN_REJECTED, at=runtime.clock.now())
         return service.error_response(UnauthorizedException())
-    except Exception as exc:  # noqa: BLE001 - SCIM errors (and only those) become SCIM answers
-        from scim2_models import SCIMException
-
-        if isinstance(exc, SCIMException):
-            return service.error_response(exc)
-        raise
-
-
-def bearer_token_of(request: ScimRequest) -> str | None:
-    scheme, _, value = (request.header("Authorization") or "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
+    except SCIMException as exc:
+        return service.error_response(exc)
 
 
 @router.api_route(PREFIX, methods=METHODS)
@@ -132,15 +126,8 @@ async def scim(request: Request) -> Response:
         headers=list(request.headers.items()),
         body=body,
     )
-    origin = origin_of(request)
-    anonymous = Actor(kind=ActorKind.ANONYMOUS, id=None, label="anonymous", origin=origin)
-    answer = await run_in_threadpool(_serve, runtime, scim_request, anonymous)
+    answer = await run_in_threadpool(_serve, runtime, scim_request, origin_of(request))
     answer.headers.setdefault("Location", scim_request.url)
     answer.headers.setdefault("Cache-Control", "no-cache")
-    import json
-
     content = b"" if answer.body is None else json.dumps(answer.body).encode()
     return Response(content=content, status_code=int(answer.status), headers=answer.headers)
-
-
-__all__ = ["bearer_token", "router"]

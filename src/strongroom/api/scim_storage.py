@@ -37,7 +37,11 @@ from strongroom.identity.models import Group, GroupMember, User
 
 # Attributes the server computes or never keeps: not stored in `scim_data`.
 _NOT_STORED = {"id", "meta", "password", "groups", "schemas"}
-_CORE_URNS = {None, "urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:core:2.0:Group"}
+_CORE_URNS = {
+    None,
+    "urn:ietf:params:scim:schemas:core:2.0:User",
+    "urn:ietf:params:scim:schemas:core:2.0:Group",
+}
 
 
 def _version(value: str | None) -> int | None:
@@ -97,7 +101,9 @@ class DirectoryStorage(ScimStorage):
 
     def _group_resource(self, model: type[Resource[Any]], group: Group) -> Resource[Any]:
         data: dict[str, Any] = json.loads(group.scim_data) if group.scim_data else {}
-        current = set(self.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id)))
+        current = set(
+            self.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id))
+        )
         # Members as the directory sent them (with its `display`), less those gone since, plus any added here.
         sent = [m for m in data.get("members") or [] if m.get("value") in current]
         listed = {m["value"] for m in sent}
@@ -127,7 +133,7 @@ class DirectoryStorage(ScimStorage):
 
     @staticmethod
     def _directory_user(resource: Resource[Any]) -> directory.DirectoryUser:
-        user = cast(Any, resource)
+        user = cast("Any", resource)
         emails = list(user.emails or [])
         primary = next((e for e in emails if e.primary), emails[0] if emails else None)
         return directory.DirectoryUser(
@@ -141,7 +147,7 @@ class DirectoryStorage(ScimStorage):
 
     @staticmethod
     def _directory_group(resource: Resource[Any]) -> directory.DirectoryGroup:
-        group = cast(Any, resource)
+        group = cast("Any", resource)
         members = []
         for member in group.members or []:
             if member.type not in (None, "User"):
@@ -172,8 +178,9 @@ class DirectoryStorage(ScimStorage):
         with _translated():
             if resource_type.name == "User":
                 entry = self._directory_user(resource)
-                row: User | Group = directory.create_user(self.session, self.actor, entry, clock=self.clock)
-                content_folders.create_root_folder(self.session, row, clock=self.clock)
+                user = directory.create_user(self.session, self.actor, entry, clock=self.clock)
+                content_folders.create_root_folder(self.session, user, clock=self.clock)
+                row: User | Group = user
             else:
                 group_entry = self._directory_group(resource)
                 row = directory.create_group(self.session, self.actor, group_entry, clock=self.clock)
@@ -201,7 +208,9 @@ class DirectoryStorage(ScimStorage):
             self.session.flush()
             return self._resource(resource_type, group)
 
-    def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
+    def delete(
+        self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
+    ) -> None:
         expected = _version(expected_version)
         with _translated():
             if resource_type.name == "User":
@@ -210,10 +219,14 @@ class DirectoryStorage(ScimStorage):
                 )
                 self._end_work(user.id)
             else:
-                directory.delete_group(self.session, self.actor, resource_id, expected=expected, clock=self.clock)
+                directory.delete_group(
+                    self.session, self.actor, resource_id, expected=expected, clock=self.clock
+                )
 
     def _end_work(self, user_id: str) -> None:
-        self.discarded_blobs += departures.end_work_of(self.session, self.actor, user_id=user_id, clock=self.clock)
+        self.discarded_blobs += departures.end_work_of(
+            self.session, self.actor, user_id=user_id, clock=self.clock
+        )
 
     def search(
         self,
@@ -246,14 +259,20 @@ class DirectoryStorage(ScimStorage):
             return select(User).where(User.source != directory.REMOVED)
         return select(Group)
 
-    def _sql_query(self, resource_type: ResourceType, search_request: SearchRequest[Any]) -> Select[Any] | None:
+    def _sql_query(
+        self, resource_type: ResourceType, search_request: SearchRequest[Any]
+    ) -> Select[Any] | None:
         """The search as SQL, when its filter is one `eq` on an indexed attribute (or there is none)."""
         base = self._base(resource_type)
         scim_filter = search_request.filter
         if scim_filter is None:
             return base
         node = scim_filter.ast
-        if not isinstance(node, Comparison) or node.op != CompareOperator.eq or not isinstance(node.value, str):
+        if (
+            not isinstance(node, Comparison)
+            or node.op != CompareOperator.eq
+            or not isinstance(node.value, str)
+        ):
             return None
         path = node.attr_path
         if path.uri not in _CORE_URNS:
@@ -281,7 +300,9 @@ class DirectoryStorage(ScimStorage):
         clause = clauses.get(name)
         return None if clause is None else base.where(clause)
 
-    def _search_all(self, resource_type: ResourceType, search_request: SearchRequest[Any]) -> list[Resource[Any]]:
+    def _search_all(
+        self, resource_type: ResourceType, search_request: SearchRequest[Any]
+    ) -> list[Resource[Any]]:
         rows = self.session.scalars(self._base(resource_type).order_by("created_at", "id")).all()
         resources = [self._resource(resource_type, row) for row in rows]
         scim_filter = search_request.filter

@@ -198,9 +198,7 @@ def update_user(
         user.email, user.email_key = email, users.email_key(email)
     user.version += 1
     user.updated_at = now
-    events.record(
-        session, actor, AuditAction.USER_UPDATED, item=ItemRef("user", user.id, user.email), at=now
-    )
+    events.record(session, actor, AuditAction.USER_UPDATED, item=ItemRef("user", user.id, user.email), at=now)
     deactivated = was_active and not entry.active
     if deactivated:
         _disable(session, actor, user, clock=clock)
@@ -261,7 +259,7 @@ def _set_members(session: Session, group: Group, member_ids: frozenset[str], *, 
         else []
     )
     if unknown := member_ids - known:
-        raise InputError(f"No such user: {sorted(unknown)[0]}.", field="members")
+        raise InputError(f"No such user: {min(unknown)}.", field="members")
     current = set(session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id)))
     if gone := current - known:
         session.execute(
@@ -310,7 +308,13 @@ def served_group(session: Session, group_id: str, *, for_update: bool = False) -
 
 
 def update_group(
-    session: Session, actor: Actor, group_id: str, entry: DirectoryGroup, *, expected: int | None, clock: Clock
+    session: Session,
+    actor: Actor,
+    group_id: str,
+    entry: DirectoryGroup,
+    *,
+    expected: int | None,
+    clock: Clock,
 ) -> Group:
     group = served_group(session, group_id, for_update=True)
     _check_version(group, expected)
@@ -332,7 +336,9 @@ def update_group(
     return group
 
 
-def delete_group(session: Session, actor: Actor, group_id: str, *, expected: int | None, clock: Clock) -> None:
+def delete_group(
+    session: Session, actor: Actor, group_id: str, *, expected: int | None, clock: Clock
+) -> None:
     group = served_group(session, group_id, for_update=True)
     _check_version(group, expected)
     events.record(

@@ -56,7 +56,9 @@ class Group(Base):
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(200), index=True)  # the directory's id, set by SCIM
+    external_id: Mapped[str | None] = mapped_column(
+        String(200), index=True
+    )  # the directory's id, set by SCIM
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
     scim_data: Mapped[str | None] = mapped_column(Text)
