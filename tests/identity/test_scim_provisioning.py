@@ -33,7 +33,7 @@ def new_user(http: httpx.Client, headers: dict[str, str], name: str, **extra: ob
         "schemas": [USER_SCHEMA],
         "userName": name,
         "externalId": f"ext-{name}",
-        "displayName": name.split("@")[0].title(),
+        "displayName": name.split("@", maxsplit=1)[0].title(),
         "emails": [{"value": name, "primary": True, "type": "work"}],
         "active": True,
         **extra,
@@ -59,7 +59,9 @@ def test_users_are_created_found_paged_and_versioned(
     )
     assert [r["id"] for r in by_external.json()["Resources"]] == [made[1]["id"]]
     page = http.get("/scim/v2/Users", params={"startIndex": 2, "count": 2}, headers=scim_headers).json()
-    assert page["totalResults"] == 5 and page["startIndex"] == 2 and len(page["Resources"]) == 2
+    assert page["totalResults"] == 5
+    assert page["startIndex"] == 2
+    assert len(page["Resources"]) == 2
     assert [r["id"] for r in page["Resources"]] == [made[1]["id"], made[2]["id"]]
     starts = http.get(
         "/scim/v2/Users", params={"filter": 'userName sw "officer"'}, headers=scim_headers

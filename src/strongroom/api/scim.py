@@ -2,7 +2,7 @@
 
 Protocol work (routing, validation, PATCH, ETags, filters, paging, errors) is scim2-server's; the
 storage (`scim_storage.py`) reads and writes through `identity.directory`. Every request but the
-ServiceProviderConfig needs `Authorization: Bearer <provisioning token>` (`strongroom admin
+ServiceProviderConfig needs `Authorization: Bearer <provisioning token>` (`strongroom users
 scim-token`); personal access tokens and passwords are refused. One request is one transaction.
 """
 
@@ -67,7 +67,7 @@ def scim_service() -> ScimService:
             AuthenticationScheme(
                 type=AuthenticationScheme.Type.oauthbearertoken,
                 name="Provisioning token",
-                description="Authorization: Bearer <token from `strongroom admin scim-token`>",
+                description="Authorization: Bearer <token from `strongroom users scim-token`>",
                 spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750"),
                 primary=True,
             )

@@ -8,9 +8,9 @@ has its own CSRF token, which forms and `fetch()` calls send back.
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor, ActorKind, Origin
@@ -18,8 +18,9 @@ from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.models import AuditEvent
 from strongroom.clock import Clock
+from strongroom.config import AccountSettings
 from strongroom.db.base import new_id
-from strongroom.errors import RateLimited, Unauthenticated
+from strongroom.errors import NotFound, RateLimited, Unauthenticated
 from strongroom.identity import groups, users
 from strongroom.identity.models import User, WebSession
 
@@ -30,6 +31,31 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long sessions live and how sign-in failures lock out (from `Settings.accounts`)."""
+
+    idle: timedelta = IDLE_TIMEOUT
+    lifetime: timedelta = SESSION_LIFETIME
+    account_failures: int = MAX_FAILURES_PER_ACCOUNT
+    address_failures: int = MAX_FAILURES_PER_ADDRESS
+    first_lock: timedelta = FAILURE_WINDOW
+
+    @classmethod
+    def of(cls, settings: AccountSettings) -> "SessionPolicy":
+        return cls(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            lifetime=timedelta(hours=settings.session_max_hours),
+            account_failures=settings.lockout_failures,
+            address_failures=settings.lockout_address_failures,
+            first_lock=timedelta(minutes=settings.lockout_minutes),
+        )
+
+
+DEFAULT_POLICY = SessionPolicy()
+LONGEST_LOCK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -47,25 +73,51 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _recent_failures(session: Session, *, clock: Clock, email: str, ip: str | None) -> tuple[int, int]:
-    since = clock.now() - FAILURE_WINDOW
-    recent = select(func.count()).where(
+def _lock_until(
+    session: Session, query: Select[datetime], *, allowed: int, policy: SessionPolicy
+) -> datetime | None:
+    """When a run of failures ends its lock: the first lock after `allowed` failures, doubled with each
+    further failure (back-off), up to a day. None when there were fewer failures."""
+    failures: list[datetime] = list(
+        session.scalars(query.order_by(AuditEvent.occurred_at.desc()).limit(allowed + 20))
+    )
+    if len(failures) < allowed:
+        return None
+    extra = len(failures) - allowed
+    lock = min(policy.first_lock * (1 << extra), LONGEST_LOCK)
+    return failures[0] + lock
+
+
+def check_throttle(
+    session: Session, *, email: str, origin: Origin, clock: Clock, policy: SessionPolicy = DEFAULT_POLICY
+) -> None:
+    """Raise RateLimited while this account or address is locked after failed sign-ins (counted from the
+    audit log since the account's last successful sign-in, within a day)."""
+    key = users.email_key(email)[:320]
+    now = clock.now()
+    since = now - LONGEST_LOCK
+    last_success = session.scalar(
+        select(func.max(AuditEvent.occurred_at)).where(
+            AuditEvent.action == AuditAction.USER_LOGGED_IN.value, func.lower(AuditEvent.actor_label) == key
+        )
+    )
+    failed = select(AuditEvent.occurred_at).where(
         AuditEvent.action == AuditAction.USER_LOGIN_FAILED.value, AuditEvent.occurred_at > since
     )
-    by_account = session.scalar(recent.where(AuditEvent.actor_label == email)) or 0
-    by_address = session.scalar(recent.where(AuditEvent.ip == ip)) if ip else 0
-    return by_account, by_address or 0
-
-
-def check_throttle(session: Session, *, email: str, origin: Origin, clock: Clock) -> None:
-    """Raise RateLimited when this account or address failed too often lately (counted from the audit log)."""
-    key = users.email_key(email)[:320]
-    by_account, by_address = _recent_failures(session, clock=clock, email=key, ip=origin.ip)
-    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
-        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+    by_account = failed.where(AuditEvent.actor_label == key)
+    if last_success is not None:
+        by_account = by_account.where(AuditEvent.occurred_at > last_success)
+    until = _lock_until(session, by_account, allowed=policy.account_failures, policy=policy)
+    if origin.ip:
+        by_address = failed.where(AuditEvent.ip == origin.ip)
+        address_until = _lock_until(session, by_address, allowed=policy.address_failures, policy=policy)
+        if address_until is not None and (until is None or address_until > until):
+            until = address_until
+    if until is not None and until > now:
+        wait = int((until - now).total_seconds()) + 1
+        minutes = max(1, (wait + 59) // 60)
         raise RateLimited(
-            f"Too many failed sign-in attempts. Wait {minutes} minutes and try again.",
-            retry_after=int(FAILURE_WINDOW.total_seconds()),
+            f"Too many failed sign-in attempts. Wait {minutes} minutes and try again.", retry_after=wait
         )
 
 
@@ -77,10 +129,18 @@ def record_failure(session: Session, *, email: str, origin: Origin, clock: Clock
     )
 
 
-def sign_in(session: Session, *, email: str, password: str, origin: Origin, clock: Clock) -> SignedIn:
+def sign_in(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    origin: Origin,
+    clock: Clock,
+    policy: SessionPolicy = DEFAULT_POLICY,
+) -> SignedIn:
     """Check the password and open a session. Raises RateLimited, or Unauthenticated with one message
     for unknown account, wrong password and disabled account, so that accounts cannot be enumerated."""
-    check_throttle(session, email=email, origin=origin, clock=clock)
+    check_throttle(session, email=email, origin=origin, clock=clock, policy=policy)
     user = users.get_user_by_email(session, email)
     # One argon2 verification on every path (no account, no password, wrong password), so timing does
     # not reveal which accounts exist or have passwords: password_matches uses a dummy hash for None.
@@ -96,7 +156,7 @@ def sign_in(session: Session, *, email: str, password: str, origin: Origin, cloc
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
-        expires_at=now + SESSION_LIFETIME,
+        expires_at=now + policy.lifetime,
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:512] or None,
     )
@@ -114,13 +174,20 @@ def sign_in(session: Session, *, email: str, password: str, origin: Origin, cloc
     return SignedIn(session_id=row.id, actor=actor, user=user, csrf_token=row.csrf_token, cookie_token=clear)
 
 
-def resume(session: Session, *, cookie_token: str, origin: Origin, clock: Clock) -> SignedIn | None:
+def resume(
+    session: Session,
+    *,
+    cookie_token: str,
+    origin: Origin,
+    clock: Clock,
+    policy: SessionPolicy = DEFAULT_POLICY,
+) -> SignedIn | None:
     """The live session behind a cookie token, or None when it is unknown, expired, idle or revoked."""
     row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(cookie_token)))
     now = timeline.decision_time(session, clock)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    if now - row.last_seen_at > IDLE_TIMEOUT:
+    if now - row.last_seen_at > policy.idle or now - row.created_at > policy.lifetime:
         return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled_at is not None:
@@ -148,3 +215,49 @@ def sign_out_everywhere(session: Session, *, user_id: str, clock: Clock, except_
         query = query.where(WebSession.id != except_id)
     result = session.execute(query.values(revoked_at=clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_sessions(
+    session: Session, *, user_id: str, clock: Clock, policy: SessionPolicy = DEFAULT_POLICY
+) -> list[WebSession]:
+    """A user's live browser sessions, newest first: what "Your sessions" lists."""
+    now = clock.now()
+    rows = session.scalars(
+        select(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+        .order_by(WebSession.last_seen_at.desc())
+    )
+    return [row for row in rows if now - row.last_seen_at <= policy.idle]
+
+
+def revoke_session(session: Session, actor: Actor, *, session_id: str, clock: Clock) -> None:
+    """End one of the actor's own sessions (admins: anyone's). Raises NotFound."""
+    row = session.get(WebSession, session_id)
+    if row is None or (row.user_id != actor.user_id and not actor.is_admin):
+        raise NotFound("session", session_id)
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+    events.record(
+        session,
+        actor,
+        AuditAction.SESSION_REVOKED,
+        item=ItemRef("user", row.user_id),
+        details={"session_id": row.id},
+        at=clock.now(),
+    )
+
+
+def force_sign_out(session: Session, actor: Actor, *, user_id: str, clock: Clock) -> int:
+    """An administrator ends every browser session of an account at once; returns how many."""
+    if not actor.is_admin:
+        raise NotFound("user", user_id)
+    ended = sign_out_everywhere(session, user_id=user_id, clock=clock)
+    events.record(
+        session,
+        actor,
+        AuditAction.SESSION_REVOKED,
+        item=ItemRef("user", user_id),
+        details={"sessions_ended": ended, "forced": True},
+        at=clock.now(),
+    )
+    return ended

@@ -106,7 +106,12 @@ async def login(
     def attempt() -> sessions.SignedIn:
         with transaction(runtime.sessions) as session:
             return sessions.sign_in(
-                session, email=email, password=password, origin=origin, clock=runtime.clock
+                session,
+                email=email,
+                password=password,
+                origin=origin,
+                clock=runtime.clock,
+                policy=sessions.SessionPolicy.of(runtime.settings.accounts),
             )
 
     def record_failure(reason: str) -> None:
