@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from strongroom.api import (
+    accounts,
     audit,
     classification,
     collaborations,
@@ -43,6 +44,7 @@ def build_router() -> APIRouter:
         shared_links,
         upload_requests,
         classification,
+        accounts,
     ):
         router.include_router(module.router)
     return router

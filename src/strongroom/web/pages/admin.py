@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,13 +11,16 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.responses import Response
 
+from strongroom.access.actions import OrgAction
+from strongroom.access.policy import can
 from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.api.errors import status_of
+from strongroom.content import departures
 from strongroom.content import folders as content_folders
-from strongroom.db.session import transaction
+from strongroom.db.session import on_commit, transaction
 from strongroom.errors import NotFound, StrongroomError
-from strongroom.identity import accounts, users
+from strongroom.identity import accounts, roles, sessions, users
 from strongroom.identity.models import Group, GroupMember, User
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
@@ -33,6 +37,10 @@ def _admin(request: Request) -> Actor:
     return actor
 
 
+def _role_names() -> dict[str, str]:
+    return {role.value: name for role, name in roles.ROLE_NAMES.items()}
+
+
 @router.get("/admin")
 def admin_home(request: Request) -> Response:
     _admin(request)
@@ -42,9 +50,7 @@ def admin_home(request: Request) -> Response:
 @router.get("/admin/users")
 def users_page(request: Request, runtime: RuntimeDep) -> Response:
     _admin(request)
-    with transaction(runtime.sessions) as session:
-        rows = list(session.scalars(select(User).order_by(User.email_key).limit(MAX_ROWS)))
-        return render(request, "admin/users.html", nav="admin", tab="users", users=rows, error=None)
+    return _users_page(request, runtime)
 
 
 @router.post("/admin/users")
@@ -88,6 +94,8 @@ async def create_user(
                 tab="users",
                 users=rows,
                 error=exc.message,
+                role_names=_role_names(),
+                role_of=roles.role_of,
             )
     return RedirectResponse("/admin/users", status_code=303)
 
@@ -102,6 +110,8 @@ def _users_page(
             "action_error": None,
             "reset": None,
             "notice": None,
+            "role_names": _role_names(),
+            "role_of": roles.role_of,
             **extra,
         }
         return render(
@@ -133,6 +143,9 @@ async def disable_user(
             user = accounts.set_disabled(
                 session, actor, user_id=user_id, disabled=disable, clock=runtime.clock
             )
+            if disable:  # their locks are released and unfinished uploads discarded at once
+                for key in departures.end_work_of(session, actor, user_id=user_id, clock=runtime.clock):
+                    on_commit(session, partial(runtime.blobs.discard_resumable, key))
             return user.email
 
     try:
@@ -165,6 +178,52 @@ async def reset_password(
     return response
 
 
+@router.post("/admin/users/{user_id}/role")
+async def change_role(
+    request: Request,
+    user_id: str,
+    runtime: RuntimeDep,
+    role: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Make an account an organisation admin, auditor, staff or external guest."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def change() -> tuple[str, str]:
+        with transaction(runtime.sessions) as session:
+            user = roles.set_role(session, actor, user_id=user_id, role=role, clock=runtime.clock)
+            return user.email, roles.ROLE_NAMES[roles.role_of(user)]
+
+    try:
+        email, name = await run_in_threadpool(change)
+    except StrongroomError as exc:
+        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    return _users_page(request, runtime, notice=f"{email} is now: {name}.")
+
+
+@router.post("/admin/users/{user_id}/sign-out")
+async def force_sign_out(
+    request: Request,
+    user_id: str,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Sign an account out of every browser at once (a stolen laptop, a suspended officer)."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def end() -> int:
+        with transaction(runtime.sessions) as session:
+            return sessions.force_sign_out(session, actor, user_id=user_id, clock=runtime.clock)
+
+    try:
+        ended = await run_in_threadpool(end)
+    except StrongroomError as exc:
+        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    return _users_page(request, runtime, notice=f"{ended} browser session(s) ended.")
+
+
 @router.get("/admin/groups")
 def groups_page(request: Request, runtime: RuntimeDep) -> Response:
     _admin(request)
@@ -180,5 +239,7 @@ def groups_page(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/admin/audit")
 def audit_page(request: Request) -> Response:
-    _admin(request)
+    _, actor = signed_in(request)
+    if not can(actor, OrgAction.READ_AUDIT):  # administrators and auditors
+        raise NotFound("page", None)
     return render(request, "admin/audit.html", nav="admin", tab="audit")
