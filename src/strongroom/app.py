@@ -3,9 +3,8 @@
 from fastapi import FastAPI
 
 from strongroom import __version__, health, web
-from strongroom.api import build_router
+from strongroom.api import build_router, scim
 from strongroom.api import errors as api_errors
-from strongroom.api import scim
 from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
 from strongroom.outages import OutageGuard

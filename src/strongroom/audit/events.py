@@ -77,6 +77,8 @@ class AuditAction(StrEnum):
     PROVISIONING_TOKEN_REJECTED = "identity.provisioning_token.rejected"
     USER_WORK_ENDED = "identity.user.work_ended"
     SESSION_REVOKED = "identity.session.revoked"
+    MFA_ENABLED = "identity.mfa.enabled"
+    MFA_DISABLED = "identity.mfa.disabled"
     GRANT_CREATED = "sharing.grant.created"
     GRANT_CHANGED = "sharing.grant.changed"
     GRANT_REMOVED = "sharing.grant.removed"

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.db.base import Base, IdColumn, UTCDateTime
@@ -104,4 +104,45 @@ class ProvisioningToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TotpSecret(Base):
+    """An authenticator app's shared secret. `confirmed_at` is set once the user typed a first code;
+    `last_step` (the last accepted 30-second step) refuses a code used twice."""
+
+    __tablename__ = "mfa_totp"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A one-time code for when the authenticator is lost. Only its SHA-256 is stored."""
+
+    __tablename__ = "mfa_recovery_code"
+    __table_args__ = (Index("ix_mfa_recovery_code_user_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SecurityKey(Base):
+    """A WebAuthn credential (a security key or platform authenticator) registered by a user."""
+
+    __tablename__ = "mfa_security_key"
+    __table_args__ = (Index("ix_mfa_security_key_user_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -21,7 +21,7 @@ from strongroom.clock import Clock
 from strongroom.config import AccountSettings
 from strongroom.db.base import new_id
 from strongroom.errors import NotFound, RateLimited, Unauthenticated
-from strongroom.identity import groups, users
+from strongroom.identity import groups, mfa, users
 from strongroom.identity.models import User, WebSession
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -42,6 +42,7 @@ class SessionPolicy:
     account_failures: int = MAX_FAILURES_PER_ACCOUNT
     address_failures: int = MAX_FAILURES_PER_ADDRESS
     first_lock: timedelta = FAILURE_WINDOW
+    local_passwords: bool = True
 
     @classmethod
     def of(cls, settings: AccountSettings) -> "SessionPolicy":
@@ -51,11 +52,20 @@ class SessionPolicy:
             account_failures=settings.lockout_failures,
             address_failures=settings.lockout_address_failures,
             first_lock=timedelta(minutes=settings.lockout_minutes),
+            local_passwords=settings.local_passwords,
         )
 
 
 DEFAULT_POLICY = SessionPolicy()
 LONGEST_LOCK = timedelta(days=1)
+
+
+class SecondFactorRequired(Exception):
+    """The password was right; the account has a second factor, which must be checked next."""
+
+    def __init__(self, user: User) -> None:
+        super().__init__("A second factor is required.")
+        self.user_id = user.id
 
 
 @dataclass(frozen=True)
@@ -141,11 +151,30 @@ def sign_in(
     """Check the password and open a session. Raises RateLimited, or Unauthenticated with one message
     for unknown account, wrong password and disabled account, so that accounts cannot be enumerated."""
     check_throttle(session, email=email, origin=origin, clock=clock, policy=policy)
+    if not policy.local_passwords:
+        raise Unauthenticated("Passwords are switched off here: sign in with your force's single sign-on.")
     user = users.get_user_by_email(session, email)
     # One argon2 verification on every path (no account, no password, wrong password), so timing does
     # not reveal which accounts exist or have passwords: password_matches uses a dummy hash for None.
     matches = users.password_matches(user.password_hash if user is not None else None, password)
     if user is None or not matches or user.disabled_at is not None:
+        raise Unauthenticated("The e-mail address or password is not right.")
+    if mfa.has_second_factor(session, user.id):
+        raise SecondFactorRequired(user)
+    return open_session(session, user, origin=origin, clock=clock, policy=policy, method="password")
+
+
+def open_session(
+    session: Session,
+    user: User,
+    *,
+    origin: Origin,
+    clock: Clock,
+    policy: SessionPolicy = DEFAULT_POLICY,
+    method: str,
+) -> SignedIn:
+    """Open a browser session for a user whose sign-in is complete (password and any second factor)."""
+    if user.disabled_at is not None:
         raise Unauthenticated("The e-mail address or password is not right.")
     now = clock.now()
     clear = secrets.token_urlsafe(32)
@@ -168,7 +197,7 @@ def sign_in(
         actor,
         AuditAction.USER_LOGGED_IN,
         item=ItemRef("user", user.id, user.email),
-        details={"method": "password", "session_id": row.id},
+        details={"method": method, "session_id": row.id},
         at=now,
     )
     return SignedIn(session_id=row.id, actor=actor, user=user, csrf_token=row.csrf_token, cookie_token=clear)

@@ -43,9 +43,9 @@ class StaticAssets(StaticFiles):
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
-    from strongroom.web.pages import admin, classification, files, login, my_sharing, settings, source
+    from strongroom.web.pages import admin, classification, files, login, mfa, my_sharing, settings, source
 
     app.add_middleware(WebSecurityMiddleware, runtime=runtime)
     app.mount("/static", StaticAssets(directory=STATIC_DIR, follow_symlink=False), name="static")
-    for module in (login, files, admin, settings, my_sharing, classification, source):
+    for module in (login, files, admin, settings, my_sharing, classification, source, mfa):
         app.include_router(module.router)

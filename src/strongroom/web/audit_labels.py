@@ -39,6 +39,8 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.PROVISIONING_TOKEN_REJECTED: "Directory provisioning token refused",
     A.USER_WORK_ENDED: "Locks released and unfinished uploads discarded",
     A.SESSION_REVOKED: "Signed out by force",
+    A.MFA_ENABLED: "Second factor added",
+    A.MFA_DISABLED: "Second factor removed",
     # content
     A.FOLDER_CREATED: "Folder created",
     A.FILE_CREATED: "Uploaded",

@@ -51,9 +51,55 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provisioning_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_provisioning_token_token_hash")),
     )
+    op.create_table(
+        "mfa_totp",
+        sa.Column("user_id", sa.String(length=26), nullable=False),
+        sa.Column("secret", sa.String(length=64), nullable=False),
+        sa.Column("created_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_step", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_mfa_totp_user_id_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_mfa_totp")),
+    )
+    op.create_table(
+        "mfa_recovery_code",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("user_id", sa.String(length=26), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("used_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_mfa_recovery_code_user_id_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mfa_recovery_code")),
+    )
+    with op.batch_alter_table("mfa_recovery_code", schema=None) as batch_op:
+        batch_op.create_index("ix_mfa_recovery_code_user_id", ["user_id"], unique=False)
+    op.create_table(
+        "mfa_security_key",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("user_id", sa.String(length=26), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("credential_id", sa.String(length=1400), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", strongroom.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_mfa_security_key_user_id_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mfa_security_key")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_mfa_security_key_credential_id")),
+    )
+    with op.batch_alter_table("mfa_security_key", schema=None) as batch_op:
+        batch_op.create_index("ix_mfa_security_key_user_id", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("mfa_security_key")
+    op.drop_table("mfa_recovery_code")
+    op.drop_table("mfa_totp")
     op.drop_table("provisioning_token")
     with op.batch_alter_table("user_group", schema=None) as batch_op:
         batch_op.drop_index("ix_user_group_external_id")
