@@ -28,6 +28,8 @@ class Actor:
     is_admin: bool = False
     group_ids: frozenset[str] = field(default_factory=frozenset)
     origin: Origin = field(default_factory=Origin)
+    # The account's role in the force (identity.roles.AccountRole): "admin", "auditor", "user", "guest".
+    role: str = "user"
 
     @classmethod
     def system(cls, *, label: str = "system", origin: Origin | None = None) -> "Actor":

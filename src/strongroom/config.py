@@ -309,6 +309,24 @@ class SsoSettings(BaseModel):
     """How long a started sign-in may take at the provider before it must be started again."""
 
 
+class AccountSettings(BaseModel):
+    """Local accounts and browser sessions: timeouts, sign-in lockout, and whether passwords are allowed."""
+
+    session_idle_minutes: int = Field(default=120, ge=1, le=24 * 60)
+    """A browser left alone this long is signed out."""
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    """However active, a browser signs in again after this long (a working shift)."""
+    local_passwords: bool = True
+    """False: nobody signs in with a Strongroom password (the force's single sign-on only); the API
+    and WebDAV take personal access tokens either way."""
+    lockout_failures: int = Field(default=5, ge=1, le=1000)
+    """Failed sign-ins of one account before it is locked for a while; each further failure doubles it."""
+    lockout_address_failures: int = Field(default=20, ge=1, le=100_000)
+    """Failed sign-ins from one address before that address is locked for a while."""
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """The first lock's length; it doubles with each further failure, up to a day."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRONGROOM_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -333,6 +351,7 @@ class Settings(BaseSettings):
     idempotency: IdempotencySettings = IdempotencySettings()
     scrub: ScrubSettings = ScrubSettings()
     sso: SsoSettings = SsoSettings()
+    accounts: AccountSettings = AccountSettings()
 
     @classmethod
     def settings_customise_sources(

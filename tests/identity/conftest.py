@@ -14,7 +14,10 @@ from fastapi import FastAPI
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
+from strongroom.actors import Actor
 from strongroom.audit.models import AuditEvent
+from strongroom.db.session import transaction
+from strongroom.identity import directory
 from strongroom.runtime import Runtime
 from tests.support import sso_providers
 from tests.support.live import LiveServer, free_port, start_live_server
@@ -103,3 +106,16 @@ def audit_events(runtime: Runtime, action: str) -> list[dict[str, Any]]:
             {"label": row.actor_label, "item": row.item_name, "details": json.loads(row.details)}
             for row in rows
         ]
+
+
+@pytest.fixture
+def provisioning_token(runtime: Runtime) -> str:
+    with transaction(runtime.sessions) as session:
+        return directory.issue_provisioning_token(
+            session, Actor.system(label="tests"), name="entra", clock=runtime.clock
+        )
+
+
+@pytest.fixture
+def scim_headers(provisioning_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {provisioning_token}", "Content-Type": "application/scim+json"}

@@ -44,3 +44,28 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.CO_OWNER: frozenset(_EDIT | {Action.MANAGE}),
     Role.OWNER: frozenset(set(Action)),
 }
+
+
+class OrgAction(StrEnum):
+    """Something done to the organisation rather than to one item; decided by the account's role."""
+
+    READ_AUDIT = "read_audit"  # the audit trail, access reports, custody reports, proofs
+    ADMINISTER = "administer"  # accounts, groups, roles, checkpoints, forced sign-out
+    SEE_DIRECTORY = "see_directory"  # list the force's groups and people to share with
+
+
+class AccountRole(StrEnum):
+    """An account's role in the force, weakest to strongest."""
+
+    GUEST = "guest"  # external: sees only what is shared with them, owns nothing, sees no directory
+    USER = "user"
+    AUDITOR = "auditor"  # reads the audit trail and reports; changes nothing it does not own
+    ADMIN = "admin"
+
+
+ROLE_ORG_ACTIONS: dict[AccountRole, frozenset[OrgAction]] = {
+    AccountRole.GUEST: frozenset(),
+    AccountRole.USER: frozenset({OrgAction.SEE_DIRECTORY}),
+    AccountRole.AUDITOR: frozenset({OrgAction.SEE_DIRECTORY, OrgAction.READ_AUDIT}),
+    AccountRole.ADMIN: frozenset(set(OrgAction)),
+}

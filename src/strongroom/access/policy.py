@@ -12,6 +12,10 @@ Where rights come from, by kind of actor:
 - a third party using an upload request (ActorKind.UPLOAD_REQUEST, id = the request's id): to add files
   into the request's folder and below, never to read;
 - the system (CLI operator, worker): everything.
+
+An account's role in the force (`AccountRole`) bounds this: an external guest owns nothing and has only
+what is granted to them (or their groups); organisation-wide actions (`OrgAction`: reading the audit
+trail, administering accounts, seeing the directory) come from the role alone, with an empty chain.
 """
 
 from collections.abc import Sequence
@@ -20,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, object_session
 
 from strongroom.access import labels
-from strongroom.access.actions import ROLE_ACTIONS, Action, Role
+from strongroom.access.actions import ROLE_ACTIONS, ROLE_ORG_ACTIONS, AccountRole, Action, OrgAction, Role
 from strongroom.actors import Actor, ActorKind
 from strongroom.content.models import Item
 from strongroom.sharing.models import Grant, SharedLink, UploadRequest
@@ -52,7 +56,8 @@ def roles_on(actor: Actor, chain: Sequence[Item]) -> set[Role]:
     roles: set[Role] = set()
     if actor.kind is not ActorKind.USER:
         return roles
-    if any(node.owner_id == actor.id for node in chain):
+    # A guest never owns anything, even an item whose owner field names them (an account turned guest).
+    if actor.role != AccountRole.GUEST and any(node.owner_id == actor.id for node in chain):
         roles.add(Role.OWNER)
     session = _session_of(chain)
     if session is not None:
@@ -104,10 +109,23 @@ def upload_request_actions(actor: Actor, chain: Sequence[Item]) -> frozenset[Act
     return UPLOAD_REQUEST_ACTIONS
 
 
-def can(actor: Actor, action: Action, chain: Sequence[Item]) -> bool:
-    """May `actor` do `action` to the item at the end of `chain` (root first)?"""
+def account_role(actor: Actor) -> AccountRole:
+    """The actor's role in the force; an unknown value counts as the weakest."""
+    if actor.is_admin:
+        return AccountRole.ADMIN
+    try:
+        return AccountRole(actor.role)
+    except ValueError:
+        return AccountRole.GUEST
+
+
+def can(actor: Actor, action: Action | OrgAction, chain: Sequence[Item] = ()) -> bool:
+    """May `actor` do `action` to the item at the end of `chain` (root first), or, for an
+    OrgAction, to the organisation (no chain)?"""
     if actor.kind is ActorKind.SYSTEM:
         return True
+    if isinstance(action, OrgAction):
+        return actor.kind is ActorKind.USER and action in ROLE_ORG_ACTIONS[account_role(actor)]
     if actor.kind is ActorKind.LINK:
         return action in link_actions(actor, chain)
     if actor.kind is ActorKind.UPLOAD_REQUEST:

@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Response
 from starlette.responses import StreamingResponse
 
-from strongroom.access.actions import Action
+from strongroom.access.actions import Action, OrgAction
 from strongroom.access.loaders import access_item, ancestry
+from strongroom.access.policy import can
 from strongroom.actors import Actor
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.audit import checkpoints, custody, export, reasons, reports, witness
@@ -77,8 +78,14 @@ AuditReason = Annotated[str | None, Depends(read_audit_reason)]
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise NotAllowed("Only administrators may read the audit trail.")
+    """Reading the audit trail: administrators and auditors (read-only), nobody else."""
+    if not can(actor, OrgAction.READ_AUDIT):
+        raise NotAllowed("Only administrators and auditors may read the audit trail.")
+
+
+def _require_administrator(actor: Actor) -> None:
+    if not can(actor, OrgAction.ADMINISTER):
+        raise NotAllowed("Only administrators may do this.")
 
 
 def _after(marker: str | None) -> int | None:
@@ -209,7 +216,7 @@ def make_checkpoint_now(runtime: Runtime) -> dict[str, object] | None:
 @router.post("/audit/checkpoints", status_code=201)
 def create_checkpoint(actor: CurrentActor, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     """Sign a checkpoint over every event now (201), or return the latest if nothing happened since (200)."""
-    _require_admin(actor)
+    _require_administrator(actor)
     made = make_checkpoint_now(runtime)
     if made is not None:
         return made
@@ -263,7 +270,7 @@ def item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFact
     about deleted items, whose facts then come from the events."""
     with transaction(runtime.sessions) as session:
         item = session.get(Item, item_id)
-        if item is not None and not actor.is_admin:
+        if item is not None and not can(actor, OrgAction.READ_AUDIT):
             item = access_item(session, actor, item_id, Action.MANAGE)
         if item is not None:
             # Below the owner's root ("My files"), above the item: the case folder first.
@@ -271,7 +278,7 @@ def item_facts(runtime: Runtime, actor: Actor, item_id: str) -> custody.ItemFact
             return custody.ItemFacts(
                 item.id, item.name, item.kind, item.classification, exists=True, location=location
             )
-        if not actor.is_admin:
+        if not can(actor, OrgAction.READ_AUDIT):
             raise NotFound("item", item_id)
         last = reports.search(session, reports.EventFilter(item_id=item_id), limit=1)
         if not last:
@@ -328,7 +335,7 @@ def user_activity(
 ) -> dict[str, Any]:
     """What a user did (their own activity, or anyone's for admins). Audited with its reason
     (`X-Strongroom-Reason` or `reason`, required)."""
-    if actor.user_id != user_id and not actor.is_admin:
+    if actor.user_id != user_id and not can(actor, OrgAction.READ_AUDIT):
         raise NotFound("user", user_id)
     stated = reasons.require_audit_reason(why)
     with transaction(runtime.sessions) as session:

@@ -4,6 +4,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from strongroom.access.actions import OrgAction
+from strongroom.access.policy import can
 from strongroom.actors import Actor
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.db.session import transaction
@@ -40,7 +42,10 @@ def create_group(body: GroupCreate, actor: CurrentActor, runtime: RuntimeDep) ->
 
 @router.get("/groups", response_model=list[GroupRead])
 def list_groups(actor: CurrentActor, runtime: RuntimeDep) -> list[GroupRead]:
-    """Every group, so that items can be shared with one; members are listed for admins only."""
+    """Every group, so that items can be shared with one; members are listed for admins only. External
+    guests see no directory (an empty list)."""
+    if not can(actor, OrgAction.SEE_DIRECTORY):
+        return []
     with transaction(runtime.sessions) as session:
         return [
             GroupRead(

@@ -105,6 +105,17 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.SCAN_INFECTED: "Virus found",
     A.SCAN_HELD: "Held: too large to scan",
     A.USER_SSO_LINKED: "Single sign-on account linked",
+    A.USER_UPDATED: "Account details changed",
+    A.USER_DELETED: "Account removed by the directory",
+    A.USER_ROLE_CHANGED: "Role changed",
+    A.GROUP_UPDATED: "Group changed",
+    A.GROUP_DELETED: "Group deleted",
+    A.PROVISIONING_TOKEN_ISSUED: "Directory provisioning token issued",
+    A.PROVISIONING_TOKEN_REJECTED: "Directory provisioning token refused",
+    A.USER_WORK_ENDED: "Locks released and unfinished uploads discarded",
+    A.SESSION_REVOKED: "Signed out by force",
+    A.MFA_ENABLED: "Second factor added",
+    A.MFA_DISABLED: "Second factor removed",
 }
 
 

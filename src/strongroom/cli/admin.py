@@ -273,3 +273,21 @@ def list_signing(data_dir: Path | None = DataDirOption) -> None:
     for info in runtime.audit_key.history():
         state = "current" if info.retired_at is None else f"retired {info.retired_at:%Y-%m-%d %H:%M:%S}Z"
         typer.echo(f"{info.public_key.hex()}  {info.key_id}  ({state})")
+
+
+@users_app.command("scim-token")
+def scim_token(
+    name: str = typer.Option("directory", "--name", help="Which directory it is for, e.g. 'Entra ID'."),
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Issue a provisioning token for the force's directory (SCIM at /scim/v2); stdout is only the token."""
+    from strongroom.db.session import transaction
+    from strongroom.identity import directory
+
+    runtime = open_runtime(load_settings(data_dir))
+    try:
+        with transaction(runtime.sessions) as session:
+            clear = directory.issue_provisioning_token(session, CLI_ACTOR, name=name, clock=runtime.clock)
+    finally:
+        runtime.close()
+    typer.echo(clear)

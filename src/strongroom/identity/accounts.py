@@ -51,6 +51,33 @@ DENIED_PASSWORDS = frozenset(
 )
 
 
+# Words that, padded with digits, symbols or repeats, make the passwords people choose first and
+# guessing tools try first: "Password2026!", "qwertyqwerty1", "Strongroom123".
+DENIED_STEMS = frozenset(
+    {
+        "password", "qwerty", "qwertyuiop", "asdfgh", "zxcvbn",
+        "letmein", "welcome", "iloveyou", "changeme", "admin", "administrator", "football", "monkey",
+        "dragon", "sunshine", "princess", "baseball", "master", "trustno1", "abc123", "123abc",
+        "police", "constable", "sergeant", "officer", "strongroom", "summer", "winter", "autumn",
+        "spring", "january", "december", "secret", "login", "default", "test", "guest",
+    }
+)  # fmt: skip
+
+
+_LEET = str.maketrans("0134@$57", "oieaasst")
+
+
+def _stem(password: str) -> str:
+    """The word under a password: padding digits and symbols at either end dropped, look-alike digits
+    read as letters (P@ssw0rd), other non-letters dropped, and a word typed twice kept once."""
+    core = password.casefold().strip("0123456789!?.,;:-_*#~+=&%^()[]{} ")
+    letters = "".join(c for c in core.translate(_LEET) if c.isalpha())
+    half = len(letters) // 2
+    if half and letters[:half] == letters[half:]:
+        letters = letters[:half]
+    return letters
+
+
 def check_new_password(password: str, *, email: str) -> None:
     """Refuse a password people or scripts would guess first. Raises InputError (field `password`)."""
     if len(password) < users.MIN_PASSWORD_LENGTH:
@@ -58,7 +85,12 @@ def check_new_password(password: str, *, email: str) -> None:
             f"Choose a password of at least {users.MIN_PASSWORD_LENGTH} characters.", field="password"
         )
     lowered = password.casefold()
-    if lowered in DENIED_PASSWORDS or lowered == email.casefold() or len(set(lowered)) < 3:
+    stem = _stem(password)
+    local_part = email.casefold().split("@")[0]
+    guessable = (
+        lowered in DENIED_PASSWORDS or stem in DENIED_STEMS or (not stem.strip("@") and len(set(lowered)) < 6)
+    )
+    if guessable or lowered == email.casefold() or stem == _stem(local_part) or len(set(lowered)) < 3:
         raise InputError(
             "That password is too easy to guess. Try three random words together.", field="password"
         )

@@ -12,7 +12,7 @@ from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
-from strongroom.errors import Conflict, InputError, NotFound
+from strongroom.errors import Conflict, InputError, NotAllowed, NotFound
 from strongroom.identity.models import Group, GroupMember, User
 
 
@@ -61,10 +61,17 @@ def list_groups(session: Session) -> list[Group]:
     return list(session.scalars(select(Group).order_by(Group.name_key)))
 
 
+def _local(group: Group) -> Group:
+    """Groups from the force's directory are changed there (SCIM), never here: read-only."""
+    if group.source == "directory":
+        raise NotAllowed("This group comes from the force's directory; change its members there.")
+    return group
+
+
 def add_member(session: Session, actor: Actor, *, group_id: str, user: User, clock: Clock) -> None:
-    """Add a user to a group (idempotent)."""
+    """Add a user to a group (idempotent). Raises NotAllowed for a directory group."""
     _require_admin(actor)
-    group = get_group(session, group_id)
+    group = _local(get_group(session, group_id))
     if session.get(GroupMember, (group.id, user.id)) is not None:
         return
     session.add(GroupMember(group_id=group.id, user_id=user.id, added_at=clock.now()))
@@ -82,7 +89,7 @@ def add_member(session: Session, actor: Actor, *, group_id: str, user: User, clo
 def remove_member(session: Session, actor: Actor, *, group_id: str, user_id: str, clock: Clock) -> None:
     """Remove a user from a group; their rights through it end with this transaction."""
     _require_admin(actor)
-    group = get_group(session, group_id)
+    group = _local(get_group(session, group_id))
     session.execute(
         delete(GroupMember).where(GroupMember.group_id == group.id, GroupMember.user_id == user_id)
     )

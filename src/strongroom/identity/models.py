@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.db.base import Base, IdColumn, UTCDateTime
@@ -20,6 +20,18 @@ class User(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when an administrator resets the password: the web asks for a new one before anything else.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Directory provisioning (SCIM) and roles, added by 0009_accounts. `user_name` is the directory's
+    # login name (an Entra UPN); local accounts have none and are known by their e-mail.
+    user_name: Mapped[str | None] = mapped_column(String(320))
+    user_name_key: Mapped[str | None] = mapped_column(String(320), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    # What the directory sent that Strongroom has no column for (name parts, phone numbers...), as
+    # SCIM JSON, so that a GET gives back what a PUT stored.
+    scim_data: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AccessToken(Base):
@@ -46,8 +58,14 @@ class Group(Base):
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(200))  # the directory's id, set by SCIM
+    external_id: Mapped[str | None] = mapped_column(
+        String(200), index=True
+    )  # the directory's id, set by SCIM
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    scim_data: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class GroupMember(Base):
@@ -120,3 +138,57 @@ class SsoReplay(Base):
 
     assertion_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProvisioningToken(Base):
+    """A bearer token for the force's directory (SCIM client). Only its SHA-256 is stored."""
+
+    __tablename__ = "provisioning_token"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TotpSecret(Base):
+    """An authenticator app's shared secret. `confirmed_at` is set once the user typed a first code;
+    `last_step` (the last accepted 30-second step) refuses a code used twice."""
+
+    __tablename__ = "mfa_totp"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A one-time code for when the authenticator is lost. Only its SHA-256 is stored."""
+
+    __tablename__ = "mfa_recovery_code"
+    __table_args__ = (Index("ix_mfa_recovery_code_user_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SecurityKey(Base):
+    """A WebAuthn credential (a security key or platform authenticator) registered by a user."""
+
+    __tablename__ = "mfa_security_key"
+    __table_args__ = (Index("ix_mfa_security_key_user_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

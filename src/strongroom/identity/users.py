@@ -119,4 +119,5 @@ def actor_for(user: User, *, origin: Origin | None = None, group_ids: frozenset[
         is_admin=user.is_admin,
         group_ids=group_ids,
         origin=origin or Origin(),
+        role="admin" if user.is_admin else user.role,
     )

@@ -49,6 +49,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         classification,
         files,
         login,
+        mfa,
         my_sharing,
         people,
         settings,
@@ -69,5 +70,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people,
         admin_groups,
         sso,
+        mfa,
     ):
         app.include_router(module.router)

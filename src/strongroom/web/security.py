@@ -90,7 +90,13 @@ class WebSecurityMiddleware:
 
         def lookup() -> sessions.SignedIn | None:
             with transaction(self.runtime.sessions) as session:
-                return sessions.resume(session, cookie_token=token, origin=origin, clock=self.runtime.clock)
+                return sessions.resume(
+                    session,
+                    cookie_token=token,
+                    origin=origin,
+                    clock=self.runtime.clock,
+                    policy=sessions.SessionPolicy.of(self.runtime.settings.accounts),
+                )
 
         signed_in = await anyio.to_thread.run_sync(lookup)
         if signed_in is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,14 +12,17 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.responses import Response
 
+from strongroom.access.actions import OrgAction
+from strongroom.access.policy import can
 from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.api.errors import status_of
 from strongroom.audit import activity
+from strongroom.content import departures
 from strongroom.content import folders as content_folders
-from strongroom.db.session import transaction
+from strongroom.db.session import on_commit, transaction
 from strongroom.errors import NotFound, StrongroomError
-from strongroom.identity import accounts, users
+from strongroom.identity import accounts, roles, sessions, users
 from strongroom.identity.models import User
 from strongroom.web import charts, csrf
 from strongroom.web.pages import HtmlRoute, signed_in
@@ -36,6 +40,10 @@ def _admin(request: Request) -> Actor:
     return actor
 
 
+def _role_names() -> dict[str, str]:
+    return {role.value: name for role, name in roles.ROLE_NAMES.items()}
+
+
 @router.get("/admin")
 def admin_home(request: Request) -> Response:
     _admin(request)
@@ -45,9 +53,7 @@ def admin_home(request: Request) -> Response:
 @router.get("/admin/users")
 def users_page(request: Request, runtime: RuntimeDep) -> Response:
     _admin(request)
-    with transaction(runtime.sessions) as session:
-        rows = list(session.scalars(select(User).order_by(User.email_key).limit(MAX_ROWS)))
-        return render(request, "admin/users.html", nav="admin", tab="users", users=rows, error=None)
+    return _users_page(request, runtime)
 
 
 @router.post("/admin/users")
@@ -91,6 +97,8 @@ async def create_user(
                 tab="users",
                 users=rows,
                 error=exc.message,
+                role_names=_role_names(),
+                role_of=roles.role_of,
             )
     return RedirectResponse("/admin/users", status_code=303)
 
@@ -105,6 +113,8 @@ def _users_page(
             "action_error": None,
             "reset": None,
             "notice": None,
+            "role_names": _role_names(),
+            "role_of": roles.role_of,
             **extra,
         }
         return render(
@@ -136,6 +146,9 @@ async def disable_user(
             user = accounts.set_disabled(
                 session, actor, user_id=user_id, disabled=disable, clock=runtime.clock
             )
+            if disable:  # their locks are released and unfinished uploads discarded at once
+                for key in departures.end_work_of(session, actor, user_id=user_id, clock=runtime.clock):
+                    on_commit(session, partial(runtime.blobs.discard_resumable, key))
             return user.email
 
     try:
@@ -168,10 +181,59 @@ async def reset_password(
     return response
 
 
+@router.post("/admin/users/{user_id}/role")
+async def change_role(
+    request: Request,
+    user_id: str,
+    runtime: RuntimeDep,
+    role: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Make an account an organisation admin, auditor, staff or external guest."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def change() -> tuple[str, str]:
+        with transaction(runtime.sessions) as session:
+            user = roles.set_role(session, actor, user_id=user_id, role=role, clock=runtime.clock)
+            return user.email, roles.ROLE_NAMES[roles.role_of(user)]
+
+    try:
+        email, name = await run_in_threadpool(change)
+    except StrongroomError as exc:
+        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    return _users_page(request, runtime, notice=f"{email} is now: {name}.")
+
+
+@router.post("/admin/users/{user_id}/sign-out")
+async def force_sign_out(
+    request: Request,
+    user_id: str,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Sign an account out of every browser at once (a stolen laptop, a suspended officer)."""
+    actor = _admin(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def end() -> int:
+        with transaction(runtime.sessions) as session:
+            return sessions.force_sign_out(session, actor, user_id=user_id, clock=runtime.clock)
+
+    try:
+        ended = await run_in_threadpool(end)
+    except StrongroomError as exc:
+        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    return _users_page(request, runtime, notice=f"{ended} browser session(s) ended.")
+
+
 @router.get("/admin/audit")
 def audit_page(request: Request, runtime: RuntimeDep) -> Response:
-    """Audit search, under a picture of the trail's activity over the last 30 days (counts only)."""
-    _admin(request)
+    """Audit search, under a picture of the trail's activity over the last 30 days (counts only);
+    for administrators and auditors."""
+    _, actor = signed_in(request)
+    if not can(actor, OrgAction.READ_AUDIT):
+        raise NotFound("page", None)
     today = runtime.clock.now().astimezone(UTC).date()
     first = today - timedelta(days=ACTIVITY_DAYS - 1)
     since = datetime.combine(first, time(0, 0), tzinfo=UTC)

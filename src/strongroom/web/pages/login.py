@@ -18,6 +18,7 @@ from strongroom.identity import sessions
 from strongroom.runtime import Runtime
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, safe_next
+from strongroom.web.pages import mfa as mfa_pages
 from strongroom.web.session import clear_session_cookie, set_session_cookie
 from strongroom.web.templating import render
 
@@ -114,7 +115,12 @@ async def login(
     def attempt() -> sessions.SignedIn:
         with transaction(runtime.sessions) as session:
             return sessions.sign_in(
-                session, email=email, password=password, origin=origin, clock=runtime.clock
+                session,
+                email=email,
+                password=password,
+                origin=origin,
+                clock=runtime.clock,
+                policy=sessions.SessionPolicy.of(runtime.settings.accounts),
             )
 
     def record_failure(reason: str) -> None:
@@ -130,6 +136,10 @@ async def login(
         )
         page.headers["Retry-After"] = str(exc.data.get("retry_after", 900))
         return page
+    except sessions.SecondFactorRequired as needed:
+        response = mfa_pages.begin_second_step(runtime, needed.user_id, next_url)
+        response.delete_cookie(csrf.LOGIN_NONCE_COOKIE, path="/")
+        return response
     except Unauthenticated as exc:
         await run_in_threadpool(record_failure, "bad_credentials")
         return _login_page(

@@ -9,15 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.responses import Response
 
 from strongroom.api.deps import RuntimeDep
 from strongroom.content import usage
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, NotFound
-from strongroom.identity import accounts, tokens
-from strongroom.identity.models import User, WebSession
+from strongroom.identity import accounts, roles, sessions, tokens
+from strongroom.identity.models import User
 from strongroom.runtime import Runtime
 from strongroom.web import charts, csrf
 from strongroom.web.pages import HtmlRoute, signed_in
@@ -30,6 +29,7 @@ TOKEN_LIFETIMES = {"30": 30, "90": 90, "365": 365, "never": None}
 NOTICES = {
     "password": "Your password is changed. Your other browsers were signed out.",
     "revoked": "The token is revoked. Anything using it can no longer sign in.",
+    "session": "That browser is signed out.",
 }
 
 
@@ -37,16 +37,11 @@ def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra
     user, actor = signed_in(request)
     now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
-        web_sessions = list(
-            session.scalars(
-                select(WebSession)
-                .where(
-                    WebSession.user_id == user.id,
-                    WebSession.revoked_at.is_(None),
-                    WebSession.expires_at > now,
-                )
-                .order_by(WebSession.created_at.desc())
-            )
+        web_sessions = sessions.open_sessions(
+            session,
+            user_id=user.id,
+            clock=runtime.clock,
+            policy=sessions.SessionPolicy.of(runtime.settings.accounts),
         )
         token_rows = tokens.list_tokens(session, user.id)
         context: dict[str, Any] = {
@@ -59,6 +54,7 @@ def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra
             "lifetimes": TOKEN_LIFETIMES,
             "has_password": user.password_hash is not None,
             "must_change_password": user.must_change_password,
+            "role_name": roles.ROLE_NAMES[roles.role_of(user)],
             "errors": {},
             "new_token": None,
             "notice": NOTICES.get(request.query_params.get("done", "")),
@@ -131,6 +127,25 @@ async def revoke_token(
 
     await run_in_threadpool(revoke)
     return RedirectResponse("/settings?done=revoked#tokens", status_code=303)
+
+
+@router.post("/settings/sessions/{session_id}/revoke")
+async def revoke_session(
+    request: Request,
+    session_id: str,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Sign out one of your other browsers (a lost laptop, a shared computer) at once."""
+    _, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def revoke() -> None:
+        with transaction(runtime.sessions) as session:
+            sessions.revoke_session(session, actor, session_id=session_id, clock=runtime.clock)
+
+    await run_in_threadpool(revoke)
+    return RedirectResponse("/settings?done=session", status_code=303)
 
 
 @router.post("/settings/password")

@@ -234,7 +234,12 @@ def _sign_in(
             session, user=user, names=profile.groups, source=profile.protocol, clock=runtime.clock
         )
         signed_in = sessions.open_session(
-            session, user=user, origin=origin, clock=runtime.clock, method=profile.protocol
+            session,
+            user,
+            origin=origin,
+            clock=runtime.clock,
+            policy=sessions.SessionPolicy.of(runtime.settings.accounts),
+            method=profile.protocol,
         )
         row = session.get(SsoRequest, request_id)
         if row is not None:

@@ -1,0 +1,264 @@
+"""A second factor for local accounts: an authenticator app (TOTP) with one-time recovery codes, and
+WebAuthn security keys.
+
+Rules:
+- a password alone opens no session once an account has a confirmed second factor (`sessions.sign_in`
+  raises SecondFactorRequired); the sign-in then finishes with `check_code` or a security key;
+- a TOTP code is accepted once (the step is remembered), within one step of clock drift;
+- recovery codes (10, shown once, stored as SHA-256) work once each; new ones replace the old;
+- security keys: the browser's signed assertion is checked by py_webauthn against the stored public key,
+  the expected challenge, origin and relying party; a sign count that goes backwards is refused.
+"""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+from strongroom.actors import Actor
+from strongroom.audit import events
+from strongroom.audit.events import AuditAction, ItemRef
+from strongroom.clock import Clock
+from strongroom.db.base import new_id
+from strongroom.errors import InputError, Unauthenticated
+from strongroom.identity.models import RecoveryCode, SecurityKey, TotpSecret, User
+
+RECOVERY_CODES = 10
+ISSUER = "Strongroom"
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who the security keys are registered with: the site's host name and its origin."""
+
+    rp_id: str
+    origin: str
+    name: str = ISSUER
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").replace(" ", "").lower().encode()).hexdigest()
+
+
+def totp_on(session: Session, user_id: str) -> bool:
+    row = session.get(TotpSecret, user_id)
+    return row is not None and row.confirmed_at is not None
+
+
+def has_second_factor(session: Session, user_id: str) -> bool:
+    totp = session.get(TotpSecret, user_id)
+    if totp is not None and totp.confirmed_at is not None:
+        return True
+    return session.scalar(select(SecurityKey.id).where(SecurityKey.user_id == user_id).limit(1)) is not None
+
+
+def begin_totp(session: Session, user: User, *, clock: Clock) -> str:
+    """Start (or restart) enrolling an authenticator app; returns the otpauth:// URI for its QR code."""
+    secret = pyotp.random_base32()
+    row = session.get(TotpSecret, user.id)
+    if row is not None and row.confirmed_at is not None:
+        raise InputError("An authenticator app is already set up; remove it first.", field="code")
+    if row is None:
+        row = TotpSecret(user_id=user.id, secret=secret, created_at=clock.now())
+        session.add(row)
+    row.secret, row.created_at = secret, clock.now()
+    session.flush()
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def _totp_step(row: TotpSecret, code: str, *, clock: Clock) -> int | None:
+    """The time step a code is valid for (now, or one step either side), or None."""
+    totp = pyotp.TOTP(row.secret)
+    now = clock.now()
+    clean = code.replace(" ", "")
+    for drift in (0, -1, 1):
+        at = now.timestamp() + drift * totp.interval
+        if secrets.compare_digest(totp.at(int(at)), clean):
+            return int(at) // totp.interval
+    return None
+
+
+def confirm_totp(session: Session, actor: Actor, user: User, *, code: str, clock: Clock) -> list[str]:
+    """Finish enrolling with a first code from the app; returns fresh recovery codes, shown once."""
+    row = session.get(TotpSecret, user.id)
+    if row is None:
+        raise InputError("Start setting up an authenticator app first.", field="code")
+    step = _totp_step(row, code, clock=clock)
+    if step is None:
+        raise InputError("That code is not right. Check the time on your phone and try again.", field="code")
+    row.confirmed_at, row.last_step = clock.now(), step
+    codes = new_recovery_codes(session, user)
+    events.record(
+        session,
+        actor,
+        AuditAction.MFA_ENABLED,
+        item=ItemRef("user", user.id, user.email),
+        details={"method": "totp"},
+        at=clock.now(),
+    )
+    return codes
+
+
+def new_recovery_codes(session: Session, user: User) -> list[str]:
+    """Replace the user's recovery codes with new ones; returned in clear once."""
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    session.add_all(RecoveryCode(id=new_id("rc"), user_id=user.id, code_hash=_digest(c)) for c in codes)
+    session.flush()
+    return codes
+
+
+def check_code(session: Session, user: User, *, code: str, clock: Clock) -> str:
+    """Accept a TOTP code (once) or an unused recovery code; returns which. Raises Unauthenticated."""
+    row = session.get(TotpSecret, user.id, with_for_update=True)
+    if row is not None and row.confirmed_at is not None:
+        step = _totp_step(row, code, clock=clock)
+        if step is not None and (row.last_step is None or step > row.last_step):
+            row.last_step = step
+            return "totp"
+    recovery = session.scalar(
+        select(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _digest(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if recovery is not None:
+        recovery.used_at = clock.now()
+        return "recovery_code"
+    raise Unauthenticated("That code is not right, or was already used.")
+
+
+def remove_totp(session: Session, actor: Actor, user: User, *, clock: Clock) -> None:
+    session.execute(delete(TotpSecret).where(TotpSecret.user_id == user.id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    events.record(
+        session,
+        actor,
+        AuditAction.MFA_DISABLED,
+        item=ItemRef("user", user.id, user.email),
+        details={"method": "totp"},
+        at=clock.now(),
+    )
+
+
+# -- security keys (WebAuthn) -----------------------------------------------------------------
+
+
+def registration_options(session: Session, user: User, rp: RelyingParty) -> tuple[str, bytes]:
+    """Options for navigator.credentials.create(), as JSON, and the challenge the answer must sign."""
+    known = session.scalars(select(SecurityKey.credential_id).where(SecurityKey.user_id == user.id))
+    options = generate_registration_options(
+        rp_id=rp.rp_id,
+        rp_name=rp.name,
+        user_name=user.email,
+        user_id=user.id.encode(),
+        user_display_name=user.display_name,
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(c)) for c in known],
+    )
+    return options_to_json(options), options.challenge
+
+
+def register_key(
+    session: Session,
+    actor: Actor,
+    user: User,
+    *,
+    credential: str,
+    challenge: bytes,
+    rp: RelyingParty,
+    name: str,
+    clock: Clock,
+) -> SecurityKey:
+    """Keep a new security key after checking the browser's attestation. Raises InputError."""
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+        )
+    except (InvalidRegistrationResponse, ValueError, KeyError) as exc:
+        raise InputError(f"The security key's answer was not accepted: {exc}", field="credential") from None
+    key = SecurityKey(
+        id=new_id("sk"),
+        user_id=user.id,
+        name=(name.strip() or "Security key")[:200],
+        credential_id=bytes_to_base64url(verified.credential_id),
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+        created_at=clock.now(),
+    )
+    session.add(key)
+    session.flush()
+    events.record(
+        session,
+        actor,
+        AuditAction.MFA_ENABLED,
+        item=ItemRef("user", user.id, user.email),
+        details={"method": "security_key", "key_id": key.id},
+        at=clock.now(),
+    )
+    return key
+
+
+def authentication_options(session: Session, user: User, rp: RelyingParty) -> tuple[str, bytes]:
+    """Options for navigator.credentials.get() naming the user's keys, and the challenge."""
+    known = session.scalars(select(SecurityKey.credential_id).where(SecurityKey.user_id == user.id))
+    options = generate_authentication_options(
+        rp_id=rp.rp_id,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(c)) for c in known],
+    )
+    return options_to_json(options), options.challenge
+
+
+def check_key(
+    session: Session, user: User, *, credential: str, challenge: bytes, rp: RelyingParty, clock: Clock
+) -> SecurityKey:
+    """Accept a security key's signed answer to `challenge`. Raises Unauthenticated."""
+    try:
+        raw_id = str(json.loads(credential)["rawId"])
+    except (ValueError, KeyError, TypeError):
+        raise Unauthenticated("The security key's answer was not readable.") from None
+    key = session.scalar(
+        select(SecurityKey).where(SecurityKey.user_id == user.id, SecurityKey.credential_id == raw_id)
+    )
+    if key is None:
+        raise Unauthenticated("That security key is not registered to this account.")
+    try:
+        verified = verify_authentication_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+            credential_public_key=key.public_key,
+            credential_current_sign_count=key.sign_count,
+        )
+    except (InvalidAuthenticationResponse, ValueError, KeyError):
+        raise Unauthenticated("The security key's answer was not accepted.") from None
+    key.sign_count, key.last_used_at = verified.new_sign_count, clock.now()
+    return key
+
+
+def security_keys(session: Session, user_id: str) -> list[SecurityKey]:
+    return list(
+        session.scalars(
+            select(SecurityKey).where(SecurityKey.user_id == user_id).order_by(SecurityKey.created_at)
+        )
+    )

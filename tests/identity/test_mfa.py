@@ -1,0 +1,157 @@
+"""A second factor for local accounts: an authenticator app (TOTP) with one-time recovery codes; the
+password alone then opens nothing, wrong codes count towards lockout; and a force can switch local
+passwords off. API and WebDAV take personal access tokens only, never a password."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from strongroom.app import create_app
+from strongroom.config import Settings
+from strongroom.db.session import transaction
+from strongroom.identity.models import TotpSecret
+from strongroom.runtime import Runtime
+from tests.api.test_tus import TUS
+from tests.support.live import LiveServer
+from tests.support.users import PASSWORD, UserFixture, make_user
+from tests.web.test_pages import login_csrf, sign_in
+
+
+def form_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def password_step(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": login_csrf(client), "next": "/files"},
+        follow_redirects=False,
+    )
+
+
+def enrol_totp(client: TestClient, runtime: Runtime, alice: UserFixture) -> tuple[pyotp.TOTP, list[str]]:
+    sign_in(client, alice.email)
+    page = client.get("/settings/mfa")
+    begun = client.post("/settings/mfa/totp", data={"csrf_token": form_token(page.text)})
+    secret = re.search(r'id="totp-secret" readonly value="([A-Z2-7]+)"', begun.text)
+    assert secret, begun.text
+    totp = pyotp.TOTP(secret.group(1))
+    wrong = client.post(
+        "/settings/mfa/totp/confirm", data={"code": "000000", "csrf_token": form_token(begun.text)}
+    )
+    assert wrong.status_code == 400
+    done = client.post(
+        "/settings/mfa/totp/confirm", data={"code": totp.now(), "csrf_token": form_token(begun.text)}
+    )
+    assert done.status_code == 200
+    codes = re.findall(r"<li><code>([0-9a-f]{8}-[0-9a-f]{8})</code></li>", done.text)
+    assert len(codes) == 10
+    assert done.headers["Cache-Control"] == "no-store"
+    client.cookies.clear()
+    return totp, codes
+
+
+def use_up_step(runtime: Runtime, alice: UserFixture) -> None:
+    """Forget the last accepted step, as if 30 seconds had passed (codes are accepted once per step)."""
+    with transaction(runtime.sessions) as session:
+        row = session.scalar(select(TotpSecret).where(TotpSecret.user_id == alice.id))
+        assert row is not None
+        row.last_step = None
+
+
+def test_with_an_authenticator_app_a_password_alone_opens_nothing(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    totp, codes = enrol_totp(client, runtime, alice)
+    first = password_step(client, alice.email)
+    assert first.status_code == 303
+    assert first.headers["location"].startswith("/login/mfa")
+    assert client.get("/files", follow_redirects=False).status_code == 303  # no session yet
+    assert client.get("/login/mfa").status_code == 200
+    wrong = client.post("/login/mfa", data={"code": "123456", "next": "/files"}, follow_redirects=False)
+    assert wrong.status_code == 401
+    use_up_step(runtime, alice)
+    done = client.post("/login/mfa", data={"code": totp.now(), "next": "/files"}, follow_redirects=False)
+    assert done.status_code == 303
+    assert client.get("/files").status_code == 200
+
+    # The same code again is refused (replay); a recovery code works exactly once.
+    client.cookies.clear()
+    password_step(client, alice.email)
+    replay = client.post("/login/mfa", data={"code": totp.now(), "next": "/files"}, follow_redirects=False)
+    assert replay.status_code == 401
+    recovered = client.post(
+        "/login/mfa", data={"code": codes[0].upper(), "next": "/files"}, follow_redirects=False
+    )
+    assert recovered.status_code == 303
+    client.cookies.clear()
+    password_step(client, alice.email)
+    again = client.post("/login/mfa", data={"code": codes[0], "next": "/files"}, follow_redirects=False)
+    assert again.status_code == 401
+
+
+def test_the_second_step_needs_the_password_step_first(client: TestClient) -> None:
+    assert client.post("/login/mfa", data={"code": "123456"}, follow_redirects=False).status_code == 303
+    assert client.get("/login/mfa", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_a_force_can_switch_local_passwords_off(settings: Settings, alice: UserFixture) -> None:
+    settings.accounts.local_passwords = False
+    runtime = Runtime.build(settings)
+    try:
+        with TestClient(create_app(runtime)) as client:
+            refused = password_step(client, alice.email)
+            assert refused.status_code == 401
+            assert "single sign-on" in refused.text
+            # Tokens still work for scripts and drives.
+            assert client.get("/api/v1/me", headers=alice.headers).status_code == 200
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        yield client
+
+
+def test_api_webdav_tus_and_scim_never_take_an_account_password(
+    http: httpx.Client, alice: UserFixture
+) -> None:
+    basic = (alice.email, PASSWORD)
+    assert http.get("/api/v1/me", auth=basic).status_code == 401
+    assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {PASSWORD}"}).status_code == 401
+    assert http.request("PROPFIND", "/dav/", auth=basic, headers={"Depth": "0"}).status_code == 401
+    assert (
+        http.request("PROPFIND", "/dav/", auth=(alice.email, alice.token), headers={"Depth": "0"}).status_code
+        == 207
+    )
+    created = http.post("/api/v1/uploads", auth=basic, headers={**TUS, "Upload-Length": "10"})
+    assert created.status_code == 401
+    assert http.get("/scim/v2/Users", auth=basic).status_code == 401
+    assert http.get("/api/v1/me", headers=alice.headers).status_code == 200
+
+
+def test_an_account_with_mfa_still_uses_tokens_for_scripts(runtime: Runtime) -> None:
+    carol = make_user(runtime, "carol@force.police.test")
+    with transaction(runtime.sessions) as session:
+        session.add(
+            TotpSecret(
+                user_id=carol.id,
+                secret=pyotp.random_base32(),
+                created_at=runtime.clock.now(),
+                confirmed_at=runtime.clock.now(),
+            )
+        )
+    with TestClient(create_app(runtime)) as client:
+        assert client.get("/api/v1/me", headers=carol.headers).status_code == 200
+        assert password_step(client, carol.email).headers["location"].startswith("/login/mfa")
