@@ -1,7 +1,7 @@
 """accounts: directory provisioning (SCIM) fields on users and groups, roles, provisioning tokens
 
 Revision ID: 0009_accounts
-Revises: 0008_blobs
+Revises: 0009_sso
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import strongroom.db.base
 
 revision: str = "0009_accounts"
-down_revision: str | Sequence[str] | None = "0008_blobs"
+down_revision: str | Sequence[str] | None = "0009_sso"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """audit: pending events chained by the sequencer, stored Merkle tiles
 
 Revision ID: 0009_audit
-Revises: 0008_blobs
+Revises: 0009_keys
 Create Date: 2026-12-02 01:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import strongroom.db.base
 
 revision: str = "0009_audit"
-down_revision: str | None = "0008_blobs"
+down_revision: str | None = "0009_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

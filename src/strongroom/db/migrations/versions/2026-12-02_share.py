@@ -1,7 +1,7 @@
 """share: a link's case or exhibit and owner notices, per-visitor download claims, batched notices
 
 Revision ID: 0009_share
-Revises: 0008_blobs
+Revises: 0009_ui
 Create Date: 2026-12-02 01:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import strongroom.db.base
 
 revision: str = "0009_share"
-down_revision: str | None = "0008_blobs"
+down_revision: str | None = "0009_ui"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """single sign-on: linked provider accounts, sign-ins in flight, the SAML assertion replay cache
 
 Revision ID: 0009_sso
-Revises: 0008_blobs
+Revises: 0009_share
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import strongroom.db.base
 
 revision: str = "0009_sso"
-down_revision: str | None = "0008_blobs"
+down_revision: str | None = "0009_share"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """ui: an account whose password an administrator reset must choose a new one at its next sign-in
 
 Revision ID: 0009_ui
-Revises: 0008_blobs
+Revises: 0009_audit
 Create Date: 2026-12-02 01:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_ui"
-down_revision: str | None = "0008_blobs"
+down_revision: str | None = "0009_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
