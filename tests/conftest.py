@@ -23,7 +23,7 @@ from tests.support.databases import TemplateDatabase, empty_database, make_templ
 from tests.support.live import LiveServer, start_live_server
 from tests.support.users import UserFixture, make_user
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.support.object_stores"]
 
 
 @pytest.fixture(scope="session")
