@@ -12,8 +12,8 @@ import os
 import stat
 import warnings
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (

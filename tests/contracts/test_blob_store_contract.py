@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.support.object_stores import ObjectStoreServer
 
 from strongroom.errors import Conflict, InputError, NotFound
-from strongroom.storage.blob_backends.local import PARTIAL_DIR, LocalBlobStore
 from strongroom.storage.blob_backends.by_url import open_blob_store
+from strongroom.storage.blob_backends.local import PARTIAL_DIR, LocalBlobStore
 from strongroom.storage.blob_backends.objects import ObjectBlobStore
 from strongroom.storage.blobs import BlobStore, new_blob_key
-from tests.support.object_stores import ObjectStoreServer
 
 AgePartials = Callable[[timedelta], None]
 
@@ -40,7 +40,9 @@ def _local(_request: pytest.FixtureRequest, tmp_path: Path) -> tuple[BlobStore, 
     return store, age
 
 
-def _object_store(server_fixture: str) -> Callable[[pytest.FixtureRequest, Path], tuple[BlobStore, AgePartials]]:
+def _object_store(
+    server_fixture: str,
+) -> Callable[[pytest.FixtureRequest, Path], tuple[BlobStore, AgePartials]]:
     def make(request: pytest.FixtureRequest, _tmp_path: Path) -> tuple[BlobStore, AgePartials]:
         server: ObjectStoreServer = request.getfixturevalue(server_fixture)
         # A small part size, so that the tests' multi-part blobs really are uploaded in parts.

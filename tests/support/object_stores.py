@@ -56,16 +56,16 @@ class ObjectStoreServer:
 
 
 def _azure_container(connection: str, name: str) -> None:
-    from azure.storage.blob import BlobServiceClient  # noqa: PLC0415 (test-only client)
+    from azure.storage.blob import BlobServiceClient
 
     BlobServiceClient.from_connection_string(connection).create_container(name)
 
 
 def _s3_bucket(env: dict[str, str], name: str) -> None:
     """SeaweedFS makes a bucket on its first write (obstore cannot create buckets): write one, drop it."""
-    import obstore  # noqa: PLC0415
+    import obstore
 
-    from strongroom.storage.blob_backends.by_url import open_blob_store  # noqa: PLC0415
+    from strongroom.storage.blob_backends.by_url import open_blob_store
 
     store = open_blob_store(f"s3://{name}", default_path=Path("unused"), environ=env)
     objects = store.objects  # type: ignore[attr-defined]
@@ -79,7 +79,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, *, any_ans
         if process.poll() is not None:
             pytest.fail(f"{url} server exited ({process.returncode}): {log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (loopback http)
+            with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
                     return
         except urllib.error.HTTPError:

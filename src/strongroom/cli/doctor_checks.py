@@ -186,7 +186,8 @@ def _blobs(settings: Settings) -> Iterator[Finding]:
         yield Finding(
             Level.FAIL,
             "blob store",
-            f"{describe_blob_store(settings)}: a test blob could not be written and read back ({probe.detail})",
+            f"{describe_blob_store(settings)}: a test blob could not be written and read back "
+            f"({probe.detail})",
             "check the disk is mounted read-write, not full, and owned by the server's account"
             if not settings.blobs.url
             else "check the endpoint, the credentials (AWS_*, AZURE_STORAGE_CONNECTION_STRING) and "

@@ -20,14 +20,14 @@ from strongroom.errors import InputError
 from strongroom.storage.blob_backends.local import LocalBlobStore
 
 if TYPE_CHECKING:
+    from obstore.store import AzureConfig, ClientConfig, RetryConfig, S3Config
+
     from strongroom.config import Settings
     from strongroom.storage.blob_backends.objects import ObjectBlobStore
     from strongroom.storage.blobs import BlobStore
 
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 """Azurite's published development key (UseDevelopmentStorage=true): no secret."""
 
 
@@ -83,61 +83,62 @@ def open_blob_store(
 
 
 def _object_store(
-    objects: Any,  # noqa: ANN401 (an obstore store; its type is importable only under TYPE_CHECKING)
+    objects: Any,
     prefix: str,
     part_size: int,
     concurrency: int,
     describe: str,
 ) -> ObjectBlobStore:
-    from strongroom.storage.blob_backends.objects import ObjectBlobStore  # noqa: PLC0415 (optional extra)
+    from strongroom.storage.blob_backends.objects import ObjectBlobStore
 
     return ObjectBlobStore(
         objects, prefix=prefix, part_size=part_size, concurrency=concurrency, describe=describe
     )
 
 
-def _retry() -> Any:  # noqa: ANN401 (obstore RetryConfig TypedDict)
+def _retry() -> RetryConfig:
     # obstore's default retries for three minutes: a readiness probe or an upload must hear sooner
     # that the store is down, and answer 503.
     return {
         "max_retries": 3,
         "retry_timeout": timedelta(seconds=30),
-        "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=5), "base": 2},
+        "backoff": {
+            "init_backoff": timedelta(milliseconds=100),
+            "max_backoff": timedelta(seconds=5),
+            "base": 2,
+        },
     }
 
 
-def _client_options(endpoint: str | None) -> dict[str, Any]:
-    options: dict[str, Any] = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(minutes=5)}
+def _client_options(endpoint: str | None) -> ClientConfig:
+    options: ClientConfig = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(minutes=5)}
     if endpoint is not None and endpoint.startswith("http://"):
         options["allow_http"] = True  # a store on loopback or a private network (SeaweedFS, MinIO)
     return options
 
 
-def _s3(bucket: str, env: Mapping[str, str]) -> Any:  # noqa: ANN401
-    from obstore.store import S3Store  # noqa: PLC0415 (optional extra)
+def _s3(bucket: str, env: Mapping[str, str]) -> Any:
+    from obstore.store import S3Store
 
-    config: dict[str, Any] = {}
+    config: S3Config = {}
     endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
         config["endpoint"] = endpoint
         config["virtual_hosted_style_request"] = False  # path style: what S3-compatible servers take
-    for variable, name in (
-        ("AWS_ACCESS_KEY_ID", "access_key_id"),
-        ("AWS_SECRET_ACCESS_KEY", "secret_access_key"),
-        ("AWS_SESSION_TOKEN", "session_token"),
-    ):
-        if env.get(variable):
-            config[name] = env[variable]
+    if env.get("AWS_ACCESS_KEY_ID"):
+        config["access_key_id"] = env["AWS_ACCESS_KEY_ID"]
+    if env.get("AWS_SECRET_ACCESS_KEY"):
+        config["secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
+    if env.get("AWS_SESSION_TOKEN"):
+        config["session_token"] = env["AWS_SESSION_TOKEN"]
     config["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return S3Store(
-        bucket, config=config, client_options=_client_options(endpoint), retry_config=_retry()
-    )
+    return S3Store(bucket, config=config, client_options=_client_options(endpoint), retry_config=_retry())
 
 
-def _azure(container: str, env: Mapping[str, str]) -> Any:  # noqa: ANN401
-    from obstore.store import AzureStore  # noqa: PLC0415 (optional extra)
+def _azure(container: str, env: Mapping[str, str]) -> Any:
+    from obstore.store import AzureStore
 
-    config: dict[str, Any] = {}
+    config: AzureConfig = {}
     endpoint: str | None = None
     connection = _parse_connection_string(env.get("AZURE_STORAGE_CONNECTION_STRING", ""))
     if connection.get("usedevelopmentstorage", "").lower() == "true":

@@ -17,6 +17,7 @@ No temporary files and no whole-file buffers: a writer holds at most `part_size`
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
@@ -124,10 +125,9 @@ class ObjectBlobWriter(BlobWriter):
         file, self._file = self._file, None
         if file is not None:
             # Leaving the writer's context with an exception aborts the multipart/block upload.
-            try:
+            # What the abort could not remove, the store's own clean-up (lifecycle rule) does.
+            with contextlib.suppress(BaseError, OSError):
                 file.__exit__(RuntimeError, RuntimeError("aborted"), None)
-            except BaseError:
-                pass  # the store's own clean-up (lifecycle rule) removes what the abort could not
         self._store.forget_marker(self._marker)
 
 

@@ -10,6 +10,7 @@ lets an upload started on one app process finish on another.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import obstore
@@ -43,7 +44,7 @@ class ObjectResumableWriter(ResumableBlobWriter):
     def open(
         cls, store: ObjectBlobStore, *, key: str, pieces: str, final: str, size: int
     ) -> ObjectResumableWriter:
-        from strongroom.storage.blob_backends.objects import store_errors  # noqa: PLC0415 (cycle)
+        from strongroom.storage.blob_backends.objects import store_errors
 
         with store_errors("resume a blob"):
             found = sorted(
@@ -90,7 +91,7 @@ class ObjectResumableWriter(ResumableBlobWriter):
     def _flush(self) -> None:
         if not self._buffer:
             return
-        from strongroom.storage.blob_backends.objects import store_errors  # noqa: PLC0415 (cycle)
+        from strongroom.storage.blob_backends.objects import store_errors
 
         offset = self._stored
         with store_errors("store part of a resumable blob"):
@@ -106,7 +107,7 @@ class ObjectResumableWriter(ResumableBlobWriter):
     def read(self, *, offset: int, length: int) -> bytes:
         if self._state != "open":
             raise RuntimeError(f"read() on a blob writer that is {self._state}")
-        from strongroom.storage.blob_backends.objects import store_errors  # noqa: PLC0415 (cycle)
+        from strongroom.storage.blob_backends.objects import store_errors
 
         out = bytearray()
         end = min(offset + length, self.size)
@@ -125,7 +126,7 @@ class ObjectResumableWriter(ResumableBlobWriter):
 
     def complete(self) -> None:
         self._require_open("complete")
-        from strongroom.storage.blob_backends.objects import store_errors  # noqa: PLC0415 (cycle)
+        from strongroom.storage.blob_backends.objects import store_errors
 
         self._flush()
         file: WritableFile | None = None
@@ -170,7 +171,5 @@ def _piece(pieces: str, offset: int) -> str:
 
 
 def _abort_upload(file: WritableFile) -> None:
-    try:
+    with contextlib.suppress(BaseError, OSError):
         file.__exit__(RuntimeError, RuntimeError("aborted"), None)
-    except (BaseError, OSError):
-        pass
