@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 
 import httpx
 import obstore
 import pytest
 from fastapi.testclient import TestClient
+from tests.cli.test_server_cli import run_cli
+from tests.support.live import start_live_server
+from tests.support.users import UserFixture
 
 from strongroom.app import create_app
 from strongroom.config import Settings
 from strongroom.content.pending_blobs import PendingBlobRecorder
 from strongroom.runtime import Runtime
 from strongroom.storage.blob_backends.objects import ObjectBlobStore
-from tests.cli.test_server_cli import run_cli
-from tests.support.live import start_live_server
-from tests.support.users import UserFixture
 
 TUS = {"Tus-Resumable": "1.0.0"}
 SEG = 64 * 1024  # the test settings' segment size
@@ -198,7 +197,7 @@ def _tamper(store: object, key: str, store_name: str) -> None:
 
 
 @pytest.fixture
-def unreachable(settings: Settings, store_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def unreachable(settings: Settings, store_name: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     if store_name == "local":
         pytest.skip("the local folder's outages are tested in tests/test_readiness.py")
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
@@ -212,7 +211,7 @@ def unreachable(settings: Settings, store_name: str, monkeypatch: pytest.MonkeyP
                 f"{dead}/devstoreaccount1",
             ),
         )
-    yield settings
+    return settings
 
 
 def test_an_unreachable_store_is_not_ready_and_uploads_get_503(
