@@ -8,7 +8,7 @@ Layout under the configured prefix:
   write. purge_partials removes the markers of uploads that stopped writing long ago and reports
   them; the parts such an upload left on the server are removed by the store itself (an S3 lifecycle
   rule AbortIncompleteMultipartUpload, Azure's garbage collection of uncommitted blocks after 7 days;
-  see docs/operations/object-storage.md), because obstore does not expose upload ids.
+  see docs/ops/object-storage.md), because obstore does not expose upload ids.
 - ``resumable/<key>/<offset>``: the pieces of a resumable (tus) blob (objects_resumable.py).
 
 No temporary files and no whole-file buffers: a writer holds at most `part_size` times
