@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from strongroom import __version__, health, web
-from strongroom.api import build_router
+from strongroom.api import build_router, openapi_doc
 from strongroom.api import errors as api_errors
 from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
@@ -37,5 +37,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     # Outermost of all: the request id is set before anything logs and echoed on every answer.
     app.add_middleware(RequestIdMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
     app.include_router(health.router)  # /healthz (alive) and /readyz (database, blobs, keys)
+    openapi_doc.install(app)  # problem+json errors, the bearer scheme, readable operation ids
 
     return app

@@ -11,7 +11,9 @@ from strongroom.api import (
     folders,
     groups,
     me,
+    openapi_doc,
     previews,
+    problem_types,
     shared_links,
     trash,
     tus,
@@ -27,7 +29,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api/v1", responses=ERROR_RESPONSES, generate_unique_id_function=openapi_doc.operation_id
+    )
     for module in (
         folders,
         files,
@@ -43,6 +47,7 @@ def build_router() -> APIRouter:
         shared_links,
         upload_requests,
         classification,
+        problem_types,
     ):
         router.include_router(module.router)
     return router
