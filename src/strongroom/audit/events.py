@@ -101,6 +101,8 @@ class AuditAction(StrEnum):
     LINK_ITEM_WITHHELD = "sharing.link.item_withheld"
     LINK_GUESSED = "sharing.link.guessed"
     LINK_GUESSING_THROTTLED = "sharing.link.guessing_throttled"
+    FILE_IMPORTED = "content.file.imported"  # `strongroom import`: source path, original time, hash
+    IMPORT_FINISHED = "content.import.finished"  # one run of `strongroom import`: counts and report
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,9 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.SCAN_PASSED: "Virus scan passed",
     A.SCAN_INFECTED: "Virus found",
     A.SCAN_HELD: "Held: too large to scan",
+    # import (strongroom import)
+    A.FILE_IMPORTED: "Imported from a share or mailbox",
+    A.IMPORT_FINISHED: "Import finished",
 }
 
 
