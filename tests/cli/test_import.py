@@ -90,7 +90,6 @@ def test_import_keeps_names_times_and_hashes_and_resumes(
         ).scalars().all()  # fmt: skip
     assert len(imported) == 7
     assert any("2019-05-01T09:30:00+00:00" in str(details) for details in imported)
-    )
     assert len(finished) == 1
 
     # Resumable: a second run skips what is done; a changed and a new file are taken.
