@@ -23,7 +23,7 @@ from tests.support.databases import TemplateDatabase, empty_database, make_templ
 from tests.support.live import LiveServer, start_live_server
 from tests.support.users import UserFixture, make_user
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.support.object_stores"]
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +52,29 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def blob_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Where the test's blobs live: the local folder (None) unless STRONGROOM_TEST_BLOBS=azure or s3
+    puts them in a fresh container on Azurite or bucket on SeaweedFS (tests/support/object_stores.py).
+    The store's AWS_* / AZURE_* variables are set for the test, as an operator would set them."""
+    kind = os.environ.get("STRONGROOM_TEST_BLOBS", "local")
+    if kind == "local":
+        return None
+    server = request.getfixturevalue({"azure": "azurite", "s3": "seaweedfs"}[kind])
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    url: str = server.fresh_url()
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, blob_url: str | None) -> Settings:
     return Settings(
         dev_mode=True,
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-not-for-production",
         database={"url": database_url, "pool_size": 5},  # type: ignore[arg-type]
         limits={"segment_bytes": 64 * 1024, "max_upload_bytes": 64 * 1024 * 1024},  # type: ignore[arg-type]
+        blobs={"url": blob_url, "part_size_mib": 5},  # type: ignore[arg-type]
     )
 
 

@@ -3,10 +3,12 @@
 from fastapi import FastAPI
 
 from strongroom import __version__, health, web
-from strongroom.api import build_router, scim
+from strongroom.api import build_router, openapi_doc, scim
 from strongroom.api import errors as api_errors
 from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
+from strongroom.metrics import Metrics, MetricsMiddleware
+from strongroom.metrics import router as metrics_router
 from strongroom.outages import OutageGuard
 from strongroom.request_log import RequestIdMiddleware
 from strongroom.runtime import Runtime
@@ -36,8 +38,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
     # Added last, so outermost: an outage anywhere below (middleware included) is a 503/507 answer.
     app.add_middleware(OutageGuard)
+    # Outside the outage guard, so a 503 answer is timed and counted too.
+    app.state.metrics = Metrics(runtime)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost of all: the request id is set before anything logs and echoed on every answer.
     app.add_middleware(RequestIdMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)
     app.include_router(health.router)  # /healthz (alive) and /readyz (database, blobs, keys)
+    app.include_router(metrics_router)  # /metrics: Prometheus text format
+    openapi_doc.install(app)  # problem+json errors, the bearer scheme, readable operation ids
 
     return app

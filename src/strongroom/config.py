@@ -12,7 +12,8 @@ import os
 import stat
 import warnings
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -32,13 +33,25 @@ class DatabaseSettings(BaseModel):
 
 
 class LocalBlobs(BaseModel):
-    """Encrypted blobs in a local directory (default `<data_dir>/blobs`)."""
+    """Where encrypted blobs live: a local directory (default `<data_dir>/blobs`) or an object store.
+
+    `url` (`STRONGROOM_BLOBS__URL`) chooses: `file:///path`, `s3://bucket/prefix` or
+    `az://container/prefix`. Endpoints and credentials come from the variables each ecosystem already
+    uses (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION;
+    AZURE_STORAGE_CONNECTION_STRING), never from this file.
+    """
 
     backend: Literal["local"] = "local"
     path: Path | None = None
+    url: str | None = None
+    part_size_mib: int = Field(default=8, ge=5, le=512)
+    """Object stores: bytes per multipart part (S3) or block (Azure); S3 refuses parts under 5 MiB."""
+    upload_concurrency: int = Field(default=4, ge=1, le=64)
+    """Object stores: parts of one upload in flight at once (memory per upload: this times part_size)."""
 
 
-BlobSettings = Annotated[LocalBlobs, Field(discriminator="backend")]
+# Not a discriminated union: a tag-less dict from the environment (STRONGROOM_BLOBS__URL alone) must load.
+BlobSettings = LocalBlobs
 
 
 class KeySettings(BaseModel):
@@ -392,7 +405,19 @@ class Settings(BaseSettings):
 
     @property
     def blob_path(self) -> Path:
+        """The local blob folder (`blobs.url` file:///path, else `blobs.path`, else `<data_dir>/blobs`)."""
+        if self.blobs.url and self.blobs.url.lower().startswith("file:"):
+            return Path(unquote(urlsplit(self.blobs.url).path))
         return self.blobs.path or self.data_dir / "blobs"
+
+    @property
+    def blobs_in_object_store(self) -> bool:
+        """Whether blobs live in S3 or Azure (no local folder to back up, measure or lock)."""
+        return bool(self.blobs.url) and not self.blob_path_is_local_url
+
+    @property
+    def blob_path_is_local_url(self) -> bool:
+        return (self.blobs.url or "").lower().startswith("file:")
 
     @property
     def key_file(self) -> Path:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom import errors
 from strongroom.db.session import database_failure
+from strongroom.problems import PROBLEM_JSON, problem
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,8 @@ def outage_response(
         ).encode()
         headers.append((b"content-type", b"text/html; charset=utf-8"))
     else:
-        body = json.dumps({"code": exc.code, "message": exc.message}).encode()
-        headers.append((b"content-type", b"application/json"))
+        body = json.dumps(problem(status, exc.code, exc.message)).encode()
+        headers.append((b"content-type", PROBLEM_JSON.encode()))
     headers.append((b"content-length", str(len(body)).encode()))
     return status, headers, body
 

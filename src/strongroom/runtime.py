@@ -20,7 +20,7 @@ from strongroom.content.pending_blobs import PendingBlobRecorder
 from strongroom.db.session import make_engine, make_session_factory, transaction
 from strongroom.errors import StrongroomError
 from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
-from strongroom.storage.blob_backends.local import LocalBlobStore
+from strongroom.storage.blob_backends.by_url import configured_blob_store
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.key_providers import signing_file
 from strongroom.storage.key_providers.file import FileKeyProvider
@@ -62,7 +62,7 @@ class Runtime:
             if isinstance(provider, FileKeyProvider)
             else signing_file.FileAuditSigningKey.open(settings.signing_key_file)
         )
-        local = LocalBlobStore(settings.blob_path)
+        local = configured_blob_store(settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -87,8 +87,9 @@ class Runtime:
 
     def close(self) -> None:
         store = self.blobs.inner if isinstance(self.blobs, PendingBlobRecorder) else self.blobs
-        if isinstance(store, LocalBlobStore):
-            store.close()  # releases this process's writer hold (tus leases)
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()  # the local folder releases this process's writer hold (tus leases)
         self.key_uses.close()
         inner = self.keys.inner if isinstance(self.keys, UnwrapCache) else self.keys
         close_keys = getattr(inner, "close", None)

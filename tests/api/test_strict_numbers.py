@@ -83,11 +83,8 @@ def test_tus_upload_length_and_offset_with_a_bad_number_are_400_json(
     tus: list[tuple[str, str | bytes]] = [("Tus-Resumable", "1.0.0"), ("Upload-Metadata", meta)]
     created = client.post("/api/v1/uploads", headers=raw(alice, *tus, ("Upload-Length", bad)))
     assert created.status_code == 400, created.text
-    assert created.json() == {
-        "code": "bad_input",
-        "message": created.json()["message"],
-        "details": {"field": "Upload-Length"},
-    }
+    assert created.json()["code"] == "bad_input"
+    assert created.json()["details"] == {"field": "Upload-Length"}
     good = client.post("/api/v1/uploads", headers=raw(alice, *tus, ("Upload-Length", "4")))
     assert good.status_code == 201
     patched = client.patch(

@@ -25,6 +25,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "STRONGROOM_DATA_DIR": str(settings.data_dir),
         "STRONGROOM_DATABASE__URL": settings.database_url,
         "STRONGROOM_LIMITS__SEGMENT_BYTES": str(64 * 1024),
+        **({"STRONGROOM_BLOBS__URL": settings.blobs.url} if settings.blobs.url else {}),
     }
 
 

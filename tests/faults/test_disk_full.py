@@ -64,7 +64,7 @@ def test_upload_bigger_than_the_disk_answers_507_and_leaves_nothing(
             "/api/v1/folders/root/files/cctv.mp4", content=os.urandom(TOO_BIG), headers=alice.headers
         )
         assert put.status_code == 507, put.text
-        assert put.headers["content-type"] == "application/json"
+        assert put.headers["content-type"] == "application/problem+json"
         assert put.json()["code"] == "storage_full"
 
         assert versions_and_events(full_disk_runtime) == before  # no version, no audit event

@@ -12,7 +12,9 @@ from strongroom.api import (
     folders,
     groups,
     me,
+    openapi_doc,
     previews,
+    problem_types,
     shared_links,
     trash,
     tus,
@@ -29,7 +31,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api/v1", responses=ERROR_RESPONSES, generate_unique_id_function=openapi_doc.operation_id
+    )
     for module in (
         folders,
         files,
@@ -47,6 +51,7 @@ def build_router() -> APIRouter:
         classification,
         accounts,
         zips,
+        problem_types,
     ):
         router.include_router(module.router)
     return router

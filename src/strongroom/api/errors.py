@@ -1,4 +1,7 @@
-"""StrongroomError → HTTP status and {"code", "message"}: the one table for the REST door."""
+"""StrongroomError → HTTP status and an RFC 9457 problem (strongroom.problems): the one table for the
+REST door, also used by tus and the shared-link pages."""
+
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -7,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom import errors
 from strongroom.outages import RETRY_AFTER_SECONDS
+from strongroom.problems import PROBLEM_JSON, problem
 
 STATUS: list[tuple[type[errors.StrongroomError], int]] = [
     (errors.RangeNotSatisfiable, 416),
@@ -32,11 +36,24 @@ def status_of(exc: errors.StrongroomError) -> int:
     return 500
 
 
-def error_body(code: str, message: str, **data: object) -> dict[str, object]:
-    body: dict[str, object] = {"code": code, "message": message}
-    if data:
-        body["details"] = data
-    return body
+def error_body(status: int, code: str, message: str, **data: object) -> dict[str, object]:
+    return problem(status, code, message, **data)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_JSON
+
+
+def problem_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+    data: Mapping[str, object] | None = None,
+) -> ProblemResponse:
+    body = problem(status, code, message, **(data or {}))
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -50,9 +67,7 @@ def install(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'
         if isinstance(exc, errors.Unavailable):
             headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return JSONResponse(
-            error_body(exc.code, exc.message, **exc.data), status_code=status, headers=headers
-        )
+        return problem_response(status, exc.code, exc.message, headers=headers, data=exc.data)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -61,16 +76,11 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
-        return JSONResponse(
-            error_body("bad_input", f"{first['field']}: {first['message']}", problems=problems),
-            status_code=400,
+        return problem_response(
+            400, "bad_input", f"{first['field']}: {first['message']}", data={"problems": problems}
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return problem_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))

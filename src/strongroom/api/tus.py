@@ -27,6 +27,7 @@ from strongroom.content import upload_caps
 from strongroom.db.session import transaction
 from strongroom.errors import InputError, StrongroomError
 from strongroom.numbers import require_count
+from strongroom.problems import PROBLEM_JSON
 from strongroom.runtime import Runtime
 
 router = APIRouter(tags=["uploads (tus)"])
@@ -78,10 +79,10 @@ def _error(exc: StrongroomError, *, head: bool = False) -> Response:
     if head:
         return Response(status_code=status, headers=headers)
     return Response(
-        json.dumps(error_body(exc.code, exc.message, **exc.data)),
+        json.dumps(error_body(status, exc.code, exc.message, **exc.data)),
         status_code=status,
         headers=headers,
-        media_type="application/json",
+        media_type=PROBLEM_JSON,
     )
 
 

@@ -122,6 +122,8 @@ class AuditAction(StrEnum):
     ZIP_INTERRUPTED = "content.zip.interrupted"  # a zip cut short: how many of its files were sent
     LINK_MAILED = "sharing.link.mailed"  # the server e-mailed the link to its recipients
     LINK_NOTICES_MAILED = "sharing.link.notices_mailed"  # an owner's batched "opened/downloaded" mail
+    FILE_IMPORTED = "content.file.imported"  # `strongroom import`: source path, original time, hash
+    IMPORT_FINISHED = "content.import.finished"  # one run of `strongroom import`: counts and report
 
 
 @dataclass(frozen=True)

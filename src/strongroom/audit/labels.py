@@ -116,6 +116,8 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.SESSION_REVOKED: "Signed out by force",
     A.MFA_ENABLED: "Second factor added",
     A.MFA_DISABLED: "Second factor removed",
+    A.FILE_IMPORTED: "Imported from a share or mailbox",
+    A.IMPORT_FINISHED: "Import finished",
 }
 
 

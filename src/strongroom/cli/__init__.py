@@ -2,7 +2,18 @@
 
 import typer
 
-from strongroom.cli import admin, audit, backup, client, client_sharing, database, doctor, scanning, server
+from strongroom.cli import (
+    admin,
+    audit,
+    backup,
+    client,
+    client_sharing,
+    database,
+    doctor,
+    importing,
+    scanning,
+    server,
+)
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Strongroom: store, share and prove evidence."
@@ -32,6 +43,7 @@ client_sharing.register(app)
 scanning.register(app)
 doctor.register(app)
 backup.register(app)
+importing.register(app)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(audit.app, name="audit")

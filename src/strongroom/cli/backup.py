@@ -114,6 +114,12 @@ def _sqlite_file(settings: Settings) -> Path:
     path = Path(url.database)
     if not path.is_file():
         raise fail(f"there is no database at {path}")
+    if settings.blobs_in_object_store:
+        raise fail(
+            f"blobs are in {settings.blobs.url}: back the store up with its own versioning or replication "
+            "(after the database, keys escrowed apart; docs/ops/backup.md); `strongroom backup` copies a "
+            "local blob folder"
+        )
     return path
 
 

@@ -24,7 +24,7 @@ from strongroom.config import Settings
 from strongroom.db.migrate import Schema, schema_state
 from strongroom.db.session import make_engine
 from strongroom.errors import StrongroomError
-from strongroom.storage.blob_backends.local import LocalBlobStore
+from strongroom.storage.blob_backends.by_url import configured_blob_store, describe_blob_store
 from strongroom.storage.key_providers.file import FileKeyProvider
 from strongroom.storage.key_providers.opening import describe as describe_keys
 from strongroom.storage.key_providers.opening import open_key_provider
@@ -179,19 +179,23 @@ def _clock(engine: Engine) -> Finding:
 
 def _blobs(settings: Settings) -> Iterator[Finding]:
     try:
-        store = LocalBlobStore(settings.blob_path)
+        store = configured_blob_store(settings)
     except StrongroomError as exc:
         yield Finding(Level.FAIL, "blob store", exc.message, "check the blob directory's disk and owner")
         return
     probe = health.check_blob_store(store)
     if probe.ok:
-        yield Finding(Level.OK, "blob store", f"{settings.blob_path} writable")
+        yield Finding(Level.OK, "blob store", f"{describe_blob_store(settings)} writable")
     else:
         yield Finding(
             Level.FAIL,
             "blob store",
-            f"{settings.blob_path}: a test blob could not be written and read back ({probe.detail})",
-            "check the disk is mounted read-write, not full, and owned by the server's account",
+            f"{describe_blob_store(settings)}: a test blob could not be written and read back "
+            f"({probe.detail})",
+            "check the disk is mounted read-write, not full, and owned by the server's account"
+            if not settings.blobs.url
+            else "check the endpoint, the credentials (AWS_*, AZURE_STORAGE_CONNECTION_STRING) and "
+            "that the bucket or container exists and this account may write to it",
         )
 
 
@@ -224,7 +228,8 @@ def _proxy_problem(entry: str) -> Finding | None:
 
 
 def _space(settings: Settings) -> Iterator[Finding]:
-    places = [("blob disk", settings.blob_path)]
+    # An object store's space is the provider's business: only a local blob folder has a disk here.
+    places = [] if settings.blobs_in_object_store else [("blob disk", settings.blob_path)]
     if settings.database.url is None:
         places.append(("database disk", settings.data_dir))
     for label, path in places:

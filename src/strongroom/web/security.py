@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strongroom.api.deps import bearer_token, origin_of
 from strongroom.db.session import transaction
 from strongroom.identity import sessions
+from strongroom.problems import PROBLEM_JSON, problem
 from strongroom.runtime import Runtime
 from strongroom.web.csrf import HEADER, UNSAFE_METHODS, CsrfFailed, tokens_match
 from strongroom.web.session import cookie_name, is_secure, token_from_cookie
@@ -72,11 +73,11 @@ class WebSecurityMiddleware:
             await self._attach_session(request, state)
         if self._csrf_refused(request, state, path):
             response = JSONResponse(
-                {
-                    "code": CsrfFailed.code,
-                    "message": "Send the X-CSRF-Token header of your session with this request.",
-                },
+                problem(
+                    403, CsrfFailed.code, "Send the X-CSRF-Token header of your session with this request."
+                ),
                 status_code=403,
+                media_type=PROBLEM_JSON,
             )
             await response(scope, receive, self._with_headers(send))
             return

@@ -34,7 +34,7 @@ from strongroom import errors
 from strongroom.access.loaders import ancestry
 from strongroom.actors import Actor
 from strongroom.api.deps import authenticate, bearer_token, origin_of
-from strongroom.api.errors import error_body, status_of
+from strongroom.api.errors import problem_response, status_of
 from strongroom.api.streaming import Playback, RecordedStream, content_headers, plaintext_chunks
 from strongroom.clock import Clock
 from strongroom.config import SharingSettings
@@ -179,7 +179,7 @@ def content_error(request: Request, token: str, exc: errors.StrongroomError) -> 
 
 
 def error_json(exc: errors.StrongroomError) -> Response:
-    response = JSONResponse(error_body(exc.code, exc.message, **exc.data), status_code=status_of(exc))
+    response = problem_response(status_of(exc), exc.code, exc.message, data=exc.data)
     if isinstance(exc, errors.RateLimited):
         response.headers["Retry-After"] = str(exc.data.get("retry_after_seconds", 60))
     return secure(response)
