@@ -42,6 +42,9 @@ def test_a_sound_installation_passes(installed: Settings) -> None:
     ):
         assert found[name] == "OK", result.stdout
     assert found["dev mode"] == "WARN"  # the tests run in dev mode: doctor says so
+    # The outside tools this machine has (CI installs them all): previews and reports can be made.
+    for tool in ("ffmpeg", "LibreOffice", "report fonts"):
+        assert found[tool] == "OK", result.stdout
 
 
 def test_readable_keys_an_old_schema_and_open_proxies_fail(installed: Settings) -> None:

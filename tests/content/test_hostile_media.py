@@ -59,7 +59,11 @@ def upload(client: TestClient, alice: UserFixture, name: str, data: bytes, ctype
 
 def renditions_of(runtime: Runtime, file_id: str) -> list[FileRendition]:
     with runtime.sessions() as session:
-        query = select(FileRendition).join(FileVersion).where(FileVersion.file_id == file_id)
+        query = (  # the preview renditions (thumbnails are test_thumbnails.py's)
+            select(FileRendition)
+            .join(FileVersion)
+            .where(FileVersion.file_id == file_id, FileRendition.kind == "preview")
+        )
         return list(session.scalars(query))
 
 

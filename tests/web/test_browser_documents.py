@@ -14,6 +14,7 @@ import pytest
 from strongroom.jobs import tasks
 from strongroom.jobs.worker import Worker
 from tests.content.test_document_previews import DOCX, docx_body
+from tests.content.test_thumbnails import pdf_bytes
 from tests.support.live import LiveServer
 from tests.support.users import UserFixture
 from tests.web.test_browser import browser, check_page, live_server_runtime, recorded_reads, shots, sign_in  # noqa: F401
@@ -39,7 +40,13 @@ def test_a_word_statement_previews_in_the_pdf_viewer(
 ) -> None:
     with httpx.Client(base_url=live_server.url, headers={**alice.headers, "Content-Type": DOCX}) as api:
         put = api.put("/api/v1/folders/root/files/MG11 Wójcik.docx", content=three_page_statement())
+        picture = api.put(
+            "/api/v1/folders/root/files/scene.pdf",
+            content=pdf_bytes(),
+            headers={"Content-Type": "application/pdf"},
+        )
     assert put.status_code == 201, put.text
+    assert picture.status_code == 201, picture.text
     file_id = put.json()["id"]
     runtime = live_server_runtime(None, live_server)
     Worker(runtime, runtime.jobs, tasks.handlers(), []).run_until_idle()
@@ -74,6 +81,12 @@ def test_a_word_statement_previews_in_the_pdf_viewer(
         )
         assert spill == [], (width, spill)
         check_page(page, shots, name)
+        # The folder list shows the PDF's first page as a thumbnail, loaded as the row comes into view.
+        page.goto(f"{live_server.url}/files/{alice.root_id}")
+        thumb = page.locator(f"img.sr-thumb[src='/api/v1/files/{picture.json()['id']}/thumbnail']")
+        thumb.scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+        check_page(page, shots, name.replace("document-preview", "folder-thumbnails"))
         page.context.close()
     # Each opening fetched the PDF once: two views, two preview reads, no range-by-range trail.
     assert recorded_reads(runtime, file_id) == ["content.preview.read", "content.preview.read"]

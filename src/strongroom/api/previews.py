@@ -10,7 +10,7 @@ from starlette.responses import StreamingResponse
 from strongroom.api.audit import Reason
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.api.streaming import Playback, stream_content
-from strongroom.content import playbacks, renditions
+from strongroom.content import playbacks, renditions, thumbnails
 from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
@@ -59,6 +59,26 @@ def get_preview(
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,
             playback=playbacks.parse_playback_id(playback),
+        )
+    return stream_content(runtime, content, inline=True)
+
+
+@router.get(
+    "/files/{file_id}/thumbnail",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def get_thumbnail(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
+    """A small JPEG of the file (an image, a video frame, a PDF's first page) for folder lists, once
+    the worker made it (404 before, and for classified material that needs a reason). Needs PREVIEW;
+    each showing is recorded."""
+    with transaction(runtime.sessions) as session:
+        content = thumbnails.open_thumbnail(
+            session,
+            actor,
+            file_id=file_id,
+            clock=runtime.clock,
+            reason_required_for=runtime.settings.audit.reason_required_for,
         )
     return stream_content(runtime, content, inline=True)
 

@@ -106,6 +106,7 @@ class AuditAction(StrEnum):
     SUBMISSION_EXPIRED = "sharing.submission.expired"  # abandoned unfinished: its chunks were removed
     PREVIEW_READ = "content.preview.read"
     RENDITION_CREATED = "content.rendition.created"
+    THUMBNAIL_SHOWN = "content.thumbnail.shown"  # a small picture of it, in a folder list
     SCAN_PASSED = "skills.scan.passed"
     SCAN_INFECTED = "skills.scan.infected"
     SCAN_HELD = "skills.scan.held"

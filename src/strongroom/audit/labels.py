@@ -54,6 +54,7 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.CONTENT_READ_INTERRUPTED: "Download stopped before the end",
     A.PREVIEW_READ: "Previewed",
     A.RENDITION_CREATED: "Preview made",
+    A.THUMBNAIL_SHOWN: "Thumbnail shown in a folder list",
     A.UPLOAD_STARTED: "Upload started",
     A.UPLOAD_TERMINATED: "Upload cancelled",
     A.UPLOAD_EXPIRED: "Unfinished upload expired",

@@ -251,11 +251,41 @@ def _space(settings: Settings) -> Iterator[Finding]:
         yield Finding(Level.OK, "database disk", "on the database server: watch its free space there")
 
 
+# Outside tools: each missing one costs a feature, not the service, so doctor warns.
+TOOLS: Final = (
+    ("ffmpeg", "ffmpeg", "previews of audio, video and images", "apt-get install ffmpeg"),
+    (
+        "LibreOffice",
+        "soffice",
+        "previews of Word, Excel, PowerPoint and OpenDocument files",
+        "apt-get install libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui",
+    ),
+)
+DEJAVU: Final = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _tools() -> Iterator[Finding]:
+    for label, command, feature, fix in TOOLS:
+        where = shutil.which(command)
+        if where is None:
+            yield Finding(Level.WARN, label, f"not installed: no {feature}", fix)
+        else:
+            yield Finding(Level.OK, label, f"{where} ({feature})")
+    if DEJAVU.is_file():
+        yield Finding(Level.OK, "report fonts", f"DejaVu at {DEJAVU.parent} (chain-of-custody reports)")
+    else:
+        fix = "apt-get install fonts-dejavu-core"
+        yield Finding(
+            Level.WARN, "report fonts", "DejaVu missing: chain-of-custody reports cannot be made", fix
+        )
+
+
 def run(data_dir: Path | None) -> None:
     """Run every check, print each finding and exit 1 on any FAIL."""
     settings, refused = _settings(data_dir)
     findings = [*_insecure(settings, refused), *_keys(settings), *_database(settings)]
     findings += [*_blobs(settings), *_proxies(settings), *_space(settings)]
+    findings += [*_tools()]
     for finding in findings:
         typer.echo(f"{finding.level.value:<4}  {finding.name}: {finding.message}")
         if finding.fix:

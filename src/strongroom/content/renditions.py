@@ -93,7 +93,9 @@ def ffmpeg_missing() -> str | None:
 
 
 @dataclass(frozen=True)
-class _Source:
+class RenditionSource:
+    """A version to render, read in one short transaction so no lock is held while tools run."""
+
     version_id: str
     file_id: str
     rendition_id: str
@@ -110,16 +112,17 @@ class _Made:
     content_type: str
 
 
-def _plan(session: Session, version_id: str) -> _Source | None:
+def plan_rendition(session: Session, version_id: str, *, kind: str = PREVIEW) -> RenditionSource | None:
+    """What to render for a version (None: gone, not yet scanned, or already made)."""
     version = session.get(FileVersion, version_id)
     if version is None or version.scan_status not in READABLE_SCAN_STATES:
         return None
     existing = session.scalar(
-        select(FileRendition).where(FileRendition.version_id == version.id, FileRendition.kind == PREVIEW)
+        select(FileRendition).where(FileRendition.version_id == version.id, FileRendition.kind == kind)
     )
     if existing is not None and existing.status == "ready":
         return None
-    return _Source(
+    return RenditionSource(
         version_id=version.id,
         file_id=version.file_id,
         content_type=version.content_type,
@@ -131,7 +134,7 @@ def _plan(session: Session, version_id: str) -> _Source | None:
     )
 
 
-def _seal(
+def seal_file(
     path: Path, *, store: BlobStore, keys: KeyProvider, aad_id: bytes, segment_bytes: int
 ) -> SealedBlob:
     writer = SealedBlobWriter(store=store, keys=keys, aad_id=aad_id, segment_size=segment_bytes)
@@ -145,8 +148,24 @@ def _seal(
         raise
 
 
+def write_plaintext(source: RenditionSource, *, store: BlobStore, keys: KeyProvider, path: Path) -> Path:
+    """The version's plaintext at `path`, in a private temp dir: ffmpeg needs a seekable input for
+    MP4/MOV, LibreOffice and poppler a whole file."""
+    with path.open("wb") as out:
+        for chunk in read_plaintext(
+            store=store,
+            keys=keys,
+            blob_key=source.blob_key,
+            wrapped_dek=source.wrapped_dek,
+            aad_id=source.aad_id,
+            plaintext_size=source.size,
+        ):
+            out.write(chunk)
+    return path
+
+
 def _transcode(
-    source: _Source,
+    source: RenditionSource,
     *,
     store: BlobStore,
     keys: KeyProvider,
@@ -157,23 +176,12 @@ def _transcode(
     """The sealed rendition, or why there is none."""
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        plain = Path(tmp) / "source"
-        # ffmpeg needs a seekable input for MP4/MOV; the plaintext lives only in this private temp dir.
-        with plain.open("wb") as out:
-            for chunk in read_plaintext(
-                store=store,
-                keys=keys,
-                blob_key=source.blob_key,
-                wrapped_dek=source.wrapped_dek,
-                aad_id=source.aad_id,
-                plaintext_size=source.size,
-            ):
-                out.write(chunk)
+        plain = write_plaintext(source, store=store, keys=keys, path=Path(tmp) / "source")
         made = _render(plain, source.content_type, Path(tmp), limits)
         if isinstance(made, transcoding.Refused):
             return made
         target, content_type = made
-        sealed = _seal(
+        sealed = seal_file(
             target, store=store, keys=keys, aad_id=source.rendition_id.encode(), segment_bytes=segment_bytes
         )
         return _Made(sealed=sealed, content_type=content_type)
@@ -215,7 +223,7 @@ def render_preview(
     ready, unsupported (with the reason stored), or skipped (gone, not yet scanned, already made)."""
     limits = limits or PreviewSettings()
     with transaction(sessions) as session:
-        source = _plan(session, version_id)
+        source = plan_rendition(session, version_id)
     if source is None:
         return "skipped"
     missing = office.soffice_missing() if office.is_document(source.content_type) else ffmpeg_missing()

@@ -242,9 +242,11 @@ def commit_upload(
     if jobs is not None:
         from strongroom.content import (
             renditions,
+            thumbnails,
         )  # renditions reads versions; import late to keep one direction
 
         renditions.enqueue_preview(session, jobs, version)
+        thumbnails.enqueue_thumbnail(session, jobs, version)
     return file, version
 
 

@@ -147,6 +147,21 @@ def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def render_thumbnail(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from strongroom.content import thumbnails
+
+    thumbnails.render_thumbnail(
+        runtime.sessions,
+        version_id=payload["version_id"],
+        store=runtime.blobs,
+        keys=runtime.keys,
+        work_dir=runtime.settings.data_dir / "tmp",
+        segment_bytes=runtime.settings.limits.segment_bytes,
+        clock=runtime.clock,
+        limits=runtime.settings.previews,
+    )
+
+
 def forget_idempotency_keys(runtime: Runtime) -> None:
     from strongroom.db.session import transaction
     from strongroom.idempotency import keys
@@ -172,6 +187,7 @@ def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     table["skills.virus_scan"] = virus_scan
     table["content.render_preview"] = render_preview
+    table["content.render_thumbnail"] = render_thumbnail
     return table
 
 

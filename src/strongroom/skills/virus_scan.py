@@ -30,7 +30,7 @@ from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.config import MailSettings, ScanSettings
-from strongroom.content import renditions
+from strongroom.content import renditions, thumbnails
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
@@ -254,6 +254,7 @@ def _record(
     if outcome.status == "clean" and before != "clean":
         # Only now may a preview be rendered: no tool touches unscanned bytes from outside.
         renditions.enqueue_preview(session, jobs, version)
+        thumbnails.enqueue_thumbnail(session, jobs, version)
     # The owner hears of changes only: not of a rescan that confirms, nor of a prompt first pass.
     if mail is None or before == outcome.status or (outcome.status == "clean" and before == "pending"):
         return

@@ -22,6 +22,7 @@ from strongroom.audit.reasons import MAX_REASON_CHARS, clean_reason
 from strongroom.content import files as content_files
 from strongroom.content import folders as content_folders
 from strongroom.content import playbacks, renditions
+from strongroom.content import thumbnails as content_thumbnails
 from strongroom.content import trash as content_trash
 from strongroom.content import versions as content_versions
 from strongroom.content.models import File
@@ -84,6 +85,9 @@ def folder_page(
             path=path,
             is_root=folder.id == user.root_folder_id,
             items=listing.items,
+            thumbnails=content_thumbnails.with_thumbnails(
+                session, [item for item in listing.items if not item.is_folder]
+            ),
             next_marker=listing.next_marker,
             first_page=marker is None,
             sort=sort.value,
