@@ -43,7 +43,7 @@ from strongroom.content.models import File, FileRendition, FileVersion, Folder, 
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import download_claims, link_scope, shared_links
+from strongroom.sharing import download_claims, link_mail, link_scope, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Step, Visit
 from strongroom.web.templating import templates
@@ -324,7 +324,7 @@ def landing_context(
         "preview_only": link.preview_only,
         "viewer": visit.verified_email or (visit.user.label if visit.user else None),
         "title": item.name,
-        "facts": shared_links.link_facts(session, link, settings),
+        "facts": link_mail.link_facts(session, link, settings),
         "trail": trail(session, link, item, base),
     }
     if isinstance(item, Folder):
@@ -438,7 +438,7 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
             "base": base,
             "item": file,
             "trail": trail(session, link, file, base),
-            "facts": shared_links.link_facts(session, link, runtime.settings.sharing),
+            "facts": link_mail.link_facts(session, link, runtime.settings.sharing),
             "title": file.name,
             "expires_at": link.expires_at,
             "preview_only": link.preview_only,
@@ -752,7 +752,7 @@ def api_landing(token: str, request: Request) -> Response:
             "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         }
         if step is Step.READY:
-            facts = shared_links.link_facts(session, link, runtime.settings.sharing)
+            facts = link_mail.link_facts(session, link, runtime.settings.sharing)
             body.update(
                 downloads_left=download_claims.remaining(link),
                 shared_by=facts.shared_by,
