@@ -9,14 +9,17 @@ import re
 import socket
 import time
 import zipfile
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from strongroom.audit.events import AuditAction
 from strongroom.content.zips import entry_is_safe
+from strongroom.jobs import tasks
 from strongroom.runtime import Runtime
 from tests.api.test_if_range_and_interrupted_reads import BIG, _wait_for
 from tests.sharing.test_classification import classify, events, folder, link, put
+from tests.support.clock import AdjustableClock
 from tests.support.live import LiveServer
 from tests.support.users import UserFixture
 
@@ -109,7 +112,7 @@ def test_a_preview_only_folder_link_offers_no_zip(client: TestClient, alice: Use
 
 
 def test_seeking_and_resuming_count_as_one_download_for_one_visitor(
-    client: TestClient, app: object, alice: UserFixture
+    client: TestClient, app: object, runtime: Runtime, alice: UserFixture, clock: AdjustableClock
 ) -> None:
     data = bytes(range(256)) * 400
     file_id = put(client, alice, alice.root_id, "interview.mp4", data)
@@ -133,6 +136,10 @@ def test_seeking_and_resuming_count_as_one_download_for_one_visitor(
     with TestClient(app, headers={"User-Agent": "another browser"}) as other:  # type: ignore[arg-type]
         other.get(f"/s/{token}")
         assert other.get(f"/s/{token}/content/{file_id}", headers={"Range": "bytes=0-9"}).status_code == 410
+    # Once the window has passed, the claim is gone: resuming is a new download (none left).
+    clock.advance(timedelta(hours=runtime.settings.sharing.resume_hours, seconds=1))
+    tasks.forget_download_claims(runtime)
+    assert client.get(f"/s/{token}/content/{file_id}", headers={"Range": "bytes=10-"}).status_code == 410
 
 
 def test_revoking_a_link_cuts_its_running_zip_and_both_are_recorded(

@@ -107,6 +107,14 @@ def mail_link_notices(runtime: Runtime) -> None:
         )
 
 
+def forget_download_claims(runtime: Runtime) -> None:
+    from strongroom.db.session import transaction
+    from strongroom.sharing import download_claims
+
+    with transaction(runtime.sessions) as session:
+        download_claims.forget_expired(session, now=runtime.clock.now())
+
+
 def virus_scan(runtime: Runtime, payload: dict[str, Any]) -> None:
     from strongroom.skills import virus_scan as scanner
 
@@ -209,4 +217,5 @@ def periodic() -> list[Periodic]:
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
         # Wakes every minute; mails each owner at most once per [sharing] notify_every_seconds.
         Periodic("sharing.mail_link_notices", 60, mail_link_notices),
+        Periodic("sharing.forget_download_claims", 3600, forget_download_claims),
     ]

@@ -89,3 +89,9 @@ def remaining(link: SharedLink) -> int | None:
     if link.download_limit is None:
         return None
     return max(link.download_limit - link.download_count, 0)
+
+
+def forget_expired(session: Session, *, now: datetime) -> int:
+    """Remove claims whose window has passed (the worker, hourly); they no longer decide anything."""
+    result = session.execute(delete(LinkDownloadClaim).where(LinkDownloadClaim.expires_at <= now))
+    return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of a DELETE

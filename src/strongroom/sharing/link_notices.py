@@ -7,7 +7,7 @@ at most one mail per owner per `sharing.notify_every_seconds`, so a busy link do
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from strongroom import mail as mailer
@@ -23,6 +23,7 @@ from strongroom.sharing.models import LinkNotice, SharedLink
 from strongroom.uk_time import uk_time
 
 MAX_LINES = 200
+KEEP_SENT = timedelta(days=30)  # sent notices are kept a while only to space the mails; the audit trail stays
 
 
 def note(session: Session, link: SharedLink, *, what: str, visitor: str, at: datetime) -> None:
@@ -58,6 +59,7 @@ def mail_waiting_notices(
         select(LinkNotice).where(LinkNotice.sent_at.is_(None)).order_by(LinkNotice.owner_id, LinkNotice.at)
     ):
         waiting[notice.owner_id].append(notice)
+    session.execute(delete(LinkNotice).where(LinkNotice.sent_at < now - KEEP_SENT))
     mailed = 0
     for owner_id, notices in waiting.items():
         last = session.scalar(select(func.max(LinkNotice.sent_at)).where(LinkNotice.owner_id == owner_id))

@@ -33,11 +33,16 @@ from strongroom.content.models import Item
 from strongroom.db.base import new_id
 from strongroom.errors import Gone, InputError, NotAllowed, NotFound, Unauthenticated
 from strongroom.identity import users as identity_users
-from strongroom.identity.models import User
-from strongroom.sharing import download_claims, link_guessing, link_notices, one_time_codes, throttling
+from strongroom.sharing import (
+    download_claims,
+    link_guessing,
+    link_mail,
+    link_notices,
+    one_time_codes,
+    throttling,
+)
 from strongroom.sharing.models import LinkRecipient, SharedLink
 from strongroom.sharing.schemas import SharedLinkCreate, SharedLinkUpdate
-from strongroom.uk_time import uk_time
 
 
 def token_digest(token: str) -> str:
@@ -178,7 +183,7 @@ def create_shared_link(
         session, actor, AuditAction.LINK_CREATED, item=ref(item), details=details, reason=reason, at=now
     )
     if options.send_mail:
-        _mail_link(
+        link_mail.mail_link(
             session, link, item, recipients, url=f"{public_url}/s/{clear}", mail=mail, settings=settings
         )
         events.record(
@@ -190,56 +195,6 @@ def create_shared_link(
             at=now,
         )
     return link, clear
-
-
-@dataclass(frozen=True)
-class LinkFacts:
-    """What a recipient is told about a link: who shared it, from which force, about what, until when."""
-
-    shared_by: str | None
-    force: str
-    about: str
-    expires_at: datetime | None
-
-
-def link_facts(session: Session, link: SharedLink, settings: SharingSettings) -> LinkFacts:
-    user = session.get(User, link.created_by_id) if link.created_by_id else None
-    return LinkFacts(
-        shared_by=user.display_name if user else None,
-        force=settings.force_name,
-        about=link.about or "",
-        expires_at=link.expires_at,
-    )
-
-
-def _mail_link(
-    session: Session,
-    link: SharedLink,
-    item: Item,
-    recipients: list[str],
-    *,
-    url: str,
-    mail: MailSettings,
-    settings: SharingSettings,
-) -> None:
-    facts = link_facts(session, link, settings)
-    who = facts.shared_by or "Someone"
-    force = f" of {facts.force}" if facts.force else ""
-    kind = "a folder" if item.is_folder else "a file"
-    lines = [f"{who}{force} has shared {kind} with you: {item.name}"]
-    if facts.about:
-        lines.append(f"About: {facts.about}")
-    lines += ["", f"Open it here: {url}", ""]
-    if facts.expires_at is not None:
-        lines.append(f"The link works until {uk_time(facts.expires_at)}.")
-    if link.require_recipient_proof:
-        lines.append("You will be asked for your e-mail address and sent a code, to confirm it is you.")
-    if link.password_hash is not None:
-        lines.append(f"It needs a password, which {who} will give you separately.")
-    lines += ["", "Do not forward this message: everything done through the link is recorded."]
-    subject = f"{who}{force} shared {item.name} with you"[:200]
-    for email in recipients:
-        mailer.queue_mail(session, mail, mailer.Mail(to=email, subject=subject, body="\n".join(lines)))
 
 
 def access_link(

@@ -21,7 +21,7 @@ from strongroom.api.zips import zip_response
 from strongroom.content.zips import MAX_SELECTION, ZipPlan
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import download_claims, link_scope, link_zips, shared_links
+from strongroom.sharing import download_claims, link_mail, link_scope, link_zips, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Visit
 from strongroom.web.pages.shared_link import (
@@ -57,7 +57,7 @@ def folder_page(token: str, folder_id: str, request: Request) -> Response:
             "item": folder,
             "title": folder.name,
             "trail": trail(session, link, folder, base),
-            "facts": shared_links.link_facts(session, link, runtime.settings.sharing),
+            "facts": link_mail.link_facts(session, link, runtime.settings.sharing),
             "expires_at": link.expires_at,
             "preview_only": link.preview_only,
             "viewer": actor.label if actor.label != "anonymous" else None,

@@ -44,7 +44,7 @@ from strongroom.content.models import FileRendition, FileVersion, Folder, Item
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import download_claims, link_scope, shared_links
+from strongroom.sharing import download_claims, link_mail, link_scope, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Step, Visit
 from strongroom.web.templating import templates
@@ -325,7 +325,7 @@ def landing_context(
         "preview_only": link.preview_only,
         "viewer": visit.verified_email or (visit.user.label if visit.user else None),
         "title": item.name,
-        "facts": shared_links.link_facts(session, link, settings),
+        "facts": link_mail.link_facts(session, link, settings),
         "trail": trail(session, link, item, base),
     }
     if isinstance(item, Folder):
@@ -440,7 +440,7 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
             "base": base,
             "item": file,
             "trail": trail(session, link, file, base),
-            "facts": shared_links.link_facts(session, link, runtime.settings.sharing),
+            "facts": link_mail.link_facts(session, link, runtime.settings.sharing),
             "title": file.name,
             "expires_at": link.expires_at,
             "preview_only": link.preview_only,
@@ -754,7 +754,7 @@ def api_landing(token: str, request: Request) -> Response:
             "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         }
         if step is Step.READY:
-            facts = shared_links.link_facts(session, link, runtime.settings.sharing)
+            facts = link_mail.link_facts(session, link, runtime.settings.sharing)
             body.update(
                 downloads_left=download_claims.remaining(link),
                 shared_by=facts.shared_by,

@@ -44,7 +44,7 @@
       .catch(function () { /* the count shown stays; the next page load corrects it */ });
   }
   document.addEventListener("click", function (event) {
-    var control = event.target.closest && event.target.closest("[data-download]");
+    var control = event.target.closest && event.target.closest("a[data-download], button[data-download]");
     if (!control) { return; }
     var url = control.getAttribute("data-limits");
     [800, 2500].forEach(function (delay) { window.setTimeout(function () { refreshLimits(url); }, delay); });
