@@ -85,3 +85,23 @@ def test_a_host_clock_apart_from_the_database_fails(installed: Settings) -> None
     assert result.returncode == 1
     assert _lines(result.stdout)["clock"] == "FAIL", result.stdout
     assert "NTP" in result.stdout
+
+
+def test_single_sign_on_without_xmlsec1_fails(installed: Settings, tmp_path: Path) -> None:
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text("<md:EntityDescriptor/>")
+    env = {
+        "STRONGROOM_SSO__SAML__IDP_METADATA_FILE": str(metadata),
+        "STRONGROOM_SSO__SAML__XMLSEC_BINARY": str(tmp_path / "no-xmlsec1"),
+    }
+    result = run_cli(installed, "doctor", check=False, extra_env=env)
+    assert result.returncode == 1
+    assert _lines(result.stdout)["SAML"] == "FAIL"
+    assert "xmlsec1" in result.stdout
+    fixed = run_cli(
+        installed,
+        "doctor",
+        check=False,
+        extra_env={**env, "STRONGROOM_SSO__SAML__XMLSEC_BINARY": "/usr/bin/xmlsec1"},
+    )
+    assert _lines(fixed.stdout)["SAML"] == "OK"

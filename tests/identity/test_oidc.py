@@ -216,3 +216,9 @@ def test_sign_out_also_signs_out_at_the_provider(sso_server: LiveServer, browser
     while again.status_code in {302, 303}:
         again = browser.get(urljoin(str(again.url), again.headers["location"]))
     assert 'name="prompt" value="login"' in again.text
+
+
+def test_the_sign_out_hop_only_leads_to_the_provider(sso_server: LiveServer, browser: httpx.Client) -> None:
+    hop = browser.get(f"{sso_server.url}/auth/oidc/logout", params={"to": "https://evil.example/session/end"})
+    assert hop.status_code == 303
+    assert hop.headers["location"] == "/login?signed_out=1"

@@ -124,3 +124,10 @@ def test_an_unusable_email_or_group_name_from_the_provider_is_not_kept(runtime: 
     assert caught.value.data["reason"] == "bad_email"
     _, names = _sign_in(runtime, sso.SsoProfile(**{**PROFILE.__dict__, "groups": ("CID", "Admins\u202e")}))
     assert names == {"CID"}  # the name with a text-direction override is left out, not trusted
+
+
+def test_without_single_sign_on_there_is_no_button_and_no_sso_pages(client: TestClient) -> None:
+    assert "Sign in with" not in client.get("/login").text
+    for path in ("/auth/oidc/start", "/auth/oidc/callback", "/auth/saml/start", "/auth/saml/metadata"):
+        assert client.get(path, follow_redirects=False).status_code == 404
+    assert client.post("/auth/saml/acs", data={"SAMLResponse": "x"}).status_code == 404

@@ -286,6 +286,9 @@ def run(data_dir: Path | None) -> None:
     findings = [*_insecure(settings, refused), *_keys(settings), *_database(settings)]
     findings += [*_blobs(settings), *_proxies(settings), *_space(settings)]
     findings += [*_tools()]
+    from strongroom.cli import doctor_sso  # its own module: single sign-on's checks
+
+    findings += doctor_sso.checks(settings)
     for finding in findings:
         typer.echo(f"{finding.level.value:<4}  {finding.name}: {finding.message}")
         if finding.fix:

@@ -151,16 +151,18 @@ def account_for(
                 raise SignInRefused(
                     "Your force account's e-mail address cannot be used here.", reason="bad_email"
                 ) from exc
-        session.add(
-            SsoIdentity(
-                provider=profile.provider,
-                subject=profile.subject,
-                user_id=user.id,
-                linked_at=now,
-                last_sign_in_at=now,
-            )
+        link = SsoIdentity(
+            provider=profile.provider,
+            subject=profile.subject,
+            user_id=user.id,
+            linked_at=now,
+            last_sign_in_at=now,
         )
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(link)
+        except IntegrityError as exc:  # the same first sign-in finished at once in another browser
+            raise SignInRefused("You signed in twice at once. Start again.", reason="concurrent") from exc
         events.record(
             session,
             system,
@@ -233,8 +235,14 @@ def _directory_group(session: Session, system: Actor, external_id: str, now: dat
     group = Group(
         id=new_id("grp"), name=name, name_key=name.casefold(), external_id=external_id, created_at=now
     )
-    session.add(group)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(group)
+    except IntegrityError:  # another member's first sign-in made it at the same moment: use theirs
+        made = session.scalar(select(Group).where(Group.external_id == external_id))
+        if made is None:
+            raise
+        return made
     events.record(
         session,
         system,

@@ -21,7 +21,7 @@ from strongroom.actors import Origin
 from strongroom.api.deps import RuntimeDep, origin_of
 from strongroom.content import folders as content_folders
 from strongroom.db.session import transaction
-from strongroom.errors import NotFound, SignInRefused
+from strongroom.errors import NotFound, SignInRefused, Unavailable
 from strongroom.identity import sessions, sso
 from strongroom.identity.models import SsoRequest
 from strongroom.runtime import Runtime
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 BROWSER_COOKIE = "sr_sso"
+_MISSING_EXTRA = "Single sign-on is configured but not installed: pip install 'strongroom[sso]'."
 
 
 def oidc_client(request: Request, runtime: Runtime) -> OidcClient:
@@ -48,7 +49,10 @@ def oidc_client(request: Request, runtime: Runtime) -> OidcClient:
         raise NotFound("page", None)
     client: OidcClient | None = getattr(request.app.state, "oidc_client", None)
     if client is None:
-        from strongroom.identity.oidc import OidcClient  # authlib and joserfc load only where used
+        try:
+            from strongroom.identity.oidc import OidcClient  # authlib and joserfc load only where used
+        except ImportError as exc:
+            raise Unavailable(_MISSING_EXTRA) from exc
 
         client = OidcClient(settings, redirect_uri=f"{runtime.settings.public_url}/auth/oidc/callback")
         request.app.state.oidc_client = client
@@ -62,7 +66,10 @@ def saml_client(request: Request, runtime: Runtime) -> SamlClient:
         raise NotFound("page", None)
     client: SamlClient | None = getattr(request.app.state, "saml_client", None)
     if client is None:
-        from strongroom.identity.saml import SamlClient  # pysaml2 loads only where used
+        try:
+            from strongroom.identity.saml import SamlClient  # pysaml2 loads only where used
+        except ImportError as exc:
+            raise Unavailable(_MISSING_EXTRA) from exc
 
         client = SamlClient(settings, public_url=runtime.settings.public_url)
         request.app.state.saml_client = client
