@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from strongroom.clock import Clock
 from strongroom.config import PreviewSettings
 from strongroom.content import media_types, renditions, transcoding
 from strongroom.content.folders import ref
-from strongroom.content.models import File, FileRendition, FileVersion, Item
+from strongroom.content.models import File, FileRendition, FileVersion
 from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend
 from strongroom.db.session import transaction
 from strongroom.errors import NotFound
@@ -161,9 +161,10 @@ def render_thumbnail(
     return "ready"
 
 
-def with_thumbnails(session: Session, files: Collection[Item]) -> set[str]:
-    """The ids of those files whose current version has a ready thumbnail (one query, for a list)."""
-    versions = {f.current_version_id for f in files if f.current_version_id}
+def with_thumbnails(session: Session, current_versions: Iterable[str | None]) -> set[str]:
+    """The ids of the files whose current version (one of `current_versions`) has a ready thumbnail
+    (one query, for a list)."""
+    versions = {v for v in current_versions if v}
     if not versions:
         return set()
     query = (

@@ -86,7 +86,7 @@ def folder_page(
             is_root=folder.id == user.root_folder_id,
             items=listing.items,
             thumbnails=content_thumbnails.with_thumbnails(
-                session, [item for item in listing.items if not item.is_folder]
+                session, [item.current_version_id for item in listing.items if not item.is_folder]
             ),
             next_marker=listing.next_marker,
             first_page=marker is None,
