@@ -21,7 +21,6 @@ import binascii
 import json
 import os
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.errors import Conflict, NotFound
 from strongroom.storage.key_providers import key_files
-from strongroom.storage.keys import DATA_KEY_SIZE, KekInfo, KeyProviderUnavailable, KeyUnavailable, WrappedKey
+from strongroom.storage.keys import DATA_KEY_SIZE, KekInfo, KeyUnavailable, WrappedKey
 
 FILE_FORMAT: Final = 2
 READABLE_FORMATS: Final = frozenset({1, 2})
@@ -59,7 +58,6 @@ class _State:
     keks: dict[str, _Kek]  # insertion order = creation order
     retired: dict[str, str]  # id -> retired_at, so that a read of retired data says so
     legacy_signing_key: str | None  # format 1's audit signing key, until it has moved out
-    stamp: key_files.FileStamp | None = None
 
 
 def _now() -> str:
@@ -72,47 +70,25 @@ def _new_kek() -> _Kek:
 
 
 class FileKeyProvider:
-    """KeyProvider over a local key file. Thread-safe: reloads and changes hold a lock; reads use a
-    snapshot."""
+    """KeyProvider over a local key file. Thread-safe: changes hold the writer lock; reads use the
+    generation loaded until the file changes."""
 
-    def __init__(self, path: Path, state: _State) -> None:
-        self._path = path
-        self._state = state
-        self._lock = threading.Lock()
+    def __init__(self, file: key_files.KeyFile[_State]) -> None:
+        self._file = file
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Self:
         """Load the key file at `path`; if it is missing and `create`, make one holding one KEK.
 
-        Processes that start together on an empty data dir make one file between them: creation
-        happens under the writer lock, after looking again. Raises KeyUnavailable if the file is
-        missing (and not `create`), unreadable or malformed.
+        Processes that start together on an empty data dir make one file between them. Raises
+        KeyUnavailable if the file is missing (and not `create`), unreadable or malformed.
         """
-        state = _load(path)
-        if state is None:
-            if not create:
-                raise KeyUnavailable(f"The key file {path} does not exist.")
-            with key_files.writer_lock(path):
-                state = _load(path)
-                if state is None:
-                    kek = _new_kek()
-                    state = _State(1, kek.id, {kek.id: kek}, {}, None)
-                    state = replace(state, stamp=key_files.write_atomically(path, _serialise(state)))
-        return cls(path, state)
+        file = key_files.KeyFile(path, parse=_parse, serialise=_serialise, what="key file")
+        file.open(create=_first_generation if create else None)
+        return cls(file)
 
     def _fresh(self) -> _State:
-        """The generation on disk now: the snapshot if the file has not changed, else a reload."""
-        state = self._state
-        if key_files.stamp_of(self._path) == state.stamp:
-            return state
-        with self._lock:
-            loaded = _load(self._path)
-            if loaded is None:
-                raise KeyProviderUnavailable(
-                    f"The key file {self._path} has disappeared; restore it from backup."
-                )
-            self._state = loaded
-            return loaded
+        return self._file.fresh()
 
     def current_kek_id(self) -> str:
         return self._fresh().current
@@ -156,21 +132,7 @@ class FileKeyProvider:
         return dek
 
     def _change(self, make: Callable[[_State], _State]) -> _State:
-        """Apply `make` to the generation on disk, under the writer lock, and write the next one.
-
-        Disk first: a KEK that wrapped a DEK must never exist only in memory.
-        """
-        with self._lock, key_files.writer_lock(self._path):
-            on_disk = _load(self._path)
-            if on_disk is None:
-                raise KeyProviderUnavailable(
-                    f"The key file {self._path} has disappeared; restore it from backup."
-                )
-            state = make(on_disk)
-            state = replace(state, generation=on_disk.generation + 1)
-            state = replace(state, stamp=key_files.write_atomically(self._path, _serialise(state)))
-            self._state = state
-            return state
+        return self._file.change(lambda on_disk: replace(make(on_disk), generation=on_disk.generation + 1))
 
     def add_kek(self) -> str:
         kek = _new_kek()
@@ -219,15 +181,12 @@ class FileKeyProvider:
         self._change(lambda old: replace(old, legacy_signing_key=None))
 
 
-def _load(path: Path) -> _State | None:
-    found = key_files.read_if_present(path)
-    if found is None:
-        return None
-    raw, stamp = found
-    return replace(_parse(raw, path=path), stamp=stamp)
+def _first_generation() -> _State:
+    kek = _new_kek()
+    return _State(1, kek.id, {kek.id: kek}, {}, None)
 
 
-def _parse(raw: bytes, *, path: Path) -> _State:
+def _parse(raw: bytes, path: Path) -> _State:
     try:
         doc: Any = json.loads(raw)
         if doc["format"] not in READABLE_FORMATS:

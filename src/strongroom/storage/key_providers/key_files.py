@@ -11,12 +11,16 @@ loaded and reload when it changed.
 import fcntl
 import os
 import secrets
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from strongroom.storage.keys import KeyProviderUnavailable
+from strongroom.storage.keys import KeyProviderUnavailable, KeyUnavailable
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -105,3 +109,70 @@ def write_atomically(path: Path, data: bytes) -> FileStamp:
     except OSError as exc:
         raise KeyProviderUnavailable(f"The key file {path} cannot be written: {exc.strerror}.") from exc
     return stamp_of(path)
+
+
+class KeyFile(Generic[S]):
+    """One key file as a process sees it: the generation loaded (state `S`, parsed and serialised by
+    the caller), reloaded when the file's stamp changes, created once, changed whole under the writer
+    lock. Thread-safe; readers of `fresh()` need no lock while the file is unchanged."""
+
+    def __init__(
+        self, path: Path, *, parse: Callable[[bytes, Path], S], serialise: Callable[[S], bytes], what: str
+    ) -> None:
+        self.path = path
+        self._parse = parse
+        self._serialise = serialise
+        self._what = what
+        self._lock = threading.Lock()
+        self._loaded: tuple[S, FileStamp] | None = None
+
+    def _read(self) -> tuple[S, FileStamp] | None:
+        found = read_if_present(self.path)
+        if found is None:
+            return None
+        raw, stamp = found
+        return self._parse(raw, self.path), stamp
+
+    def open(self, *, create: Callable[[], S] | None) -> S:
+        """Load the file; if it is missing, make it with `create` (under the writer lock, after looking
+        again, so processes starting together make one). Raises KeyUnavailable if it is missing and
+        `create` is None, or unreadable or malformed."""
+        loaded = self._read()
+        if loaded is None:
+            if create is None:
+                raise KeyUnavailable(f"The {self._what} {self.path} does not exist.")
+            with writer_lock(self.path):
+                loaded = self._read()
+                if loaded is None:
+                    state = create()
+                    loaded = state, write_atomically(self.path, self._serialise(state))
+        self._loaded = loaded
+        return loaded[0]
+
+    def _gone(self) -> KeyProviderUnavailable:
+        return KeyProviderUnavailable(
+            f"The {self._what} {self.path} has disappeared; restore it from backup."
+        )
+
+    def fresh(self) -> S:
+        """The generation on disk now: the one loaded if the file has not changed, else a reload."""
+        loaded = self._loaded
+        if loaded is not None and stamp_of(self.path) == loaded[1]:
+            return loaded[0]
+        with self._lock:
+            reloaded = self._read()
+            if reloaded is None:
+                raise self._gone()
+            self._loaded = reloaded
+            return reloaded[0]
+
+    def change(self, make: Callable[[S], S]) -> S:
+        """Apply `make` to the generation on disk, under the writer lock, and write the result.
+        Disk first: a key that wrapped or signed anything must never exist only in memory."""
+        with self._lock, writer_lock(self.path):
+            on_disk = self._read()
+            if on_disk is None:
+                raise self._gone()
+            state = make(on_disk[0])
+            self._loaded = state, write_atomically(self.path, self._serialise(state))
+            return state

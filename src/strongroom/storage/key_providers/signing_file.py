@@ -14,7 +14,6 @@ every process when the file's stamp changes.
 import base64
 import binascii
 import json
-import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from strongroom.audit.checkpoints import key_id
 from strongroom.storage.key_providers import key_files
 from strongroom.storage.key_providers.file import FileKeyProvider
-from strongroom.storage.keys import KeyProviderUnavailable, KeyUnavailable
+from strongroom.storage.keys import KeyUnavailable
 from strongroom.storage.signing_keys import SigningKeyInfo
 
 FILE_FORMAT: Final = 1
@@ -48,16 +47,13 @@ class _State:
     generation: int
     history: tuple[SigningKeyInfo, ...]  # oldest first; the last is current
     private: Ed25519PrivateKey
-    stamp: key_files.FileStamp | None = None
 
 
 class FileAuditSigningKey:
-    """AuditSigningKey over a local file. Thread-safe: reloads and changes hold a lock."""
+    """AuditSigningKey over a local file. Thread-safe: changes hold the writer lock."""
 
-    def __init__(self, path: Path, state: _State) -> None:
-        self._path = path
-        self._state = state
-        self._lock = threading.Lock()
+    def __init__(self, file: key_files.KeyFile[_State]) -> None:
+        self._file = file
 
     @classmethod
     def open(cls, path: Path, *, seed: bytes | None = None, create: bool = True) -> Self:
@@ -66,30 +62,17 @@ class FileAuditSigningKey:
 
         Raises KeyUnavailable if the file is missing (and not `create`), unreadable or malformed.
         """
-        state = _load(path)
-        if state is None:
-            if not create:
-                raise KeyUnavailable(f"The audit signing key file {path} does not exist.")
-            with key_files.writer_lock(path):
-                state = _load(path)
-                if state is None:
-                    private = (
-                        Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
-                    )
-                    state = _State(1, (_info(public_bytes(private)),), private)
-                    state = replace(state, stamp=key_files.write_atomically(path, _serialise(state)))
-        return cls(path, state)
+
+        def first() -> _State:
+            private = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
+            return _State(1, (_info(public_bytes(private)),), private)
+
+        file = key_files.KeyFile(path, parse=_parse, serialise=_serialise, what="audit signing key file")
+        file.open(create=first if create else None)
+        return cls(file)
 
     def _fresh(self) -> _State:
-        state = self._state
-        if key_files.stamp_of(self._path) == state.stamp:
-            return state
-        with self._lock:
-            loaded = _load(self._path)
-            if loaded is None:
-                raise KeyProviderUnavailable(f"The audit signing key file {self._path} has disappeared.")
-            self._state = loaded
-            return loaded
+        return self._file.fresh()
 
     def sign(self, message: bytes) -> bytes:
         return self._fresh().private.sign(message)
@@ -117,10 +100,7 @@ class FileAuditSigningKey:
     def _change(
         self, private: Ed25519PrivateKey | None, *, retire_current: bool = False, earlier: bytes | None = None
     ) -> SigningKeyInfo:
-        with self._lock, key_files.writer_lock(self._path):
-            old = _load(self._path)
-            if old is None:
-                raise KeyProviderUnavailable(f"The audit signing key file {self._path} has disappeared.")
+        def next_generation(old: _State) -> _State:
             now = datetime.now(UTC)
             history = list(old.history)
             if earlier is not None:
@@ -128,10 +108,9 @@ class FileAuditSigningKey:
             if retire_current and private is not None:
                 history[-1] = replace(history[-1], retired_at=now)
                 history.append(_info(public_bytes(private)))
-            state = _State(old.generation + 1, tuple(history), private or old.private)
-            state = replace(state, stamp=key_files.write_atomically(self._path, _serialise(state)))
-            self._state = state
-            return state.history[-1]
+            return _State(old.generation + 1, tuple(history), private or old.private)
+
+        return self._file.change(next_generation).history[-1]
 
 
 def open_beside(keys: FileKeyProvider, path: Path) -> FileAuditSigningKey:
@@ -150,15 +129,7 @@ def open_beside(keys: FileKeyProvider, path: Path) -> FileAuditSigningKey:
     return signing
 
 
-def _load(path: Path) -> _State | None:
-    found = key_files.read_if_present(path)
-    if found is None:
-        return None
-    raw, stamp = found
-    return replace(_parse(raw, path=path), stamp=stamp)
-
-
-def _parse(raw: bytes, *, path: Path) -> _State:
+def _parse(raw: bytes, path: Path) -> _State:
     try:
         doc: Any = json.loads(raw)
         if doc["format"] != FILE_FORMAT:
