@@ -172,6 +172,24 @@ def range_only(work: Path, size: int, samples: int) -> None:
     shutil.rmtree(work / "range", ignore_errors=True)
 
 
+def startup(work: Path, runs: int) -> None:
+    """`strongroom serve` on a migrated data dir: wall time and the process's CPU to the first
+    /healthz answer, and its RSS then (idle). Median of `runs` starts."""
+    walls, cpus, rsss = [], [], []
+    for run in range(runs):
+        with strongroom_server(work / f"start-{run}") as server:
+            walls.append(server.started_after)
+            cpus.append(server.cpu_seconds())
+            rsss.append(server.rss_mib())
+        shutil.rmtree(work / f"start-{run}", ignore_errors=True)
+    print(load_average())
+    print(
+        f"start-up to the first answer: median {statistics.median(walls):.2f} s wall, "
+        f"{statistics.median(cpus):.2f} s CPU, idle RSS {statistics.median(rsss):.0f} MiB "
+        f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s)"
+    )
+
+
 def peak_rss(work: Path, size: int) -> None:
     source = make_file(work / "rss-source.bin", size)
     with strongroom_server(work / "rss") as server:
@@ -278,7 +296,7 @@ def main() -> None:
     parser.add_argument(
         "--work", type=Path, default=None, help="scratch dir on the disk to measure (default: a temp dir)"
     )
-    parser.add_argument("--only", choices=["transfer", "rss", "listing", "range"], default=None)
+    parser.add_argument("--only", choices=["transfer", "rss", "listing", "range", "startup"], default=None)
     parser.add_argument(
         "--doors", default="rest", help=f"comma-separated doors for transfer: {', '.join(DOORS)}"
     )
@@ -295,6 +313,8 @@ def main() -> None:
                 parser.error(f"--doors takes {', '.join(DOORS)}")
             for engine in args.engines.split(","):
                 transfer_ratio(work, int(args.size_gib * 2**30), args.runs, doors, engine)
+        if args.only == "startup":
+            startup(work, args.runs)
         if args.only == "range":
             range_only(work, int(args.size_gib * 2**30), args.range_samples)
         if args.only in (None, "rss"):

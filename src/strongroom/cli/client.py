@@ -5,6 +5,8 @@ It speaks only the public API (REST under /api/v1 and tus), with a personal acce
 in or token refused, 4 not found.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from collections.abc import Iterator
@@ -12,22 +14,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-import platformdirs
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
 from strongroom.cli.client_transfers import (
     EXIT_AUTH,
@@ -41,14 +31,45 @@ from strongroom.cli.client_transfers import (
     tus_upload,
 )
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
+    from rich.progress import Progress
+
+# httpx (which brings rich and pygments) and rich are imported when a client command runs: the
+# server process loads this module to register the commands, and must not pay ~5 MiB for them.
+
+
+class _LazyConsole:
+    """A rich Console made on first use."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+console = _LazyConsole(stderr=True)
+out = _LazyConsole(stderr=False)
 
 
 def config_dir() -> Path:
     """The client's config directory; STRONGROOM_CLIENT_DIR overrides the platform's default."""
     override = os.environ.get("STRONGROOM_CLIENT_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir("strongroom"))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("strongroom"))
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,8 @@ def load_credentials() -> Credentials:
 
 @contextmanager
 def api(creds: Credentials | None = None) -> Iterator[httpx.Client]:
+    import httpx
+
     creds = creds or load_credentials()
     with httpx.Client(
         base_url=creds.url,
@@ -127,6 +150,8 @@ def ls(
 ) -> None:
     """List a folder: folders first, then files, with sizes and SHA-256."""
     with reported(), api() as http:
+        from rich.table import Table
+
         table = Table("type", "name", "size", "sha256", "id")
         for item in _items(http, folder_id):
             if as_json:
@@ -150,13 +175,22 @@ def _items(http: httpx.Client, folder_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=console.real(),
         transient=False,
     )
 
@@ -339,6 +373,8 @@ def report(
         out.print_json(json.dumps(data))
         return
     events = data if isinstance(data, list) else data.get("events") or data.get("items") or []
+    from rich.table import Table
+
     table = Table("time", "action", "who", "ip", "item")
     for event in events:
         table.add_row(

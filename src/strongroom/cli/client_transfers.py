@@ -4,6 +4,8 @@ Kept apart from the commands (cli/client.py) so that the protocol work reads on 
 failure is a ClientError carrying the exit code the command ends with.
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import json
@@ -12,10 +14,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx  # imported where used: a server process loads this module and never the client
 
 TUS: Final = {"Tus-Resumable": "1.0.0"}
 CHUNK_BYTES: Final = 256 * 1024 * 1024
@@ -161,7 +164,7 @@ def tus_upload(
             ),
             what=f"upload {source}",
         )
-        url = str(httpx.URL(str(http.base_url)).join(created.headers["Location"]))
+        url = str(http.base_url.join(created.headers["Location"]))
         resume.put(key, url)
     resumed_from = offset
     progress(offset)
