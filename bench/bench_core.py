@@ -75,7 +75,7 @@ def transfer_ratio(
     (PUT/GET /dav/), each timed against the nginx run just before it."""
     source = make_file(work / "source.bin", size)
     gigabytes = size / 1e9
-    engine_env = {"STRONGROOM_SERVER__ENGINE": engine}
+    engine_env = {"STRONGROOM_SERVER__ENGINE": engine} if engine != "uvicorn" else {}
     with (
         strongroom_server(work / "sr", extra_env=engine_env) as server,
         nginx_process(work / "ngx") as nginx,
@@ -133,15 +133,25 @@ def transfer_ratio(
                 f" {cpu_of(ours):.2f} CPU-s/GB (decrypt)              | nginx {mbps(size, median(wall[theirs])):7.0f}"
                 f" MB/s, {cpu_of(theirs):.2f} CPU-s/GB (sendfile)        | ratio {ratio_of_runs(wall[ours], wall[theirs]):.2f}x"
             )
-        range_latency(server.url, server.token, file_id, size)
+        range_latency(server.url, server.token, file_id, size, server_cpu=server.cpu_seconds)
     shutil.rmtree(work / "sr", ignore_errors=True)
     shutil.rmtree(work / "ngx", ignore_errors=True)
 
 
-def range_latency(url: str, token: str, file_id: str, size: int, samples: int = 200) -> None:
-    """64 KiB Range reads at offsets spread over the whole file (seeded, so runs compare)."""
+def range_latency(
+    url: str,
+    token: str,
+    file_id: str,
+    size: int,
+    *,
+    samples: int = 200,
+    server_cpu: Callable[[], float] | None = None,
+) -> None:
+    """64 KiB Range reads at offsets spread over the whole file (seeded, so runs compare); with
+    `server_cpu`, also the server's CPU per request (what a quiet machine's latency is made of)."""
     picks = random.Random(14)
     timings = []
+    cpu_before = server_cpu() if server_cpu else 0.0
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as client:
         for _ in range(samples):
             start = picks.randrange(0, size - 65536)
@@ -151,10 +161,12 @@ def range_latency(url: str, token: str, file_id: str, size: int, samples: int = 
             )
             timings.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 206 and len(response.content) == 65536
+    cpu_ms = (server_cpu() - cpu_before) / samples * 1000 if server_cpu else float("nan")
     timings.sort()
     print(
         f"range read of 64 KiB anywhere in {size / 2**30:.1f} GiB: median {statistics.median(timings):.2f} ms, "
-        f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms over {samples} requests (each one audited)"
+        f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms over {samples} requests (each one audited); "
+        f"server CPU {cpu_ms:.2f} ms per request"
     )
 
 
@@ -167,9 +179,27 @@ def range_only(work: Path, size: int, samples: int) -> None:
             f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
         ).json()["items"][0]["id"]
         print(load_average())
-        range_latency(server.url, server.token, file_id, size, samples)
+        range_latency(server.url, server.token, file_id, size, samples=samples, server_cpu=server.cpu_seconds)
         print(load_average())
     shutil.rmtree(work / "range", ignore_errors=True)
+
+
+def startup(work: Path, runs: int) -> None:
+    """`strongroom serve` on a migrated data dir: wall time and the process's CPU to the first
+    /healthz answer, and its RSS then (idle). Median of `runs` starts."""
+    walls, cpus, rsss = [], [], []
+    for run in range(runs):
+        with strongroom_server(work / f"start-{run}") as server:
+            walls.append(server.started_after)
+            cpus.append(server.cpu_seconds())
+            rsss.append(server.rss_mib())
+        shutil.rmtree(work / f"start-{run}", ignore_errors=True)
+    print(load_average())
+    print(
+        f"start-up to the first answer: median {statistics.median(walls):.2f} s wall, "
+        f"{statistics.median(cpus):.2f} s CPU, idle RSS {statistics.median(rsss):.0f} MiB "
+        f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s)"
+    )
 
 
 def peak_rss(work: Path, size: int) -> None:
@@ -278,7 +308,7 @@ def main() -> None:
     parser.add_argument(
         "--work", type=Path, default=None, help="scratch dir on the disk to measure (default: a temp dir)"
     )
-    parser.add_argument("--only", choices=["transfer", "rss", "listing", "range"], default=None)
+    parser.add_argument("--only", choices=["transfer", "rss", "listing", "range", "startup"], default=None)
     parser.add_argument(
         "--doors", default="rest", help=f"comma-separated doors for transfer: {', '.join(DOORS)}"
     )
@@ -295,6 +325,8 @@ def main() -> None:
                 parser.error(f"--doors takes {', '.join(DOORS)}")
             for engine in args.engines.split(","):
                 transfer_ratio(work, int(args.size_gib * 2**30), args.runs, doors, engine)
+        if args.only == "startup":
+            startup(work, args.runs)
         if args.only == "range":
             range_only(work, int(args.size_gib * 2**30), args.range_samples)
         if args.only in (None, "rss"):

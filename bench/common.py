@@ -24,14 +24,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 120) -> None:
+def wait_http(url: str, timeout: float = 120, poll: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             httpx.get(url, timeout=1)
             return
         except httpx.TransportError:
-            time.sleep(0.1)
+            time.sleep(poll)
     raise RuntimeError(f"{url} did not answer")
 
 
@@ -41,6 +41,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     token: str
     data_dir: Path
+    started_after: float = 0.0  # seconds from Popen to the first /healthz answer
 
     def peak_rss_mib(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -89,6 +90,7 @@ def strongroom_server(data_dir: Path, *, extra_env: dict[str, str] | None = None
         text=True,
     ).stdout.strip()
     port = free_port()
+    launched = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "strongroom", "serve", "--port", str(port)],
         env=env,
@@ -97,8 +99,9 @@ def strongroom_server(data_dir: Path, *, extra_env: dict[str, str] | None = None
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/healthz")
-        yield Server(url=url, proc=proc, token=token, data_dir=data_dir)
+        wait_http(url + "/healthz", poll=0.02)
+        started_after = time.perf_counter() - launched
+        yield Server(url=url, proc=proc, token=token, data_dir=data_dir, started_after=started_after)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -8,7 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("sqlalchemy", "fastapi", "starlette", "fpdf", "fontTools", "alembic", "pydantic_settings")
+HEAVY = (
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "fpdf",
+    "fontTools",
+    "alembic",
+    "pydantic_settings",
+    "httpx",
+)
 
 PROBE = """
 import json, runpy, sys
@@ -49,13 +58,18 @@ def test_a_command_group_help_stays_light_too() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_the_server_app_loads_the_pdf_library_only_when_a_report_is_made() -> None:
-    probe = "import json, sys, strongroom.app; print(json.dumps(sorted(sys.modules)))"
+def test_the_server_loads_neither_the_pdf_library_nor_the_cli_client_libraries() -> None:
+    # The PDF library loads when a report is made; httpx (with rich and pygments) when a client
+    # command runs: the server process registers the client commands but never runs them.
+    probe = (
+        "import json, sys, strongroom.cli, strongroom.cli.server, strongroom.app; "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
-    assert loaded.isdisjoint({"fpdf", "fontTools"})
+    assert loaded.isdisjoint({"fpdf", "fontTools", "httpx", "pygments"})
 
 
 def test_the_server_app_and_a_start_on_a_current_schema_do_not_load_alembic(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ or the address saved by `login`) for scripts and CI. Folders and files are named
 1 failure, 2 usage, 3 not signed in or token refused, 4 not found.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from collections.abc import Iterator
@@ -14,21 +16,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import platformdirs
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
 from strongroom.cli import client_paths
 from strongroom.cli.client_transfers import (
@@ -42,14 +32,45 @@ from strongroom.cli.client_transfers import (
     tus_upload,
 )
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
+    from rich.progress import Progress
+
+# httpx (which brings rich and pygments) and rich are imported when a client command runs: the
+# server process loads this module to register the commands, and must not pay ~5 MiB for them.
+
+
+class _LazyConsole:
+    """A rich Console made on first use."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+console = _LazyConsole(stderr=True)
+out = _LazyConsole(stderr=False)
 
 
 def config_dir() -> Path:
     """The client's config directory; STRONGROOM_CLIENT_DIR overrides the platform's default."""
     override = os.environ.get("STRONGROOM_CLIENT_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir("strongroom"))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("strongroom"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,8 @@ def load_credentials() -> Credentials:
 
 @contextmanager
 def api(creds: Credentials | None = None) -> Iterator[httpx.Client]:
+    import httpx
+
     creds = creds or load_credentials()
     with httpx.Client(
         base_url=creds.url,
@@ -110,6 +133,8 @@ def api(creds: Credentials | None = None) -> Iterator[httpx.Client]:
 @contextmanager
 def reported() -> Iterator[None]:
     """Turn ClientErrors into a message and the exit code the module docstring promises."""
+    import httpx
+
     try:
         yield
     except ClientError as exc:
@@ -157,6 +182,8 @@ def ls(
 ) -> None:
     """List a folder: folders first, then files, with sizes and SHA-256."""
     with reported(), api() as http:
+        from rich.table import Table
+
         table = Table("type", "name", "size", "sha256", "id")
         for item in client_paths.items(http, client_paths.folder_id(http, folder)):
             if as_json:
@@ -169,13 +196,22 @@ def ls(
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=console.real(),
         transient=False,
     )
 

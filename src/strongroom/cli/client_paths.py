@@ -5,11 +5,14 @@ compares names. An argument that is an id (`fo_…`, `fi_…`) or `root` is take
 that kept ids still work.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from strongroom.cli.client_transfers import EXIT_NOT_FOUND, EXIT_USAGE, ClientError, check
 

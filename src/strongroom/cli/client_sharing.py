@@ -4,7 +4,6 @@ from typing import Any
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
 from strongroom.cli import client_paths
 from strongroom.cli.client import JsonOption, api, console, emit, out, reported
@@ -105,6 +104,8 @@ def report(
         for event in events:
             emit(event)
         return
+    from rich.table import Table
+
     table = Table("time", "action", "who", "ip", "item")
     for event in events:
         table.add_row(

@@ -4,6 +4,8 @@ Kept apart from the commands (cli/client.py) so that the protocol work reads on 
 failure is a ClientError carrying the exit code the command ends with.
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import json
@@ -12,10 +14,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx  # imported where used: a server process loads this module and never the client
 
 TUS: Final = {"Tus-Resumable": "1.0.0"}
 CHUNK_BYTES: Final = 256 * 1024 * 1024
@@ -115,7 +118,7 @@ class ResumeStore:
             tmp.replace(self._path)
 
 
-def _slice(stream: BinaryIO, offset: int, length: int, digest: "hashlib._Hash") -> Iterator[bytes]:
+def _slice(stream: BinaryIO, offset: int, length: int, digest: hashlib._Hash) -> Iterator[bytes]:
     """Bytes [offset, offset + length) of the file, read as they are sent (a chunk is never held
     whole) and hashed as they go, so the SHA-256 printed is of the bytes that were sent."""
     stream.seek(offset)
@@ -171,7 +174,7 @@ def tus_upload(
             ),
             what=f"upload {source}",
         )
-        url = str(httpx.URL(str(http.base_url)).join(created.headers["Location"]))
+        url = str(http.base_url.join(created.headers["Location"]))
         resume.put(key, url)
     resumed_from = offset
     progress(offset)

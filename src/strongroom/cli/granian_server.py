@@ -36,12 +36,15 @@ def bytes_bodies(app: ASGIApp) -> ASGIApp:
 
 def run_granian(app: ASGIApp, server: ServerSettings) -> None:
     """Serve `app` until SIGINT or SIGTERM; one worker in this process, so the runtime is shared."""
-    from granian.constants import Interfaces, Loops
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
-    from granian.server.embed import Server
+    try:
+        from granian.constants import Interfaces
+        from granian.http import HTTP1Settings
+        from granian.log import LogLevels
+        from granian.server.embed import Server
+    except ImportError as exc:
+        msg = 'engine = "granian" needs granian: pip install "strongroom[granian]"'
+        raise SystemExit(msg) from exc
 
-    del Loops  # the embedded server runs on the loop asyncio.run makes (uvloop's policy below)
     embedded = Server(
         bytes_bodies(app),
         address=server.host,

@@ -102,15 +102,16 @@ def serve(
             f"{settings.data_dir / 'admin-password.txt'}"
         )
     tune_malloc()
-    freeze_startup_objects()
+    app = create_app(runtime)
+    freeze_startup_objects()  # after building the app, so its routes and models are frozen too
     background = build_worker(runtime)
     background.start_thread()
     if server.engine == "granian":
         from strongroom.cli.granian_server import run_granian
 
-        run_granian(create_app(runtime), server)
+        run_granian(app, server)
         return
-    uvicorn.Server(uvicorn_config(create_app(runtime), server)).run()
+    uvicorn.Server(uvicorn_config(app, server)).run()
 
 
 def uvicorn_config(app: "ASGIApp", server: "ServerSettings") -> "uvicorn.Config":
