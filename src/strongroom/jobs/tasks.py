@@ -136,6 +136,16 @@ def forget_idempotency_keys(runtime: Runtime) -> None:
         keys.purge_expired(session, now=runtime.clock.now())
 
 
+def forget_periods(runtime: Runtime) -> None:
+    """Drop the markers that let one worker in the cluster run each periodic task per period."""
+    from datetime import timedelta
+
+    from strongroom.jobs.queue import DatabaseJobQueue
+
+    if isinstance(runtime.jobs, DatabaseJobQueue):
+        runtime.jobs.forget_periods(older_than=timedelta(days=1))
+
+
 def scrub_blobs(runtime: Runtime) -> None:
     from strongroom.content import scrub
 
@@ -171,4 +181,5 @@ def periodic() -> list[Periodic]:
         Periodic("storage.scrub", 600, scrub_blobs),
         # Wakes every minute; signs only when [audit] checkpoint_every_seconds passed and events arrived.
         Periodic("audit.checkpoint", 60, sign_audit_checkpoint),
+        Periodic("jobs.forget_periods", 3600, forget_periods),
     ]
