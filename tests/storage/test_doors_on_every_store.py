@@ -186,7 +186,7 @@ def test_verify_rotation_and_gc_on_the_store(
     assert len(report.failures) == 1
     with runtime.engine.connect() as connection:
         tampered = connection.execute(
-            select(AuditEvent.id).where(AuditEvent.action == "storage.blob.tampered")
+            select(AuditEvent.seq).where(AuditEvent.action == "storage.blob.tampered")
         ).all()  # fmt: skip
     assert len(tampered) == 1
     result = run_cli(settings, "verify", check=False)
