@@ -71,6 +71,6 @@ def test_queue_depth_and_audit_checkpoint_lag(
 
 def test_metrics_answer_while_the_database_is_down(runtime: Runtime, client: TestClient) -> None:
     runtime.engine.dispose()
-    runtime.engine.pool._creator = lambda *_a, **_k: (_ for _ in ()).throw(OSError("database gone"))  # type: ignore[attr-defined]
+    runtime.engine.pool._creator = lambda *_a, **_k: (_ for _ in ()).throw(OSError("database gone"))
     figures = scrape(client)
     assert figures[("strongroom_metrics_database_up", ())] == 0

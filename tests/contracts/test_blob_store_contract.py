@@ -392,3 +392,22 @@ def test_large_resumable_blob_across_writers(store: BlobStore) -> None:
     second.complete()
     assert store.size(key) == len(data)
     assert store.read(key, offset=(6 << 20) - 100, length=200) == data[(6 << 20) - 100 : (6 << 20) + 100]
+
+
+def _twin(store: BlobStore) -> BlobStore:
+    """The same store as another process opens it."""
+    if isinstance(store, LocalBlobStore):
+        return LocalBlobStore(store.root)
+    assert isinstance(store, ObjectBlobStore)
+    return ObjectBlobStore(store.objects, prefix=store.prefix, part_size=store.part_size)
+
+
+def test_another_process_learns_when_a_writer_is_gone(store: BlobStore) -> None:
+    """A tus lease of a stopped process is taken over at once; a live one's never."""
+    other = _twin(store)
+    writer_id = store.writer_id
+    assert not other.writer_gone(writer_id)
+    assert not store.writer_gone(writer_id)
+    assert other.writer_gone("0" * 32)  # never seen: nobody holds it
+    store.close()  # what the end of the process does (the kernel's lock release; the last heartbeat)
+    assert other.writer_gone(writer_id)

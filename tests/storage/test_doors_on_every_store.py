@@ -14,12 +14,15 @@ import httpx
 import obstore
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.cli.test_server_cli import run_cli
 from tests.support.live import start_live_server
 from tests.support.users import UserFixture
 
 from strongroom.app import create_app
+from strongroom.audit.models import AuditEvent
 from strongroom.config import Settings
+from strongroom.content import scrub
 from strongroom.content.pending_blobs import PendingBlobRecorder
 from strongroom.runtime import Runtime
 from strongroom.storage.blob_backends.objects import ObjectBlobStore
@@ -173,9 +176,19 @@ def test_verify_rotation_and_gc_on_the_store(
     assert not store.exists("f" * 32)
     assert "0 failed" in run_cli(settings, "verify").stdout
 
-    # Tampering in the store itself is caught by verify and by a download.
+    # Tampering in the store itself is caught by the worker's scrub and by verify.
     (info,) = store.list_blobs()
     _tamper(store, info.key, store_name)
+    report = scrub.scrub_step(
+        runtime.sessions, runtime.blobs, runtime.keys, clock=runtime.clock,
+        bytes_per_second=1 << 40, bytes_per_run=1 << 40,
+    )  # fmt: skip
+    assert len(report.failures) == 1
+    with runtime.engine.connect() as connection:
+        tampered = connection.execute(
+            select(AuditEvent.seq).where(AuditEvent.action == "storage.blob.tampered")
+        ).all()  # fmt: skip
+    assert len(tampered) == 1
     result = run_cli(settings, "verify", check=False)
     assert result.returncode == 1
     assert "1 failed" in result.stdout

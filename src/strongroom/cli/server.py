@@ -1,5 +1,6 @@
 """strongroom serve / verify / gc: running and checking a server."""
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -51,11 +52,12 @@ def worker(data_dir: Path | None = DataDirOption, migrate: bool = MigrateOption)
     settings = load_settings(data_dir)
     configure_logging(log_format=settings.server.log_format, access=False)
     runtime = open_runtime(settings, migrate_first=migrate)
-    typer.echo("worker started; Ctrl-C to stop")
-    try:
-        build_worker(runtime).run_forever()
-    except KeyboardInterrupt:
-        typer.echo("worker stopped")
+    background = build_worker(runtime)
+    background.stop_on_sigterm()
+    typer.echo("worker started; Ctrl-C or SIGTERM to stop")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop where it is; the job's claim runs out
+        background.run_forever()
+    typer.echo("worker stopped")
 
 
 def serve(

@@ -4,17 +4,19 @@ A job is enqueued in the same transaction as the change that needs it, so a comm
 gets its job and a rolled-back one never does.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
 from strongroom.db.session import transaction
+from strongroom.errors import Conflict
 from strongroom.jobs.models import Job
 
 MAX_ATTEMPTS = 5
@@ -43,6 +45,11 @@ class JobQueue(Protocol):
     def complete(self, job_id: str) -> None: ...
 
     def fail(self, job_id: str, error: str) -> None: ...
+
+    def claim_period(self, task: str, *, every_seconds: float) -> bool:
+        """Whether this worker runs periodic `task` for the current period. A JobQueue SHALL answer
+        True to exactly one caller per period across every process that shares it."""
+        ...
 
 
 class DatabaseJobQueue:
@@ -94,6 +101,41 @@ class DatabaseJobQueue:
             session.execute(
                 update(Job).where(Job.id == job_id).values(status="done", finished_at=self.clock.now())
             )
+
+    def claim_period(self, task: str, *, every_seconds: float) -> bool:
+        """Insert the period's marker job under an id derived from (task, period): the primary key lets
+        one insert win across the cluster; the others' inserts fail and they skip the period."""
+        now = self.clock.now()
+        period = int(now.timestamp() // every_seconds)
+        marker = "pd_" + hashlib.sha256(f"{task}:{period}".encode()).hexdigest()[:23]
+        try:
+            with transaction(self.sessions) as session:
+                session.add(
+                    Job(
+                        id=marker,
+                        kind=f"periodic:{task}"[:64],
+                        payload="{}",
+                        status="done",
+                        attempts=1,
+                        run_after=now,
+                        claimed_at=now,
+                        finished_at=now,
+                        created_at=now,
+                    )
+                )
+        except Conflict:
+            return False  # another worker took this period
+        return True
+
+    def forget_periods(self, *, older_than: timedelta) -> int:
+        """Remove period markers older than `older_than` (they only have to outlive their period)."""
+        with transaction(self.sessions) as session:
+            result = session.execute(
+                delete(Job).where(
+                    Job.kind.startswith("periodic:"), Job.created_at < self.clock.now() - older_than
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def fail(self, job_id: str, error: str) -> None:
         now = self.clock.now()

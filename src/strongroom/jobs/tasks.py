@@ -178,6 +178,16 @@ def forget_idempotency_keys(runtime: Runtime) -> None:
         keys.purge_expired(session, now=runtime.clock.now())
 
 
+def forget_periods(runtime: Runtime) -> None:
+    """Drop the markers that let one worker in the cluster run each periodic task per period."""
+    from datetime import timedelta
+
+    from strongroom.jobs.queue import DatabaseJobQueue
+
+    if isinstance(runtime.jobs, DatabaseJobQueue):
+        runtime.jobs.forget_periods(older_than=timedelta(days=1))
+
+
 def scrub_blobs(runtime: Runtime) -> None:
     from strongroom.content import scrub
 
@@ -218,4 +228,5 @@ def periodic() -> list[Periodic]:
         # Wakes every minute; mails each owner at most once per [sharing] notify_every_seconds.
         Periodic("sharing.mail_link_notices", 60, mail_link_notices),
         Periodic("sharing.forget_download_claims", 3600, forget_download_claims),
+        Periodic("jobs.forget_periods", 3600, forget_periods),
     ]

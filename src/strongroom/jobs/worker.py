@@ -4,6 +4,7 @@
 """
 
 import logging
+import signal
 import threading
 import time
 import traceback
@@ -68,12 +69,17 @@ class Worker:
             self.queue.complete(job.id)
 
     def run_periodic(self) -> None:
+        """Run each periodic task that is due here and that no other worker has run this period
+        (JobQueue.claim_period): N workers sharing a database run each task once per period."""
         now = time.monotonic()
         for task in self.periodic:
+            if self.stop_event.is_set():
+                return  # asked to stop: the next worker to start picks the task up
             if now - task.last_run >= task.every_seconds:
                 task.last_run = now
                 try:
-                    task.run(self.runtime)
+                    if self.queue.claim_period(task.name, every_seconds=task.every_seconds):
+                        task.run(self.runtime)
                 except Exception:
                     log.exception("periodic task %s failed", task.name)
 
@@ -85,7 +91,7 @@ class Worker:
         while not self.stop_event.is_set():
             try:
                 self.run_periodic()
-                ran = self.run_once()
+                ran = not self.stop_event.is_set() and self.run_once()
             except Exception as exc:
                 if not isinstance(exc, Unavailable) and database_failure(exc) is None:
                     raise
@@ -103,4 +109,9 @@ class Worker:
         return thread
 
     def stop(self) -> None:
+        """Ask run_forever to return: the job in hand is finished first, none is claimed after."""
         self.stop_event.set()
+
+    def stop_on_sigterm(self) -> None:
+        """Make SIGTERM (systemd, Kubernetes, compose stopping the worker) a graceful stop()."""
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: self.stop())

@@ -10,6 +10,8 @@ Layout under the configured prefix:
   rule AbortIncompleteMultipartUpload, Azure's garbage collection of uncommitted blocks after 7 days;
   see docs/ops/object-storage.md), because obstore does not expose upload ids.
 - ``resumable/<key>/<offset>``: the pieces of a resumable (tus) blob (objects_resumable.py).
+- ``writers/<writer id>``: the heartbeat of each process that writes resumable blobs; a stale or
+  missing one tells another process that the writer is gone and its tus leases can be taken over.
 
 No temporary files and no whole-file buffers: a writer holds at most `part_size` times
 `concurrency` bytes, a read holds the range it was asked for.
@@ -18,8 +20,10 @@ No temporary files and no whole-file buffers: a writer holds at most `part_size`
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,9 +41,17 @@ if TYPE_CHECKING:
     from obstore import WritableFile
     from obstore.store import ObjectStore
 
+log = logging.getLogger(__name__)
+
 BLOBS: Final = "blobs/"
 PARTIALS: Final = "partials/"
 RESUMABLE: Final = "resumable/"
+WRITERS: Final = "writers/"
+HEARTBEAT_SECONDS: Final = 10.0
+"""A process that writes resumable blobs rewrites its `writers/<id>` object this often while it lives."""
+GONE_AFTER_SECONDS: Final = 60.0
+"""A writer whose heartbeat is older than this has stopped (crashed, killed): its tus leases are taken
+over at once. Six missed beats, and well past the clock skew `strongroom doctor` tolerates."""
 MARKER_TOUCH_SECONDS: Final = 60.0
 """A live writer rewrites its marker at most this often, so that a long upload never looks abandoned."""
 _KEY = re.compile(r"[0-9a-f]{16,64}")
@@ -149,6 +161,9 @@ class ObjectBlobStore(BlobStore):
         self.concurrency = concurrency
         self.describe = describe
         self._writer_id = secrets.token_hex(16)
+        self._heartbeat: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._heartbeat_lock = threading.Lock()
 
     def _blob(self, key: str) -> str:
         return f"{self.prefix}{BLOBS}{_check_key(key)}"
@@ -158,16 +173,59 @@ class ObjectBlobStore(BlobStore):
 
     @property
     def writer_id(self) -> str:
+        # The heartbeat starts on first use, so a store only read from (the CLI) leaves none behind.
+        with self._heartbeat_lock:
+            if self._heartbeat is None and not self._stopping.is_set():
+                self._beat()  # before any lease names this writer
+                self._heartbeat = threading.Thread(
+                    target=self._beat_until_closed, name="strongroom-writer-heartbeat", daemon=True
+                )
+                self._heartbeat.start()
         return self._writer_id
 
+    def _beat(self) -> None:
+        with store_errors("record this process as a writer"):
+            obstore.put(self.objects, self._writer_path(self._writer_id), repr(time.time()).encode("ascii"))
+
+    def _beat_until_closed(self) -> None:
+        while not self._stopping.wait(HEARTBEAT_SECONDS):
+            try:
+                self._beat()
+            except Unavailable:
+                log.warning("the object store missed this process's writer heartbeat; retrying")
+
+    def _writer_path(self, writer_id: str) -> str:
+        return f"{self.prefix}{WRITERS}{writer_id}"
+
     def writer_gone(self, writer_id: str) -> bool:
-        # An object store keeps no hold for a process's lifetime: it cannot know. Leases of a
-        # dead process are taken over when they expire instead.
-        del writer_id
-        return False
+        """Gone when its heartbeat object is missing (closed) or older than GONE_AFTER_SECONDS (an
+        object store keeps no hold for a process's lifetime, unlike a local lock: the beat stands in)."""
+        if writer_id == self._writer_id:
+            return self._stopping.is_set()
+        if _KEY.fullmatch(writer_id) is None:
+            return False  # not a name this store gave out: it cannot tell
+        try:
+            with store_errors("check a writer's heartbeat"):
+                body = bytes(obstore.get(self.objects, self._writer_path(writer_id)).bytes())
+        except MISSING:
+            return True
+        except Unavailable:
+            return False  # cannot tell: the lease holds until it expires
+        try:
+            last = float(body.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return False
+        return time.time() - last > GONE_AFTER_SECONDS
 
     def close(self) -> None:
-        """Nothing to release: the object store holds no per-process state."""
+        """Stop the heartbeat and remove it: leases this process held can be taken over at once."""
+        with self._heartbeat_lock:
+            self._stopping.set()
+            thread, self._heartbeat = self._heartbeat, None
+        if thread is not None:
+            thread.join(timeout=HEARTBEAT_SECONDS)
+            with contextlib.suppress(*MISSING, BaseError):
+                obstore.delete(self.objects, self._writer_path(self._writer_id))
 
     def create(self, key: str) -> BlobWriter:
         path = self._blob(key)
