@@ -594,7 +594,7 @@ def _notify_owner(
             continue
         body = (
             f"New files arrived through your upload link '{request.title}'.\n\n{receipt_text(receipt)}\n\n"
-            f"Folder: {public_url}/api/v1/folders/{folder.id}\n"
+            f"Open them: {public_url}/files/{folder.id}\n"
             "Files from outside are held until the virus scan passes."
         )
         mailer.queue_mail(

@@ -1,6 +1,6 @@
 // The share dialog (secure links with every option, and collaborations) and the upload-request dialog.
 import { announce, api, el } from "./api.js";
-import { openDialog, showError } from "./dialogs.js";
+import { clearError, openDialog, showError } from "./dialogs.js";
 
 let current = null;
 
@@ -48,6 +48,7 @@ async function createLink(event) {
   event.preventDefault();
   const form = event.target;
   const dialog = form.closest("dialog");
+  clearError(dialog);
   const f = form.elements;
   const recipients = f.recipients.value.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
   const body = {
@@ -79,6 +80,7 @@ async function addPerson(event) {
   event.preventDefault();
   const form = event.target;
   const dialog = form.closest("dialog");
+  clearError(dialog);
   try {
     await api("POST", `/api/v1/items/${current.id}/collaborations`, {
       user_email: form.elements.user_email.value.trim(),
@@ -102,9 +104,12 @@ async function createRequest(event) {
   event.preventDefault();
   const form = event.target;
   const dialog = form.closest("dialog");
+  clearError(dialog);
   const f = form.elements;
   const body = { title: f.title.value.trim(), instructions: f.instructions.value, single_use: f.single_use.checked };
   if (f.expires_in_days.value) body.expires_in_days = Number(f.expires_in_days.value);
+  if (f.max_gb.value) body.max_bytes = Math.round(Number(f.max_gb.value) * 1e9);
+  body.allowed_types = f.allowed_types.value.split(",").map((t) => t.trim()).filter(Boolean);
   try {
     const made = await api("POST", `/api/v1/folders/${requestFolder}/upload-requests`, body);
     dialog.querySelector("[data-request-result]").hidden = false;
