@@ -213,6 +213,7 @@ class ReceiptFile(BaseModel):
     name: str
     size: int
     sha256: str
+    scan: str = ""  # the virus scan's verdict in the sender's words ("Accepted", "Rejected by ...")
 
 
 class Receipt(BaseModel):

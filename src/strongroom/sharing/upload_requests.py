@@ -36,7 +36,7 @@ from strongroom.errors import Conflict, Gone, InputError, NotFound, TooLarge
 from strongroom.identity import users as identity_users
 from strongroom.identity.models import User
 from strongroom.jobs.queue import JobQueue
-from strongroom.sharing import link_guessing
+from strongroom.sharing import link_guessing, upload_rejections
 from strongroom.sharing.models import SubmissionChunk, SubmissionFile, UploadRequest, UploadSubmission
 from strongroom.sharing.schemas import FormField, Receipt, ReceiptFile, UploadRequestCreate
 from strongroom.sharing.shared_links import _expiry, new_token, token_digest
@@ -625,6 +625,11 @@ def receipt_of(session: Session, request: UploadRequest, *, reference: str) -> R
         reference=submission.reference,
         request_title=request.title,
         received_at=submission.completed_at,
-        files=[ReceiptFile(name=f.name, size=f.size, sha256=f.sha256 or "") for f in files],
+        files=[
+            ReceiptFile(
+                name=f.name, size=f.size, sha256=f.sha256 or "", scan=upload_rejections.scan_words(session, f)
+            )
+            for f in files
+        ],
         form=json.loads(submission.form),
     )

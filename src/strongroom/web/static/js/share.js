@@ -30,10 +30,21 @@ async function loadLinks(dialog) {
         link.download_limit ? `${link.download_count}/${link.download_limit} downloads` : null,
       ].filter(Boolean).join(" · ");
       const revoke = el("button", { type: "button", class: "sr-button sr-button--warning sr-button--small", text: "Revoke" });
+      // Revoking cannot be undone: the first press asks, the second revokes.
       revoke.addEventListener("click", async () => {
-        await api("POST", `/api/v1/shared-links/${link.id}/revoke`);
-        announce("Link revoked.");
-        loadLinks(dialog);
+        if (revoke.dataset.confirm !== "yes") {
+          revoke.dataset.confirm = "yes";
+          revoke.textContent = "Yes, revoke it now";
+          announce("Press again to revoke the link. Anyone with it loses access at once; this cannot be undone.");
+          return;
+        }
+        try {
+          await api("POST", `/api/v1/shared-links/${link.id}/revoke`);
+          announce("Link revoked.");
+          loadLinks(dialog);
+        } catch (error) {
+          showError(dialog, error.message);
+        }
       });
       return el("li", { class: "sr-upload" },
         el("div", { class: "sr-upload__row" }, el("span", { class: "sr-upload__name", text: link.name || "Link" }), revoke),
