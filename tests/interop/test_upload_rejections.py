@@ -47,7 +47,9 @@ def test_receipt_and_follow_up_mail_name_the_rejected_file(
     assert sent.status_code == 303, sent.text
     receipt_url = sent.headers["location"]
     before = client.get(receipt_url).text
-    assert before.count('data-scan="Being checked for viruses"') == 2, "not yet scanned: said so, not 'accepted'"
+    assert before.count('data-scan="Being checked for viruses"') == 2, (
+        "not yet scanned: said so, not 'accepted'"
+    )
     [receipt_mail] = smtp.wait_for(SENDER)
 
     work(runtime)  # type: ignore[arg-type]
