@@ -161,6 +161,9 @@ class UploadRequestCreate(BaseModel):
         description="Extensions ('.mp4') or media types ('video/*'); empty: any.",
     )
     single_use: bool = False
+    password: str | None = Field(
+        default=None, min_length=8, max_length=200, description="Asked before the form; give it apart."
+    )
 
 
 class UploadRequestRead(BaseModel):
@@ -176,6 +179,7 @@ class UploadRequestRead(BaseModel):
     used_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+    has_password: bool = False
     url: str | None = None
 
     @classmethod
@@ -193,6 +197,7 @@ class UploadRequestRead(BaseModel):
             used_at=request.used_at,
             revoked_at=request.revoked_at,
             created_at=request.created_at,
+            has_password=request.password_hash is not None,
             url=url,
         )
 

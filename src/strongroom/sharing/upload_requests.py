@@ -75,6 +75,7 @@ def create_upload_request(
         expires_at=_expiry(options.expires_at, options.expires_in_days, now),
         created_at=now,
         created_by_id=actor.user_id,
+        password_hash=identity_users.hash_password(options.password) if options.password else None,
     )
     session.add(request)
     session.flush()

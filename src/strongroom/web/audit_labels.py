@@ -83,6 +83,8 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.UPLOAD_REQUEST_CREATED: "Upload request created",
     A.UPLOAD_REQUEST_REVOKED: "Upload request withdrawn",
     A.UPLOAD_REQUEST_CHANGED: "Upload request changed",
+    A.UPLOAD_PASSWORD_ACCEPTED: "Upload link password accepted",
+    A.UPLOAD_PASSWORD_FAILED: "Wrong upload link password",
     A.SUBMISSION_STARTED: "Files being sent",
     A.SUBMISSION_COMPLETED: "Files received",
     A.LINK_ITEM_WITHHELD: "Withheld from a link (classification)",

@@ -32,6 +32,7 @@ from strongroom.runtime import Runtime
 from strongroom.sharing import upload_requests
 from strongroom.sharing.models import UploadRequest
 from strongroom.sharing.schemas import Receipt, SubmissionFileStart, SubmissionStart
+from strongroom.web.pages import upload_password
 from strongroom.web.pages.shared_link import error_json, error_page, page, runtime_of, secure
 
 
@@ -56,16 +57,22 @@ class ScreenedRoute(APIRoute):
             if token is not None:
                 try:
                     await run_in_threadpool(_screen, runtime_of(request), request, token)
+                    blocked = await run_in_threadpool(
+                        upload_password.gate, runtime_of(request), request, token
+                    )
                 except errors.StrongroomError as exc:
                     if "/api/" in request.url.path:
                         return error_json(exc)
                     return error_page(request, exc)
+                if blocked is not None:
+                    return blocked  # the password page: this link asks for one first
             return await handle(request)
 
         return screened
 
 
 router = APIRouter(include_in_schema=False, route_class=ScreenedRoute)
+upload_password.register(router)  # /r/<token>/password, screened like every /r/ route
 
 
 def _human_size(value: int) -> str:

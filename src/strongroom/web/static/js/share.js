@@ -121,6 +121,7 @@ async function createRequest(event) {
   if (f.expires_in_days.value) body.expires_in_days = Number(f.expires_in_days.value);
   if (f.max_gb.value) body.max_bytes = Math.round(Number(f.max_gb.value) * 1e9);
   body.allowed_types = f.allowed_types.value.split(",").map((t) => t.trim()).filter(Boolean);
+  if (f.password.value) body.password = f.password.value;
   try {
     const made = await api("POST", `/api/v1/folders/${requestFolder}/upload-requests`, body);
     dialog.querySelector("[data-request-result]").hidden = false;
