@@ -93,3 +93,28 @@ def wait_for_mail(sink: Sink, to: str) -> str:
         time.sleep(0.1)
     msg = f"no mail to {to}"
     raise AssertionError(msg)
+
+
+def test_revoking_a_link_in_the_share_dialog_asks_first(
+    browser: Any,  # noqa: F811 - the fixture
+    live_server: LiveServer,
+    alice: UserFixture,
+    shots: Path,  # noqa: F811 - the fixture
+) -> None:
+    with httpx.Client(base_url=live_server.url, headers=alice.headers) as api:
+        made = api.put(f"/api/v1/folders/{alice.root_id}/files/statement.txt", content=b"statement").json()
+        link = api.post(f"/api/v1/items/{made['id']}/shared-links", json={"name": "For the CPS"}).json()
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        sign_in(page, live_server, alice.email)
+        page.goto(f"{live_server.url}/items/{made['id']}")
+        page.get_by_role("button", name="Share").first.click()
+        revoke = page.locator("#dialog-share [data-share-links] button", has_text="Revoke")
+        revoke.click()
+        page.get_by_role("button", name="Yes, revoke it now").wait_for()
+        assert api.get(f"/api/v1/shared-links/{link['id']}").json()["revoked_at"] is None, (
+            "asking is not revoking"
+        )
+        check_layout(page, shots, "62-share-dialog-confirm-revoke-phone")
+        page.get_by_role("button", name="Yes, revoke it now").click()
+        page.locator("#dialog-share [data-share-links]", has_text="No links yet").wait_for()
+        assert api.get(f"/api/v1/shared-links/{link['id']}").json()["revoked_at"] is not None
