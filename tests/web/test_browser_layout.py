@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.live import LiveServer
 from tests.support.users import UserFixture
-from tests.web.test_browser import browser, check_page, shots, sign_in  # noqa: F401 - fixtures
+from tests.web.test_browser import browser, check_page, on_live_server, shots, sign_in  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.interop
 
@@ -71,6 +71,10 @@ def test_staff_pages_fit_a_desktop_and_a_phone(
             f"/api/v1/items/{made['id']}/shared-links", json={"download_limit": 2, "name": "For the CPS"}
         ).json()
         api.post(f"/api/v1/folders/{admin.root_id}/upload-requests", json={"title": "Dashcam footage"})
+        locked = api.post(
+            f"/api/v1/folders/{admin.root_id}/upload-requests",
+            json={"title": "Bus CCTV", "password": "bus garage 42", "allowed_types": [".mp4"]},
+        ).json()
         grant = api.post(
             f"/api/v1/items/{folder['id']}/collaborations", json={"user_email": alice.email, "role": "viewer"}
         ).json()
@@ -104,3 +108,13 @@ def test_staff_pages_fit_a_desktop_and_a_phone(
         page.get_by_role("link", name="Op KESTREL 2026-0423 CCTV").wait_for()
         label = "desktop" if page.viewport_size["width"] > 400 else "phone"
         check_layout(page, shots, f"52-shared-with-me-{label}")
+
+    # The password step of an upload link, as the garage sees it.
+    for label, (width, height) in WIDTHS.items():
+        garage = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        garage.goto(on_live_server(locked["url"], live_server))
+        check_layout(garage, shots, f"54-upload-password-{label}")
+        garage.get_by_label("Password").fill("bus garage 42")
+        garage.get_by_role("button", name="Continue").click()
+        garage.get_by_text("Bus CCTV").first.wait_for()
+        check_layout(garage, shots, f"55-upload-form-after-password-{label}")

@@ -101,6 +101,8 @@ class AuditAction(StrEnum):
     UPLOAD_REQUEST_CREATED = "sharing.upload_request.created"
     UPLOAD_REQUEST_REVOKED = "sharing.upload_request.revoked"
     UPLOAD_REQUEST_CHANGED = "sharing.upload_request.changed"
+    UPLOAD_PASSWORD_ACCEPTED = "sharing.upload_request.password_accepted"
+    UPLOAD_PASSWORD_FAILED = "sharing.upload_request.password_failed"
     SUBMISSION_STARTED = "sharing.submission.started"
     SUBMISSION_COMPLETED = "sharing.submission.completed"
     SUBMISSION_EXPIRED = "sharing.submission.expired"  # abandoned unfinished: its chunks were removed

@@ -119,6 +119,8 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.MFA_DISABLED: "Second factor removed",
     A.FILE_IMPORTED: "Imported from a share or mailbox",
     A.IMPORT_FINISHED: "Import finished",
+    A.UPLOAD_PASSWORD_ACCEPTED: "Upload link password accepted",
+    A.UPLOAD_PASSWORD_FAILED: "Wrong upload link password",
 }
 
 

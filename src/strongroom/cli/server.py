@@ -200,7 +200,7 @@ def gc(
     runtime = open_runtime(load_settings(data_dir))
     from strongroom.content import maintenance
     from strongroom.jobs import tasks
-    from strongroom.sharing import upload_requests
+    from strongroom.sharing import upload_submissions
 
     # Abandoned uploads first, so the blobs they held are gone (or orphaned) before the sweep below.
     uploads, submissions = tasks.reap_abandoned_uploads(runtime)
@@ -213,7 +213,7 @@ def gc(
             runtime.blobs,
             clock=runtime.clock,
             grace=timedelta(minutes=grace_minutes),
-            keep=upload_requests.referenced_blob_keys,
+            keep=upload_submissions.referenced_blob_keys,
             progress=removing.done,
         )
     typer.echo(f"removed {len(removed)} orphan blobs")

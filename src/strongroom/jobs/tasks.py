@@ -27,10 +27,10 @@ def issue_disposal_certificates(runtime: Runtime) -> None:
 
 def collect_orphans(runtime: Runtime) -> None:
     from strongroom.content import maintenance
-    from strongroom.sharing import upload_requests
+    from strongroom.sharing import upload_submissions
 
     maintenance.collect_orphan_blobs(
-        runtime.sessions, runtime.blobs, clock=runtime.clock, keep=upload_requests.referenced_blob_keys
+        runtime.sessions, runtime.blobs, clock=runtime.clock, keep=upload_submissions.referenced_blob_keys
     )
 
 

@@ -141,6 +141,7 @@ class UploadRequest(Base):
     created_by_id: Mapped[str | None] = mapped_column(IdColumn())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # asked before the form, if set
 
 
 class UploadSubmission(Base):

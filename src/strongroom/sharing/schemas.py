@@ -174,6 +174,9 @@ class UploadRequestCreate(BaseModel):
         description="Extensions ('.mp4') or media types ('video/*'); empty: any.",
     )
     single_use: bool = False
+    password: str | None = Field(
+        default=None, min_length=8, max_length=200, description="Asked before the form; give it apart."
+    )
 
 
 class UploadRequestRead(BaseModel):
@@ -189,6 +192,7 @@ class UploadRequestRead(BaseModel):
     used_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+    has_password: bool = False
     url: str | None = None
 
     @classmethod
@@ -206,6 +210,7 @@ class UploadRequestRead(BaseModel):
             used_at=request.used_at,
             revoked_at=request.revoked_at,
             created_at=request.created_at,
+            has_password=request.password_hash is not None,
             url=url,
         )
 
@@ -226,6 +231,7 @@ class ReceiptFile(BaseModel):
     name: str
     size: int
     sha256: str
+    scan: str = ""  # the virus scan's verdict in the sender's words ("Accepted", "Rejected by ...")
 
 
 class Receipt(BaseModel):

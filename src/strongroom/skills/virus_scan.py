@@ -37,6 +37,7 @@ from strongroom.db.session import transaction
 from strongroom.errors import Unavailable
 from strongroom.identity.models import User
 from strongroom.jobs.queue import JobQueue
+from strongroom.sharing import upload_rejections
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 from strongroom.storage.sealed_blobs import read_plaintext
@@ -251,6 +252,10 @@ def _record(
     events.record(
         session, Actor.system(label="virus scanner"), action, item=ref(file), details=details, at=now
     )
+    if outcome.status == "infected" and before != "infected" and mail is not None:
+        upload_rejections.tell_sender_of_rejection(
+            session, mail.settings, version_id=version.id, why=outcome.detail
+        )
     if outcome.status == "clean" and before != "clean":
         # Only now may a preview be rendered: no tool touches unscanned bytes from outside.
         renditions.enqueue_preview(session, jobs, version)

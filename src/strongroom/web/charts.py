@@ -35,6 +35,7 @@ class Tick:
     x: float
     y: float
     text: str
+    anchor: str = "middle"  # SVG text-anchor: the last label ends at the edge instead of crossing it
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def day_bars(counts: dict[date, int], *, first: date, last: date, what: str) -> 
             )
         )
         if (len(days) - 1 - i) % 7 == 0:
-            ticks.append(Tick(x=left + i * step + step / 2, y=DAYS_HEIGHT - 12, text=label))
+            final = i == len(days) - 1
+            x = left + i * step + (step if final else step / 2)
+            ticks.append(Tick(x=x, y=DAYS_HEIGHT - 12, text=label, anchor="end" if final else "middle"))
     total = sum(counts.get(d, 0) for d in days)
     busiest = max(days, key=lambda d: counts.get(d, 0)) if days else None
     summary = f"{what}: {total:,} over {len(days)} days"
@@ -123,7 +126,7 @@ def day_bars(counts: dict[date, int], *, first: date, last: date, what: str) -> 
         summary=summary + ".",
         rows=[(b.label, b.value) for b in bars if b.value != "0"],
         bars=bars,
-        ticks=[*ticks, Tick(x=left - 6, y=PLOT_TOP + 4, text=f"{top:,}")] if top else ticks,
+        ticks=[*ticks, Tick(x=left - 6, y=PLOT_TOP + 4, text=f"{top:,}", anchor="end")] if top else ticks,
         axis_y=PLOT_TOP + plot_h,
     )
 
@@ -156,7 +159,8 @@ def timeline(
         Tick(
             x=left + n / 2 * (right - left),
             y=axis_y + 20,
-            text=fmt(start + (end - start) * n / 2).split(",")[0],
+            text=_day(fmt(start + (end - start) * n / 2)),
+            anchor=("start", "middle", "end")[n],
         )
         for n in range(3)
     ]

@@ -29,9 +29,10 @@ from strongroom.content.maintenance import delete_blobs
 from strongroom.db.session import on_commit, transaction
 from strongroom.numbers import MAX_COUNT, StrictCount
 from strongroom.runtime import Runtime
-from strongroom.sharing import upload_requests
+from strongroom.sharing import upload_receipts, upload_requests, upload_submissions
 from strongroom.sharing.models import UploadRequest
 from strongroom.sharing.schemas import Receipt, SubmissionFileStart, SubmissionStart
+from strongroom.web.pages import upload_password
 from strongroom.web.pages.shared_link import error_json, error_page, page, runtime_of, secure
 
 
@@ -56,16 +57,22 @@ class ScreenedRoute(APIRoute):
             if token is not None:
                 try:
                     await run_in_threadpool(_screen, runtime_of(request), request, token)
+                    blocked = await run_in_threadpool(
+                        upload_password.gate, runtime_of(request), request, token
+                    )
                 except errors.StrongroomError as exc:
                     if "/api/" in request.url.path:
                         return error_json(exc)
                     return error_page(request, exc)
+                if blocked is not None:
+                    return blocked  # the password page: this link asks for one first
             return await handle(request)
 
         return screened
 
 
 router = APIRouter(include_in_schema=False, route_class=ScreenedRoute)
+upload_password.register(router)  # /r/<token>/password, screened like every /r/ route
 
 
 def _human_size(value: int) -> str:
@@ -130,7 +137,7 @@ def start(runtime: Runtime, request: Request, token: str, form: dict[str, str]) 
 
     with transaction(runtime.sessions) as session:
         up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-        submission = upload_requests.start_submission(
+        submission = upload_submissions.start_submission(
             session, up, form=form, origin=origin_of(request), clock=runtime.clock
         )
         return submission.id, submission.reference
@@ -139,7 +146,7 @@ def start(runtime: Runtime, request: Request, token: str, form: dict[str, str]) 
 def add_file(runtime: Runtime, token: str, submission_id: str, body: SubmissionFileStart) -> tuple[str, int]:
     with transaction(runtime.sessions) as session:
         up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-        file = upload_requests.start_file(
+        file = upload_submissions.start_file(
             session,
             up,
             submission_id=submission_id,
@@ -153,16 +160,16 @@ def add_file(runtime: Runtime, token: str, submission_id: str, body: SubmissionF
 async def put_chunk(
     runtime: Runtime, token: str, submission_id: str, *, file_id: str, offset: int, chunks: Any
 ) -> int:
-    def prepare() -> upload_requests.ChunkPlan:
+    def prepare() -> upload_submissions.ChunkPlan:
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-            return upload_requests.prepare_chunk(
+            return upload_submissions.prepare_chunk(
                 session, up, submission_id=submission_id, file_id=file_id, offset=offset
             )
 
     plan = await run_in_threadpool(prepare)
     try:
-        sealed = await upload_requests.receive_chunk(
+        sealed = await upload_submissions.receive_chunk(
             chunks,
             plan,
             store=runtime.blobs,
@@ -175,7 +182,7 @@ async def put_chunk(
     def commit() -> int:
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-            file = upload_requests.commit_chunk(
+            file = upload_submissions.commit_chunk(
                 session, up, submission_id=submission_id, plan=plan, sealed=sealed
             )
             return file.received
@@ -193,7 +200,7 @@ def complete(runtime: Runtime, request: Request, token: str, submission_id: str)
     origin = origin_of(request)
     with transaction(runtime.sessions) as session:
         up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-        plans = upload_requests.prepare_completion(session, up, submission_id=submission_id, origin=origin)
+        plans = upload_receipts.prepare_completion(session, up, submission_id=submission_id, origin=origin)
     segment = runtime.settings.limits.segment_bytes
     joined = []
     try:
@@ -201,14 +208,14 @@ def complete(runtime: Runtime, request: Request, token: str, submission_id: str)
             joined.append(  # noqa: PERF401
                 (
                     plan,
-                    upload_requests.join_chunks(
+                    upload_receipts.join_chunks(
                         plan, store=runtime.blobs, keys=runtime.keys, segment_bytes=segment
                     ),
                 )
             )
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-            receipt, freed = upload_requests.complete_submission(
+            receipt, freed = upload_receipts.complete_submission(
                 session,
                 up,
                 submission_id=submission_id,
@@ -251,7 +258,7 @@ async def upload_form(token: str, request: Request) -> Response:
             if not files:
                 raise errors.InputError("Choose at least one file to send.")
             for upload in files:  # refuse before anything is stored, so no empty submission is left behind
-                upload_requests.ensure_type_allowed(
+                upload_submissions.ensure_type_allowed(
                     up, upload.filename or "file", upload.content_type or "application/octet-stream"
                 )
             checking_form = True
@@ -301,7 +308,7 @@ async def receipt_page(token: str, reference: str, request: Request) -> Response
     def load() -> Receipt:
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_request(session, token)
-            return upload_requests.receipt_of(session, up, reference=reference)
+            return upload_receipts.receipt_of(session, up, reference=reference)
 
     try:
         receipt = await run_in_threadpool(load)
@@ -342,7 +349,7 @@ async def api_file_state(token: str, submission_id: str, file_id: str, request: 
     def load() -> dict[str, int]:
         with transaction(runtime.sessions) as session:
             up = upload_requests.find_live_request(session, token, clock=runtime.clock)
-            file = upload_requests.file_offset(session, up, submission_id=submission_id, file_id=file_id)
+            file = upload_submissions.file_offset(session, up, submission_id=submission_id, file_id=file_id)
             return {"offset": file.received, "size": file.size}
 
     try:

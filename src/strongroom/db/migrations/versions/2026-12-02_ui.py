@@ -1,4 +1,5 @@
-"""ui: an account whose password an administrator reset must choose a new one at its next sign-in
+"""ui: an account whose password an administrator reset must choose a new one at its next sign-in;
+an upload request may ask for a password
 
 Revision ID: 0009_ui
 Revises: 0009_audit
@@ -21,8 +22,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("upload_request", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("password_hash", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("upload_request", schema=None) as batch_op:
+        batch_op.drop_column("password_hash")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.drop_column("must_change_password")

@@ -1,6 +1,6 @@
 // The share dialog (secure links with every option, and collaborations) and the upload-request dialog.
 import { announce, api, el } from "./api.js";
-import { openDialog, showError } from "./dialogs.js";
+import { clearError, openDialog, showError } from "./dialogs.js";
 
 let current = null;
 
@@ -30,10 +30,21 @@ async function loadLinks(dialog) {
         link.download_limit ? `${link.download_count}/${link.download_limit} downloads` : null,
       ].filter(Boolean).join(" · ");
       const revoke = el("button", { type: "button", class: "sr-button sr-button--warning sr-button--small", text: "Revoke" });
+      // Revoking cannot be undone: the first press asks, the second revokes.
       revoke.addEventListener("click", async () => {
-        await api("POST", `/api/v1/shared-links/${link.id}/revoke`);
-        announce("Link revoked.");
-        loadLinks(dialog);
+        if (revoke.dataset.confirm !== "yes") {
+          revoke.dataset.confirm = "yes";
+          revoke.textContent = "Yes, revoke it now";
+          announce("Press again to revoke the link. Anyone with it loses access at once; this cannot be undone.");
+          return;
+        }
+        try {
+          await api("POST", `/api/v1/shared-links/${link.id}/revoke`);
+          announce("Link revoked.");
+          loadLinks(dialog);
+        } catch (error) {
+          showError(dialog, error.message);
+        }
       });
       return el("li", { class: "sr-upload" },
         el("div", { class: "sr-upload__row" }, el("span", { class: "sr-upload__name", text: link.name || "Link" }), revoke),
@@ -48,6 +59,7 @@ async function createLink(event) {
   event.preventDefault();
   const form = event.target;
   const dialog = form.closest("dialog");
+  clearError(dialog);
   const f = form.elements;
   const recipients = f.recipients.value.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
   const body = {
@@ -82,6 +94,7 @@ async function addPerson(event) {
   event.preventDefault();
   const form = event.target;
   const dialog = form.closest("dialog");
+  clearError(dialog);
   try {
     await api("POST", `/api/v1/items/${current.id}/collaborations`, {
       user_email: form.elements.user_email.value.trim(),
@@ -105,9 +118,13 @@ async function createRequest(event) {
   event.preventDefault();
   const form = event.target;
   const dialog = form.closest("dialog");
+  clearError(dialog);
   const f = form.elements;
   const body = { title: f.title.value.trim(), instructions: f.instructions.value, single_use: f.single_use.checked };
   if (f.expires_in_days.value) body.expires_in_days = Number(f.expires_in_days.value);
+  if (f.max_gb.value) body.max_bytes = Math.round(Number(f.max_gb.value) * 1e9);
+  body.allowed_types = f.allowed_types.value.split(",").map((t) => t.trim()).filter(Boolean);
+  if (f.password.value) body.password = f.password.value;
   try {
     const made = await api("POST", `/api/v1/folders/${requestFolder}/upload-requests`, body);
     dialog.querySelector("[data-request-result]").hidden = false;
