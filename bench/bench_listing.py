@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -22,18 +21,25 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_audit import runtime_for
-
 from strongroom.actors import Actor
 from strongroom.app import create_app
+from strongroom.config import Settings
 from strongroom.content import folders as content_folders
 from strongroom.content.folders import encode_marker
 from strongroom.content.models import Item
 from strongroom.content.names import name_key
+from strongroom.db.migrate import upgrade
 from strongroom.db.session import transaction
 from strongroom.identity import tokens, users
 from strongroom.runtime import Runtime
+
+
+def runtime_for(data_dir: Path, url: str | None) -> Runtime:
+    database = {"url": url} if url else {}
+    settings = Settings(dev_mode=True, data_dir=data_dir, secret_key="bench", database=database)  # type: ignore[arg-type]
+    runtime = Runtime.build(settings)
+    upgrade(runtime.engine)
+    return runtime
 
 
 def seed(runtime: Runtime, folder_id: str, owner: str, items: int) -> None:
