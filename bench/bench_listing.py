@@ -62,6 +62,11 @@ def seed(runtime: Runtime, folder_id: str, owner: str, items: int) -> None:
         if rows:
             connection.execute(insert(table), rows)  # type: ignore[arg-type]
             connection.commit()
+        # What autovacuum (PostgreSQL) or `PRAGMA optimize` does after a bulk load: without statistics
+        # PostgreSQL took uq_item_live_name (it matches `trashed_at IS NULL`) and sorted the whole
+        # folder, 2.7 s a page; with them it walks ix_item_listing, 0.1 ms (EXPLAIN ANALYZE).
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
 
 
 def timed_pages(client: TestClient, url: str, markers: dict[str, str | None], limit: int, runs: int) -> None:
