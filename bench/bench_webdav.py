@@ -11,6 +11,7 @@ Needs curl and rclone (`apt-get install -y rclone`).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
+    cpu_seconds,
     curl_seconds,
     free_port,
     make_file,
@@ -37,6 +39,9 @@ PROPFIND_BODY = (
 )
 
 
+RCLONE_PIDS: dict[str, int] = {}  # url -> pid, for the servers' CPU time side by side
+
+
 @contextmanager
 def rclone_server(root: Path) -> Iterator[str]:
     if shutil.which("rclone") is None:
@@ -49,6 +54,7 @@ def rclone_server(root: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    RCLONE_PIDS[url] = proc.pid
     try:
         wait_http(url + "/")
         yield url
@@ -128,10 +134,14 @@ def propfind(work: Path, items: int, runs: int) -> None:
             "--data",
             PROPFIND_BODY,
         ]
-        sr, rc = [], []
+        sr, rc, sr_cpu, rc_cpu = [], [], [], []
         for _ in range(runs):
+            before = cpu_seconds(RCLONE_PIDS[rclone])
             rc.append(curl_seconds(*common, f"{rclone}/big/"))
+            rc_cpu.append(cpu_seconds(RCLONE_PIDS[rclone]) - before)
+            before = server.cpu_seconds()
             sr.append(curl_seconds(*auth, *common, f"{server.url}/dav/big/"))
+            sr_cpu.append(server.cpu_seconds() - before)
         count = subprocess.run(
             ["curl", "-sS", *auth, *common, f"{server.url}/dav/big/"], check=True, capture_output=True
         ).stdout.count(b"<D:response>")
@@ -139,6 +149,12 @@ def propfind(work: Path, items: int, runs: int) -> None:
             f"PROPFIND Depth 1, {items} items ({count - 1} listed): strongroom {median(sr) * 1000:6.0f} ms | "
             f"rclone serve {median(rc) * 1000:6.0f} ms | ratio {median(rc) / median(sr):.2f}x | "
             f"server peak RSS {server.peak_rss_mib():.0f} MiB"
+        )
+        # Wall time follows the machine's load; each server's own CPU time per PROPFIND is steadier.
+        print(
+            f"PROPFIND Depth 1 server CPU: strongroom {median(sr_cpu[1:] or sr_cpu) * 1000:6.0f} ms | "
+            f"rclone serve {median(rc_cpu[1:] or rc_cpu) * 1000:6.0f} ms | "
+            f"ratio {median(rc_cpu[1:] or rc_cpu) / median(sr_cpu[1:] or sr_cpu):.2f}x (load {os.getloadavg()[0]:.1f})"
         )
     shutil.rmtree(work / "pf-sr", ignore_errors=True)
     shutil.rmtree(work / "pf-rc", ignore_errors=True)

@@ -184,7 +184,8 @@ def list_items(session: Session, actor: Actor, *, folder_id: str, limit: int, ma
     )
     if marker:
         query = query.where(tuple_(Item.sort_group, Item.name_key, Item.id) > decode_marker(marker))
-    rows = list(map(ListedItem._make, session.execute(query)))
+    # On the connection, not the session: the ORM's row loading would still wrap every row.
+    rows = list(map(ListedItem._make, session.connection().execute(query)))
     more = len(rows) > limit
     rows = rows[:limit]
     # The marker follows the rows read, not those shown, so a withheld item never stalls paging.

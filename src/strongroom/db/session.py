@@ -224,9 +224,9 @@ class _WriteQueue:
         except BaseException:
             self._close_turn(None)
             raise
-        batch.members += 1
-        unit = _Unit(factory(bind=batch.connection, join_transaction_mode="create_savepoint"))
         try:
+            batch.members += 1
+            unit = _Unit(factory(bind=batch.connection, join_transaction_mode="create_savepoint"))
             with unit.run() as session:
                 yield session
         except (DatabaseUnavailable, DatabaseFull):

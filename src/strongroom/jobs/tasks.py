@@ -35,9 +35,12 @@ def collect_orphans(runtime: Runtime) -> None:
 
 
 def sign_audit_checkpoint(runtime: Runtime) -> None:
-    from strongroom.audit import witness
+    from strongroom.audit import sequencer, witness
     from strongroom.storage.signing_keys import earlier_public_keys
 
+    # Events a crashed process committed but never chained wait in audit_pending: chain them now,
+    # whether or not a checkpoint is due (each commit with an event does the same).
+    sequencer.chain_all(runtime.sessions)
     if not witness.checkpoint_due(runtime.sessions, settings=runtime.settings, clock=runtime.clock):
         return
     witness.checkpoint_now(
