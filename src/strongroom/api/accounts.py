@@ -10,7 +10,7 @@ from strongroom.access.actions import AccountRole
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content import departures
 from strongroom.db.session import on_commit, transaction
-from strongroom.identity import accounts, roles, sessions
+from strongroom.identity import accounts, mfa, roles, sessions
 
 router = APIRouter(tags=["accounts"])
 
@@ -82,3 +82,17 @@ def disable_user(user_id: str, actor: CurrentActor, runtime: RuntimeDep) -> None
         accounts.set_disabled(session, actor, user_id=user_id, disabled=True, clock=runtime.clock)
         for key in departures.end_work_of(session, actor, user_id=user_id, clock=runtime.clock):
             on_commit(session, partial(runtime.blobs.discard_resumable, key))
+
+
+class SecondFactorsRemoved(BaseModel):
+    removed: int
+
+
+@router.delete("/users/{user_id}/mfa", response_model=SecondFactorsRemoved)
+def remove_second_factors(user_id: str, actor: CurrentActor, runtime: RuntimeDep) -> SecondFactorsRemoved:
+    """Remove every second factor of an account (administrators only), for someone who lost both their
+    authenticator and their recovery codes; they set one up again after signing in."""
+    with transaction(runtime.sessions) as session:
+        return SecondFactorsRemoved(
+            removed=mfa.remove_all(session, actor, user_id=user_id, clock=runtime.clock)
+        )
