@@ -167,3 +167,23 @@ def test_an_admin_removes_the_second_factors_of_someone_who_lost_them(
     assert removed.json() == {"removed": 1}
     client.cookies.clear()
     assert password_step(client, alice.email).headers["location"] == "/files"
+
+
+def test_people_turn_their_authenticator_app_off(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    totp, _ = enrol_totp(client, runtime, alice)
+    password_step(client, alice.email)
+    use_up_step(runtime, alice)
+    assert (
+        client.post(
+            "/login/mfa", data={"code": totp.now(), "next": "/files"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    page = client.get("/settings/mfa")
+    off = client.post("/settings/mfa/totp/remove", data={"csrf_token": form_token(page.text)})
+    assert off.status_code == 200
+    assert "Set up an authenticator app" in off.text
+    client.cookies.clear()
+    assert password_step(client, alice.email).headers["location"] == "/files"

@@ -280,6 +280,22 @@ def check_key(
     return key
 
 
+def remove_key(session: Session, actor: Actor, *, key_id: str, clock: Clock) -> None:
+    """Remove one of the actor's own security keys. Raises NotFound."""
+    key = session.get(SecurityKey, key_id)
+    if key is None or key.user_id != actor.user_id:
+        raise NotFound("security key", key_id)
+    session.delete(key)
+    events.record(
+        session,
+        actor,
+        AuditAction.MFA_DISABLED,
+        item=ItemRef("user", key.user_id),
+        details={"method": "security_key", "key_id": key.id},
+        at=clock.now(),
+    )
+
+
 def security_keys(session: Session, user_id: str) -> list[SecurityKey]:
     return list(
         session.scalars(
