@@ -81,7 +81,7 @@ def test_a_security_key_is_added_and_then_needed_to_sign_in(
     no_serious_axe_violations(page)
     page.get_by_label("Name of the new key").fill("YubiKey on lanyard")
     page.get_by_role("button", name="Add a security key").click()
-    page.get_by_text("YubiKey on lanyard").wait_for()
+    page.get_by_role("cell", name="YubiKey on lanyard", exact=True).wait_for()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator["authenticatorId"]})
     assert len(credentials["credentials"]) == 1
 
