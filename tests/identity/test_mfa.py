@@ -155,3 +155,35 @@ def test_an_account_with_mfa_still_uses_tokens_for_scripts(runtime: Runtime) -> 
     with TestClient(create_app(runtime)) as client:
         assert client.get("/api/v1/me", headers=carol.headers).status_code == 200
         assert password_step(client, carol.email).headers["location"].startswith("/login/mfa")
+
+
+def test_an_admin_removes_the_second_factors_of_someone_who_lost_them(
+    client: TestClient, runtime: Runtime, alice: UserFixture, admin: UserFixture
+) -> None:
+    enrol_totp(client, runtime, alice)
+    assert password_step(client, alice.email).headers["location"].startswith("/login/mfa")
+    assert client.delete(f"/api/v1/users/{alice.id}/mfa", headers=alice.headers).status_code == 404
+    removed = client.delete(f"/api/v1/users/{alice.id}/mfa", headers=admin.headers)
+    assert removed.json() == {"removed": 1}
+    client.cookies.clear()
+    assert password_step(client, alice.email).headers["location"] == "/files"
+
+
+def test_people_turn_their_authenticator_app_off(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    totp, _ = enrol_totp(client, runtime, alice)
+    password_step(client, alice.email)
+    use_up_step(runtime, alice)
+    assert (
+        client.post(
+            "/login/mfa", data={"code": totp.now(), "next": "/files"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    page = client.get("/settings/mfa")
+    off = client.post("/settings/mfa/totp/remove", data={"csrf_token": form_token(page.text)})
+    assert off.status_code == 200
+    assert "Set up an authenticator app" in off.text
+    client.cookies.clear()
+    assert password_step(client, alice.email).headers["location"] == "/files"

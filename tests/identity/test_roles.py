@@ -82,3 +82,33 @@ def test_only_an_admin_changes_roles_and_never_their_own(
     assert bad.status_code in (400, 422)
     make(client, admin, alice, "admin")
     assert client.get("/api/v1/me", headers=alice.headers).json()["is_admin"] is True
+
+
+def test_an_admin_disabling_an_account_releases_its_locks_and_uploads(
+    client: TestClient, runtime: Runtime, admin: UserFixture, alice: UserFixture
+) -> None:
+    from sqlalchemy import func, select
+
+    from strongroom.content.dav_locks import DavLock
+    from strongroom.content.models import TusUpload
+    from strongroom.db.session import transaction
+    from tests.api.test_tus import TUS, b64
+
+    dav = (alice.email, alice.token)
+    assert client.put("/dav/report.txt", content=b"v1", auth=dav).status_code in (200, 201, 204)
+    lockinfo = (
+        '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
+        "<D:locktype><D:write/></D:locktype></D:lockinfo>"
+    )
+    assert client.request("LOCK", "/dav/report.txt", content=lockinfo, auth=dav).status_code == 200
+    meta = f"filename {b64('clip.bin')},folder_id {b64('root')}"
+    started = client.post(
+        "/api/v1/uploads", headers={**alice.headers, **TUS, "Upload-Length": "100", "Upload-Metadata": meta}
+    )
+    assert started.status_code == 201, started.text
+    assert client.post(f"/api/v1/users/{alice.id}/disable", headers=alice.headers).status_code == 404
+    assert client.post(f"/api/v1/users/{alice.id}/disable", headers=admin.headers).status_code == 200
+    assert client.get("/api/v1/me", headers=alice.headers).status_code == 401
+    with transaction(runtime.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(DavLock)) == 0
+        assert session.scalar(select(func.count()).select_from(TusUpload)) == 0

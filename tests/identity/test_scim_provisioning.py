@@ -186,3 +186,30 @@ def test_deactivation_ends_every_door_at_the_next_request(
     assert http.head(upload, headers={**alice.headers, **TUS}).status_code == 401
     browser.close()
     dav.close()
+
+
+def test_bad_requests_get_scim_errors_not_500s(http: httpx.Client, scim_headers: dict[str, str]) -> None:
+    broken = http.post("/scim/v2/Users", content=b"{not json", headers=scim_headers)
+    assert broken.status_code == 400
+    assert broken.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    bad_filter = http.get(
+        "/scim/v2/Users", params={"filter": 'userName eq "unterminated'}, headers=scim_headers
+    )
+    assert bad_filter.status_code == 400
+    assert bad_filter.json()["scimType"] == "invalidFilter"
+    assert http.get("/scim/v2/Nothing", headers=scim_headers).status_code == 404
+    assert http.get("/scim/v2/Users/u_nosuchuser", headers=scim_headers).status_code == 404
+    huge = http.post("/scim/v2/Users", content=b" " * (17 << 20), headers=scim_headers)
+    assert huge.status_code == 413
+    no_name = http.post("/scim/v2/Users", json={"schemas": [USER_SCHEMA]}, headers=scim_headers)
+    assert no_name.status_code == 400
+    group_in_group = http.post(
+        "/scim/v2/Groups",
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "Outer",
+            "members": [{"value": "grp_x", "type": "Group"}],
+        },
+        headers=scim_headers,
+    )
+    assert group_in_group.status_code == 400

@@ -13,7 +13,7 @@ from strongroom.access.actions import AccountRole
 from strongroom.api.deps import CurrentActor, RuntimeDep
 from strongroom.content import departures
 from strongroom.db.session import on_commit, transaction
-from strongroom.identity import accounts, roles, sessions
+from strongroom.identity import accounts, mfa, roles, sessions
 from strongroom.identity.models import User
 
 router = APIRouter(tags=["accounts"])
@@ -132,3 +132,17 @@ def reset_password(
         user, clear = accounts.reset_password(session, actor, user_id=user_id, clock=runtime.clock)
         response.headers["Cache-Control"] = "no-store"
         return PasswordReset(account=AccountRead.of(user), password=clear)
+
+
+class SecondFactorsRemoved(BaseModel):
+    removed: int
+
+
+@router.delete("/users/{user_id}/mfa", response_model=SecondFactorsRemoved)
+def remove_second_factors(user_id: str, actor: CurrentActor, runtime: RuntimeDep) -> SecondFactorsRemoved:
+    """Remove every second factor of an account (administrators only), for someone who lost both their
+    authenticator and their recovery codes; they set one up again after signing in."""
+    with transaction(runtime.sessions) as session:
+        return SecondFactorsRemoved(
+            removed=mfa.remove_all(session, actor, user_id=user_id, clock=runtime.clock)
+        )

@@ -19,6 +19,7 @@ from scim2_models import (
     External,
     Filter,
     Patch,
+    PayloadTooLargeException,
     Reference,
     SCIMException,
     ScimProvider,
@@ -47,6 +48,7 @@ from strongroom.runtime import Runtime
 
 PREFIX = "/scim/v2"
 MAX_RESULTS = 200
+MAX_BODY_BYTES = 16 << 20  # a group of 100,000 members fits; anything bigger is not a directory's request
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 router = APIRouter(include_in_schema=False)
@@ -115,16 +117,27 @@ def _serve(runtime: Runtime, request: ScimRequest, origin: Origin) -> ScimRespon
 @router.api_route(PREFIX + "/{path:path}", methods=METHODS)
 async def scim(request: Request) -> Response:
     runtime = get_runtime(request)
-    base_url = str(request.base_url).rstrip("/") + PREFIX
+    # Locations point where the directory reaches us: the configured public address when there is one.
+    public = runtime.settings.server.public_url or str(request.base_url)
+    base_url = public.rstrip("/") + PREFIX
     path = request.url.path.removeprefix(PREFIX).removesuffix(".scim")
-    body = await request.body()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            too_large = scim_service().error_response(
+                PayloadTooLargeException(detail=f"A SCIM request body has at most {MAX_BODY_BYTES} bytes.")
+            )
+            return Response(
+                content=json.dumps(too_large.body).encode(), status_code=413, headers=too_large.headers
+            )
     scim_request = ScimRequest(
         method=request.method,
         base_url=base_url,
         path=path or "/",
         query=dict(parse_qsl(request.url.query, keep_blank_values=True)),
         headers=list(request.headers.items()),
-        body=body,
+        body=bytes(body),
     )
     answer = await run_in_threadpool(_serve, runtime, scim_request, origin_of(request))
     answer.headers.setdefault("Location", scim_request.url)

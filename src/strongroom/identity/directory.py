@@ -86,13 +86,18 @@ def authenticate_provisioning_token(session: Session, clear: str, *, origin: Ori
 
 
 def _name_taken(session: Session, key: str, *, other_than: str | None) -> bool:
-    query = select(User.id).where(
-        (User.user_name_key == key) | ((User.user_name_key.is_(None)) & (User.email_key == key))
+    """Whether a user name is a served directory user's, or a local account's e-mail (two indexed
+    lookups: one OR across both columns would scan the table)."""
+    by_name = select(User.id).where(User.user_name_key == key, User.source != REMOVED)
+    by_email = select(User.id).where(
+        User.email_key == key, User.user_name_key.is_(None), User.source != REMOVED
     )
-    query = query.where(User.source != REMOVED)
-    if other_than is not None:
-        query = query.where(User.id != other_than)
-    return session.scalar(query.limit(1)) is not None
+    for query in (by_name, by_email):
+        if other_than is not None:
+            query = query.where(User.id != other_than)  # noqa: PLW2901 - narrowing the loop's own query
+        if session.scalar(query.limit(1)) is not None:
+            return True
+    return False
 
 
 def _email_for(entry: DirectoryUser) -> str:

@@ -34,7 +34,7 @@ from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
-from strongroom.errors import InputError, Unauthenticated
+from strongroom.errors import InputError, NotFound, Unauthenticated
 from strongroom.identity.models import RecoveryCode, SecurityKey, TotpSecret, User
 
 RECOVERY_CODES = 10
@@ -158,6 +158,30 @@ def remove_totp(session: Session, actor: Actor, user: User, *, clock: Clock) -> 
     )
 
 
+def remove_all(session: Session, actor: Actor, *, user_id: str, clock: Clock) -> int:
+    """An administrator removes every second factor of an account (a lost phone and lost codes), so the
+    user can sign in with their password and set one up again. Returns how many were removed."""
+    if not actor.is_admin:
+        raise NotFound("user", user_id)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    removed = int(session.get(TotpSecret, user_id) is not None)
+    removed += len(security_keys(session, user_id))
+    session.execute(delete(TotpSecret).where(TotpSecret.user_id == user_id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    session.execute(delete(SecurityKey).where(SecurityKey.user_id == user_id))
+    events.record(
+        session,
+        actor,
+        AuditAction.MFA_DISABLED,
+        item=ItemRef("user", user.id, user.email),
+        details={"method": "all", "by_admin": True, "removed": removed},
+        at=clock.now(),
+    )
+    return removed
+
+
 # -- security keys (WebAuthn) -----------------------------------------------------------------
 
 
@@ -254,6 +278,22 @@ def check_key(
         raise Unauthenticated("The security key's answer was not accepted.") from None
     key.sign_count, key.last_used_at = verified.new_sign_count, clock.now()
     return key
+
+
+def remove_key(session: Session, actor: Actor, *, key_id: str, clock: Clock) -> None:
+    """Remove one of the actor's own security keys. Raises NotFound."""
+    key = session.get(SecurityKey, key_id)
+    if key is None or key.user_id != actor.user_id:
+        raise NotFound("security key", key_id)
+    session.delete(key)
+    events.record(
+        session,
+        actor,
+        AuditAction.MFA_DISABLED,
+        item=ItemRef("user", key.user_id),
+        details={"method": "security_key", "key_id": key.id},
+        at=clock.now(),
+    )
 
 
 def security_keys(session: Session, user_id: str) -> list[SecurityKey]:

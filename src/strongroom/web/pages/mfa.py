@@ -336,3 +336,29 @@ async def key_register(request: Request, runtime: RuntimeDep) -> Response:
     answer = JSONResponse({"id": key_id}, status_code=201)
     answer.delete_cookie(CHALLENGE_COOKIE, path="/")
     return answer
+
+
+@router.post("/settings/mfa/totp/remove")
+def totp_remove(
+    request: Request, runtime: RuntimeDep, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Turn the authenticator app off (its recovery codes go with it)."""
+    user, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+    with transaction(runtime.sessions) as session:
+        fresh = session.get(User, user.id)
+        assert fresh is not None
+        mfa.remove_totp(session, actor, fresh, clock=runtime.clock)
+    return RedirectResponse("/settings/mfa", status_code=303)
+
+
+@router.post("/settings/mfa/keys/{key_id}/remove")
+def key_remove(
+    request: Request, key_id: str, runtime: RuntimeDep, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Remove one of your security keys (lost, or replaced)."""
+    _, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+    with transaction(runtime.sessions) as session:
+        mfa.remove_key(session, actor, key_id=key_id, clock=runtime.clock)
+    return RedirectResponse("/settings/mfa", status_code=303)
