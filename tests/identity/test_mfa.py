@@ -155,3 +155,28 @@ def test_an_account_with_mfa_still_uses_tokens_for_scripts(runtime: Runtime) -> 
     with TestClient(create_app(runtime)) as client:
         assert client.get("/api/v1/me", headers=carol.headers).status_code == 200
         assert password_step(client, carol.email).headers["location"].startswith("/login/mfa")
+
+
+def test_a_garbled_security_key_answer_is_refused_not_a_crash(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    """A browser (or anyone holding a password) sending a malformed WebAuthn answer gets a 4xx JSON
+    refusal, never a 500: when adding a key, and at the second step of signing in."""
+    sign_in(client, alice.email)
+    page = client.get("/settings/mfa")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert token, page.text
+    headers = {"X-CSRF-Token": token.group(1)}
+    assert client.post("/settings/mfa/keys/options", headers=headers).status_code == 200
+    for garbled in (b"{", b"[]", b'{"id": "x", "rawId": "x", "type": "public-key", "response": {}}'):
+        answer = client.post("/settings/mfa/keys?name=k", content=garbled, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "bad_input"
+    client.cookies.clear()
+    enrol_totp(client, runtime, alice)
+    assert password_step(client, alice.email).status_code == 303
+    assert client.post("/login/mfa/key/options").status_code == 200
+    for garbled in (b"{", b'{"rawId": "x"}', b'{"rawId": "x", "response": 5}'):
+        answer = client.post("/login/mfa/key?next=/files", content=garbled)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "unauthenticated"
