@@ -180,3 +180,13 @@ def test_a_garbled_security_key_answer_is_refused_not_a_crash(
         answer = client.post("/login/mfa/key?next=/files", content=garbled)
         assert answer.status_code == 401, answer.text
         assert answer.json()["code"] == "unauthenticated"
+
+
+def test_adding_a_security_key_needs_the_session_csrf_header(client: TestClient, alice: UserFixture) -> None:
+    """The page's script sends X-CSRF-Token; a form posted from another page of the same site (which
+    SameSite cookies do not stop) cannot start or finish adding a key to the signed-in account."""
+    sign_in(client, alice.email)
+    assert client.post("/settings/mfa/keys/options").status_code == 403
+    refused = client.post("/settings/mfa/keys?name=k", content=b"{}")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"
