@@ -74,3 +74,25 @@ def test_metrics_answer_while_the_database_is_down(runtime: Runtime, client: Tes
     runtime.engine.pool._creator = lambda *_a, **_k: (_ for _ in ()).throw(OSError("database gone"))
     figures = scrape(client)
     assert figures[("strongroom_metrics_database_up", ())] == 0
+
+
+def test_made_up_methods_and_paths_add_no_series(client: TestClient) -> None:
+    """A stranger sending made-up methods and paths must not grow /metrics (and the server's memory)
+    without bound: each is one request to refuse, not a new series kept forever."""
+
+    def series(figures: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> set[tuple[str, ...]]:
+        return {
+            tuple(value for key, value in labels if key != "le")
+            for name, labels in figures
+            if name.startswith("strongroom_request_duration")
+        }
+
+    before = series(scrape(client))
+    for n in range(20):
+        client.request(f"PROBE{n}", "/api/v1/files")
+        client.request(f"PROBE{n}", f"/dav/x{n}/y{n}/z{n}")
+        client.get(f"/nowhere-{n}/{n}")
+        client.get(f"/s/token{n}/folders/f{n}")
+    after = series(scrape(client))
+    assert len(after - before) < 10  # a few series per route and status, never one per request
+    assert not any("PROBE" in str(labels) for labels in after)

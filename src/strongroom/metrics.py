@@ -38,6 +38,12 @@ _DOORS: Final = (
     ("/r/", "upload_request"),
     ("/static/", "static"),
 )
+# HTTP and WebDAV methods this server answers; any other is labelled OTHER, or a client inventing
+# methods would add a series per request and grow /metrics (and memory) without bound.
+_METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+    | {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK"}
+)
 
 
 class Metrics:
@@ -115,9 +121,9 @@ class MetricsMiddleware:
             await self.app(scope, counting_receive, counting_send)
         finally:
             route, door = _route_and_door(scope)
-            self.metrics.latency.labels(scope.get("method", ""), route, str(status)).observe(
-                time.perf_counter() - started
-            )
+            method = scope.get("method", "")
+            method = method if method in _METHODS else "OTHER"
+            self.metrics.latency.labels(method, route, str(status)).observe(time.perf_counter() - started)
             if received:
                 self.metrics.received.labels(door).inc(received)
             if sent:

@@ -118,3 +118,26 @@ def test_a_zip_cut_short_is_recorded_with_how_far_it_got(
     assert details["files"] == 2
     assert details["cut_in"] == "Bodycam/b.mp4"
     assert received <= details["bytes_sent"] < BIG  # type: ignore[operator]
+
+
+def test_a_folder_with_more_entries_than_a_zip_holds_is_refused_never_cut_silently(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    """Folders are listed before files: a folder with many subfolders must not push its own files out
+    of the zip unnoticed (an exhibit missing from a zip that says it is the whole folder)."""
+    import pytest
+
+    from strongroom.content import zips
+    from strongroom.errors import InputError
+    from strongroom.identity import users
+    from strongroom.identity.models import User
+
+    case = folder(client, alice, "Op HERON")
+    for n in range(3):
+        folder(client, alice, f"empty {n}", case)
+    put(client, alice, case, "a statement.txt", b"a")
+    put(client, alice, case, "b statement.txt", b"b")
+    with transaction(runtime.sessions) as session:
+        actor = users.actor_for(session.get_one(User, alice.id), group_ids=[])
+        with pytest.raises(InputError, match="at most 3"):
+            zips.plan_zip(session, actor, item_ids=[case], clock=runtime.clock, via="zip", max_files=3)

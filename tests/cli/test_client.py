@@ -226,3 +226,18 @@ def test_classified_material_is_downloaded_and_shared_with_a_reason(
             )
         ]
     assert reasons == ["Opération Trident review"]
+
+
+@pytest.mark.parametrize("name", ["..\\..\\Startup\\evil.bat", "C:evil.exe", "C:\\Windows\\x.dll", " .. "])
+def test_a_downloaded_file_is_saved_here_whatever_its_name(name: str) -> None:
+    """Names on the server may hold backslashes and colons (they are legal there): another user sharing
+    a file named like a Windows path must not make `strongroom download` write outside this folder."""
+    from pathlib import PureWindowsPath
+
+    from strongroom.cli.client_transfers import local_name
+
+    saved = local_name(name)
+    for flavour in (PureWindowsPath(saved), Path(saved)):
+        assert len(flavour.parts) == 1
+        assert not flavour.drive
+        assert flavour.name not in {"", ".", ".."}

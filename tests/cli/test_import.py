@@ -118,3 +118,25 @@ def test_import_refuses_an_unknown_user_and_a_missing_source(
     )
     assert missing.returncode != 0
     assert "does not exist" in missing.stderr
+
+
+def test_a_file_swapped_for_a_link_while_importing_is_refused(tmp_path: Path) -> None:
+    """A share drive is written by others while it is imported: a file replaced by a symbolic link to a
+    server file (made to look the same size and age) between the walk and the read must not be read."""
+    import pytest
+
+    from strongroom.content import importing
+    from strongroom.errors import InputError
+
+    share = tmp_path / "share"
+    share.mkdir()
+    server_secret = tmp_path / "keys.json"
+    server_secret.write_bytes(b'{"kek": "not for the evidence store"}')
+    bait = share / "statement.txt"
+    bait.write_bytes(b"x" * server_secret.stat().st_size)
+    os.utime(bait, ns=(server_secret.stat().st_atime_ns, server_secret.stat().st_mtime_ns))
+    (source,) = importing.walk(share)
+    bait.unlink()
+    bait.symlink_to(server_secret)
+    with pytest.raises((InputError, OSError)):
+        b"".join(bytes(chunk) for chunk in source.read())

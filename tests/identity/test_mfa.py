@@ -187,3 +187,38 @@ def test_people_turn_their_authenticator_app_off(
     assert "Set up an authenticator app" in off.text
     client.cookies.clear()
     assert password_step(client, alice.email).headers["location"] == "/files"
+
+
+def test_a_garbled_security_key_answer_is_refused_not_a_crash(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    """A browser (or anyone holding a password) sending a malformed WebAuthn answer gets a 4xx JSON
+    refusal, never a 500: when adding a key, and at the second step of signing in."""
+    sign_in(client, alice.email)
+    page = client.get("/settings/mfa")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert token, page.text
+    headers = {"X-CSRF-Token": token.group(1)}
+    assert client.post("/settings/mfa/keys/options", headers=headers).status_code == 200
+    for garbled in (b"{", b"[]", b'{"id": "x", "rawId": "x", "type": "public-key", "response": {}}'):
+        answer = client.post("/settings/mfa/keys?name=k", content=garbled, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "bad_input"
+    client.cookies.clear()
+    enrol_totp(client, runtime, alice)
+    assert password_step(client, alice.email).status_code == 303
+    assert client.post("/login/mfa/key/options").status_code == 200
+    for garbled in (b"{", b'{"rawId": "x"}', b'{"rawId": "x", "response": 5}'):
+        answer = client.post("/login/mfa/key?next=/files", content=garbled)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "unauthenticated"
+
+
+def test_adding_a_security_key_needs_the_session_csrf_header(client: TestClient, alice: UserFixture) -> None:
+    """The page's script sends X-CSRF-Token; a form posted from another page of the same site (which
+    SameSite cookies do not stop) cannot start or finish adding a key to the signed-in account."""
+    sign_in(client, alice.email)
+    assert client.post("/settings/mfa/keys/options").status_code == 403
+    refused = client.post("/settings/mfa/keys?name=k", content=b"{}")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"

@@ -218,7 +218,14 @@ def test_sign_out_also_signs_out_at_the_provider(sso_server: LiveServer, browser
     assert 'name="prompt" value="login"' in again.text
 
 
-def test_the_sign_out_hop_only_leads_to_the_provider(sso_server: LiveServer, browser: httpx.Client) -> None:
+def test_the_sign_out_hop_only_leads_to_the_provider(
+    sso_server: LiveServer, browser: httpx.Client, oidc_provider: sso_providers.RunningProvider
+) -> None:
     hop = browser.get(f"{sso_server.url}/auth/oidc/logout", params={"to": "https://evil.example/session/end"})
     assert hop.status_code == 303
     assert hop.headers["location"] == "/login?signed_out=1"
+    # Starting with the end-session address is not enough: "../" (or more host name) leads elsewhere.
+    for elsewhere in ("/session/end/../../auth?client_id=x", "/session/endless", ".evil.example/session/end"):
+        hop = browser.get(f"{sso_server.url}/auth/oidc/logout", params={"to": oidc_provider.url + elsewhere})
+        assert hop.status_code == 303, elsewhere
+        assert hop.headers["location"] == "/login?signed_out=1"

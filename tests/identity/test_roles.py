@@ -112,3 +112,30 @@ def test_an_admin_disabling_an_account_releases_its_locks_and_uploads(
     with transaction(runtime.sessions) as session:
         assert session.scalar(select(func.count()).select_from(DavLock)) == 0
         assert session.scalar(select(func.count()).select_from(TusUpload)) == 0
+
+
+def test_a_guest_who_may_share_still_sees_no_directory_on_the_web(
+    client: TestClient, admin: UserFixture, alice: UserFixture, bob: UserFixture
+) -> None:
+    """The web's people panel offers the force's groups to whoever may share; a guest editor may share
+    (by e-mail) but must not read the directory there any more than through the API."""
+    from tests.web.test_pages import sign_in
+
+    folder = client.post(
+        "/api/v1/folders", json={"name": "Disclosure", "parent_id": "root"}, headers=alice.headers
+    )
+    assert folder.status_code == 201, folder.text
+    groups = client.post("/api/v1/groups", json={"name": "Covert Ops Unit"}, headers=admin.headers)
+    assert groups.status_code == 201, groups.text
+    grant = client.post(
+        f"/api/v1/items/{folder.json()['id']}/collaborations",
+        json={"role": "editor", "user_email": bob.email},
+        headers=alice.headers,
+    )
+    assert grant.status_code == 201, grant.text
+    sign_in(client, bob.email)
+    assert "Covert Ops Unit" in client.get(f"/files/{folder.json()['id']}").text  # staff see the directory
+    make(client, admin, bob, "guest")
+    page = client.get(f"/files/{folder.json()['id']}")
+    assert page.status_code == 200
+    assert "Covert Ops Unit" not in page.text

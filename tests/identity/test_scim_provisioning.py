@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from strongroom.content.dav_locks import DavLock
@@ -213,3 +214,10 @@ def test_bad_requests_get_scim_errors_not_500s(http: httpx.Client, scim_headers:
         headers=scim_headers,
     )
     assert group_in_group.status_code == 400
+
+
+def test_a_path_in_any_script_is_a_scim_error_not_a_crash(client: TestClient) -> None:
+    """Anyone may send odd addresses: without a token the answer is 401, with one 404, never a 500."""
+    answer = client.get("/scim/v2/Users/\u202egnp.exe")
+    assert answer.status_code == 401
+    assert answer.json()["status"] == "401"

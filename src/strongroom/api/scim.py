@@ -8,7 +8,7 @@ scim-token`); personal access tokens and passwords are refused. One request is o
 
 import json
 from functools import cache, partial
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, Request, Response
 from scim2_models import (
@@ -140,7 +140,8 @@ async def scim(request: Request) -> Response:
         body=bytes(body),
     )
     answer = await run_in_threadpool(_serve, runtime, scim_request, origin_of(request))
-    answer.headers.setdefault("Location", scim_request.url)
+    # Header values are Latin-1: a path in any other script is sent percent-encoded, not a 500.
+    answer.headers.setdefault("Location", quote(scim_request.url, safe=":/?#[]@!$&'()*+,;=%"))
     answer.headers.setdefault("Cache-Control", "no-cache")
     content = b"" if answer.body is None else json.dumps(answer.body).encode()
     return Response(content=content, status_code=int(answer.status), headers=answer.headers)

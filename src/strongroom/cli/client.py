@@ -28,6 +28,7 @@ from strongroom.cli.client_transfers import (
     ResumeStore,
     check,
     download,
+    local_name,
     sha256_of,
     tus_upload,
 )
@@ -344,7 +345,8 @@ def download_cmd(
     with reported(), api() as http:
         file_id = client_paths.file_id(http, file)
         if output is None:
-            output = Path(check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file}").json()["name"])
+            name = check(http.get(f"/api/v1/files/{file_id}"), what=f"file {file}").json()["name"]
+            output = Path(local_name(str(name)))
         with _progress() as bars:
             task = bars.add_task(output.name, total=None)
             digest = download(

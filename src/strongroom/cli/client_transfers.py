@@ -209,6 +209,16 @@ def tus_upload(
     return Uploaded(file_id=file_id, resumed_from=resumed_from, sha256=digest.hexdigest())
 
 
+UNSAFE_LOCALLY = frozenset('/\\:*?"<>|')
+
+
+def local_name(name: str) -> str:
+    """A name from the server as a file name here, never a path: the server allows backslashes and
+    colons in names, which Windows reads as folders and drives ("..\\..\\x", "C:x")."""
+    cleaned = "".join("_" if ch in UNSAFE_LOCALLY or ord(ch) < 32 else ch for ch in name).strip(" .")
+    return cleaned or "download"
+
+
 def download(
     http: httpx.Client,
     file_id: str,

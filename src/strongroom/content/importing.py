@@ -244,17 +244,26 @@ def _sources_of(path: Path, *, rel: Path, mail_attachments: bool) -> Iterator[So
     yield Source(
         key=rel.as_posix(), folders=parents, name=path.name, size=st.st_size,
         modified_at=datetime.fromtimestamp(st.st_mtime, UTC),
-        read=functools.partial(_read_file, path, stamp), stamp=stamp,
+        read=functools.partial(_read_file, path, stamp, (st.st_dev, st.st_ino)), stamp=stamp,
     )  # fmt: skip
     if mail_attachments and path.suffix.lower() == MAIL_SUFFIX:
         yield from _attachments(path, rel=rel, stamp=stamp)
 
 
-def _read_file(path: Path, stamp: tuple[int, int]) -> Iterator[bytes | memoryview]:
-    """The file's bytes, refusing a file that changes while it is read (a share still being written)."""
+def _read_file(path: Path, stamp: tuple[int, int], inode: tuple[int, int]) -> Iterator[bytes | memoryview]:
+    """The file's bytes, refusing a file that changes while it is read (a share still being written),
+    and one that is no longer the file the walk found: others write to a share while it is imported,
+    and a file swapped for a link (or a folder for a link) could lead to any file of this server."""
     buffer = bytearray(READ_SIZE)
     view = memoryview(buffer)
-    with path.open("rb", buffering=0) as handle:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise InputError(f"{path} changed while it was imported; run the import again to take it.") from exc
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        opened = os.fstat(handle.fileno())
+        if (opened.st_dev, opened.st_ino) != inode:
+            raise InputError(f"{path} changed while it was imported; run the import again to take it.")
         while n := handle.readinto(buffer):
             yield view[:n]  # the writer copies it before the next read
         after = os.fstat(handle.fileno())

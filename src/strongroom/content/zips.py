@@ -179,6 +179,10 @@ def _walk(
             .order_by(Item.sort_group, Item.name_key, Item.id)
             .limit(max_files + 1)
         ).all()
+        if len(children) > max_files:  # a cut listing would leave files out unnoticed: refuse instead
+            raise InputError(
+                f"A zip holds at most {max_files} files; download a smaller folder.", field="item_ids"
+            )
         for child in visible_children(session, actor, here, children):
             if child.is_folder:
                 frontier.append((child, names.claim(path, child.name) + "/"))

@@ -26,7 +26,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 from strongroom.actors import Actor
@@ -218,7 +218,7 @@ def register_key(
             expected_rp_id=rp.rp_id,
             expected_origin=rp.origin,
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:  # any malformed answer, too
         raise InputError(f"The security key's answer was not accepted: {exc}", field="credential") from None
     key = SecurityKey(
         id=new_id("sk"),
@@ -274,7 +274,7 @@ def check_key(
             credential_public_key=key.public_key,
             credential_current_sign_count=key.sign_count,
         )
-    except (InvalidAuthenticationResponse, ValueError, KeyError):
+    except (WebAuthnException, ValueError, KeyError, TypeError):  # any malformed answer, too
         raise Unauthenticated("The security key's answer was not accepted.") from None
     key.sign_count, key.last_used_at = verified.new_sign_count, clock.now()
     return key

@@ -53,7 +53,7 @@ BASE_HEADERS = {
 }
 # Paths whose unsafe requests must carry X-CSRF-Token when the session cookie authenticates them.
 # HTML form posts elsewhere check their hidden field in the page handler instead.
-HEADER_CSRF_PREFIXES = ("/api/", "/dav")
+HEADER_CSRF_PREFIXES = ("/api/", "/dav", "/settings/mfa/keys")  # the last: script-only, no form field
 
 
 class WebSecurityMiddleware:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from strongroom import errors
-from strongroom.access.actions import Action, Role
+from strongroom.access.actions import Action, OrgAction, Role
 from strongroom.access.loaders import access_item, ancestry
 from strongroom.access.policy import can
 from strongroom.actors import Actor
@@ -58,7 +58,10 @@ def people_context(session: Session, actor: Actor, item: Item, request: Request)
         "may_share": may_share,
         "role_labels": {role.value: label for role, label in people.ROLE_LABELS.items()},
         "short_role": people.role_label,
-        "groups": identity_groups.list_groups(session) if may_share else [],
+        # Only those who may see the directory are offered its groups (never a guest, even one who shares).
+        "groups": identity_groups.list_groups(session)
+        if may_share and can(actor, OrgAction.SEE_DIRECTORY)
+        else [],
         "people_notice": NOTICES.get(request.query_params.get("people", "")),
         "people_problem": PROBLEMS.get(request.query_params.get("people_error", "")),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -154,9 +155,16 @@ def oidc_logout(request: Request, runtime: RuntimeDep, to: str = "") -> Response
     CSP (form-action 'self') would stop a redirect to another origin after a form post."""
     client = oidc_client(request, runtime)
     end_session = client.metadata().end_session_endpoint
-    if not end_session or not to.startswith(end_session):
+    if not end_session or not _same_endpoint(to, end_session):
         return RedirectResponse("/login?signed_out=1", status_code=303)
     return render(request, "staff/sso_signout.html", user=None, provider_url=to)
+
+
+def _same_endpoint(url: str, endpoint: str) -> bool:
+    """`url` is the endpoint itself (any query): a prefix match would let "<endpoint>/../x" or a longer
+    host name through, a hop to anywhere on (or beside) the provider."""
+    target, expected = urlsplit(url), urlsplit(endpoint)
+    return (target.scheme, target.netloc, target.path) == (expected.scheme, expected.netloc, expected.path)
 
 
 @router.get("/auth/saml/start")
