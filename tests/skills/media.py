@@ -1,4 +1,4 @@
-"""Real test files, made here: speech by espeak-ng, text drawn by ffmpeg, PDFs by fpdf2, DOCX by python-docx."""
+"""Real test files made here: espeak-ng speech, ffmpeg-drawn text, fpdf2 PDFs, python-docx Word files."""
 
 from __future__ import annotations
 

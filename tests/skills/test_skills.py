@@ -216,3 +216,32 @@ def test_a_file_that_cannot_be_read_fails_with_its_reason_and_can_be_run_again(
     assert "skills.run.requested" in actions(runtime, file_id)
     run_worker(runtime)
     assert runs_by_skill(client, alice, file_id)["ocr"]["status"] == "failed"
+
+
+def test_the_file_page_shows_the_processing_log_and_runs_the_skills_again(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
+    import re
+
+    from tests.web.test_pages import sign_in
+
+    file_id = upload(client, alice, "notes.txt", b"Vehicle seen on the ring road at dawn.", "text/plain")
+    sign_in(client, alice.email)
+    waiting = client.get(f"/items/{file_id}").text
+    assert re.search(r'data-skill="text" data-status="pending"', waiting)
+    assert "Waiting to run" in waiting
+    run_worker(runtime)
+    page = client.get(f"/items/{file_id}").text
+    assert re.search(r'data-skill="text" data-status="done"', page)
+    assert "8 words on 1 page(s)" in page
+    assert f"/api/v1/files/{file_id}/skills/cards/" in page
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    again = client.post(
+        f"/items/{file_id}/skills", data={"csrf_token": token.group(1)}, follow_redirects=True
+    )
+    assert again.status_code == 200
+    assert re.search(r'data-skill="text" data-status="pending"', again.text)
+    assert "skills.run.requested" in actions(runtime, file_id)
+    assert client.post(f"/items/{file_id}/skills", data={"csrf_token": "forged"}).status_code in {400, 403}
