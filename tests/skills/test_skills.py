@@ -245,3 +245,27 @@ def test_the_file_page_shows_the_processing_log_and_runs_the_skills_again(
     assert re.search(r'data-skill="text" data-status="pending"', again.text)
     assert "skills.run.requested" in actions(runtime, file_id)
     assert client.post(f"/items/{file_id}/skills", data={"csrf_token": "forged"}).status_code in {400, 403}
+
+
+def test_files_stored_before_skills_get_them_from_the_cli(
+    client: TestClient, alice: UserFixture, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import delete
+    from typer.testing import CliRunner
+
+    from strongroom.cli import app
+    from strongroom.skills.models import SkillRun
+
+    file_id = upload(client, alice, "old.txt", b"An exhibit logged long ago.", "text/plain")
+    with runtime.sessions() as session:  # as if uploaded before skills existed
+        session.execute(delete(SkillRun))
+        session.commit()
+    assert log_of(client, alice, file_id)["not_run"] == ["text"]
+    settings = runtime.settings
+    monkeypatch.setenv("STRONGROOM_DEV_MODE", "1")
+    monkeypatch.setenv("STRONGROOM_DATABASE__URL", settings.database.url)
+    monkeypatch.setenv("STRONGROOM_SECRET_KEY", settings.secret_key)
+    result = CliRunner().invoke(app, ["skills", "run", "--now", "--data-dir", str(settings.data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "queued 1 skill runs" in result.output
+    assert runs_by_skill(client, alice, file_id)["text"]["status"] == "done"
