@@ -269,3 +269,25 @@ def test_files_stored_before_skills_get_them_from_the_cli(
     assert result.exit_code == 0, result.output
     assert "queued 1 skill runs" in result.output
     assert runs_by_skill(client, alice, file_id)["text"]["status"] == "done"
+
+
+def test_cards_are_rewrapped_by_key_rotation_and_still_open_after_the_old_key_is_retired(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
+    from datetime import timedelta
+
+    from strongroom.content import maintenance
+    from strongroom.jobs.tasks import retire_superseded_keys
+
+    file_id = upload(client, alice, "log.txt", b"Radio log: patrol car seven at the harbour.", "text/plain")
+    run_worker(runtime)
+    old = runtime.keys.current_kek_id()
+    # Rotation without retiring, then the worker's own retirement task (which knows the card holders).
+    maintenance.rotate_keys(
+        runtime.sessions, runtime.keys, clock=runtime.clock, retire_old=False, grace=timedelta(0)
+    )
+    runtime.settings.keys.retire_grace_seconds = 0
+    retire_superseded_keys(runtime)
+    assert old not in runtime.keys.kek_ids()
+    text_run = runs_by_skill(client, alice, file_id)["text"]
+    assert "harbour" in " ".join(card(client, alice, file_id, text_run, "text")["content"]["pages"])
