@@ -15,7 +15,7 @@ from sqlalchemy import select
 from strongroom.audit.models import AuditEvent
 from strongroom.runtime import Runtime
 from strongroom.skills import cards
-from strongroom.skills.models import SkillCard
+from strongroom.skills.models import SkillCard, SkillRun
 from tests.content.test_hostile_media import run_worker, upload
 from tests.skills import media
 from tests.support.users import UserFixture
@@ -254,7 +254,6 @@ def test_files_stored_before_skills_get_them_from_the_cli(
     from typer.testing import CliRunner
 
     from strongroom.cli import app
-    from strongroom.skills.models import SkillRun
 
     file_id = upload(client, alice, "old.txt", b"An exhibit logged long ago.", "text/plain")
     with runtime.sessions() as session:  # as if uploaded before skills existed
@@ -291,3 +290,19 @@ def test_cards_are_rewrapped_by_key_rotation_and_still_open_after_the_old_key_is
     assert old not in runtime.keys.kek_ids()
     text_run = runs_by_skill(client, alice, file_id)["text"]
     assert "harbour" in " ".join(card(client, alice, file_id, text_run, "text")["content"]["pages"])
+
+
+def test_webdav_uploads_get_skills_too(client: TestClient, alice: UserFixture, runtime: Runtime) -> None:
+    import base64
+
+    basic = "Basic " + base64.b64encode(f"{alice.email}:{alice.token}".encode()).decode()
+    put = client.request(
+        "PUT", "/dav/memo.txt", content=b"Memo about the harbour patrol.", headers={"Authorization": basic}
+    )
+    assert put.status_code == 201, put.text
+    with runtime.sessions() as session:
+        (run,) = session.scalars(select(SkillRun)).all()
+    assert (run.skill, run.status) == ("text", "pending")
+    run_worker(runtime)
+    with runtime.sessions() as session:
+        assert [t.source for t in cards.search_texts(session)] == ["text.text"]
