@@ -306,3 +306,20 @@ def test_webdav_uploads_get_skills_too(client: TestClient, alice: UserFixture, r
     run_worker(runtime)
     with runtime.sessions() as session:
         assert [t.source for t in cards.search_texts(session)] == ["text.text"]
+
+
+def test_a_configured_whisper_model_is_loaded_from_its_path_or_the_log_says_why_not(
+    client: TestClient, alice: UserFixture, runtime: Runtime, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("faster_whisper") is not None:
+        pytest.skip("faster-whisper is installed here; this checks the message when it is not")
+    runtime.settings.skills.whisper_model_path = str(tmp_path / "whisper-base")
+    call = media.speech(tmp_path / "call.wav", "officer needs assistance")
+    file_id = upload(client, alice, "call.wav", call, "audio/wav")
+    run_worker(runtime)
+    run = runs_by_skill(client, alice, file_id)["transcript"]
+    assert run["status"] == "failed"
+    assert "faster-whisper is not installed" in run["detail"]
+    assert "strongroom[whisper]" in run["detail"]
