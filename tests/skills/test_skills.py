@@ -323,3 +323,24 @@ def test_a_configured_whisper_model_is_loaded_from_its_path_or_the_log_says_why_
     assert run["status"] == "failed"
     assert "faster-whisper is not installed" in run["detail"]
     assert "strongroom[whisper]" in run["detail"]
+
+
+def test_a_run_asked_for_again_while_running_is_not_overwritten_by_the_older_result(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
+    from strongroom.skills import runs
+
+    file_id = upload(client, alice, "memo.txt", b"First words of the memo.", "text/plain")
+    with runtime.sessions() as session:
+        run_id = session.scalars(select(SkillRun.id)).one()
+    with runtime.sessions() as session:
+        planned = runs._start(session, run_id, settings=runtime.settings.skills, clock=runtime.clock)
+        session.commit()
+    assert planned is not None
+    assert runs_by_skill(client, alice, file_id)["text"]["status"] == "running"
+    asked = client.post(f"/api/v1/files/{file_id}/skills", headers=alice.headers)
+    assert asked.json()["queued"] == ["text"]
+    late = runs._finish(runtime.sessions, planned, [], None, keys=runtime.keys, clock=runtime.clock)
+    assert late == "pending"  # the older result was dropped
+    run_worker(runtime)
+    assert runs_by_skill(client, alice, file_id)["text"]["status"] == "done"

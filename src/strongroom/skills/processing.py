@@ -121,7 +121,7 @@ def request_runs(
     version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
     if version is None:
         return []
-    queued = runs.enqueue_skills(session, jobs, version, only=skills, now=clock)
+    queued = runs.enqueue_skills(session, jobs, version, only=skills, clock=clock)
     if queued:
         events.record(
             session,
@@ -178,4 +178,4 @@ def enqueue_missing(session: Session, jobs: JobQueue, *, clock: Clock, limit: in
         .where(~select(SkillRun.id).where(SkillRun.version_id == FileVersion.id).exists())
         .limit(limit)
     )
-    return sum(len(runs.enqueue_skills(session, jobs, v, now=clock)) for v in session.scalars(query))
+    return sum(len(runs.enqueue_skills(session, jobs, v, clock=clock)) for v in session.scalars(query))

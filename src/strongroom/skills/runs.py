@@ -15,6 +15,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -144,7 +145,7 @@ def enqueue_skills(
     version: FileVersion,
     *,
     only: Collection[str] | None = None,
-    now: Clock | None = None,
+    clock: Clock | None = None,
 ) -> list[str]:
     """Queue every fitting skill (or those in `only`) for a readable version, in the caller's
     transaction; a run already pending or running is left alone. Returns the skills queued."""
@@ -157,9 +158,9 @@ def enqueue_skills(
         run = session.scalar(
             select(SkillRun).where(SkillRun.version_id == version.id, SkillRun.skill == name)
         )
-        if run is not None and run.status in {"pending", "running"} and run.attempts == 0:
+        if run is not None and run.status == "pending" and run.attempts == 0:
             continue
-        at = now.now() if now is not None else version.created_at
+        at = clock.now() if clock is not None else version.created_at
         if run is None:
             run = SkillRun(
                 id=new_id("run"), version_id=version.id, file_id=version.file_id, skill=name, created_at=at
@@ -178,6 +179,7 @@ class _Planned:
     run_id: str
     skill: str
     source: RenditionSource
+    started_at: datetime  # which start this is: a re-run asked for meanwhile supersedes it
 
 
 def _start(session: Session, run_id: str, *, settings: SkillSettings, clock: Clock) -> _Planned | None:
@@ -191,7 +193,8 @@ def _start(session: Session, run_id: str, *, settings: SkillSettings, clock: Clo
         run.status, run.finished_at = "failed", clock.now()
         run.detail = f"The {run.skill} skill is turned off here (skills.enabled)."
         return None
-    run.status, run.started_at, run.finished_at, run.detail = "running", clock.now(), None, None
+    started = clock.now()
+    run.status, run.started_at, run.finished_at, run.detail = "running", started, None, None
     run.attempts += 1
     source = RenditionSource(
         version_id=version.id,
@@ -203,7 +206,11 @@ def _start(session: Session, run_id: str, *, settings: SkillSettings, clock: Clo
         aad_id=version.sealed_for_id.encode(),
         wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
     )
-    return _Planned(run_id=run.id, skill=run.skill, source=source)
+    return _Planned(run_id=run.id, skill=run.skill, source=source, started_at=started)
+
+
+def _still_ours(run: SkillRun, planned: _Planned) -> bool:
+    return run.status == "running" and run.started_at == planned.started_at
 
 
 def run_skill(
@@ -239,7 +246,8 @@ def run_skill(
     except Unavailable as exc:
         with transaction(sessions) as session:
             run = session.get_one(SkillRun, run_id)
-            run.status, run.detail = "pending", f"Waiting: {exc.message}"[:1000]
+            if _still_ours(run, planned):
+                run.status, run.detail = "pending", f"Waiting: {exc.message}"[:1000]
         raise  # the job queue tries again later
     except Exception as exc:  # a skill's bug must not leave the log saying "running" forever
         log.exception("skill run %s (%s) failed", run_id, planned.skill)
@@ -260,6 +268,8 @@ def _finish(
         run = session.get(SkillRun, planned.run_id)
         if run is None:
             return "missing"  # the version was purged meanwhile
+        if not _still_ours(run, planned):
+            return run.status  # re-queued while it ran: the newer run's result is the one to keep
         now = clock.now()
         session.execute(delete(SkillCard).where(SkillCard.run_id == run.id))
         run.finished_at = now
