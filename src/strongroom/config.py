@@ -175,6 +175,23 @@ class MailSettings(BaseModel):
         return self
 
 
+class SkillSettings(BaseModel):
+    """Skills that read, listen and look at stored content (text, OCR, transcripts, faces and plates)."""
+
+    enabled: list[str] = ["text", "ocr", "transcript", "detections"]
+    """Which skills run after an upload; `strongroom` runs none of the others."""
+    ocr_languages: str = "eng"
+    """Tesseract language packs to read with (`eng`, `eng+cym`); each must be installed."""
+    whisper_model_path: str | None = None
+    """A faster-whisper (CTranslate2) model directory; unset: pocketsphinx's bundled English model."""
+    frame_every_seconds: float = 1.0
+    """How often a video frame is looked at for faces and number plates."""
+    max_pages: int = 200
+    """Pages of a scanned PDF that are read by OCR; the rest are left, and the card says so."""
+    timeout_seconds: float = 1800.0
+    """Wall-clock limit of one tool run (pdftotext, tesseract, ffmpeg) inside a skill."""
+
+
 class ScanSettings(BaseModel):
     """Virus scanning of bytes from outside the force (upload requests) by ClamAV's clamd."""
 
@@ -365,6 +382,7 @@ class Settings(BaseSettings):
     scrub: ScrubSettings = ScrubSettings()
     sso: SsoSettings = SsoSettings()
     accounts: AccountSettings = AccountSettings()
+    skills: SkillSettings = SkillSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ Clients switch on `code`, never on the message.
     + RangeNotSatisfiable range_not_satisfiable
     + DigestMismatch      digest_mismatch    the body does not match the digest the client sent
     + UnsafeText          unsafe_text        control or text-direction characters in text the audit keeps
+    + UnknownSkill        unknown_skill      a skill name that is not one of the skills (skills/processing.py)
   x TooLarge              too_large          the body is over a configured limit
   x Unauthenticated       unauthenticated    no or bad credentials
     + SignInRefused       sign_in_refused    single sign-on answer refused (forged, replayed, expired...)

@@ -16,6 +16,7 @@ from strongroom.api import (
     previews,
     problem_types,
     shared_links,
+    skills,
     trash,
     tus,
     upload_requests,
@@ -52,6 +53,7 @@ def build_router() -> APIRouter:
         accounts,
         zips,
         problem_types,
+        skills,
     ):
         router.include_router(module.router)
     return router

@@ -112,6 +112,10 @@ class AuditAction(StrEnum):
     SCAN_PASSED = "skills.scan.passed"
     SCAN_INFECTED = "skills.scan.infected"
     SCAN_HELD = "skills.scan.held"
+    SKILL_REQUESTED = "skills.run.requested"  # a person asked for a skill to run (again)
+    SKILL_DONE = "skills.run.done"
+    SKILL_FAILED = "skills.run.failed"
+    SKILL_CARD_READ = "skills.card.read"  # a transcript, text or timeline was shown: a look at content
     UPLOAD_STARTED = "content.upload.started"
     UPLOAD_TERMINATED = "content.upload.terminated"
     UPLOAD_EXPIRED = "content.upload.expired"

@@ -13,6 +13,7 @@ from strongroom.cli import (
     importing,
     scanning,
     server,
+    skills,
 )
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(database.app, name="db")
+app.add_typer(skills.app, name="skills")
 
 
 def main() -> None:

@@ -114,8 +114,10 @@ def reset_password(email: str, data_dir: Path | None = DataDirOption) -> None:
 
 def _holders() -> list[type[object]]:
     from strongroom.sharing import models as sharing_models
+    from strongroom.skills import models as skills_models
 
-    return [sharing_models.SubmissionChunk]  # chunks of upload-request files still arriving
+    # chunks of upload-request files still arriving; skills' sealed cards
+    return [sharing_models.SubmissionChunk, skills_models.SkillCard]
 
 
 def _grace(settings: "Settings", seconds: int | None) -> timedelta:

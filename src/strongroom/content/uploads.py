@@ -247,6 +247,9 @@ def commit_upload(
 
         renditions.enqueue_preview(session, jobs, version)
         thumbnails.enqueue_thumbnail(session, jobs, version)
+        from strongroom.skills import runs  # skills read versions; late import keeps one direction
+
+        runs.enqueue_skills(session, jobs, version)
     return file, version
 
 

@@ -56,13 +56,14 @@ def sign_audit_checkpoint(runtime: Runtime) -> None:
 def retire_superseded_keys(runtime: Runtime) -> None:
     from strongroom.content import maintenance
     from strongroom.sharing import models as sharing_models
+    from strongroom.skills import models as skills_models
 
     maintenance.retire_superseded(
         runtime.sessions,
         runtime.keys,
         clock=runtime.clock,
         grace=timedelta(seconds=runtime.settings.keys.retire_grace_seconds),
-        more_holders=[sharing_models.SubmissionChunk],
+        more_holders=[sharing_models.SubmissionChunk, skills_models.SkillCard],
     )
 
 
@@ -173,6 +174,21 @@ def render_thumbnail(runtime: Runtime, payload: dict[str, Any]) -> None:
     )
 
 
+def run_skill(runtime: Runtime, payload: dict[str, Any]) -> None:
+    from strongroom.skills import runs
+
+    runs.run_skill(
+        runtime.sessions,
+        run_id=payload["run_id"],
+        store=runtime.blobs,
+        keys=runtime.keys,
+        work_dir=runtime.settings.data_dir / "tmp",
+        clock=runtime.clock,
+        settings=runtime.settings.skills,
+        limits=runtime.settings.previews,
+    )
+
+
 def forget_idempotency_keys(runtime: Runtime) -> None:
     from strongroom.db.session import transaction
     from strongroom.idempotency import keys
@@ -209,6 +225,7 @@ def handlers() -> dict[str, Handler]:
     table["skills.virus_scan"] = virus_scan
     table["content.render_preview"] = render_preview
     table["content.render_thumbnail"] = render_thumbnail
+    table["skills.run"] = run_skill
     return table
 
 

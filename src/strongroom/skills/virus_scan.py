@@ -38,6 +38,7 @@ from strongroom.errors import Unavailable
 from strongroom.identity.models import User
 from strongroom.jobs.queue import JobQueue
 from strongroom.sharing import upload_rejections
+from strongroom.skills import runs
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 from strongroom.storage.sealed_blobs import read_plaintext
@@ -260,6 +261,7 @@ def _record(
         # Only now may a preview be rendered: no tool touches unscanned bytes from outside.
         renditions.enqueue_preview(session, jobs, version)
         thumbnails.enqueue_thumbnail(session, jobs, version)
+        runs.enqueue_skills(session, jobs, version)
     # The owner hears of changes only: not of a rescan that confirms, nor of a prompt first pass.
     if mail is None or before == outcome.status or (outcome.status == "clean" and before == "pending"):
         return

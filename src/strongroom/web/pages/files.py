@@ -13,10 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_folder
+from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.audit.reasons import MAX_REASON_CHARS, clean_reason
 from strongroom.content import files as content_files
@@ -28,6 +30,8 @@ from strongroom.content import versions as content_versions
 from strongroom.content.models import File
 from strongroom.content.reads import READABLE_SCAN_STATES
 from strongroom.db.session import transaction
+from strongroom.errors import NotFound
+from strongroom.skills import processing as skill_processing
 from strongroom.skills import virus_scan
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, signed_in
@@ -167,6 +171,7 @@ def item_page(
             playback_id=playbacks.new_playback_id(),
             scan=virus_scan.scan_state(current) if current else None,
             readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
+            skills_log=_skills_log(session, actor, item.id),
             **people_context(session, actor, item, request),
             **classification_context(
                 session,
@@ -176,6 +181,35 @@ def item_page(
                 reason=clean_reason(reason),
             ),
         )
+
+
+def _skills_log(session: Session, actor: Actor, file_id: str) -> skill_processing.ProcessingLog | None:
+    """The processing log, for those who may preview the file (others see no log)."""
+    try:
+        return skill_processing.processing_log(session, actor, file_id=file_id)
+    except NotFound:
+        return None
+
+
+@router.post("/items/{item_id}/skills")
+async def rerun_skills(
+    request: Request,
+    item_id: str,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The re-run button: queue every skill that fits the file again (needs EDIT; recorded)."""
+    _, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+
+    def queue() -> None:
+        with transaction(runtime.sessions) as session:
+            skill_processing.request_runs(
+                session, actor, file_id=item_id, jobs=runtime.jobs, clock=runtime.clock
+            )
+
+    await run_in_threadpool(queue)
+    return RedirectResponse(f"/items/{item_id}#skills", status_code=303)
 
 
 @router.get("/trash")
