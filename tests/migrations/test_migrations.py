@@ -16,13 +16,14 @@ from strongroom.db.migrate import (
 )
 from strongroom.db.models import metadata
 from strongroom.db.session import make_engine
+from strongroom.search.models import include_name
 
 
 def test_migrated_database_matches_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
             diff = compare_metadata(context, metadata)
             heads = set(context.get_current_heads())
     finally:
@@ -72,7 +73,7 @@ def test_every_migration_downgrades_and_upgrades_again(empty_database_url: str) 
             upgrade(engine, step.revision)
         upgrade(engine)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}), metadata)
         assert diff == [], f"upgrade after a full downgrade left: {diff}"
         assert schema_state(engine).schema is Schema.CURRENT
     finally:

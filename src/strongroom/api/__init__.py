@@ -15,6 +15,7 @@ from strongroom.api import (
     openapi_doc,
     previews,
     problem_types,
+    search,
     shared_links,
     trash,
     tus,
@@ -52,6 +53,7 @@ def build_router() -> APIRouter:
         accounts,
         zips,
         problem_types,
+        search,
     ):
         router.include_router(module.router)
     return router
