@@ -94,7 +94,7 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
             ctes.append(
-                f"hits(item_id, score) AS (SELECT d.item_id, -ts_rank({TSV}, to_tsquery('simple', :fts)) "
+                f"hits(item_id, score) AS (SELECT d.item_id, -CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
                 f"FROM search_document d WHERE {TSV} @@ to_tsquery('simple', :fts))"
             )
         else:
