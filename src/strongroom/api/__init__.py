@@ -12,6 +12,7 @@ from strongroom.api import (
     folders,
     groups,
     me,
+    metadata,
     openapi_doc,
     previews,
     problem_types,
@@ -54,6 +55,7 @@ def build_router() -> APIRouter:
         zips,
         problem_types,
         search,
+        metadata,
     ):
         router.include_router(module.router)
     return router

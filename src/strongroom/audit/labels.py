@@ -119,6 +119,11 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.MFA_DISABLED: "Second factor removed",
     A.FILE_IMPORTED: "Imported from a share or mailbox",
     A.IMPORT_FINISHED: "Import finished",
+    # search
+    A.TEMPLATE_CREATED: "Metadata template created",
+    A.TEMPLATE_CHANGED: "Metadata template changed",
+    A.METADATA_SET: "Metadata set",
+    A.METADATA_REMOVED: "Metadata removed",
 }
 
 

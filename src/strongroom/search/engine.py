@@ -144,7 +144,7 @@ def search(session: Session, actor: Actor, request: SearchRequest) -> SearchResu
     rows = session.execute(
         text(page_sql).bindparams(*page_params).columns(updated_at=UTCDateTime())
     ).all()
-    hits = [Hit(*row[:9]) for row in rows[:limit]]
+    hits = [Hit(*row[:8]) for row in rows[:limit]]
     next_cursor = _cursor(float(rows[limit - 1].score), rows[limit - 1].id) if len(rows) > limit else None
     month = "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM')" if postgres else "substr(updated_at, 1, 7)"
     facet_sql = f"""{with_sql}
