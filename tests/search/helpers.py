@@ -17,7 +17,14 @@ def upload(client: TestClient, user: UserFixture, name: str, parent: str = "root
     return str(response.json()["id"])
 
 
-def share(client: TestClient, owner: UserFixture, item_id: str, *, email: str | None = None, group: str | None = None) -> None:
+def share(
+    client: TestClient,
+    owner: UserFixture,
+    item_id: str,
+    *,
+    email: str | None = None,
+    group: str | None = None,
+) -> None:
     body = {"role": "viewer", "user_email": email} if email else {"role": "viewer", "group_id": group}
     response = client.post(f"/api/v1/items/{item_id}/collaborations", json=body, headers=owner.headers)
     assert response.status_code == 201, response.text

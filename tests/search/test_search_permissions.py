@@ -42,7 +42,9 @@ def test_a_group_grant_never_reaches_secret(
     group = client.post("/api/v1/groups", json={"name": "MIT"}, headers=admin.headers)
     assert group.status_code == 201, group.text
     group_id = group.json()["id"]
-    added = client.post(f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers)
+    added = client.post(
+        f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers
+    )
     assert added.status_code == 204, added.text
     shared = folder(client, alice, "kestrel")
     upload(client, alice, "kestrel-statement.pdf", shared)
@@ -55,7 +57,10 @@ def test_a_group_grant_never_reaches_secret(
     assert body["total"] == 2
     assert "SECRET" not in body["facets"]["classification"]
     assert names(client, alice, q="kestrel") == [
-        "kestrel", "kestrel-handler.pdf", "kestrel-source", "kestrel-statement.pdf"
+        "kestrel",
+        "kestrel-handler.pdf",
+        "kestrel-source",
+        "kestrel-statement.pdf",
     ]
 
 

@@ -44,7 +44,12 @@ class TemplateRead(BaseModel):
 
     @classmethod
     def of(cls, template: MetadataTemplate) -> "TemplateRead":
-        return cls(key=template.key, name=template.name, revision=template.revision, fields=json.loads(template.fields))
+        return cls(
+            key=template.key,
+            name=template.name,
+            revision=template.revision,
+            fields=json.loads(template.fields),
+        )
 
 
 class MetadataSet(BaseModel):
@@ -58,7 +63,9 @@ def create_template(body: TemplateCreate, actor: CurrentActor, runtime: RuntimeD
     """Define a template (administrators): typed fields of type text, number, date, enum or multi."""
     with transaction(runtime.sessions) as session:
         fields = [field.model_dump() for field in body.fields]
-        template = templates.create_template(session, actor, key=body.key, name=body.name, fields=fields, clock=runtime.clock)
+        template = templates.create_template(
+            session, actor, key=body.key, name=body.name, fields=fields, clock=runtime.clock
+        )
         return TemplateRead.of(template)
 
 
@@ -73,7 +80,9 @@ def change_template(key: str, body: TemplateChange, actor: CurrentActor, runtime
     """Change a template's fields (administrators). Values already set are kept."""
     with transaction(runtime.sessions) as session:
         fields = [field.model_dump() for field in body.fields]
-        template = templates.change_template(session, actor, key=key, name=body.name, fields=fields, clock=runtime.clock)
+        template = templates.change_template(
+            session, actor, key=key, name=body.name, fields=fields, clock=runtime.clock
+        )
         return TemplateRead.of(template)
 
 
@@ -85,16 +94,26 @@ def get_metadata(item_id: str, actor: CurrentActor, runtime: RuntimeDep) -> dict
 
 
 @router.put("/items/{item_id}/metadata/{template_key}", response_model=dict[str, Any])
-def set_metadata(item_id: str, template_key: str, body: MetadataSet, actor: CurrentActor, runtime: RuntimeDep) -> dict[str, Any]:
+def set_metadata(
+    item_id: str, template_key: str, body: MetadataSet, actor: CurrentActor, runtime: RuntimeDep
+) -> dict[str, Any]:
     """Set the item's values of a template (all of them: a field left out is cleared)."""
     with transaction(runtime.sessions) as session:
         return templates.set_metadata(
-            session, actor, item_id=item_id, template_key=template_key, values=body.values, cascade=body.cascade, clock=runtime.clock
+            session,
+            actor,
+            item_id=item_id,
+            template_key=template_key,
+            values=body.values,
+            cascade=body.cascade,
+            clock=runtime.clock,
         )
 
 
 @router.delete("/items/{item_id}/metadata/{template_key}", status_code=204)
 def remove_metadata(item_id: str, template_key: str, actor: CurrentActor, runtime: RuntimeDep) -> Response:
     with transaction(runtime.sessions) as session:
-        templates.remove_metadata(session, actor, item_id=item_id, template_key=template_key, clock=runtime.clock)
+        templates.remove_metadata(
+            session, actor, item_id=item_id, template_key=template_key, clock=runtime.clock
+        )
     return Response(status_code=204)

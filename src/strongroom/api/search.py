@@ -16,7 +16,9 @@ router = APIRouter(tags=["search"])
 class SearchQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: Annotated[str, Field(max_length=500)] = ""
-    where: Annotated[str, Field(max_length=2000, examples=['case.urn = :urn AND exhibit.seized_at >= 2026-01-01'])] = ""
+    where: Annotated[
+        str, Field(max_length=2000, examples=["case.urn = :urn AND exhibit.seized_at >= 2026-01-01"])
+    ] = ""
     params: dict[str, str | float] = Field(default_factory=dict, max_length=50)
     kind: list[str] = Field(default_factory=list, max_length=2)
     classification: list[str] = Field(default_factory=list, max_length=10)
@@ -72,7 +74,9 @@ def search_get(
     actor: CurrentActor,
     runtime: RuntimeDep,
     q: Annotated[str, Query(max_length=500, description="Words to find in names, metadata and text.")] = "",
-    where: Annotated[str, Query(max_length=2000, description="A metadata query (POST takes parameters).")] = "",
+    where: Annotated[
+        str, Query(max_length=2000, description="A metadata query (POST takes parameters).")
+    ] = "",
     kind: Annotated[list[str] | None, Query(max_length=2)] = None,
     classification: Annotated[list[str] | None, Query(max_length=10)] = None,
     updated_from: datetime | None = None,

@@ -94,7 +94,9 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
             ctes.append(
-                f"hits(item_id, score) AS (SELECT d.item_id, -CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
+                # Double precision: a real's text form would not give back the same number in a cursor.
+                "hits(item_id, score) AS (SELECT d.item_id, "
+                f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
                 f"FROM search_document d WHERE {TSV} @@ to_tsquery('simple', :fts))"
             )
         else:
@@ -141,9 +143,7 @@ def search(session: Session, actor: Actor, request: SearchRequest) -> SearchResu
         page_params += [bindparam("k_score", after_score, type_=Float()), bindparam("k_id", after_id)]
         keyset = "WHERE score > :k_score OR (score = :k_score AND id > :k_id)"
     page_sql = f"{with_sql}\nSELECT * FROM matched {keyset} ORDER BY score, id LIMIT :page_limit"
-    rows = session.execute(
-        text(page_sql).bindparams(*page_params).columns(updated_at=UTCDateTime())
-    ).all()
+    rows = session.execute(text(page_sql).bindparams(*page_params).columns(updated_at=UTCDateTime())).all()
     hits = [Hit(*row[:8]) for row in rows[:limit]]
     next_cursor = _cursor(float(rows[limit - 1].score), rows[limit - 1].id) if len(rows) > limit else None
     month = "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM')" if postgres else "substr(updated_at, 1, 7)"
@@ -174,7 +174,7 @@ def _add_snippets(session: Session, request: SearchRequest, hits: list[Hit], *, 
     words = _words(request.q)
     if not words or not hits:
         return
-    ids = bindparam("ids", [hit.id for hit in hits], expanding=True)
+    ids: BindParameter[list[str]] = bindparam("ids", [hit.id for hit in hits], expanding=True)
     if postgres:
         fts = bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String())
         sql = (

@@ -41,7 +41,9 @@ def _write(connection: Any, item_id: str, name: str, body: str | None) -> None:
     values: dict[str, str] = {"name": name}
     if body is not None:
         values["body"] = body
-    result = connection.execute(update(SearchDocument).where(SearchDocument.item_id == item_id).values(values))
+    result = connection.execute(
+        update(SearchDocument).where(SearchDocument.item_id == item_id).values(values)
+    )
     if result.rowcount == 0:
         connection.execute(insert(SearchDocument).values(item_id=item_id, name=name, body=body or ""))
 

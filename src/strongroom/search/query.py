@@ -26,7 +26,12 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 16
 MAX_TERMS = 64
 MAX_LIST = 100
-BUILTIN_TEXT = {"name": "i.name", "kind": "i.kind", "classification": "i.classification", "type": "i.content_type"}
+BUILTIN_TEXT = {
+    "name": "i.name",
+    "kind": "i.kind",
+    "classification": "i.classification",
+    "type": "i.content_type",
+}
 BUILTIN_NUMBER = {"size": "i.size"}
 BUILTIN_DATE = {"created": "i.created_at", "updated": "i.updated_at"}
 KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -183,20 +188,26 @@ class _Compiler:
                 if len(items) > MAX_LIST:
                     raise QueryInvalid(f"a list holds at most {MAX_LIST} values")
             self.expect_op(")")
-            return self.test(field_name, lambda col: f"{col} IN ({', '.join(self.bind(v, col) for v in items)})", items[0])
+            return self.test(
+                field_name, lambda col: f"{col} IN ({', '.join(self.bind(v, col) for v in items)})", items[0]
+            )
         if self.keyword("BETWEEN"):
             low = self.value()
             if not self.keyword("AND"):
                 raise QueryInvalid("BETWEEN needs 'low AND high'")
             high = self.value()
-            return self.test(field_name, lambda col: f"{col} BETWEEN {self.bind(low, col)} AND {self.bind(high, col)}", low)
+            return self.test(
+                field_name, lambda col: f"{col} BETWEEN {self.bind(low, col)} AND {self.bind(high, col)}", low
+            )
         op = self.take("an operator")
         if op.kind != "op" or op.text not in {*_OPS, "~"}:
             raise QueryInvalid(f"expected an operator at character {op.at + 1}", at=op.at)
         value = self.value()
         if op.text == "~":
             pattern = "%" + re.sub(r"([\\%_])", r"\\\1", str(value)).lower() + "%"
-            return self.test(field_name, lambda col: f"lower({col}) LIKE {self.bind(pattern, 'text')} ESCAPE '\\'", "")
+            return self.test(
+                field_name, lambda col: f"lower({col}) LIKE {self.bind(pattern, 'text')} ESCAPE '\\'", ""
+            )
         return self.test(field_name, lambda col: f"{col} {_OPS[op.text]} {self.bind(value, col)}", value)
 
     def test(self, field_name: str, condition: Any, sample: object) -> str:
@@ -211,7 +222,8 @@ class _Compiler:
         column = "mv.number_value" if isinstance(sample, float) else "mv.text_value"
         return (
             "EXISTS (SELECT 1 FROM metadata_value mv WHERE mv.item_id = i.id"
-            f" AND mv.template_key = {self.bind(template_key, 'text')} AND mv.field = {self.bind(key, 'text')}"
+            f" AND mv.template_key = {self.bind(template_key, 'text')}"
+            f" AND mv.field = {self.bind(key, 'text')}"
             f" AND {condition(column)})"
         )
 

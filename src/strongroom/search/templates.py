@@ -69,7 +69,15 @@ def check_fields(raw: object) -> list[dict[str, Any]]:
             options = [str(option)[:200] for option in options]
         seen.add(key)
         label = str(spec.get("label") or key)[:200]
-        fields.append({"key": key, "label": label, "type": kind, "required": bool(spec.get("required")), "options": options})
+        fields.append(
+            {
+                "key": key,
+                "label": label,
+                "type": kind,
+                "required": bool(spec.get("required")),
+                "options": options,
+            }
+        )
     return fields
 
 
@@ -78,7 +86,9 @@ def create_template(
 ) -> MetadataTemplate:
     _must_administer(actor)
     if not KEY.fullmatch(key):
-        raise TemplateInvalid("a template key is lower case letters, digits or _ (it names the template in queries)")
+        raise TemplateInvalid(
+            "a template key is lower case letters, digits or _ (it names the template in queries)"
+        )
     if session.scalar(select(MetadataTemplate.id).where(MetadataTemplate.key == key)) is not None:
         raise TemplateInvalid(f"a template '{key}' exists already")
     template = MetadataTemplate(
@@ -91,11 +101,19 @@ def create_template(
         revision=1,
     )
     session.add(template)
-    events.record(session, actor, AuditAction.TEMPLATE_CREATED, details={"template": key, "fields": json.loads(template.fields)}, at=clock.now())
+    events.record(
+        session,
+        actor,
+        AuditAction.TEMPLATE_CREATED,
+        details={"template": key, "fields": json.loads(template.fields)},
+        at=clock.now(),
+    )
     return template
 
 
-def change_template(session: Session, actor: Actor, *, key: str, name: str | None, fields: object, clock: Clock) -> MetadataTemplate:
+def change_template(
+    session: Session, actor: Actor, *, key: str, name: str | None, fields: object, clock: Clock
+) -> MetadataTemplate:
     """New fields for a template; values already set stay as they were until next edited."""
     _must_administer(actor)
     template = get_template(session, key)
@@ -104,7 +122,13 @@ def change_template(session: Session, actor: Actor, *, key: str, name: str | Non
     if name is not None:
         template.name = name.strip()[:200] or template.name
     template.revision += 1
-    events.record(session, actor, AuditAction.TEMPLATE_CHANGED, details={"template": key, "before": before, "after": json.loads(template.fields)}, at=clock.now())
+    events.record(
+        session,
+        actor,
+        AuditAction.TEMPLATE_CHANGED,
+        details={"template": key, "before": before, "after": json.loads(template.fields)},
+        at=clock.now(),
+    )
     return template
 
 
@@ -126,11 +150,13 @@ def validate(template: MetadataTemplate, values: object) -> dict[str, Any]:
     fields = {spec["key"]: spec for spec in json.loads(template.fields)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise MetadataInvalid(f"'{str(unknown[0])[:64]}' is not a field of {template.key}", field=str(unknown[0])[:64])
+        raise MetadataInvalid(
+            f"'{str(unknown[0])[:64]}' is not a field of {template.key}", field=str(unknown[0])[:64]
+        )
     clean: dict[str, Any] = {}
     for key, spec in fields.items():
         value = values.get(key)
-        if value is None or value == "" or value == []:
+        if value is None or value in ("", []):
             if spec["required"]:
                 raise MetadataInvalid(f"{spec['label']} is required", field=key)
             continue
@@ -141,22 +167,34 @@ def validate(template: MetadataTemplate, values: object) -> dict[str, Any]:
 def _typed(spec: Mapping[str, Any], value: object) -> object:
     key, kind = spec["key"], spec["type"]
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value or abs(value) > 1e15:  # noqa: PLR0124 - NaN
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not abs(value) <= 1e15  # also refuses NaN
+        ):
             raise MetadataInvalid(f"{spec['label']} must be a number", field=key)
         return value
     if kind == "date":
         try:
-            return date.fromisoformat(str(value)).isoformat() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)) else _bad_date(spec)
+            return (
+                date.fromisoformat(str(value)).isoformat()
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value))
+                else _bad_date(spec)
+            )
         except ValueError:
             return _bad_date(spec)
     if kind == "multi":
         if not isinstance(value, list) or any(choice not in spec["options"] for choice in value):
-            raise MetadataInvalid(f"{spec['label']} must be a list of: {', '.join(spec['options'])[:300]}", field=key)
+            raise MetadataInvalid(
+                f"{spec['label']} must be a list of: {', '.join(spec['options'])[:300]}", field=key
+            )
         return sorted(set(value), key=spec["options"].index)
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise MetadataInvalid(f"{spec['label']} must be text of at most {MAX_TEXT} characters", field=key)
     if kind == "enum" and value not in spec["options"]:
-        raise MetadataInvalid(f"{spec['label']} must be one of: {', '.join(spec['options'])[:300]}", field=key)
+        raise MetadataInvalid(
+            f"{spec['label']} must be one of: {', '.join(spec['options'])[:300]}", field=key
+        )
     return value.strip()
 
 
@@ -181,7 +219,14 @@ def _values_of(session: Session, item_id: str) -> dict[str, dict[str, Any]]:
 
 
 def set_metadata(
-    session: Session, actor: Actor, *, item_id: str, template_key: str, values: object, cascade: bool, clock: Clock
+    session: Session,
+    actor: Actor,
+    *,
+    item_id: str,
+    template_key: str,
+    values: object,
+    cascade: bool,
+    clock: Clock,
 ) -> dict[str, Any]:
     """Set the item's values of one template (replacing them); with `cascade`, also on every live item
     below a folder that the actor may edit. Returns the values as stored."""
@@ -204,23 +249,44 @@ def remove_metadata(session: Session, actor: Actor, *, item_id: str, template_ke
         raise NotFound("metadata", template_key)
     before = json.loads(row.values)
     session.delete(row)
-    session.execute(delete(MetadataValue).where(MetadataValue.item_id == item.id, MetadataValue.template_key == template.key))
+    session.execute(
+        delete(MetadataValue).where(
+            MetadataValue.item_id == item.id, MetadataValue.template_key == template.key
+        )
+    )
     session.flush()
     _reindex(session, item.id)
-    events.record(session, actor, AuditAction.METADATA_REMOVED, item=_ref(item), details={"template": template.key, "before": before}, at=clock.now())
+    events.record(
+        session,
+        actor,
+        AuditAction.METADATA_REMOVED,
+        item=_ref(item),
+        details={"template": template.key, "before": before},
+        at=clock.now(),
+    )
 
 
 def _editable_below(session: Session, actor: Actor, folder: Item) -> list[Item]:
     found: list[Item] = []
     frontier = [folder.id]
     while frontier and len(found) < MAX_CASCADE:
-        children = list(session.scalars(select(Item).where(Item.parent_id.in_(frontier), Item.trashed_at.is_(None))))
+        children = list(
+            session.scalars(select(Item).where(Item.parent_id.in_(frontier), Item.trashed_at.is_(None)))
+        )
         found += [child for child in children if can(actor, Action.EDIT, ancestry(session, child))]
         frontier = [child.id for child in children if child.is_folder]
     return found[:MAX_CASCADE]
 
 
-def _store(session: Session, actor: Actor, item: Item, template: MetadataTemplate, clean: dict[str, Any], *, clock: Clock) -> None:
+def _store(
+    session: Session,
+    actor: Actor,
+    item: Item,
+    template: MetadataTemplate,
+    clean: dict[str, Any],
+    *,
+    clock: Clock,
+) -> None:
     row = session.get(ItemMetadata, (item.id, template.id))
     before = json.loads(row.values) if row is not None else None
     if row is None:
@@ -230,15 +296,36 @@ def _store(session: Session, actor: Actor, item: Item, template: MetadataTemplat
     row.updated_at = clock.now()
     row.updated_by_id = actor.user_id
     _write_values(session, item.id, template, clean)
-    events.record(session, actor, AuditAction.METADATA_SET, item=_ref(item), details={"template": template.key, "before": before, "after": clean}, at=clock.now())
+    events.record(
+        session,
+        actor,
+        AuditAction.METADATA_SET,
+        item=_ref(item),
+        details={"template": template.key, "before": before, "after": clean},
+        at=clock.now(),
+    )
 
 
-def _write_values(session: Session, item_id: str, template: MetadataTemplate, clean: Mapping[str, Any]) -> None:
-    session.execute(delete(MetadataValue).where(MetadataValue.item_id == item_id, MetadataValue.template_key == template.key))
+def _write_values(
+    session: Session, item_id: str, template: MetadataTemplate, clean: Mapping[str, Any]
+) -> None:
+    session.execute(
+        delete(MetadataValue).where(
+            MetadataValue.item_id == item_id, MetadataValue.template_key == template.key
+        )
+    )
     for key, value in clean.items():
         for one in value if isinstance(value, list) else [value]:
             number = float(one) if isinstance(one, int | float) else None
-            session.add(MetadataValue(item_id=item_id, template_key=template.key, field=key, text_value=None if number is not None else str(one), number_value=number))
+            session.add(
+                MetadataValue(
+                    item_id=item_id,
+                    template_key=template.key,
+                    field=key,
+                    text_value=None if number is not None else str(one),
+                    number_value=number,
+                )
+            )
     session.flush()
     _reindex(session, item_id)
 
@@ -258,11 +345,18 @@ def copy_metadata(session: Session, source_id: str, target_id: str) -> None:
         template = session.get(MetadataTemplate, row.template_id)
         if template is None:
             continue
-        session.add(ItemMetadata(item_id=target_id, template_id=row.template_id, values=row.values, updated_at=row.updated_at, updated_by_id=row.updated_by_id))
+        session.add(
+            ItemMetadata(
+                item_id=target_id,
+                template_id=row.template_id,
+                values=row.values,
+                updated_at=row.updated_at,
+                updated_by_id=row.updated_by_id,
+            )
+        )
         session.flush()
         _write_values(session, target_id, template, json.loads(row.values))
 
 
 if copy_metadata not in content_files.COPY_LISTENERS:
     content_files.COPY_LISTENERS.append(copy_metadata)
-

@@ -62,7 +62,8 @@ vis_seed(id, strong) AS ({seeds}),
 vis_up(seed_id, strong, node_id, lvl, dead, depth) AS (
   SELECT s.id, s.strong, i.parent_id, {own_rank}, {dead}, 0 FROM vis_seed s JOIN item i ON i.id = s.id
   UNION ALL
-  SELECT u.seed_id, u.strong, i.parent_id, {_greatest("u.lvl", own_rank)}, {_greatest("u.dead", dead)}, u.depth + 1
+  SELECT u.seed_id, u.strong, i.parent_id, {_greatest("u.lvl", own_rank)}, {_greatest("u.dead", dead)},
+    u.depth + 1
   FROM vis_up u JOIN item i ON i.id = u.node_id WHERE u.depth < {MAX_DEPTH}
 ),
 vis_top(id, strong, lvl) AS (

@@ -20,15 +20,23 @@ depends_on: str | Sequence[str] | None = None
 # The SQLite index: an FTS5 table over search_document (external content, rowid = doc_id), kept in
 # step by triggers so that every writer, and cascading deletes of items, update it.
 SQLITE_FTS = [
-    "CREATE VIRTUAL TABLE search_fts USING fts5(name, body, content='search_document', "
-    "content_rowid='doc_id', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER search_fts_ai AFTER INSERT ON search_document BEGIN "
-    "INSERT INTO search_fts(rowid, name, body) VALUES (new.doc_id, new.name, new.body); END",
-    "CREATE TRIGGER search_fts_ad AFTER DELETE ON search_document BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, name, body) VALUES ('delete', old.doc_id, old.name, old.body); END",
-    "CREATE TRIGGER search_fts_au AFTER UPDATE ON search_document BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, name, body) VALUES ('delete', old.doc_id, old.name, old.body); "
-    "INSERT INTO search_fts(rowid, name, body) VALUES (new.doc_id, new.name, new.body); END",
+    (
+        "CREATE VIRTUAL TABLE search_fts USING fts5(name, body, content='search_document', "
+        "content_rowid='doc_id', tokenize='unicode61 remove_diacritics 2')"
+    ),
+    (
+        "CREATE TRIGGER search_fts_ai AFTER INSERT ON search_document BEGIN "
+        "INSERT INTO search_fts(rowid, name, body) VALUES (new.doc_id, new.name, new.body); END"
+    ),
+    (
+        "CREATE TRIGGER search_fts_ad AFTER DELETE ON search_document BEGIN "
+        "INSERT INTO search_fts(search_fts, rowid, name, body) VALUES ('delete', old.doc_id, old.name, old.body); END"
+    ),
+    (
+        "CREATE TRIGGER search_fts_au AFTER UPDATE ON search_document BEGIN "
+        "INSERT INTO search_fts(search_fts, rowid, name, body) VALUES ('delete', old.doc_id, old.name, old.body); "
+        "INSERT INTO search_fts(rowid, name, body) VALUES (new.doc_id, new.name, new.body); END"
+    ),
 ]
 # The PostgreSQL index: the same expression the search query uses (search/engine.py TSV).
 POSTGRES_GIN = (
