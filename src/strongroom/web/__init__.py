@@ -54,6 +54,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people,
         settings,
         source,
+        search,
         sso,
     )
 
@@ -71,5 +72,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         admin_groups,
         sso,
         mfa,
+        search,
     ):
         app.include_router(module.router)
