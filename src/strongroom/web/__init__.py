@@ -52,9 +52,9 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         mfa,
         my_sharing,
         people,
+        search,
         settings,
         source,
-        search,
         sso,
     )
 

@@ -28,6 +28,7 @@ FACET_TITLES = {
 def search_page(
     request: Request,
     runtime: RuntimeDep,
+    *,
     q: Annotated[str, Query(max_length=500)] = "",
     where: Annotated[str, Query(max_length=2000)] = "",
     kind: Annotated[list[str] | None, Query(max_length=2)] = None,
