@@ -40,6 +40,7 @@ from strongroom.sharing import collaborations
 
 WORDS = [f"w{n:02d}" for n in range(50)]
 PER_FOLDER = 1000
+RNG = random.Random(19)  # the same words in every run
 
 
 def seed(runtime: Runtime, root: str, owner: str, items: int) -> list[str]:
@@ -119,10 +120,10 @@ def main() -> None:
             print(
                 f"{name}: seeded {args.items:,} files in {len(folders)} folders in {time.perf_counter() - start:.0f} s"
             )
-            rng = random.Random(19)
+
             for label, make in (
-                ("one word", lambda: engine.SearchRequest(q=rng.choice(WORDS))),
-                ("word + kind filter", lambda: engine.SearchRequest(q=rng.choice(WORDS), kinds=["file"])),
+                ("one word", lambda: engine.SearchRequest(q=RNG.choice(WORDS))),
+                ("word + kind filter", lambda: engine.SearchRequest(q=RNG.choice(WORDS), kinds=["file"])),
                 ("prefix 'exhibit' (every file)", lambda: engine.SearchRequest(q="exhibit")),
                 ("metadata-only query", lambda: engine.SearchRequest(where="size >= 500 AND kind = file")),
             ):
