@@ -88,26 +88,31 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
     vis_sql, params = visible_cte(actor)
     words = _words(request.q)
     ctes = [vis_sql]
-    join = ""
+    source = "item i"
     score = "0.0"
     if words:
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
             ctes.append(
                 # Double precision: a real's text form would not give back the same number in a cursor.
-                "hits(item_id, score) AS (SELECT d.item_id, "
+                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, "
                 f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
                 f"FROM search_document d WHERE {TSV} @@ to_tsquery('simple', :fts))"
             )
         else:
             params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
             ctes.append(
-                "hits(item_id, score) AS (SELECT d.item_id, bm25(search_fts, 10.0, 1.0) FROM search_fts "
-                "JOIN search_document d ON d.doc_id = search_fts.rowid WHERE search_fts MATCH :fts)"
+                # The MATCH alone first: joined directly, SQLite may probe the index once per document.
+                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, bm25(search_fts, 10.0, 1.0) "
+                "FROM search_fts WHERE search_fts MATCH :fts), "
+                "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
+                "JOIN search_document d ON d.doc_id = f.doc_id)"
             )
-        join = "JOIN hits h ON h.item_id = i.id"
+        source = "hits h JOIN item i ON i.id = h.item_id"
         score = "h.score"
-    conditions = ["1 = 1"]
+    # The words (when given) drive the query, and visibility is a semi-join: both engines then build
+    # a hash or an index of `visible` once instead of probing the full-text index per visible item.
+    conditions = ["i.id IN (SELECT id FROM visible)"]
     compiled = compile_query(request.where, request.params)
     if compiled is not None:
         conditions.append(compiled.sql)
@@ -126,7 +131,7 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
         conditions.append("i.updated_at < :f_to")
     ctes.append(
         "matched AS (SELECT i.id, i.kind, i.name, i.parent_id, i.classification, i.content_type, i.size, "
-        f"i.updated_at, {score} AS score FROM visible v JOIN item i ON i.id = v.id {join} "
+        f"i.updated_at, {score} AS score FROM {source} "
         f"WHERE {' AND '.join(conditions)})"
     )
     return "WITH RECURSIVE " + ",\n".join(ctes), params

@@ -75,5 +75,5 @@ vis_down(id, strong, lvl) AS (
   SELECT i.id, d.strong, {_greatest("d.lvl", own_rank)}
   FROM vis_down d JOIN item i ON i.parent_id = d.id WHERE i.trashed_at IS NULL
 ),
-visible(id) AS (SELECT DISTINCT id FROM vis_down WHERE strong = 1 OR lvl < {SECRET_RANK})"""
+visible(id) AS MATERIALIZED (SELECT DISTINCT id FROM vis_down WHERE strong = 1 OR lvl < {SECRET_RANK})"""
     return sql, params
