@@ -49,6 +49,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         classification,
         files,
         login,
+        metadata,
         mfa,
         my_sharing,
         people,
@@ -73,5 +74,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         sso,
         mfa,
         search,
+        metadata,
     ):
         app.include_router(module.router)
