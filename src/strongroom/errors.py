@@ -162,3 +162,21 @@ class DatabaseFull(StorageFull):
     """The database's disk is full: the transaction rolled back and nothing was recorded."""
 
     code = "database_full"
+
+
+class QueryInvalid(InputError):
+    """A search query the query language cannot read (the message says where)."""
+
+    code = "query_invalid"
+
+
+class MetadataInvalid(InputError):
+    """Metadata values that do not fit their template (a missing required field, a wrong type...)."""
+
+    code = "metadata_invalid"
+
+
+class TemplateInvalid(InputError):
+    """A metadata template definition that cannot be used."""
+
+    code = "template_invalid"

@@ -12,9 +12,11 @@ from strongroom.api import (
     folders,
     groups,
     me,
+    metadata,
     openapi_doc,
     previews,
     problem_types,
+    search,
     shared_links,
     skills,
     trash,
@@ -54,6 +56,8 @@ def build_router() -> APIRouter:
         zips,
         problem_types,
         skills,
+        search,
+        metadata,
     ):
         router.include_router(module.router)
     return router

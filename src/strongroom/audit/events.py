@@ -131,6 +131,10 @@ class AuditAction(StrEnum):
     LINK_NOTICES_MAILED = "sharing.link.notices_mailed"  # an owner's batched "opened/downloaded" mail
     FILE_IMPORTED = "content.file.imported"  # `strongroom import`: source path, original time, hash
     IMPORT_FINISHED = "content.import.finished"  # one run of `strongroom import`: counts and report
+    TEMPLATE_CREATED = "search.template.created"  # a metadata template an administrator defined
+    TEMPLATE_CHANGED = "search.template.changed"
+    METADATA_SET = "search.metadata.set"  # an item's values of one template: before and after
+    METADATA_REMOVED = "search.metadata.removed"
 
 
 @dataclass(frozen=True)

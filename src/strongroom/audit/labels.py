@@ -125,6 +125,11 @@ ACTION_LABELS: Final[Mapping[AuditAction, str]] = {
     A.IMPORT_FINISHED: "Import finished",
     A.UPLOAD_PASSWORD_ACCEPTED: "Upload link password accepted",
     A.UPLOAD_PASSWORD_FAILED: "Wrong upload link password",
+    # search
+    A.TEMPLATE_CREATED: "Metadata template created",
+    A.TEMPLATE_CHANGED: "Metadata template changed",
+    A.METADATA_SET: "Metadata set",
+    A.METADATA_REMOVED: "Metadata removed",
 }
 
 

@@ -7,6 +7,7 @@ from strongroom.cli import (
     audit,
     backup,
     client,
+    client_search,
     client_sharing,
     database,
     doctor,
@@ -45,6 +46,7 @@ scanning.register(app)
 doctor.register(app)
 backup.register(app)
 importing.register(app)
+client_search.register(app)
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(audit.app, name="audit")

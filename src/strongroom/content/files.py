@@ -1,5 +1,6 @@
 """Rename, move and copy files and folders; read an item's details."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -105,6 +106,11 @@ def move_item(
     return item
 
 
+# Called with (session, source id, copy id) for every item a copy makes, so that domains above content
+# (search: metadata) copy what they keep about an item without content knowing them.
+COPY_LISTENERS: list[Callable[[Session, str, str], None]] = []
+
+
 def copy_item(
     session: Session,
     actor: Actor,
@@ -173,4 +179,6 @@ def _copy_node(
         children = session.scalars(select(Item).where(Item.parent_id == source.id, Item.trashed_at.is_(None)))
         for child in list(children):
             _copy_node(session, actor, child, copy, name=child.name, now=now, budget=budget)
+    for listener in COPY_LISTENERS:
+        listener(session, source.id, copy.id)
     return copy

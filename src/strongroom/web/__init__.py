@@ -49,9 +49,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         classification,
         files,
         login,
+        metadata,
         mfa,
         my_sharing,
         people,
+        search,
         settings,
         source,
         sso,
@@ -71,5 +73,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         admin_groups,
         sso,
         mfa,
+        search,
+        metadata,
     ):
         app.include_router(module.router)

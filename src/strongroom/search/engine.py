@@ -1,0 +1,200 @@
+"""Search: full text and metadata queries over what the user may see, with facets, snippets and paging.
+
+One SQL statement finds the page and one counts and facets, both over `visible` (search/visibility.py)
+joined inside the query; snippets are read afterwards only for the page's items. SQLite uses FTS5
+(bm25), PostgreSQL a tsvector expression with a GIN index (ts_rank). Scores are ordered ascending
+(PostgreSQL's rank is negated) so the keyset cursor is (score, id) on both.
+"""
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, String, bindparam, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
+
+from strongroom.actors import Actor
+from strongroom.db.base import UTCDateTime
+from strongroom.errors import InputError
+from strongroom.search.query import compile_query
+from strongroom.search.visibility import visible_cte
+
+TSV = "to_tsvector('simple', coalesce(d.name, '') || ' ' || coalesce(d.body, ''))"
+MAX_WORDS = 16
+MAX_LIMIT = 200
+FACET_VALUES = 20
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""
+    where: str = ""
+    params: dict[str, object] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=list)
+    classifications: list[str] = field(default_factory=list)
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass
+class Hit:
+    id: str
+    kind: str
+    name: str
+    parent_id: str | None
+    classification: str
+    content_type: str | None
+    size: int
+    updated_at: datetime
+    snippet: str | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]]
+    next_cursor: str | None
+
+
+def _words(q: str) -> list[str]:
+    words = re.findall(r"\w+", q.lower())
+    if len(words) > MAX_WORDS:
+        raise InputError(f"search for at most {MAX_WORDS} words at once")
+    return words
+
+
+def _cursor(score: float, item_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([score, item_id]).encode()).decode()
+
+
+def _read_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        score, item_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return float(score), str(item_id)
+    except (ValueError, TypeError):
+        raise InputError("the cursor is not one this server gave") from None
+
+
+def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[str, list[BindParameter[Any]]]:
+    """WITH ... matched(id, ..., score): the CTE text of everything the request finds for the actor."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    vis_sql, params = visible_cte(actor)
+    words = _words(request.q)
+    ctes = [vis_sql]
+    source = "item i"
+    score = "0.0"
+    if words:
+        if postgres:
+            params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
+            ctes.append(
+                # Double precision: a real's text form would not give back the same number in a cursor.
+                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, "
+                f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
+                f"FROM search_document d WHERE {TSV} @@ to_tsquery('simple', :fts))"
+            )
+        else:
+            params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
+            ctes.append(
+                # The MATCH alone first: joined directly, SQLite may probe the index once per document.
+                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, bm25(search_fts, 10.0, 1.0) "
+                "FROM search_fts WHERE search_fts MATCH :fts), "
+                "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
+                "JOIN search_document d ON d.doc_id = f.doc_id)"
+            )
+        source = "hits h JOIN item i ON i.id = h.item_id"
+        score = "h.score"
+    # The words (when given) drive the query, and visibility is a semi-join: both engines then build
+    # a hash or an index of `visible` once instead of probing the full-text index per visible item.
+    conditions = ["i.id IN (SELECT id FROM visible)"]
+    compiled = compile_query(request.where, request.params)
+    if compiled is not None:
+        conditions.append(compiled.sql)
+        params.extend(compiled.params)
+    if request.kinds:
+        params.append(bindparam("f_kinds", request.kinds, expanding=True))
+        conditions.append("i.kind IN :f_kinds")
+    if request.classifications:
+        params.append(bindparam("f_labels", request.classifications, expanding=True))
+        conditions.append("i.classification IN :f_labels")
+    if request.updated_from is not None:
+        params.append(bindparam("f_from", request.updated_from, type_=UTCDateTime()))
+        conditions.append("i.updated_at >= :f_from")
+    if request.updated_to is not None:
+        params.append(bindparam("f_to", request.updated_to, type_=UTCDateTime()))
+        conditions.append("i.updated_at < :f_to")
+    ctes.append(
+        "matched AS (SELECT i.id, i.kind, i.name, i.parent_id, i.classification, i.content_type, i.size, "
+        f"i.updated_at, {score} AS score FROM {source} "
+        f"WHERE {' AND '.join(conditions)})"
+    )
+    return "WITH RECURSIVE " + ",\n".join(ctes), params
+
+
+def search(session: Session, actor: Actor, request: SearchRequest) -> SearchResult:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    with_sql, params = _matched(session, actor, request)
+    limit = max(1, min(request.limit, MAX_LIMIT))
+    page_params = [*params, bindparam("page_limit", limit + 1)]
+    keyset = ""
+    if request.cursor:
+        after_score, after_id = _read_cursor(request.cursor)
+        page_params += [bindparam("k_score", after_score, type_=Float()), bindparam("k_id", after_id)]
+        keyset = "WHERE score > :k_score OR (score = :k_score AND id > :k_id)"
+    page_sql = f"{with_sql}\nSELECT * FROM matched {keyset} ORDER BY score, id LIMIT :page_limit"
+    rows = session.execute(text(page_sql).bindparams(*page_params).columns(updated_at=UTCDateTime())).all()
+    hits = [Hit(*row[:8]) for row in rows[:limit]]
+    next_cursor = _cursor(float(rows[limit - 1].score), rows[limit - 1].id) if len(rows) > limit else None
+    month = "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM')" if postgres else "substr(updated_at, 1, 7)"
+    facet_sql = f"""{with_sql}
+SELECT 'total', '', COUNT(*) FROM matched
+UNION ALL SELECT 'kind', kind, COUNT(*) FROM matched GROUP BY kind
+UNION ALL SELECT 'classification', classification, COUNT(*) FROM matched GROUP BY classification
+UNION ALL SELECT 'type', coalesce(content_type, 'folder'), COUNT(*) FROM matched GROUP BY content_type
+UNION ALL SELECT 'month', {month}, COUNT(*) FROM matched GROUP BY {month}
+UNION ALL SELECT mv.template_key || '.' || mv.field, mv.text_value, COUNT(DISTINCT m.id)
+  FROM matched m JOIN metadata_value mv ON mv.item_id = m.id WHERE mv.text_value IS NOT NULL
+  GROUP BY mv.template_key, mv.field, mv.text_value"""
+    facets: dict[str, dict[str, int]] = {}
+    total = 0
+    for facet, value, count in session.execute(text(facet_sql).bindparams(*params)):
+        if facet == "total":
+            total = int(count)
+        else:
+            facets.setdefault(str(facet), {})[str(value)] = int(count)
+    for facet, counts in facets.items():
+        facets[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_VALUES])
+    _add_snippets(session, request, hits, postgres=postgres)
+    return SearchResult(hits=hits, total=total, facets=facets, next_cursor=next_cursor)
+
+
+def _add_snippets(session: Session, request: SearchRequest, hits: list[Hit], *, postgres: bool) -> None:
+    """Snippets of the body for the page's items only (already permission-checked)."""
+    words = _words(request.q)
+    if not words or not hits:
+        return
+    ids: BindParameter[list[str]] = bindparam("ids", [hit.id for hit in hits], expanding=True)
+    if postgres:
+        fts = bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String())
+        sql = (
+            "SELECT d.item_id, ts_headline('simple', d.body, to_tsquery('simple', :fts), "
+            "'StartSel=[, StopSel=], MaxWords=20, MinWords=5') FROM search_document d "
+            f"WHERE d.item_id IN :ids AND d.body <> '' AND {TSV} @@ to_tsquery('simple', :fts)"
+        )
+    else:
+        fts = bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String())
+        sql = (
+            "SELECT d.item_id, snippet(search_fts, 1, '[', ']', '…', 16) FROM search_fts "
+            "JOIN search_document d ON d.doc_id = search_fts.rowid "
+            "WHERE search_fts MATCH :fts AND d.item_id IN :ids AND d.body <> ''"
+        )
+    snippets = {row[0]: row[1] for row in session.execute(text(sql).bindparams(ids, fts))}
+    for hit in hits:
+        snippet = snippets.get(hit.id)
+        hit.snippet = snippet if snippet and "[" in snippet else None

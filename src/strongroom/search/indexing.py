@@ -1,0 +1,67 @@
+"""Keeping the search documents in step with items, metadata and added text.
+
+Names: a listener on every Session writes the document of each item added or renamed in a flush, so
+every door (REST, WebDAV, tus, upload requests, CLI, worker) indexes without knowing about search.
+Deleted items lose their document by the database's cascade (and the FTS5 triggers follow).
+"""
+
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, select, update
+from sqlalchemy.orm import Session, UOWTransaction
+
+from strongroom.content.models import Item
+from strongroom.search.models import SearchDocument, SearchText
+
+_RENAMED = "search_renamed"
+MAX_SOURCE = 64
+
+
+def index_text(session: Session, item_id: str, source: str, text: str | None) -> None:
+    """Set (or with None remove) the item's text from `source`, and rebuild its search document."""
+    source = source.strip()[:MAX_SOURCE]
+    session.execute(delete(SearchText).where(SearchText.item_id == item_id, SearchText.source == source))
+    if text:
+        session.execute(insert(SearchText).values(item_id=item_id, source=source, text=text))
+    refresh_document(session, item_id)
+
+
+def refresh_document(session: Session, item_id: str) -> None:
+    """Write the item's document again from its name and every text source."""
+    name = session.scalar(select(Item.name).where(Item.id == item_id))
+    if name is None:
+        return
+    texts = session.scalars(
+        select(SearchText.text).where(SearchText.item_id == item_id).order_by(SearchText.source)
+    )
+    _write(session.connection(), item_id, name, "\n".join(texts))
+
+
+def _write(connection: Any, item_id: str, name: str, body: str | None) -> None:
+    values: dict[str, str] = {"name": name}
+    if body is not None:
+        values["body"] = body
+    result = connection.execute(
+        update(SearchDocument).where(SearchDocument.item_id == item_id).values(values)
+    )
+    if result.rowcount == 0:
+        connection.execute(insert(SearchDocument).values(item_id=item_id, name=name, body=body or ""))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_renamed(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Item) and (obj in session.new or inspect(obj).attrs.name.history.has_changes()):
+            session.info.setdefault(_RENAMED, set()).add(obj)
+
+
+@event.listens_for(Session, "after_flush")
+def _index_renamed(session: Session, _flush: UOWTransaction) -> None:
+    renamed: set[Item] = session.info.pop(_RENAMED, set())
+    if not renamed:
+        return
+    connection = session.connection()
+    for item in renamed:
+        if inspect(item).deleted or inspect(item).detached:
+            continue
+        _write(connection, item.id, item.name, None)

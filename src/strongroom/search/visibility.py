@@ -1,0 +1,79 @@
+"""What a user may see, as SQL: the rules of `access.policy.can(actor, SEE, chain)` and the loaders,
+applied inside the search query so that no count, facet or snippet ever comes from an unseen item.
+
+A user sees an item when no item on its path is trashed and either
+- a *strong* right reaches it: they own an item on its path (guests own nothing) or hold a grant by name
+  on an item on its path; or
+- a group grant on an item on its path reaches it and its effective label (the highest on the path,
+  an unknown label counting highest) is below SECRET (`labels.group_grants_reach`).
+
+The CTE starts at the items where rights begin (few), walks up from each once to learn the label and
+trash state above it, then walks down through live children carrying the highest label so far.
+Every role grants SEE, so the role itself does not matter here.
+"""
+
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.sql.elements import BindParameter
+
+from strongroom.access import labels
+from strongroom.access.actions import AccountRole
+from strongroom.access.policy import account_role
+from strongroom.actors import Actor, ActorKind
+from strongroom.errors import NotAllowed
+
+MAX_DEPTH = 256
+SECRET_RANK = labels.rank(labels.Label.SECRET)
+
+
+def label_rank(column: str) -> str:
+    whens = " ".join(f"WHEN '{label}' THEN {rank}" for rank, label in enumerate(labels.ORDER))
+    return f"(CASE {column} {whens} ELSE {len(labels.ORDER)} END)"
+
+
+def _greatest(a: str, b: str) -> str:
+    return f"(CASE WHEN {a} > {b} THEN {a} ELSE {b} END)"
+
+
+def visible_cte(actor: Actor) -> tuple[str, list[BindParameter[Any]]]:
+    """`visible(id)` as CTE text (to follow WITH RECURSIVE) and its parameters."""
+    if actor.kind is ActorKind.SYSTEM:
+        seeds = "SELECT i.id, 1 FROM item i WHERE i.parent_id IS NULL"
+        params: list[BindParameter[Any]] = []
+    elif actor.kind is ActorKind.USER and actor.id is not None:
+        params = [bindparam("vis_me", actor.id)]
+        parts = ['SELECT g.item_id, 1 FROM "grant" g WHERE g.user_id = :vis_me']
+        if account_role(actor) is not AccountRole.GUEST:
+            parts.append(
+                "SELECT i.id, 1 FROM item i WHERE i.owner_id = :vis_me AND NOT EXISTS "
+                "(SELECT 1 FROM item p WHERE p.id = i.parent_id AND p.owner_id = :vis_me)"
+            )
+        if actor.group_ids:
+            params.append(bindparam("vis_groups", sorted(actor.group_ids), expanding=True))
+            parts.append('SELECT g.item_id, 0 FROM "grant" g WHERE g.group_id IN :vis_groups')
+        seeds = " UNION ALL ".join(parts)
+    else:
+        raise NotAllowed("search is for signed-in people")
+    own_rank = label_rank("i.classification")
+    dead = "(CASE WHEN i.trashed_at IS NULL THEN 0 ELSE 1 END)"
+    sql = f"""
+vis_seed(id, strong) AS ({seeds}),
+vis_up(seed_id, strong, node_id, lvl, dead, depth) AS (
+  SELECT s.id, s.strong, i.parent_id, {own_rank}, {dead}, 0 FROM vis_seed s JOIN item i ON i.id = s.id
+  UNION ALL
+  SELECT u.seed_id, u.strong, i.parent_id, {_greatest("u.lvl", own_rank)}, {_greatest("u.dead", dead)},
+    u.depth + 1
+  FROM vis_up u JOIN item i ON i.id = u.node_id WHERE u.depth < {MAX_DEPTH}
+),
+vis_top(id, strong, lvl) AS (
+  SELECT seed_id, strong, MAX(lvl) FROM vis_up GROUP BY seed_id, strong HAVING MAX(dead) = 0
+),
+vis_down(id, strong, lvl) AS (
+  SELECT id, strong, lvl FROM vis_top
+  UNION
+  SELECT i.id, d.strong, {_greatest("d.lvl", own_rank)}
+  FROM vis_down d JOIN item i ON i.parent_id = d.id WHERE i.trashed_at IS NULL
+),
+visible(id) AS MATERIALIZED (SELECT DISTINCT id FROM vis_down WHERE strong = 1 OR lvl < {SECRET_RANK})"""
+    return sql, params

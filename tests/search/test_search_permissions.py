@@ -1,0 +1,83 @@
+"""Search finds only what the searcher may see: owner, grants (by name, through groups), labels, trash."""
+
+from fastapi.testclient import TestClient
+
+from tests.search.helpers import classify, folder, names, share, upload
+from tests.support.users import UserFixture
+
+
+def test_words_find_names_and_only_your_own(client: TestClient, alice: UserFixture, bob: UserFixture) -> None:
+    case = folder(client, alice, "Operation Nightjar")
+    upload(client, alice, "nightjar-interview.txt", case)
+    upload(client, bob, "nightjar-notes.txt")
+    assert names(client, alice, q="nightjar") == ["Operation Nightjar", "nightjar-interview.txt"]
+    assert names(client, bob, q="nightjar") == ["nightjar-notes.txt"]
+    assert names(client, alice, q="NIGHT") == ["Operation Nightjar", "nightjar-interview.txt"]  # prefixes
+
+
+def test_a_grant_reaches_everything_below_and_counts_leak_nothing(
+    client: TestClient, alice: UserFixture, bob: UserFixture
+) -> None:
+    shared = folder(client, alice, "shared evidence")
+    inner = folder(client, alice, "cctv", shared)
+    upload(client, alice, "cctv-front.mp4", inner)
+    secret = upload(client, alice, "cctv-informant.mp4", inner)
+    classify(client, alice, secret, "SECRET")
+    upload(client, alice, "cctv-private.mp4")
+    share(client, alice, shared, email=bob.email)
+    # Bob's grant is by name, so it reaches the SECRET file as can() says.
+    assert names(client, bob, q="cctv") == ["cctv", "cctv-front.mp4", "cctv-informant.mp4"]
+    body = client.get("/api/v1/search", params={"q": "cctv"}, headers=bob.headers).json()
+    assert body["total"] == 3
+    assert sum(body["facets"]["kind"].values()) == 3
+    # Trash hides the item and everything below it, for everyone.
+    assert client.delete(f"/api/v1/folders/{inner}", headers=alice.headers).status_code == 200
+    assert names(client, bob, q="cctv") == []
+    assert names(client, alice, q="cctv") == ["cctv-private.mp4"]
+
+
+def test_a_group_grant_never_reaches_secret(
+    client: TestClient, alice: UserFixture, bob: UserFixture, admin: UserFixture
+) -> None:
+    group = client.post("/api/v1/groups", json={"name": "MIT"}, headers=admin.headers)
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
+    added = client.post(
+        f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers
+    )
+    assert added.status_code == 204, added.text
+    shared = folder(client, alice, "kestrel")
+    upload(client, alice, "kestrel-statement.pdf", shared)
+    hidden = folder(client, alice, "kestrel-source", shared)
+    upload(client, alice, "kestrel-handler.pdf", hidden)
+    classify(client, alice, hidden, "SECRET")
+    share(client, alice, shared, group=group_id)
+    assert names(client, bob, q="kestrel") == ["kestrel", "kestrel-statement.pdf"]
+    body = client.get("/api/v1/search", params={"q": "kestrel"}, headers=bob.headers).json()
+    assert body["total"] == 2
+    assert "SECRET" not in body["facets"]["classification"]
+    assert names(client, alice, q="kestrel") == [
+        "kestrel",
+        "kestrel-handler.pdf",
+        "kestrel-source",
+        "kestrel-statement.pdf",
+    ]
+
+
+def test_keyset_paging_walks_every_hit_once(client: TestClient, alice: UserFixture) -> None:
+    for n in range(7):
+        upload(client, alice, f"exhibit-{n}.jpg")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"q": "exhibit", "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/api/v1/search", params=params, headers=alice.headers).json()
+        seen += [hit["name"] for hit in page["hits"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"exhibit-{n}.jpg" for n in range(7)]
+    bad = client.get("/api/v1/search", params={"q": "x", "cursor": "!!"}, headers=alice.headers)
+    assert bad.status_code == 400
