@@ -344,3 +344,20 @@ def test_a_run_asked_for_again_while_running_is_not_overwritten_by_the_older_res
     assert late == "pending"  # the older result was dropped
     run_worker(runtime)
     assert runs_by_skill(client, alice, file_id)["text"]["status"] == "done"
+
+
+def test_what_a_skill_read_is_found_by_search_and_only_by_those_who_may_see_the_file(
+    client: TestClient, alice: UserFixture, bob: UserFixture, runtime: Runtime, tmp_path: Path
+) -> None:
+    file_id = upload(
+        client, alice, "scan.png", media.text_image(tmp_path / "s.png", "OPERATION KESTREL"), "image/png"
+    )
+    run_worker(runtime)
+    assert runs_by_skill(client, alice, file_id)["ocr"]["status"] == "done"
+    found = client.get("/api/v1/search", params={"q": "kestrel"}, headers=alice.headers)
+    assert found.status_code == 200, found.text
+    hit = next(hit for hit in found.json()["hits"] if hit["id"] == file_id)
+    assert "KESTREL" in (hit["snippet"] or "").upper()
+    others = client.get("/api/v1/search", params={"q": "kestrel"}, headers=bob.headers).json()
+    assert others["hits"] == []
+    assert others["total"] == 0

@@ -35,6 +35,7 @@ from strongroom.db.base import new_id
 from strongroom.db.session import transaction
 from strongroom.errors import Unavailable
 from strongroom.jobs.queue import JobQueue
+from strongroom.search import indexing
 from strongroom.skills import cards, looking, reading, speech
 from strongroom.skills.models import SkillCard, SkillRun
 from strongroom.skills.tools import NothingToRead, SkillFailed
@@ -294,12 +295,17 @@ def _finish(
                 )
             details["cards"] = [f.kind for f in findings]
             action = AuditAction.SKILL_DONE
+        file = session.get_one(File, run.file_id)
+        if file.current_version_id == run.version_id:  # an older version's words do not describe the file
+            words = " ".join(" ".join(f.search_text.split()) for f in findings or [] if f.search_text)
+            session.flush()
+            indexing.index_text(session, run.file_id, f"skill.{run.skill}", words or None)
         label = f"skill: {SKILLS[run.skill].label}" if run.skill in SKILLS else "skills"
         events.record(
             session,
             Actor.system(label=label),
             action,
-            item=ref(session.get_one(File, run.file_id)),
+            item=ref(file),
             details=details,
             at=now,
         )
