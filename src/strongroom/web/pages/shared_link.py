@@ -354,7 +354,9 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
 
     ready = session.scalar(
         select(FileRendition.id).where(
-            FileRendition.version_id == file.current_version_id, FileRendition.status == "ready"
+            FileRendition.version_id == file.current_version_id,
+            FileRendition.kind == renditions.PREVIEW,  # a ready thumbnail is no preview to play
+            FileRendition.status == "ready",
         )
     )
     remaining = None if link.download_limit is None else max(link.download_limit - link.download_count, 0)
