@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_folder
+from strongroom.access.loaders import access_file, access_folder
 from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.audit.reasons import MAX_REASON_CHARS, clean_reason
@@ -172,6 +172,7 @@ def item_page(
             scan=virus_scan.scan_state(current) if current else None,
             readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
             skills_log=_skills_log(session, actor, item.id),
+            skills_can_run=_may(session, actor, item.id, Action.EDIT),
             **people_context(session, actor, item, request),
             **classification_context(
                 session,
@@ -181,6 +182,14 @@ def item_page(
                 reason=clean_reason(reason),
             ),
         )
+
+
+def _may(session: Session, actor: Actor, file_id: str, action: Action) -> bool:
+    try:
+        access_file(session, actor, file_id, action)
+    except NotFound:
+        return False
+    return True
 
 
 def _skills_log(session: Session, actor: Actor, file_id: str) -> skill_processing.ProcessingLog | None:
