@@ -5,11 +5,13 @@ text, at 1280 px and on a 390 px phone, with axe-core clean and one recorded pre
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from strongroom.jobs import tasks
 from strongroom.jobs.worker import Worker
@@ -60,7 +62,8 @@ def test_a_word_statement_previews_in_the_pdf_viewer(
         page.get_by_role("button", name="Next page").click()
         page.wait_for_selector("#preview canvas[aria-label='PDF page 2 of 3']")
         page.get_by_role("button", name="Zoom in").click()
-        page.wait_for_function("document.querySelector('.sr-pdf-zoom').textContent === '125 %'")
+        # Locator assertions, not wait_for_function: its polling evaluates strings, which the CSP forbids.
+        expect(page.locator(".sr-pdf-zoom")).to_have_text("125 %")
         page.get_by_label("Find in document").fill("exhibit zw/3")
         page.get_by_role("button", name="Find").click()
         page.wait_for_selector("#preview canvas[aria-label='PDF page 3 of 3']")
@@ -85,7 +88,10 @@ def test_a_word_statement_previews_in_the_pdf_viewer(
         page.goto(f"{live_server.url}/files/{alice.root_id}")
         thumb = page.locator(f"img.sr-thumb[src='/api/v1/files/{picture.json()['id']}/thumbnail']")
         thumb.scroll_into_view_if_needed()
-        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+        deadline = time.monotonic() + 120
+        while not thumb.evaluate("(img) => img.complete && img.naturalWidth > 0"):
+            assert time.monotonic() < deadline, "the thumbnail never loaded"
+            time.sleep(0.2)
         check_page(page, shots, name.replace("document-preview", "folder-thumbnails"))
         page.context.close()
     # Each opening fetched the PDF once: two views, two preview reads, no range-by-range trail.
