@@ -21,6 +21,7 @@ from strongroom.db.session import make_engine, make_session_factory, transaction
 from strongroom.errors import StrongroomError
 from strongroom.jobs.queue import DatabaseJobQueue, JobQueue
 from strongroom.search import templates as _search_templates  # noqa: F401 - keeps the search index and copied metadata in step, every door
+from strongroom.skills import search_words as _skill_search_words  # noqa: F401 - search finds only the current version's skill words, every door
 from strongroom.storage.blob_backends.by_url import configured_blob_store
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.key_providers import signing_file

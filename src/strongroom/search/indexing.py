@@ -7,7 +7,7 @@ Deleted items lose their document by the database's cascade (and the FTS5 trigge
 
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select, update
+from sqlalchemy import Connection, delete, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from strongroom.content.models import Item
@@ -22,19 +22,32 @@ def index_text(session: Session, item_id: str, source: str, text: str | None) ->
     source = source.strip()[:MAX_SOURCE]
     session.execute(delete(SearchText).where(SearchText.item_id == item_id, SearchText.source == source))
     if text:
-        session.execute(insert(SearchText).values(item_id=item_id, source=source, text=text))
+        add_text(session.connection(), item_id, source, text)
     refresh_document(session, item_id)
+
+
+def add_text(connection: Connection, item_id: str, source: str, text: str) -> None:
+    """Add a text source the item does not have yet (callers that replace a set of sources at once,
+    inside a flush, delete theirs first and then call refresh_document_on)."""
+    connection.execute(
+        insert(SearchText).values(item_id=item_id, source=source.strip()[:MAX_SOURCE], text=text)
+    )
 
 
 def refresh_document(session: Session, item_id: str) -> None:
     """Write the item's document again from its name and every text source."""
-    name = session.scalar(select(Item.name).where(Item.id == item_id))
+    refresh_document_on(session.connection(), item_id)
+
+
+def refresh_document_on(connection: Connection, item_id: str) -> None:
+    """refresh_document on a connection: usable in a flush listener, where the session is busy."""
+    name = connection.scalar(select(Item.name).where(Item.id == item_id))
     if name is None:
         return
-    texts = session.scalars(
+    texts = connection.scalars(
         select(SearchText.text).where(SearchText.item_id == item_id).order_by(SearchText.source)
     )
-    _write(session.connection(), item_id, name, "\n".join(texts))
+    _write(connection, item_id, name, "\n".join(texts))
 
 
 def _write(connection: Any, item_id: str, name: str, body: str | None) -> None:
