@@ -83,15 +83,39 @@ def plate_photo(path: Path, text: str) -> bytes:
     )
 
 
-def face_video(path: Path, picture: Path, *, blank_seconds: int = 1, shown_seconds: int = 3) -> bytes:
-    """`blank_seconds` of black, then `picture` for `shown_seconds`: H.264 at 10 frames a second."""
+def appearing_video(path: Path, picture: Path, *, size: str = "512x512", blank_seconds: int = 1) -> bytes:
+    """`blank_seconds` of black, then `picture` (scaled to `size`) for three seconds: H.264, 10 fps."""
+    width, height = size.split("x")
     graph = (
-        "[0]fps=10,setsar=1,format=yuv420p[a];[1]fps=10,scale=512:512,setsar=1,format=yuv420p[b];"
+        f"[0]fps=10,setsar=1,format=yuv420p[a];[1]fps=10,scale={width}:{height},setsar=1,format=yuv420p[b];"
         "[a][b]concat=n=2:v=1:a=0"
     )
     return ffmpeg(
         path,
-        *("-f", "lavfi", "-i", f"color=black:s=512x512:d={blank_seconds}"),
-        *("-loop", "1", "-t", str(shown_seconds), "-i", str(picture)),
+        *("-f", "lavfi", "-i", f"color=black:s={size}:d={blank_seconds}"),
+        *("-loop", "1", "-t", "3", "-i", str(picture)),
         *("-filter_complex", graph, "-c:v", "libx264", "-pix_fmt", "yuv420p"),
     )
+
+
+def uk_plate_scene(path: Path, text: str, *, colour: str = "#ffcc00", width: int = 300) -> bytes:
+    """A UK-style plate (520 x 111 proportions, black border, black DejaVu Sans Bold characters on
+    yellow or white) on the back of a drawn car, in a 1280 x 720 picture: the plate's top left corner
+    is at (490, 480)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    plate = Image.new("RGB", (520, 111), colour)
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle([0, 0, 519, 110], outline="black", width=4)
+    font = ImageFont.truetype(FONT, 84)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    draw.text(
+        ((520 - (right - left)) / 2 - left, (111 - (bottom - top)) / 2 - top), text, font=font, fill="black"
+    )
+    scene = Image.new("RGB", (1280, 720), (70, 80, 90))
+    car = ImageDraw.Draw(scene)
+    car.rectangle([300, 250, 980, 620], fill=(150, 20, 30))  # the car's back
+    car.rectangle([380, 280, 900, 400], fill=(40, 50, 60))  # its rear window
+    scene.paste(plate.resize((width, width * 111 // 520)), (490, 480))
+    scene.save(path)
+    return path.read_bytes()

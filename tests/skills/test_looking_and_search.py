@@ -49,7 +49,7 @@ def test_a_real_face_is_found_in_a_photo_and_in_a_video_at_the_time_it_appears(
     ids = {
         "photo": upload(client, alice, "collins.jpg", ASTRONAUT.read_bytes(), "image/jpeg"),
         "video": upload(
-            client, alice, "arrival.mp4", media.face_video(tmp_path / "v.mp4", ASTRONAUT), "video/mp4"
+            client, alice, "arrival.mp4", media.appearing_video(tmp_path / "v.mp4", ASTRONAUT), "video/mp4"
         ),
         "text": upload(
             client, alice, "note.png", media.text_image(tmp_path / "n.png", "NOTHING TO SEE"), "image/png"
@@ -91,7 +91,7 @@ def put_version(client: TestClient, user: UserFixture, name: str, data: bytes, c
 def test_a_new_version_replaces_the_words_search_finds_and_a_restore_brings_them_back(
     client: TestClient, alice: UserFixture, runtime: Runtime, tmp_path: Path
 ) -> None:
-    name = "exhibit-14"
+    name = "exhibit"
     file_id = upload(
         client, alice, name, media.text_pdf(["Operation Kestrel", "Ledger of payments"]), "application/pdf"
     )
@@ -114,3 +114,56 @@ def test_a_new_version_replaces_the_words_search_finds_and_a_restore_brings_them
     restored = client.post(f"/api/v1/files/{file_id}/versions/{first['id']}/restore", headers=alice.headers)
     assert restored.status_code == 201, restored.text
     assert file_id in search_ids(client, alice, "kestrel")
+
+
+def test_a_uk_number_plate_is_read_into_the_timeline_and_found_by_search(
+    client: TestClient, alice: UserFixture, runtime: Runtime, tmp_path: Path
+) -> None:
+    plate = media.uk_plate_scene(tmp_path / "rear.png", "AB12 CDE")
+    ids = {
+        "photo": upload(client, alice, "rear.png", plate, "image/png"),
+        "video": upload(
+            client,
+            alice,
+            "dashcam.mp4",
+            media.appearing_video(tmp_path / "dash.mp4", tmp_path / "rear.png", size="1280x720"),
+            "video/mp4",
+        ),
+        "front": upload(
+            client,
+            alice,
+            "front.png",
+            media.uk_plate_scene(tmp_path / "front.png", "K123 LMN", colour="white", width=200),
+            "image/png",
+        ),
+        "not a plate": upload(
+            client,
+            alice,
+            "sign.png",
+            media.uk_plate_scene(tmp_path / "sign.png", "HELLO WORLD", colour="white"),
+            "image/png",
+        ),
+    }
+    run_worker(runtime)
+
+    photo = timeline_of(client, alice, ids["photo"])
+    (read,) = [d for d in photo["detections"] if d.get("text")]
+    assert (read["text"], read["shown"], read["format"]) == ("AB12CDE", "AB12 CDE", "current")
+    assert read["at"] is None
+    assert around(read["box"], (490 + 150, 480 + 32))  # the plate: 300 x 64 at (490, 480)
+
+    video = timeline_of(client, alice, ids["video"])
+    seen = [d for d in video["detections"] if d.get("text") == "AB12CDE"]
+    assert seen, video
+    assert min(d["at"] for d in seen) >= 1.0  # after the blank second
+    assert all(around(d["box"], (640, 512)) for d in seen)
+
+    front = [d for d in timeline_of(client, alice, ids["front"])["detections"] if d.get("text")]
+    assert [(d["text"], d["format"]) for d in front] == [("K123LMN", "prefix")]
+    assert [d for d in timeline_of(client, alice, ids["not a plate"])["detections"] if d.get("text")] == []
+
+    assert search_ids(client, alice, "AB12CDE") == {ids["photo"], ids["video"]}
+    assert search_ids(client, alice, "AB12 CDE") >= {ids["photo"], ids["video"]}
+    assert search_ids(client, alice, "K123LMN") == {ids["front"]}
+    run = runs_by_skill(client, alice, ids["photo"])["detections"]
+    assert "1 read" in run["cards"][0]["summary"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from strongroom.config import PreviewSettings, SkillSettings
 from strongroom.content import media_types
+from strongroom.skills import plates
 from strongroom.skills.tools import SkillFailed, ffmpeg
 
 CASCADES = {
@@ -70,27 +71,31 @@ def _frames(
 
 
 def detect(plain: Path, *, cwd: Path, limits: PreviewSettings, settings: SkillSettings) -> dict[str, Any]:
-    """The timeline: each face and number plate found, with its frame time (video) and box."""
+    """The timeline: each face and number plate found, with its frame time (video) and box; a UK
+    plate that could be read also has its `text` ("AB12CDE") and `format` (plates.py)."""
     import cv2
 
     family, frames = _frames(plain, cwd=cwd, limits=limits, settings=settings)
     detections: list[dict[str, Any]] = []
     size: list[int] = []
+    to_read: list[tuple[dict[str, Any], Any]] = []  # (plate detection, its cut-out) awaiting tesseract
     for index, frame in enumerate(frames):
         image = cv2.imread(str(frame), cv2.IMREAD_GRAYSCALE)
         if image is None:
             continue
         size = [int(image.shape[1]), int(image.shape[0])]
-        image = cv2.equalizeHist(image)
         at = round(index * settings.frame_every_seconds, 2) if family == "video" else None
-        for what in CASCADES:
-            side = MIN_SIDE[what]
-            found = _cascade(what).detectMultiScale(
-                image, scaleFactor=1.1, minNeighbors=5, minSize=(side, side)
-            )
-            detections.extend(
-                {"what": what, "at": at, "box": [int(x), int(y), int(w), int(h)]} for x, y, w, h in found
-            )
+        found = _look(cv2.equalizeHist(image), at)
+        detections.extend(found)
+        cascade_plates = [d["box"] for d in found if d["what"] == "number_plate"]
+        for box in plates.candidates(image, cascade_plates):
+            line = plates.cut(image, box)
+            if line is not None:
+                to_read.append(({"what": "number_plate", "at": at, "box": box}, line))
+        if len(to_read) >= plates.BATCH:
+            _read_plates(to_read, detections, cwd=cwd, limits=limits, settings=settings)
+            to_read = []
+    _read_plates(to_read, detections, cwd=cwd, limits=limits, settings=settings)
     return {
         "model": model_name(),
         "source": family,
@@ -101,7 +106,57 @@ def detect(plain: Path, *, cwd: Path, limits: PreviewSettings, settings: SkillSe
     }
 
 
+def _look(image: Any, at: float | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for what in CASCADES:
+        side = MIN_SIDE[what]
+        boxes = _cascade(what).detectMultiScale(image, scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
+        found.extend(
+            {"what": what, "at": at, "box": [int(x), int(y), int(w), int(h)]} for x, y, w, h in boxes
+        )
+    return found
+
+
+def _read_plates(
+    to_read: list[tuple[dict[str, Any], Any]],
+    detections: list[dict[str, Any]],
+    *,
+    cwd: Path,
+    limits: PreviewSettings,
+    settings: SkillSettings,
+) -> None:
+    """Read the waiting candidates. A plate read where one is already marked (by the cascade, or a
+    tighter box of the same plate) gives that mark its text; a plate the cascade missed is added; a
+    candidate that reads as no UK plate is dropped."""
+    if not to_read:
+        return
+    read = plates.read([line for _, line in to_read], cwd=cwd, limits=limits, settings=settings)
+    for (candidate, _), plate in zip(to_read, read, strict=True):
+        if plate is None:
+            continue
+        marked = [
+            d
+            for d in detections
+            if d["what"] == "number_plate"
+            and d["at"] == candidate["at"]
+            and d.get("text") in {None, plate.text}
+            and plates.same_place(d["box"], candidate["box"])
+        ]
+        if not marked:
+            detections.append(candidate)
+            marked = [candidate]
+        for target in marked:
+            target.update(text=plate.text, shown=plate.shown, format=plate.format)
+
+
+def plate_words(timeline: dict[str, Any]) -> list[str]:
+    """The plates read, for search: "AB12CDE AB12 CDE" finds it typed either way."""
+    read = {(d["text"], d["shown"]) for d in timeline["detections"] if d.get("text")}
+    return [word for text, shown in sorted(read) for word in (text, shown)]
+
+
 def summary(timeline: dict[str, Any]) -> str:
     faces = sum(1 for d in timeline["detections"] if d["what"] == "face")
-    plates = sum(1 for d in timeline["detections"] if d["what"] == "number_plate")
-    return f"{faces} face(s), {plates} number plate(s) in {timeline['frames_examined']} frame(s)"
+    found = sum(1 for d in timeline["detections"] if d["what"] == "number_plate")
+    read = len({d["text"] for d in timeline["detections"] if d.get("text")})
+    return f"{faces} face(s), {found} number plate(s) ({read} read) in {timeline['frames_examined']} frame(s)"

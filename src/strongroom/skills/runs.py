@@ -115,7 +115,8 @@ def _transcript(work: Work) -> list[cards.Finding]:
 def _detections(work: Work) -> list[cards.Finding]:
     timeline = looking.detect(work.plain, cwd=work.tmp, limits=work.limits, settings=work.settings)
     seen = sorted({d["what"].replace("_", " ") for d in timeline["detections"]})
-    return [cards.Finding("timeline", looking.summary(timeline), timeline, " ".join(seen), timeline["model"])]
+    words = " ".join([*seen, *looking.plate_words(timeline)])
+    return [cards.Finding("timeline", looking.summary(timeline), timeline, words, timeline["model"])]
 
 
 SKILLS: dict[str, Skill] = {
