@@ -4,7 +4,8 @@ ffmpeg (locked down) turns an image, or one video frame every `skills.frame_ever
 greyscale PGM frames, so OpenCV only ever decodes files ffmpeg wrote. The detectors are the Haar
 cascades shipped by opencv-python-headless 4.x: `haarcascade_frontalface_default` for faces, and
 `haarcascade_russian_plate_number` for plates (trained on Russian plates: it finds many UK plates
-too but misses some; the card names both cascades). The timeline is for a later redaction step,
+too but misses some; the card names both cascades). UK plates are also looked for and read by
+plates.py (their text goes on the timeline and into search). The timeline is for a later redaction step,
 which must still be checked by a person: a Haar cascade misses turned faces and finds false ones.
 """
 
