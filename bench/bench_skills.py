@@ -1,7 +1,10 @@
 """Skills benchmark (issue 19): OCR pages per minute, transcription real-time factor, and index lag
 after upload (p95): the time from an upload's 201 until its words are listed for the search index.
+`looking`: the face and number-plate skill's CPU-seconds per image and per minute of video (a
+1280 x 720 scene with a real face and a UK plate; one frame a second is looked at).
 
     .venv/bin/python bench/bench_skills.py --pages 6 --speech-seconds 30 --uploads 20
+    .venv/bin/python bench/bench_skills.py --parts looking --runs 6 --video-seconds 60
 
 OCR and transcription run the skills' own code (locked-down tools in a temp dir), so CPU is that of
 this process plus its children (tesseract, ffmpeg). The index lag runs a real app and worker thread
@@ -32,7 +35,7 @@ from strongroom.db.session import transaction
 from strongroom.identity import tokens, users
 from strongroom.jobs import tasks
 from strongroom.jobs.worker import Worker
-from strongroom.skills import cards, reading, speech
+from strongroom.skills import cards, looking, reading, speech
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVu" + "Sans.ttf"
 PASSAGE = (
@@ -138,6 +141,50 @@ def bench_index_lag(tmp: Path, uploads: int) -> None:
     )
 
 
+def scene(path: Path) -> None:
+    """A UK plate on a drawn car (tests/skills/media.py) with NASA's public-domain astronaut portrait
+    pasted top left: a face and a plate in every frame."""
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.skills import media
+
+    media.uk_plate_scene(path, "AB12 CDE")
+    picture = Image.open(path)
+    face = Image.open(Path(__file__).resolve().parent.parent / "tests/skills/data/astronaut.jpg")
+    picture.paste(face.resize((440, 440)), (20, 20))
+    picture.save(path)
+
+
+def _look(path: Path, work: Path) -> tuple[float, float, dict[str, object]]:
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        wall, used = time.perf_counter(), cpu()
+        timeline = looking.detect(path, cwd=Path(tmp), limits=PreviewSettings(), settings=SkillSettings())
+        return time.perf_counter() - wall, cpu() - used, timeline
+
+
+def bench_looking(tmp: Path, runs: int, video_seconds: int) -> None:
+    picture = tmp / "scene.png"
+    scene(picture)
+    video = tmp / "scene.mp4"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-t", str(video_seconds), "-i", str(picture),
+         "-vf", "fps=25,format=yuv420p", "-c:v", "libx264", str(video)],
+        check=True,
+    )  # fmt: skip
+    work = tmp / "looking"
+    work.mkdir()
+    for what, path, per in (("image", picture, 1.0), ("video-minute", video, video_seconds / 60)):
+        timings = [_look(path, work) for _ in range(runs)][1:]  # the first warms caches: discarded
+        timeline = timings[-1][2]
+        print(
+            f"Faces and plates, per {what} ({len(timings)} runs, first discarded): "
+            f"median {statistics.median(t[1] for t in timings) / per:.2f} CPU-s, "
+            f"{statistics.median(t[0] for t in timings) / per:.2f} s wall; "
+            f"{looking.summary(timeline)}, plates read: {sorted(set(looking.plate_words(timeline)))}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -145,12 +192,21 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=6)
     parser.add_argument("--speech-seconds", type=int, default=30)
     parser.add_argument("--uploads", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--video-seconds", type=int, default=60)
+    parser.add_argument("--parts", default="ocr,transcript,lag,looking")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        bench_ocr(Path(tmp), args.pages)
-        bench_transcript(Path(tmp), args.speech_seconds)
-        bench_index_lag(Path(tmp), args.uploads)
+        if "ocr" in parts:
+            bench_ocr(Path(tmp), args.pages)
+        if "transcript" in parts:
+            bench_transcript(Path(tmp), args.speech_seconds)
+        if "lag" in parts:
+            bench_index_lag(Path(tmp), args.uploads)
+        if "looking" in parts:
+            bench_looking(Path(tmp), args.runs, args.video_seconds)
     print(f"load average after: {os.getloadavg()}")
 
 
