@@ -12,13 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from strongroom import errors
 from strongroom.access.loaders import ancestry
 from strongroom.clock import Clock
 from strongroom.config import SharingSettings
+from strongroom.content import document_views, playbacks, renditions
 from strongroom.content import folders as content_folders
-from strongroom.content import playbacks, renditions
 from strongroom.content.models import FileRendition, FileVersion, Folder, Item
 from strongroom.sharing import download_claims, link_mail, link_scope, shared_links
 from strongroom.sharing.models import SharedLink
@@ -80,8 +81,26 @@ def trail(session: Any, link: SharedLink, item: Item, base: str) -> list[tuple[s
 
 
 def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[str, Any]:
-    from sqlalchemy import select
-
+    remaining = None if link.download_limit is None else max(link.download_limit - link.download_count, 0)
+    context: dict[str, Any] = {
+        "playback_id": playbacks.new_playback_id(),
+        "download_url": None if link.preview_only or remaining == 0 else f"{base}/content/{file.id}",
+        "remaining": remaining,
+        "limits_url": f"{base}/api/limits",
+    }
+    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
+    if document_views.is_document(file.content_type):
+        # Word, Excel, PowerPoint, OpenDocument and PDF: the staff pdf.js viewer (external/document.js).
+        status = document_views.document_status(session, version)
+        unsupported = status.state == "unsupported"
+        return context | {
+            "media": None if unsupported else "document",
+            "no_preview_reason": status.reason if unsupported else None,
+            "preview_url": f"{base}/document/{file.id}" if status.state == "ready" else None,
+            "document_url": f"{base}/document/{file.id}",
+            "preview_state_url": f"{base}/api/document/{file.id}",
+            "document_is_copy": not document_views.is_pdf(file.content_type),
+        }
     ready = session.scalar(
         select(FileRendition.id).where(
             FileRendition.version_id == file.current_version_id,
@@ -89,18 +108,12 @@ def file_context(session: Any, link: SharedLink, file: Item, base: str) -> dict[
             FileRendition.status == "ready",
         )
     )
-    remaining = None if link.download_limit is None else max(link.download_limit - link.download_count, 0)
-    version = session.get(FileVersion, file.current_version_id) if file.current_version_id else None
     status = renditions.preview_status(session, version)
     unsupported = status.state == "unsupported"
-    return {
+    return context | {
         "media": None if unsupported else renditions.family_of(file.content_type),
         "no_preview_reason": status.reason if unsupported else None,
         "preview_url": f"{base}/preview/{file.id}" if ready else None,
-        "playback_id": playbacks.new_playback_id(),
-        "download_url": None if link.preview_only or remaining == 0 else f"{base}/content/{file.id}",
-        "remaining": remaining,
-        "limits_url": f"{base}/api/limits",
     }
 
 

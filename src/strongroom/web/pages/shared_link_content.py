@@ -1,6 +1,6 @@
-"""What a shared link sends: the original bytes (a download, counted against the link's limit) and
-the preview rendition (a view, never counted, always inline). Both re-read the link while they stream,
-so revoking a link cuts a download already running.
+"""What a shared link sends: the original bytes (a download, counted against the link's limit), the
+preview rendition (a view, never counted, always inline), and the PDF its page's document viewer reads
+(a view too). All re-read the link while they stream, so revoking a link cuts a download already running.
 """
 
 from __future__ import annotations
@@ -12,26 +12,26 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from strongroom import errors
 from strongroom.api.streaming import Playback, RecordedStream, content_headers, plaintext_chunks
-from strongroom.content import playbacks, renditions
+from strongroom.content import document_views, playbacks, renditions
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
 from strongroom.sharing import shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Visit
-
-# --- content: download (counted) and preview (not counted) --------------------------------------
 from strongroom.web.pages.shared_link_door import (
     EXTERNAL_HEADERS,
     RECHECK_SECONDS,
     RECHECK_SEGMENTS,
     content_error,
+    error_json,
     in_link,
     runtime_of,
+    secure,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -154,3 +154,49 @@ def preview(
     except errors.StrongroomError as exc:
         return content_error(request, token, exc)
     return stream(runtime, link_id, content, inline=True)
+
+
+# What a browser fetching for a script sends; a page, frame or <embed> opening the URL sends another.
+NAVIGATIONS = frozenset({"document", "iframe", "frame", "embed", "object"})
+
+
+@router.get("/s/{token}/document/{file_id}")
+def document(token: str, file_id: str, request: Request) -> Response:
+    """The PDF the page's viewer shows (a PDF's own bytes, or the PDF copy of an office document):
+    inline, under the staff viewer's headers, recorded as one preview read, never counted as a download,
+    also for preview-only links. Only for the viewer: opening the URL itself in the browser (which would
+    offer the PDF to save) is refused, and nothing is recorded."""
+    if request.headers.get("sec-fetch-dest", "empty") in NAVIGATIONS:
+        exc = errors.NotAllowed("This document can be read on the link's page only.")
+        return content_error(request, token, exc)
+    runtime = runtime_of(request)
+
+    def work(session: Any, link: SharedLink, visit: Visit) -> tuple[str, ContentToSend]:
+        actor = shared_links.require_ready(session, link, visit)
+        content = document_views.open_document(
+            session, actor, file_id=file_id, clock=runtime.clock, via="link"
+        )
+        return link.id, content
+
+    try:
+        link_id, content = in_link(runtime, request, token, work, item_id=file_id)
+    except errors.StrongroomError as exc:
+        return content_error(request, token, exc)
+    return stream(runtime, link_id, content, inline=True)
+
+
+@router.get("/s/{token}/api/document/{file_id}")
+def document_state(token: str, file_id: str, request: Request) -> Response:
+    """Whether the viewer can show the document yet: `ready`, `queued` (the PDF copy is being made),
+    `waiting_for_scan`, or `unsupported` with a `reason`. Reads no content; records nothing."""
+    runtime = runtime_of(request)
+
+    def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
+        actor = shared_links.require_ready(session, link, visit)
+        status = document_views.check_document(session, actor, file_id=file_id)
+        return {"state": status.state, "reason": status.reason}
+
+    try:
+        return secure(JSONResponse(in_link(runtime, request, token, work, item_id=file_id)))
+    except errors.StrongroomError as exc:
+        return error_json(exc)

@@ -48,6 +48,11 @@ ASSETS = {
     "favicon.svg": (STATIC / "img" / "favicon.svg", "image/svg+xml"),
     "upload.js": (STATIC / "external" / "upload.js", "text/javascript"),
     "pages.js": (STATIC / "external" / "pages.js", "text/javascript"),
+    # The staff document viewer and pdf.js, for documents on a link's page (external/document.js).
+    "document.js": (STATIC / "external" / "document.js", "text/javascript"),
+    "pdf-viewer.js": (STATIC / "js" / "pdf-viewer.js", "text/javascript"),
+    "pdf.min.mjs": (STATIC / "vendor" / "pdfjs" / "pdf.min.mjs", "text/javascript"),
+    "pdf.worker.min.mjs": (STATIC / "vendor" / "pdfjs" / "pdf.worker.min.mjs", "text/javascript"),
 }
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
