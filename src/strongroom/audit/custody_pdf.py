@@ -7,8 +7,9 @@ to re-check it. Then every version and every event in plain words, with UK times
 appendix (the signed checkpoint). Portrait A4, every line wrapped to the page.
 
 The file is PDF/A-3b: fonts embedded (DejaVu, with a CJK fallback where one is installed, so names in
-any script print), an sRGB output intent and XMP metadata (fpdf2 adds both), and the verifiable JSON
-bundle attached as an associated file, which PDF/A-3 allows.
+any script print), an sRGB output intent and XMP metadata (fpdf2 adds both), an Info dictionary that
+agrees with the XMP, and the verifiable JSON bundle attached as an associated file, which PDF/A-3
+allows. tests/audit/test_custody_pdfa.py checks these rules on a produced report.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import fpdf
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.output import OutputProducer
 
+from strongroom import __version__
 from strongroom.audit.custody import (
     DOES_NOT_PROVE,
     PROVES,
@@ -73,7 +77,25 @@ class _Report(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _new_pdf(item: ItemFacts, generated_at: datetime) -> _Report:
+class _ReportOutput(OutputProducer):
+    """fpdf2 writes no Info dictionary into PDF/A files (the XMP alone satisfies PDF/A-2 and -3), but
+    poppler's pdfinfo and many viewers' "Document properties" read only Info, so a clerk would see no
+    title. This writes Info too, from the same fields as the XMP (PDF/A-3 6.6.2.3.1: they must agree).
+    fpdf2 (pinned in constraints.txt) decides on Info between building the XMP and the encryption
+    dictionary: compliance is set aside for exactly that step."""
+
+    def _add_xmp_metadata(self) -> Any:
+        xmp = super()._add_xmp_metadata()
+        # fpdf2 has no public switch for this; the custody tests fail if its order ever changes.
+        self._compliance, self.fpdf._compliance = self.fpdf._compliance, None  # noqa: SLF001
+        return xmp
+
+    def _add_encryption(self) -> Any:
+        self.fpdf._compliance = self._compliance  # noqa: SLF001
+        return super()._add_encryption()
+
+
+def _new_pdf(item: ItemFacts, generated_at: datetime, generated_by: str) -> _Report:
     fonts = _font_dir()
     pdf = _Report(orientation="P", format="A4", enforce_compliance="PDFA_3B")
     pdf.exhibit = item.name or item.id
@@ -88,6 +110,8 @@ def _new_pdf(item: ItemFacts, generated_at: datetime) -> _Report:
     pdf.set_title(f"Chain of custody report: {pdf.exhibit}")
     pdf.set_subject("Chain of custody of a digital exhibit")
     pdf.set_creator("Strongroom")
+    pdf.set_author(generated_by)
+    pdf.set_producer(f"Strongroom {__version__} (fpdf2 {fpdf.__version__})")
     pdf.set_lang("en-GB")
     pdf.set_creation_date(generated_at)
     return pdf
@@ -147,7 +171,7 @@ def render_pdf(
     generated_at: datetime,
     generated_by: str,
 ) -> bytes:
-    pdf = _new_pdf(item, generated_at)
+    pdf = _new_pdf(item, generated_at, generated_by)
     pdf.add_page()
     _summary(pdf, item=item, versions=versions, bundle=bundle, generated_at=generated_at, by=generated_by)
     pdf.add_page()
@@ -157,12 +181,13 @@ def render_pdf(
     pdf.embed_file(
         bytes=bundle_json(bundle),
         basename=f"custody-{item.id}.json",
+        modification_date=generated_at,  # PDF/A-3 asks for the attachment's date in its /Params
         mime_type="application/json",
         desc="The verifiable custody bundle: check it with `strongroom audit verify`.",
         associated_file_relationship="Data",
         compress=True,
     )
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=_ReportOutput))
 
 
 def _summary(

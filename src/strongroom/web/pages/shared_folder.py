@@ -24,17 +24,16 @@ from strongroom.runtime import Runtime
 from strongroom.sharing import download_claims, link_mail, link_scope, link_zips, shared_links
 from strongroom.sharing.models import SharedLink
 from strongroom.sharing.shared_links import Visit
-from strongroom.web.pages.shared_link import (
+from strongroom.web.pages.shared_link import item_summary, trail
+from strongroom.web.pages.shared_link_door import (
     EXTERNAL_HEADERS,
-    _in_link,
     content_error,
     error_json,
     error_page,
-    item_summary,
+    in_link,
     page,
     runtime_of,
     secure,
-    trail,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +67,7 @@ def folder_page(token: str, folder_id: str, request: Request) -> Response:
         return page(request, "item.html", **context)
 
     try:
-        return _in_link(runtime, request, token, work, item_id=folder_id)  # type: ignore[no-any-return]
+        return in_link(runtime, request, token, work, item_id=folder_id)  # type: ignore[no-any-return]
     except errors.Unauthenticated:
         return secure(RedirectResponse(base, status_code=303))
     except errors.StrongroomError as exc:
@@ -88,7 +87,7 @@ def _zip(runtime: Runtime, request: Request, token: str, item_ids: list[str]) ->
         return link.id, plan
 
     try:
-        link_id, plan = _in_link(runtime, request, token, work, item_id=item_ids[0] if item_ids else None)
+        link_id, plan = in_link(runtime, request, token, work, item_id=item_ids[0] if item_ids else None)
         if plan is None:
             raise errors.Gone("This link has been used as many times as it allows.")
     except errors.StrongroomError as exc:
@@ -141,7 +140,7 @@ def api_folder(token: str, folder_id: str, request: Request) -> Response:
         return {"item": item_summary(folder), "items": [item_summary(child) for child in listing]}
 
     try:
-        return secure(JSONResponse(_in_link(runtime, request, token, work, item_id=folder_id)))
+        return secure(JSONResponse(in_link(runtime, request, token, work, item_id=folder_id)))
     except errors.StrongroomError as exc:
         return error_json(exc)
 
@@ -156,6 +155,6 @@ def limits(token: str, request: Request) -> Response:
         return {"downloads_left": download_claims.remaining(link), "preview_only": link.preview_only}
 
     try:
-        return secure(JSONResponse(_in_link(runtime, request, token, work)))
+        return secure(JSONResponse(in_link(runtime, request, token, work)))
     except errors.StrongroomError as exc:
         return error_json(exc)

@@ -16,7 +16,7 @@ from strongroom.api.deps import origin_of
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
 from strongroom.sharing import upload_passwords, upload_requests
-from strongroom.web.pages.shared_link import error_page, page, runtime_of, secure
+from strongroom.web.pages.shared_link_door import error_page, page, runtime_of, secure
 
 PROOF_COOKIE = "sr_upload_password"
 PROOF_SECONDS = 12 * 3600  # one working day of sending files

@@ -33,7 +33,7 @@ from strongroom.sharing import upload_receipts, upload_requests, upload_submissi
 from strongroom.sharing.models import UploadRequest
 from strongroom.sharing.schemas import Receipt, SubmissionFileStart, SubmissionStart
 from strongroom.web.pages import upload_password
-from strongroom.web.pages.shared_link import error_json, error_page, page, runtime_of, secure
+from strongroom.web.pages.shared_link_door import error_json, error_page, page, runtime_of, secure
 
 
 def _screen(runtime: Runtime, request: Request, token: str) -> None:

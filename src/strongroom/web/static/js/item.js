@@ -1,6 +1,7 @@
 // The item page: previews (pdf.js into a canvas, text as text), version restore, access report, share.
 import { announce, api, el } from "./api.js";
 import { wireDialogs } from "./dialogs.js";
+import { showPdf } from "./pdf-viewer.js";
 import { openShare, wireShareDialogs } from "./share.js";
 
 const preview = document.getElementById("preview");
@@ -17,81 +18,6 @@ async function showText() {
   const parts = [pre];
   if (response.status === 206) parts.push(el("p", { class: "sr-hint", text: "Only the first 2 MB are shown. Download the file to see all of it." }));
   preview.replaceChildren(...parts);
-}
-
-const ZOOMS = [0.5, 0.75, 1, 1.25, 1.5, 2, 3];
-
-async function showPdf(url) {
-  // pdf.js draws into a canvas: the document's own scripts and forms never run (isEvalSupported off,
-  // no scripting build). One whole-file request (no range reads), so opening it is one recorded read.
-  const pdfjs = await import(preview.dataset.pdfLib);
-  pdfjs.GlobalWorkerOptions.workerSrc = preview.dataset.pdfWorker;
-  const doc = await pdfjs.getDocument({ url, isEvalSupported: false, withCredentials: true, disableRange: true, disableStream: true }).promise;
-  let pageNo = 1;
-  let zoom = 2; // index into ZOOMS: 100 % of the fitted width
-  const small = "sr-button sr-button--secondary sr-button--small";
-  const canvas = el("canvas", { role: "img", "aria-label": "PDF page" });
-  const prev = el("button", { type: "button", class: small, text: "Previous page" });
-  const next = el("button", { type: "button", class: small, text: "Next page" });
-  const pageInput = el("input", { class: "sr-input sr-pdf-page", type: "number", min: "1", max: String(doc.numPages), value: "1", id: "pdf-page", "aria-label": "Page number" });
-  const of = el("span", { text: `of ${doc.numPages}` });
-  const zoomOut = el("button", { type: "button", class: small, text: "−", "aria-label": "Zoom out" });
-  const zoomIn = el("button", { type: "button", class: small, text: "+", "aria-label": "Zoom in" });
-  const zoomLabel = el("span", { "aria-live": "polite", class: "sr-pdf-zoom" });
-  const query = el("input", { class: "sr-input sr-pdf-search", type: "search", id: "pdf-search", placeholder: "Find in document", "aria-label": "Find in document" });
-  const find = el("button", { type: "submit", class: small, text: "Find" });
-  const found = el("span", { role: "status", class: "sr-pdf-found" });
-  const search = el("form", { class: "sr-pdf-find", role: "search" }, query, find, found);
-  const controls = el("div", { class: "sr-pdf-controls" }, prev, pageInput, of, next, zoomOut, zoomLabel, zoomIn, search);
-  const frame = el("div", { class: "sr-pdf-frame", tabindex: "0", "aria-label": "Document pages" }, canvas);
-  async function render() {
-    const page = await doc.getPage(pageNo);
-    const fitted = Math.min(preview.clientWidth - 16, 900) / page.getViewport({ scale: 1 }).width;
-    const viewport = page.getViewport({ scale: fitted * ZOOMS[zoom] });
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.floor(viewport.width * ratio);
-    canvas.height = Math.floor(viewport.height * ratio);
-    canvas.style.width = `${Math.floor(viewport.width)}px`;
-    await page.render({ canvasContext: canvas.getContext("2d"), viewport, transform: ratio !== 1 ? [ratio, 0, 0, ratio, 0, 0] : null }).promise;
-    pageInput.value = String(pageNo);
-    zoomLabel.textContent = `${Math.round(ZOOMS[zoom] * 100)} %`;
-    canvas.setAttribute("aria-label", `PDF page ${pageNo} of ${doc.numPages}`);
-    prev.disabled = pageNo <= 1;
-    next.disabled = pageNo >= doc.numPages;
-    zoomOut.disabled = zoom <= 0;
-    zoomIn.disabled = zoom >= ZOOMS.length - 1;
-  }
-  const go = (n) => { pageNo = Math.min(Math.max(n, 1), doc.numPages); render(); };
-  prev.addEventListener("click", () => go(pageNo - 1));
-  next.addEventListener("click", () => go(pageNo + 1));
-  pageInput.addEventListener("change", () => go(Number.parseInt(pageInput.value, 10) || 1));
-  zoomOut.addEventListener("click", () => { zoom = Math.max(zoom - 1, 0); render(); });
-  zoomIn.addEventListener("click", () => { zoom = Math.min(zoom + 1, ZOOMS.length - 1); render(); });
-  const texts = new Map();
-  async function textOf(n) {
-    if (!texts.has(n)) {
-      const content = await (await doc.getPage(n)).getTextContent();
-      texts.set(n, content.items.map((item) => item.str).join(" ").replace(/\s+/g, " ").toLowerCase());
-    }
-    return texts.get(n);
-  }
-  search.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const wanted = query.value.trim().replace(/\s+/g, " ").toLowerCase();
-    if (!wanted) return;
-    // From the page after this one, round to this one: pressing Find again moves to the next match.
-    for (let step = 1; step <= doc.numPages; step += 1) {
-      const n = ((pageNo - 1 + step) % doc.numPages) + 1;
-      if ((await textOf(n)).includes(wanted)) {
-        found.textContent = `Found on page ${n}.`;
-        go(n);
-        return;
-      }
-    }
-    found.textContent = "Not found in this document.";
-  });
-  preview.replaceChildren(controls, frame);
-  await render();
 }
 
 async function waitForDocument() {
@@ -115,7 +41,7 @@ async function waitForDocument() {
       return;
     }
   }
-  await showPdf(url);
+  await showPdf(preview, url);
 }
 
 function noPreview(player, note, reason) {
@@ -243,7 +169,7 @@ wireShareDialogs();
 const kind = preview ? preview.dataset.kind : "held";
 const shown = kind === "text" ? showText()
   : kind === "pdf" && preview.dataset.source === "rendition" ? waitForDocument()
-  : kind === "pdf" ? showPdf(preview.dataset.contentUrl)
+  : kind === "pdf" ? showPdf(preview, preview.dataset.contentUrl)
   : (kind === "video" || kind === "audio") && preview.dataset.source === "rendition" ? watchRendition() : Promise.resolve();
 shown.catch((error) => preview.replaceChildren(el("p", { text: `The preview could not be shown: ${error.message}` })));
 document.getElementById("access-report-form").addEventListener("submit", loadAccessReport);
