@@ -1,4 +1,5 @@
-"""SAML 2.0 service provider (pysaml2, signatures checked by the xmlsec1 binary).
+"""SAML 2.0 service provider (pysaml2; signatures checked in this process by libxmlsec1, see
+identity.saml_crypto).
 
 Held to: signed assertions only (an unsigned one, or one whose signature covers other XML than what is
 read, is refused), our entity id in the audience, our ACS URL as recipient, NotOnOrAfter, InResponseTo
@@ -28,6 +29,7 @@ from saml2.saml import NAMEID_FORMAT_PERSISTENT
 
 from strongroom.config import SamlSettings
 from strongroom.errors import SignInRefused, Unavailable
+from strongroom.identity.saml_crypto import InProcessXmlSec
 from strongroom.identity.sso import SsoProfile
 
 SAMLP = "{urn:oasis:names:tc:SAML:2.0:protocol}"
@@ -74,7 +76,10 @@ class SamlClient:
             if self._client is None:
                 config = SPConfig()
                 config.load(self._config(self._idp_metadata()))
-                self._client = Saml2Client(config)
+                client = Saml2Client(config)
+                # The same checks as pysaml2's xmlsec1 backend, without three processes per signature.
+                client.sec.crypto = InProcessXmlSec()
+                self._client = client
             return self._client
 
     def _config(self, idp_metadata: str) -> dict[str, Any]:
