@@ -66,11 +66,11 @@ def start_strongroom(data_dir: Path, port: int, oidc_url: str, idp_url: str) -> 
     return proc
 
 
-class Timed(httpx.Client):
-    """An httpx client that adds up the time of answers from one origin (Strongroom's)."""
+class Timed(sso_providers.Browser):
+    """A browser-like httpx client that adds up the time of answers from one origin (Strongroom's)."""
 
     def __init__(self, origin: str) -> None:
-        super().__init__(follow_redirects=False, timeout=60)
+        super().__init__()
         self.origin = origin
         self.spent = 0.0
 

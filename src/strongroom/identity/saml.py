@@ -95,7 +95,9 @@ class SamlClient:
                     "want_assertions_signed": True,
                     "want_response_signed": False,
                     "authn_requests_signed": False,
-                    "allow_unsolicited": False,
+                    # Off unless the setting says so; solicited answers are still matched to a request
+                    # of this browser (web.pages.sso) before pysaml2 sees them.
+                    "allow_unsolicited": self.settings.allow_idp_initiated,
                     "name_id_format": NAMEID_FORMAT_PERSISTENT,
                 }
             },
@@ -126,14 +128,15 @@ class SamlClient:
         return str(root.get("InResponseTo") or "")
 
     def answer(self, saml_response: str, *, request_id: str) -> Answer:
-        """The checked identity in a response to `request_id`. Raises SignInRefused."""
+        """The checked identity in a response to `request_id` ("" for an IdP-initiated one, when
+        allowed). Raises SignInRefused."""
         _parse(saml_response)  # hardened parse first: no DTDs, no entities, size-limited
         try:
             # pysaml2 checks the Recipient only when given conv_info (tests/identity/test_saml.py found it).
             response = self.client().parse_authn_request_response(
                 saml_response,
                 BINDING_HTTP_POST,
-                outstanding={request_id: "/"},
+                outstanding={request_id: "/"} if request_id else {},
                 conv_info={"entity_id": self.entity_id},
             )
         except Exception as exc:  # pysaml2 raises many unrelated types for a bad answer; each is a refusal
