@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from strongroom.app import create_app
 from strongroom.config import Settings
 from strongroom.identity.models import Group, GroupMember, User
 from strongroom.runtime import Runtime
@@ -38,8 +40,17 @@ SIGNATURE = re.compile(r"<ds:Signature\b.*?</ds:Signature>", re.DOTALL)
 
 
 @pytest.fixture
+def allow_idp_initiated() -> bool:
+    return False  # a test turns it on with @pytest.mark.parametrize("allow_idp_initiated", [True])
+
+
+@pytest.fixture
 def settings(
-    tmp_path: Path, database_url: str, app_url: str, saml_idp: sso_providers.RunningProvider
+    tmp_path: Path,
+    database_url: str,
+    app_url: str,
+    saml_idp: sso_providers.RunningProvider,
+    allow_idp_initiated: bool,
 ) -> Settings:
     return Settings(
         dev_mode=True,
@@ -49,7 +60,10 @@ def settings(
         server={"public_url": app_url},
         sso={
             "label": "your Kent Police account",
-            "saml": {"idp_metadata_url": f"{saml_idp.url}/saml2/idp/metadata.php"},
+            "saml": {
+                "idp_metadata_url": f"{saml_idp.url}/saml2/idp/metadata.php",
+                "allow_idp_initiated": allow_idp_initiated,
+            },
         },
     )
 
@@ -296,6 +310,27 @@ def test_an_idp_initiated_response_is_refused_by_default(
     assert _user_count(runtime) == 0
 
 
+@pytest.mark.parametrize("allow_idp_initiated", [True])
+def test_an_idp_initiated_sign_in_works_when_allowed(
+    sso_server: LiveServer,
+    browser: httpx.Client,
+    runtime: Runtime,
+    saml_idp: sso_providers.RunningProvider,
+) -> None:
+    portal = f"{saml_idp.url}/saml2/idp/SSOService.php?spentityid={sso_server.url}/auth/saml/metadata"
+    response, _ = sso_providers.saml_response_for(browser, portal, user="alice")
+    assert "InResponseTo" not in base64.b64decode(response).decode()
+    answer = browser.post(f"{sso_server.url}/auth/saml/acs", data={"SAMLResponse": response})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/files"
+    assert _user_count(runtime) == 1
+    # Still once only.
+    with sso_providers.browser_client() as other:
+        replay = other.post(f"{sso_server.url}/auth/saml/acs", data={"SAMLResponse": response})
+    assert replay.status_code == 401
+    assert _refused_reason(runtime) == "replayed"
+
+
 def test_a_next_page_that_browsers_read_as_another_site_is_not_followed(
     sso_server: LiveServer, browser: httpx.Client
 ) -> None:
@@ -314,6 +349,27 @@ def test_xml_with_a_doctype_is_refused_before_parsing(
     )
     assert _post(sso_server, browser, bomb).status_code == 401
     assert _refused_reason(runtime) == "malformed"
+
+
+@pytest.mark.filterwarnings("ignore:dev mode. public_url http.//sr.internal is plain HTTP")
+def test_on_plain_http_to_another_host_the_sign_in_is_not_started(settings: Settings) -> None:
+    """Browsers drop the Secure sign-in cookie there, so no answer could be matched: say so at once,
+    before the user signs in at the IdP for nothing."""
+    plain = Settings.model_validate(
+        {
+            **settings.model_dump(),
+            "server": {**settings.server.model_dump(), "public_url": "http://sr.internal"},
+        }
+    )
+    runtime = Runtime.build(plain)
+    try:
+        with TestClient(create_app(runtime)) as browser:
+            page = browser.get("/auth/saml/start?next=/files", follow_redirects=False)
+    finally:
+        runtime.close()
+    assert page.status_code == 503
+    assert "needs Strongroom to be reached over HTTPS" in page.text
+    assert "__Host-sr_saml" not in page.headers.get("set-cookie", "")
 
 
 def test_sp_metadata_is_published(sso_server: LiveServer, browser: httpx.Client) -> None:
