@@ -326,6 +326,10 @@ class SamlSettings(BaseModel):
     "verified" flag: the IdP vouches for every attribute it signs)."""
     xmlsec_binary: Path = Path("/usr/bin/xmlsec1")
     clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    allow_idp_initiated: bool = False
+    """Accept answers nobody asked for (sign-in started at the IdP's portal). Off: such an answer cannot
+    be tied to the browser it arrives in, so anyone holding one (or an attacker's own) could sign that
+    browser in; a captured one is also easier to replay."""
 
 
 class SsoSettings(BaseModel):

@@ -95,7 +95,7 @@ def sso_server(app: FastAPI, app_port: int) -> Iterator[LiveServer]:
 @pytest.fixture
 def browser() -> Iterator[httpx.Client]:
     """httpx playing a browser: cookies kept, redirects followed by hand."""
-    with httpx.Client(follow_redirects=False, timeout=60) as client:
+    with sso_providers.browser_client() as client:
         yield client
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from strongroom.app import create_app
 from strongroom.config import Settings
 from strongroom.identity.models import Group, GroupMember, User
 from strongroom.runtime import Runtime
@@ -38,8 +40,17 @@ SIGNATURE = re.compile(r"<ds:Signature\b.*?</ds:Signature>", re.DOTALL)
 
 
 @pytest.fixture
+def allow_idp_initiated() -> bool:
+    return False  # a test turns it on with @pytest.mark.parametrize("allow_idp_initiated", [True])
+
+
+@pytest.fixture
 def settings(
-    tmp_path: Path, database_url: str, app_url: str, saml_idp: sso_providers.RunningProvider
+    tmp_path: Path,
+    database_url: str,
+    app_url: str,
+    saml_idp: sso_providers.RunningProvider,
+    allow_idp_initiated: bool,
 ) -> Settings:
     return Settings(
         dev_mode=True,
@@ -49,7 +60,10 @@ def settings(
         server={"public_url": app_url},
         sso={
             "label": "your Kent Police account",
-            "saml": {"idp_metadata_url": f"{saml_idp.url}/saml2/idp/metadata.php"},
+            "saml": {
+                "idp_metadata_url": f"{saml_idp.url}/saml2/idp/metadata.php",
+                "allow_idp_initiated": allow_idp_initiated,
+            },
         },
     )
 
@@ -125,7 +139,7 @@ def test_sign_in_makes_the_account_with_directory_groups(
     assert [event["details"]["method"] for event in signed_in] == ["saml"]
 
     # Signing in again (another browser) finds the same account by the IdP's persistent NameID.
-    with httpx.Client(timeout=60) as other:
+    with sso_providers.browser_client() as other:
         assert _post(sso_server, other, _genuine(sso_server, other)).status_code == 303
     assert _user_count(runtime) == 1
     assert len(audit_events(runtime, "identity.user.logged_in")) == 2
@@ -136,11 +150,49 @@ def test_the_same_response_posted_twice_is_refused(
     sso_server: LiveServer, browser: httpx.Client, runtime: Runtime
 ) -> None:
     xml = _genuine(sso_server, browser)
+    stolen = dict(browser.cookies)  # the sign-in cookie too, as if copied off the victim's machine
     assert _post(sso_server, browser, xml).status_code == 303
-    with httpx.Client(timeout=60) as attacker:
+    assert _post(sso_server, browser, xml).status_code == 401  # the sign-in cookie was single use
+    assert _refused_reason(runtime) == "no_browser_cookie"
+    with sso_providers.browser_client() as attacker:
+        for name, value in stolen.items():
+            attacker.cookies.set(name, value, domain="127.0.0.1")
         replay = _post(sso_server, attacker, xml)
     assert replay.status_code == 401
     assert _refused_reason(runtime) == "replayed"
+
+
+def test_a_response_started_in_another_browser_is_refused(
+    sso_server: LiveServer, browser: httpx.Client, runtime: Runtime
+) -> None:
+    """Login CSRF: an attacker's own genuine answer, posted into the victim's browser, must not sign the
+    victim in as the attacker (nor may the victim's answer work in the attacker's browser)."""
+    attackers_answer = _genuine(sso_server, browser)
+    with sso_providers.browser_client() as victim:
+        refused = _post(sso_server, victim, attackers_answer)  # no sign-in started in this browser
+        assert refused.status_code == 401
+        assert "cannot be matched to your browser" in refused.text
+        assert _refused_reason(runtime) == "no_browser_cookie"
+        _genuine(sso_server, victim)  # the victim has a sign-in of their own in flight
+        assert _post(sso_server, victim, attackers_answer).status_code == 401
+        assert _refused_reason(runtime) == "other_browser"
+        assert victim.get(f"{sso_server.url}/files").status_code == 303  # still signed out
+    assert _user_count(runtime) == 0
+    # The refusals did not use up the sign-in of the browser that started it.
+    assert _post(sso_server, browser, attackers_answer).status_code == 303
+    assert _user_count(runtime) == 1
+
+
+def test_the_sign_in_cookie_comes_back_with_the_idps_cross_site_post(
+    sso_server: LiveServer, browser: httpx.Client
+) -> None:
+    started = browser.get(f"{sso_server.url}/auth/saml/start?next=/files")
+    assert started.status_code == 303
+    cookie = next(c for c in started.headers.get_list("set-cookie") if c.startswith("__Host-sr_saml="))
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "path", "max-age"} <= attributes
+    assert "samesite=none" in cookie.lower().replace(" ", "")
+    assert "path=/;" in cookie.lower().replace(" ", "") + ";"
 
 
 def test_an_unsigned_assertion_is_refused(
@@ -246,6 +298,48 @@ def test_a_response_nobody_asked_for_is_refused(
     assert _refused_reason(runtime) == "unknown_request"
 
 
+def test_an_idp_initiated_response_is_refused_by_default(
+    sso_server: LiveServer, browser: httpx.Client, runtime: Runtime
+) -> None:
+    xml = re.sub(r' InResponseTo="[^"]+"', "", _genuine(sso_server, browser))
+    assert "InResponseTo" not in xml
+    refused = _post(sso_server, browser, xml)
+    assert refused.status_code == 401
+    assert "must be started from Strongroom" in refused.text
+    assert _refused_reason(runtime) == "unsolicited"
+    assert _user_count(runtime) == 0
+
+
+@pytest.mark.parametrize("allow_idp_initiated", [True])
+def test_an_idp_initiated_sign_in_works_when_allowed(
+    sso_server: LiveServer,
+    browser: httpx.Client,
+    runtime: Runtime,
+    saml_idp: sso_providers.RunningProvider,
+) -> None:
+    portal = f"{saml_idp.url}/saml2/idp/SSOService.php?spentityid={sso_server.url}/auth/saml/metadata"
+    response, _ = sso_providers.saml_response_for(browser, portal, user="alice")
+    assert "InResponseTo" not in base64.b64decode(response).decode()
+    answer = browser.post(f"{sso_server.url}/auth/saml/acs", data={"SAMLResponse": response})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/files"
+    assert _user_count(runtime) == 1
+    # Still once only.
+    with sso_providers.browser_client() as other:
+        replay = other.post(f"{sso_server.url}/auth/saml/acs", data={"SAMLResponse": response})
+    assert replay.status_code == 401
+    assert _refused_reason(runtime) == "replayed"
+
+
+def test_a_next_page_that_browsers_read_as_another_site_is_not_followed(
+    sso_server: LiveServer, browser: httpx.Client
+) -> None:
+    xml = _genuine(sso_server, browser, next_url="/%09/evil.example/")
+    answer = _post(sso_server, browser, xml)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/files"
+
+
 def test_xml_with_a_doctype_is_refused_before_parsing(
     sso_server: LiveServer, browser: httpx.Client, runtime: Runtime
 ) -> None:
@@ -255,6 +349,27 @@ def test_xml_with_a_doctype_is_refused_before_parsing(
     )
     assert _post(sso_server, browser, bomb).status_code == 401
     assert _refused_reason(runtime) == "malformed"
+
+
+@pytest.mark.filterwarnings("ignore:dev mode. public_url http.//sr.internal is plain HTTP")
+def test_on_plain_http_to_another_host_the_sign_in_is_not_started(settings: Settings) -> None:
+    """Browsers drop the Secure sign-in cookie there, so no answer could be matched: say so at once,
+    before the user signs in at the IdP for nothing."""
+    plain = Settings.model_validate(
+        {
+            **settings.model_dump(),
+            "server": {**settings.server.model_dump(), "public_url": "http://sr.internal"},
+        }
+    )
+    runtime = Runtime.build(plain)
+    try:
+        with TestClient(create_app(runtime)) as browser:
+            page = browser.get("/auth/saml/start?next=/files", follow_redirects=False)
+    finally:
+        runtime.close()
+    assert page.status_code == 503
+    assert "needs Strongroom to be reached over HTTPS" in page.text
+    assert "__Host-sr_saml" not in page.headers.get("set-cookie", "")
 
 
 def test_sp_metadata_is_published(sso_server: LiveServer, browser: httpx.Client) -> None:

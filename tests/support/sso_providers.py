@@ -13,8 +13,11 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from http.cookiejar import Cookie, DefaultCookiePolicy
 from pathlib import Path
-from urllib.parse import urljoin
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+from urllib.request import Request
 
 import httpx
 from joserfc.jwk import RSAKey
@@ -23,6 +26,40 @@ REPO = Path(__file__).resolve().parents[2]
 OIDC_SCRIPT = Path(__file__).with_name("oidc_server.mjs")
 SIMPLESAMLPHP_WWW = Path("/usr/share/simplesamlphp/www")
 START_TIMEOUT = 120.0  # a busy machine can take long to start node or php
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+
+
+class LoopbackIsSecure(DefaultCookiePolicy):
+    """Browsers send Secure cookies to http://127.0.0.1 and localhost (secure contexts); Python's cookie
+    jar sends them over https only. Strongroom's SAML sign-in cookie is Secure (SameSite=None needs it)."""
+
+    def return_ok_secure(self, cookie: Cookie, request: Request) -> bool:
+        if urlsplit(request.get_full_url()).hostname in LOOPBACK:
+            return True
+        return bool(super().return_ok_secure(cookie, request))
+
+
+class Browser(httpx.Client):
+    """httpx playing a browser: cookies kept as a browser keeps them (LoopbackIsSecure), redirects
+    followed by hand."""
+
+    def __init__(self) -> None:
+        super().__init__(follow_redirects=False, timeout=60)
+        self.cookies.jar.set_policy(LoopbackIsSecure())
+
+    def build_request(self, method: str, url: httpx._types.URLTypes, **kwargs: Any) -> httpx.Request:
+        # httpx copies the jar into each request, and the copy has Python's default policy again.
+        request = super().build_request(method, url, **kwargs)
+        if request.url.host in LOOPBACK:
+            request.headers.pop("cookie", None)
+            self.cookies.set_cookie_header(request)
+        return request
+
+
+def browser_client() -> httpx.Client:
+    return Browser()
 
 
 @dataclass

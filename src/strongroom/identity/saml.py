@@ -1,4 +1,5 @@
-"""SAML 2.0 service provider (pysaml2, signatures checked by the xmlsec1 binary).
+"""SAML 2.0 service provider (pysaml2; signatures checked in this process by libxmlsec1, see
+identity.saml_crypto).
 
 Held to: signed assertions only (an unsigned one, or one whose signature covers other XML than what is
 read, is refused), our entity id in the audience, our ACS URL as recipient, NotOnOrAfter, InResponseTo
@@ -28,6 +29,7 @@ from saml2.saml import NAMEID_FORMAT_PERSISTENT
 
 from strongroom.config import SamlSettings
 from strongroom.errors import SignInRefused, Unavailable
+from strongroom.identity.saml_crypto import InProcessXmlSec
 from strongroom.identity.sso import SsoProfile
 
 SAMLP = "{urn:oasis:names:tc:SAML:2.0:protocol}"
@@ -74,7 +76,10 @@ class SamlClient:
             if self._client is None:
                 config = SPConfig()
                 config.load(self._config(self._idp_metadata()))
-                self._client = Saml2Client(config)
+                client = Saml2Client(config)
+                # The same checks as pysaml2's xmlsec1 backend, without three processes per signature.
+                client.sec.crypto = InProcessXmlSec()
+                self._client = client
             return self._client
 
     def _config(self, idp_metadata: str) -> dict[str, Any]:
@@ -90,7 +95,9 @@ class SamlClient:
                     "want_assertions_signed": True,
                     "want_response_signed": False,
                     "authn_requests_signed": False,
-                    "allow_unsolicited": False,
+                    # Off unless the setting says so; solicited answers are still matched to a request
+                    # of this browser (web.pages.sso) before pysaml2 sees them.
+                    "allow_unsolicited": self.settings.allow_idp_initiated,
                     "name_id_format": NAMEID_FORMAT_PERSISTENT,
                 }
             },
@@ -121,14 +128,15 @@ class SamlClient:
         return str(root.get("InResponseTo") or "")
 
     def answer(self, saml_response: str, *, request_id: str) -> Answer:
-        """The checked identity in a response to `request_id`. Raises SignInRefused."""
+        """The checked identity in a response to `request_id` ("" for an IdP-initiated one, when
+        allowed). Raises SignInRefused."""
         _parse(saml_response)  # hardened parse first: no DTDs, no entities, size-limited
         try:
             # pysaml2 checks the Recipient only when given conv_info (tests/identity/test_saml.py found it).
             response = self.client().parse_authn_request_response(
                 saml_response,
                 BINDING_HTTP_POST,
-                outstanding={request_id: "/"},
+                outstanding={request_id: "/"} if request_id else {},
                 conv_info={"entity_id": self.entity_id},
             )
         except Exception as exc:  # pysaml2 raises many unrelated types for a bad answer; each is a refusal

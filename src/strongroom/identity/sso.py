@@ -93,7 +93,8 @@ def finish(
     row.finished_at = now
     if row.expires_at <= now:
         raise SignInRefused("The sign-in took too long. Start again.", reason="expired")
-    if row.browser_hash is not None and not hmac.compare_digest(
+    # Every sign-in is started with a browser cookie; a row without one is refused, never unchecked.
+    if row.browser_hash is None or not hmac.compare_digest(
         row.browser_hash, browser_hash(browser_token or "")
     ):
         raise SignInRefused(

@@ -90,6 +90,15 @@ def signed_in(request: Request) -> tuple[User, Actor]:
 
 def safe_next(url: str | None) -> str:
     """Only local paths may be a redirect target after sign-in (no open redirect)."""
-    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil.example" is "//evil.example" to them),
+    # so no control character or space is let through either.
+    if (
+        not url
+        or not url.startswith("/")
+        or url.startswith("//")
+        or "\\" in url
+        or not url.isprintable()
+        or " " in url
+    ):
         return "/files"
     return url

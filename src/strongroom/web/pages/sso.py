@@ -40,6 +40,15 @@ if TYPE_CHECKING:
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 BROWSER_COOKIE = "sr_sso"
+SAML_BROWSER_COOKIE = "__Host-sr_saml"
+_NEEDS_HTTPS = (
+    "Sign-in with SAML needs Strongroom to be reached over HTTPS: browsers do not keep the cookie that "
+    "ties the sign-in to this browser on plain http. Ask your administrator."
+)
+_NO_COOKIE = (
+    "This sign-in cannot be matched to your browser: it was started in another browser, or your browser "
+    "did not keep Strongroom's sign-in cookie. Start again from Strongroom's sign-in page."
+)
 _MISSING_EXTRA = "Single sign-on is configured but not installed: pip install 'strongroom[sso]'."
 
 
@@ -169,10 +178,15 @@ def _same_endpoint(url: str, endpoint: str) -> bool:
 
 @router.get("/auth/saml/start")
 async def saml_start(request: Request, runtime: RuntimeDep, next: str | None = None) -> Response:  # noqa: A002
-    """Send the browser to the IdP with a signed-answer-required AuthnRequest."""
+    """Send the browser to the IdP with a signed-answer-required AuthnRequest, and give the browser a
+    cookie that the answer must come back with (login CSRF: an answer to a sign-in started in another
+    browser, an attacker's, cannot sign this one in)."""
     client = saml_client(request, runtime)
+    if not _saml_cookie_kept(runtime):
+        raise Unavailable(_NEEDS_HTTPS)
     relay = secrets.token_urlsafe(16)  # opaque: where to go afterwards is kept here, never in RelayState
     started = await run_in_threadpool(client.start, relay_state=relay)
+    binding = secrets.token_urlsafe(32)
 
     def remember() -> None:
         with transaction(runtime.sessions) as session:
@@ -181,13 +195,26 @@ async def saml_start(request: Request, runtime: RuntimeDep, next: str | None = N
                 protocol="saml",
                 request_id=started.request_id,
                 next_url=safe_next(next),
-                browser_token=None,  # the IdP posts back cross-site: a Lax cookie would not come with it
+                browser_token=binding,
                 clock=runtime.clock,
                 lifetime=_lifetime(runtime),
             )
 
     await run_in_threadpool(remember)
-    return RedirectResponse(started.url, status_code=303)
+    response = RedirectResponse(started.url, status_code=303)
+    # The IdP answers with a cross-site form POST: only a SameSite=None cookie comes with it, and
+    # browsers keep such a cookie only when it is Secure (https, or http to localhost/127.0.0.1).
+    # `__Host-` stops a sibling subdomain from planting its own. docs/ops/single-sign-on.md.
+    response.set_cookie(
+        SAML_BROWSER_COOKIE,
+        binding,
+        max_age=runtime.settings.sso.request_lifetime_seconds,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="none",
+    )
+    return response
 
 
 @router.post("/auth/saml/acs")
@@ -196,23 +223,46 @@ async def saml_acs(
     runtime: RuntimeDep,
     saml_response: Annotated[str, Form(alias="SAMLResponse", max_length=400_000)] = "",
 ) -> Response:
-    """The IdP's signed answer (HTTP-POST binding). RelayState is ignored: the next page comes from
-    the request this server remembered, so a forged RelayState cannot redirect anywhere."""
+    """The IdP's signed answer (HTTP-POST binding), accepted only from the browser that started the
+    sign-in (its cookie), once. RelayState is ignored: the next page comes from the request this server
+    remembered, so a forged RelayState cannot redirect anywhere."""
     client = saml_client(request, runtime)
     origin = origin_of(request)
+    binding = request.cookies.get(SAML_BROWSER_COOKIE)
+    unsolicited_allowed = client.settings.allow_idp_initiated
 
     def complete() -> tuple[str, str]:
         request_id = client.answered_request(saml_response)
-        with transaction(runtime.sessions) as session:
-            row = sso.finish(
-                session, protocol="saml", request_id=request_id, browser_token=None, clock=runtime.clock
-            )
-            next_url = row.next_url
+        if not request_id:
+            if not unsolicited_allowed:
+                raise SignInRefused(
+                    "Sign-ins must be started from Strongroom's sign-in page. Start again there.",
+                    reason="unsolicited",
+                )
+            next_url = "/files"  # IdP-initiated (allowed by setting): no request, so no page to go back to
+        else:
+            if not binding:
+                raise SignInRefused(_NO_COOKIE, reason="no_browser_cookie")
+            with transaction(runtime.sessions) as session:
+                row = sso.finish(
+                    session,
+                    protocol="saml",
+                    request_id=request_id,
+                    browser_token=binding,
+                    clock=runtime.clock,
+                )
+                next_url = row.next_url
         answer = client.answer(saml_response, request_id=request_id)
         cookie = _sign_in(runtime, answer.profile, origin=origin, request_id=request_id, replay=answer)
         return cookie, next_url
 
     return await _finish(request, runtime, complete, protocol="saml")
+
+
+def _saml_cookie_kept(runtime: Runtime) -> bool:
+    """Whether browsers keep a Secure cookie from this server: over https, or plain http to loopback."""
+    url = urlsplit(runtime.settings.public_url)
+    return url.scheme == "https" or (url.hostname or "") in {"localhost", "127.0.0.1", "::1"}
 
 
 @router.get("/auth/saml/metadata")
@@ -281,9 +331,15 @@ async def _finish(
 
         await run_in_threadpool(record)
         page: HTMLResponse = _login_page(request, runtime, status_code=401, error=exc.message)
-        page.delete_cookie(BROWSER_COOKIE, path="/auth/")
+        _forget_browser(page)
         return page
     response = RedirectResponse(safe_next(next_url), status_code=303)
     set_session_cookie(response, runtime, cookie)
-    response.delete_cookie(BROWSER_COOKIE, path="/auth/")
+    _forget_browser(response)
     return response
+
+
+def _forget_browser(response: Response) -> None:
+    """The sign-in cookies are single use: gone after any answer, accepted or refused."""
+    response.delete_cookie(BROWSER_COOKIE, path="/auth/")
+    response.delete_cookie(SAML_BROWSER_COOKIE, path="/", secure=True, httponly=True, samesite="none")
