@@ -220,6 +220,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["append", "custody", "verify"], action="append")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--transactions", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=1, help="append runs per figure (after the warm-up)")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--log-events", type=int, default=1_000_000)
     parser.add_argument("--custody-events", type=int, default=10_000)
@@ -236,7 +237,7 @@ def main() -> None:
             if "append" in only:
                 runtime = runtime_for(directory / f"{name}-append", url)
                 bench_append(runtime, writers=args.writers, transactions=10, per_transaction=1)  # warm-up
-                for per in (1, 10):
+                for per in [1] * args.repeat + [10] * args.repeat:
                     server = server_cpu_seconds(runtime)
                     rate, cpu = bench_append(
                         runtime, writers=args.writers, transactions=args.transactions, per_transaction=per
