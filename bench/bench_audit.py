@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, text
 
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import chain, checkpoints, custody, custody_verify, tiles, verify
@@ -76,6 +76,26 @@ def bench_append(
         t.join()
     events = writers * transactions * per_transaction
     return events / (time.perf_counter() - start), (time.process_time() - cpu) / events * 1e6
+
+
+def server_cpu_seconds(runtime: Runtime) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL backends serving this database so far; None on
+    SQLite. The server shares the machine's cores with the client, so its cost per event counts too.
+    Read from /proc (same machine); backends that exit are lost, the pool keeps them alive."""
+    if runtime.engine.dialect.name != "postgresql":
+        return None
+    with runtime.engine.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (after pid, comm and state)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def write_synthetic_export(path: Path, count: int) -> None:
@@ -200,6 +220,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["append", "custody", "verify"], action="append")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--transactions", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=1, help="append runs per figure (after the warm-up)")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--log-events", type=int, default=1_000_000)
     parser.add_argument("--custody-events", type=int, default=10_000)
@@ -216,13 +237,21 @@ def main() -> None:
             if "append" in only:
                 runtime = runtime_for(directory / f"{name}-append", url)
                 bench_append(runtime, writers=args.writers, transactions=10, per_transaction=1)  # warm-up
-                for per in (1, 10):
+                for per in [1] * args.repeat + [10] * args.repeat:
+                    server = server_cpu_seconds(runtime)
                     rate, cpu = bench_append(
                         runtime, writers=args.writers, transactions=args.transactions, per_transaction=per
                     )
+                    after = server_cpu_seconds(runtime)
+                    events = args.writers * args.transactions * per
+                    on_server = (
+                        f", server {(after - server) / events * 1e6:,.0f} CPU-us/event"
+                        if server is not None and after is not None
+                        else ""
+                    )
                     print(
                         f"append {name}: {args.writers} writers, {per} event(s)/request: {rate:,.0f} events/s,"
-                        f" {cpu:,.0f} CPU-us/event (load {os.getloadavg()[0]:.1f})"
+                        f" {cpu:,.0f} CPU-us/event{on_server} (load {os.getloadavg()[0]:.1f})"
                     )
                 runtime.close()
             if "custody" in only:

@@ -154,7 +154,7 @@ def test_a_failing_unit_of_work_leaves_the_others_in_its_commit_alone(runtime: R
     assert [seq for seq, *_ in log] == list(range(1, len(log) + 1))
 
 
-@pytest.mark.parametrize("steps", [[1] * 40, [3, 16, 17, 200, 1, 255, 33]])
+@pytest.mark.parametrize("steps", [[1] * 40, [3, 16, 17, 200, 1, 255, 33], [300, 1, 3794, 1, 15]])
 def test_stored_tiles_give_the_whole_logs_tree_and_proofs(runtime: Runtime, steps: list[int]) -> None:
     for count in steps:  # chained in passes of these sizes, so tiles complete at every offset
         with transaction(runtime.sessions) as session:
@@ -173,6 +173,39 @@ def test_stored_tiles_give_the_whole_logs_tree_and_proofs(runtime: Runtime, step
             for index in {0, size // 2, size - 1}:
                 assert stored.inclusion_proof(index, size) == whole.inclusion_proof(index, size)
             assert stored.consistency_proof(size // 2, size) == whole.consistency_proof(size // 2, size)
+
+
+def test_a_pass_that_rolled_back_then_another_process_chaining_leave_the_proofs_right(
+    runtime: Runtime, settings: Settings
+) -> None:
+    # A pass remembers the tree's right edge for this process's next one. A pass whose commit never
+    # happened (a lost disk, say), then another process chaining other events to the same size, must
+    # not make this process's next pass build on what the failed pass had chained.
+    def chain_now(on: Runtime, count: int, *, first: int = 0, fail: bool = False) -> None:
+        with transaction(on.sessions) as session:
+            rows = [_pending_row(n, on.clock.now()) for n in range(first, first + count)]
+            session.execute(insert(PendingAuditEvent), rows)
+            sequencer.chain_pending(session.connection())
+            if fail:
+                raise RuntimeError("the commit did not happen")
+
+    chain_now(runtime, 20)
+    with pytest.raises(RuntimeError):
+        chain_now(runtime, 7, first=100, fail=True)
+    other = Runtime.build(settings)  # another process on the same database
+    try:
+        chain_now(other, 7)  # the same size the failed pass reached, other events
+    finally:
+        other.close()
+    chain_now(runtime, 5)
+    leaves = [chain.event_leaf(digest) for _, _, digest, _ in _log(runtime)]
+    assert len(leaves) == 32
+    whole = chain.MerkleTree(leaves)
+    with transaction(runtime.sessions) as session:
+        for size in range(1, 33):
+            stored = tiles.TiledTree(session, size)
+            assert stored.root() == whole.root(size)
+            assert stored.inclusion_proof(size - 1, size) == whole.inclusion_proof(size - 1, size)
 
 
 def test_inclusion_proofs_from_tiles_verify_against_a_signed_checkpoint(runtime: Runtime) -> None:

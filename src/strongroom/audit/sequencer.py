@@ -58,30 +58,48 @@ def hashed_fields(seq: int, fields: dict[str, Any], prev_hash: str) -> dict[str,
 _HEAD = table_of(AuditHead)
 _EVENT = table_of(AuditEvent)
 _PENDING = table_of(PendingAuditEvent)
-# Built once: this runs for every batch under the head lock, so statement building is kept off it.
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_READ_PENDING = select(_PENDING).order_by(_PENDING.c.id).limit(bindparam("limit"))
-_LATEST_TIME = select(_EVENT.c.occurred_at).where(_EVENT.c.seq == bindparam("seq"))
+# Built once: this runs for every batch under the head lock, so statement building is kept off it,
+# and each pass makes as few round trips as it can (on PostgreSQL each costs the client more CPU than
+# the work it carries): the head and its event's time in one, taking the pending events in another.
+_LOCK_HEAD = (
+    select(_HEAD.c.seq, _HEAD.c.hash, _EVENT.c.occurred_at)
+    .select_from(_HEAD.outerjoin(_EVENT, _EVENT.c.seq == _HEAD.c.seq))
+    .where(_HEAD.c.id == 1)
+    .with_for_update(of=_HEAD)
+)
+_TAKE_PENDING = (
+    delete(_PENDING)
+    .where(_PENDING.c.id.in_(select(_PENDING.c.id).order_by(_PENDING.c.id).limit(bindparam("limit"))))
+    .returning(*_PENDING.c)
+)
 _INSERT_EVENTS = insert(_EVENT)
-_DELETE_PENDING = delete(_PENDING).where(_PENDING.c.id.in_(bindparam("ids", expanding=True)))
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
+
+# Per engine: the Merkle frontier (the rightmost partial tiles) as this process's last pass left the
+# tree, with the head (seq, hash) it belongs to. A pass uses it only when the head it locked is that
+# same one (the hash fixes the whole log), so a pass in another process, or one that rolled back,
+# just costs a read of the frontier from the database.
+_FRONTIERS: weakref.WeakKeyDictionary[Engine, tuple[int, str, tiles.Frontier]] = weakref.WeakKeyDictionary()
 
 
 def chain_pending(connection: Connection, *, limit: int = PASS_LIMIT) -> int:
     """Chain up to `limit` pending events in this transaction; how many were chained."""
     head = connection.execute(_LOCK_HEAD).one_or_none()
-    rows = connection.execute(_READ_PENDING, {"limit": limit}).mappings().all()
+    # Deleted and read back in one statement: under the head lock no other pass takes them, and if
+    # this transaction rolls back they are pending again.
+    rows = sorted(
+        connection.execute(_TAKE_PENDING, {"limit": limit}).mappings().all(), key=lambda row: row["id"]
+    )
     if not rows:
         return 0
     if head is None:
         connection.execute(insert(_HEAD).values(id=1, seq=0, hash=chain.GENESIS_HASH))
-        first, prev = 0, chain.GENESIS_HASH
+        first, prev, latest = 0, chain.GENESIS_HASH, None
     else:
-        first, prev = head.seq, head.hash
+        first, prev, latest = head.seq, head.hash, head.occurred_at if head.seq else None
     # Times never decrease along the sequence: under the head lock, an event is stamped no earlier
     # than the one before it, whatever a stepped-back or skewed clock said. The trail's last time is
     # then a persisted high-water mark of time (audit.timeline).
-    latest = connection.execute(_LATEST_TIME, {"seq": first}).scalar() if first else None
     seq, events, leaves = first, [], []
     for row in rows:
         fields = dict(row)
@@ -95,11 +113,15 @@ def chain_pending(connection: Connection, *, limit: int = PASS_LIMIT) -> int:
         leaves.append(chain.event_leaf(digest))
         prev = digest
     connection.execute(_INSERT_EVENTS, events)
-    ids = [row["id"] for row in rows]
-    for start in range(0, len(ids), 500):
-        connection.execute(_DELETE_PENDING, {"ids": ids[start : start + 500]})
     connection.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
-    tiles.append_leaves(connection, old_size=first, leaves=leaves)
+    engine = connection.engine
+    known = _FRONTIERS.get(engine)
+    frontier = known[2] if known is not None and known[:2] == (first, head.hash if head else "") else None
+    _FRONTIERS[engine] = (
+        seq,
+        prev,
+        tiles.append_leaves(connection, old_size=first, leaves=leaves, frontier=frontier),
+    )
     return len(rows)
 
 

@@ -38,23 +38,42 @@ def _perfect_root(hashes: bytes) -> bytes:
     return level
 
 
-def append_leaves(connection: Connection, *, old_size: int, leaves: list[bytes]) -> None:
-    """Store every tile that leaves old_size.. (just chained) complete, at every level."""
+Frontier = dict[int, list[bytes]]
+"""The nodes of each level's rightmost, partial tile (level -> its nodes so far), as the sequencer
+last left them: passing it back saves reading them again from the database on every pass."""
+
+
+def append_leaves(
+    connection: Connection, *, old_size: int, leaves: list[bytes], frontier: Frontier | None = None
+) -> Frontier:
+    """Store every tile that leaves old_size.. (just chained) complete, at every level; the new frontier.
+
+    `frontier` must be the one returned for this exact tree of `old_size` leaves (the caller checks
+    the head's size and hash), or None: levels it lacks are read back from below."""
+    known = frontier or {}
+    after: Frontier = {}
     level, start, new = 0, old_size, leaves
     while new:
         offset = start % TILE_WIDTH
         # The rightmost tile is never stored while partial: what it would hold so far is read back
-        # from below (event hashes, or the roots of complete tiles a level down).
-        held = _below(connection, level, start - offset, start) if offset else []
+        # from below (event hashes, or the roots of complete tiles a level down), unless known.
+        held = known.get(level, []) if offset else []
+        if len(held) != offset:
+            held = _below(connection, level, start - offset, start)
         data = held + new
         rows, completed = [], []
-        for position in range(0, len(data) - TILE_WIDTH + 1, TILE_WIDTH):
+        full = len(data) - len(data) % TILE_WIDTH
+        for position in range(0, full, TILE_WIDTH):
             chunk = b"".join(data[position : position + TILE_WIDTH])
             rows.append({"level": level, "idx": (start - offset + position) // TILE_WIDTH, "hashes": chunk})
             completed.append(_perfect_root(chunk))
         if rows:
             connection.execute(_INSERT_TILE, rows)
+        after[level] = data[full:]
         level, start, new = level + 1, start // TILE_WIDTH, completed
+    # Levels above the last one touched did not change.
+    after.update((above, nodes) for above, nodes in known.items() if above >= level)
+    return after
 
 
 _TILE = table_of(AuditTile)
