@@ -63,7 +63,8 @@ def test_the_database_holds_no_clear_secret_and_sign_in_still_works(
         digests = session.scalars(
             select(RecoveryCode.code_hash).where(RecoveryCode.user_id == alice.id)
         ).all()
-    assert len(digests) == 10 and all(len(d) == 64 for d in digests)
+    assert len(digests) == 10
+    assert all(len(d) == 64 for d in digests)
 
 
 def test_key_rotation_re_wraps_the_secrets_and_sign_in_works_after(
@@ -74,7 +75,8 @@ def test_key_rotation_re_wraps_the_secrets_and_sign_in_works_after(
     out = run_cli(settings, "keys", "rotate", "--grace-seconds", "0").stdout
     assert "re-wrapped" in out
     after = raw_row(runtime, alice.id)["kek_id"]
-    assert after != before and after == runtime.keys.current_kek_id()
+    assert after != before
+    assert after == runtime.keys.current_kek_id()
     assert before not in runtime.keys.kek_ids()  # the old key was retired: only the re-wrap opens it
     use_up_step(runtime, alice)
     assert totp_sign_in(client, alice.email, totp.now()) == 303
@@ -124,7 +126,8 @@ def test_a_withdrawn_key_answers_503_not_a_bypass(
             "/login/mfa", data={"code": totp.now(), "next": "/files"}, follow_redirects=False
         )
         assert answer.status_code == 503, answer.text
-        assert "the service is unavailable" in answer.text and "key file" in answer.text
+        assert "the service is unavailable" in answer.text
+        assert "key file" in answer.text
         assert client.get("/files", follow_redirects=False).status_code == 303  # still not signed in
         # A recovery code needs no key.
         assert totp_sign_in(client, alice.email, codes[0]) == 303
