@@ -42,7 +42,7 @@ from strongroom.api.scim_storage import DirectoryStorage
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.db.session import on_commit, transaction
-from strongroom.errors import StrongroomError, Unauthenticated
+from strongroom.errors import Unauthenticated
 from strongroom.identity import directory
 from strongroom.runtime import Runtime
 
@@ -110,10 +110,7 @@ def _serve(runtime: Runtime, request: ScimRequest, origin: Origin) -> ScimRespon
             events.record(session, anonymous, AuditAction.PROVISIONING_TOKEN_REJECTED, at=runtime.clock.now())
         return service.error_response(UnauthorizedException())
     except SCIMException as exc:
-        answer = service.error_response(exc)
-        if isinstance(exc.__cause__, StrongroomError) and answer.body is not None:
-            answer.body["code"] = exc.__cause__.code  # our stable code, beside SCIM's own fields
-        return answer
+        return service.error_response(exc)
 
 
 @router.api_route(PREFIX, methods=METHODS)

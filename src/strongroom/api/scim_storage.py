@@ -337,10 +337,12 @@ class _translated:  # noqa: N801 - used as a context manager, reads as a phrase
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None:
             return
+        # SCIM's Error has no room for our stable code (strict clients refuse extra members), so the
+        # detail starts with it.
         if isinstance(exc, NotManagedByDirectory):
-            raise ForbiddenException(detail=exc.message) from exc
+            raise ForbiddenException(detail=f"{exc.code}: {exc.message}") from exc
         if isinstance(exc, LastAdmin):
-            raise ConflictException(detail=exc.message) from exc
+            raise ConflictException(detail=f"{exc.code}: {exc.message}") from exc
         if isinstance(exc, NotFound):
             raise NotFoundException(detail=str(exc)) from exc
         if isinstance(exc, VersionChanged):
