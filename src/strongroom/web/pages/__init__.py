@@ -92,6 +92,13 @@ def signed_in(request: Request) -> tuple[User, Actor]:
     return user, actor
 
 
+def staff_form(request: Request, csrf_token: str) -> Actor:
+    """A signed-in person's form post: who sent it, once the form's CSRF token is checked."""
+    _, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+    return actor
+
+
 def signed_in_admin(request: Request) -> Actor:
     """The signed-in organisation administrator; anyone else finds no such page (404)."""
     _, actor = signed_in(request)
