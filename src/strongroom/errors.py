@@ -15,8 +15,11 @@ Clients switch on `code`, never on the message.
     + SignInRefused       sign_in_refused    single sign-on answer refused (forged, replayed, expired...)
   x NotFound              not_found          also for items the actor may not see
   x NotAllowed            not_allowed        only for items the actor can see (e.g. viewer tries to edit)
+    + NotManagedByDirectory not_managed_by_directory  SCIM changing an account it did not provision
+    + GuestMayNotShare    guest_may_not_share  an external guest creating links, upload requests or grants
   x Conflict              conflict
     + NameTaken           name_taken
+    + LastAdmin           last_admin         disabling or demoting the last active organisation administrator
     + ItemLocked          item_locked
     + IdempotencyKeyReused idempotency_key_reused  the key was first used for a different request
   x VersionChanged        version_changed    If-Match failed
@@ -94,8 +97,20 @@ class NotAllowed(StrongroomError):
     code = "not_allowed"
 
 
+class NotManagedByDirectory(NotAllowed):
+    code = "not_managed_by_directory"
+
+
+class GuestMayNotShare(NotAllowed):
+    code = "guest_may_not_share"
+
+
 class Conflict(StrongroomError):
     code = "conflict"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
 
 
 class NameTaken(Conflict):

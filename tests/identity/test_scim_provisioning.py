@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from strongroom.content.dav_locks import DavLock
 from strongroom.content.models import TusUpload
 from strongroom.db.session import transaction
+from strongroom.identity.models import User
 from strongroom.runtime import Runtime
 from tests.api.test_tus import TUS, create, patch
 from tests.support.live import LiveServer
@@ -167,6 +168,10 @@ def test_deactivation_ends_every_door_at_the_next_request(
     assert dav.request("LOCK", "/statement.txt", content=lockinfo).status_code == 200
     upload = create(http, alice, 300_000)
     assert patch(http, alice, upload, 0, b"x" * 100_000).status_code == 204
+    with transaction(runtime.sessions) as session:  # her account is linked to the directory
+        linked = session.get(User, alice.id)
+        assert linked is not None
+        linked.external_id = "ext-alice"
 
     found = http.get(
         "/scim/v2/Users", params={"filter": f'userName eq "{alice.email}"'}, headers=scim_headers

@@ -7,8 +7,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from strongroom.actors import Actor
 from strongroom.audit.events import AuditAction
 from strongroom.config import Settings
+from strongroom.db.session import transaction
+from strongroom.identity import roles
 from strongroom.runtime import Runtime
 from tests.cli.test_server_cli import run_cli
 from tests.support.users import PASSWORD, UserFixture
@@ -79,11 +82,18 @@ def test_rest_disables_and_enables_accounts_for_admins_only(
     assert disabled.json()["disabled_at"] is not None
     assert client.get("/api/v1/me", headers=bob.headers).status_code == 401
     yourself = client.post(f"/api/v1/users/{admin.id}/disable", headers=admin.headers)
-    assert yourself.status_code == 403
-    assert yourself.json()["code"] == "not_allowed"
+    assert yourself.status_code == 409  # the only administrator (tests/identity/test_break_glass.py)
+    assert yourself.json()["code"] == "last_admin"
     enabled = client.post(f"/api/v1/users/{bob.id}/enable", headers=admin.headers)
     assert enabled.json()["disabled_at"] is None
     assert client.get("/api/v1/me", headers=bob.headers).status_code == 200
+    with transaction(runtime.sessions) as session:  # with another administrator: not yourself either
+        roles.set_role(
+            session, Actor.system(label="tests"), user_id=bob.id, role="admin", clock=runtime.clock
+        )
+    yourself = client.post(f"/api/v1/users/{admin.id}/disable", headers=admin.headers)
+    assert yourself.status_code == 403
+    assert yourself.json()["code"] == "not_allowed"
     assert client.post("/api/v1/users/u_nobody/disable", headers=admin.headers).status_code == 404
     assert len(events_of(runtime, AuditAction.USER_DISABLED)) == 1
     assert len(events_of(runtime, AuditAction.USER_ENABLED)) == 1

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from strongroom.access import labels
 from strongroom.access.actions import Action
-from strongroom.access.policy import can
+from strongroom.access.policy import can, role_rules_out
 from strongroom.actors import Actor
 from strongroom.content.models import File, FileVersion, Folder, Item
-from strongroom.errors import NotFound
+from strongroom.errors import GuestMayNotShare, NotFound
 
 MAX_DEPTH = 256
 
@@ -33,8 +33,20 @@ def ancestry(session: Session, item: Item) -> list[Item]:
     return chain
 
 
+def _refuse_by_role(actor: Actor, action: Action) -> None:
+    """A refusal that comes from the actor's role, not the item: 403, the same for every id."""
+    if role_rules_out(actor, action):
+        raise GuestMayNotShare(
+            "External guests see what is shared with them; they cannot share it on "
+            "(no shared links, upload requests or invitations).",
+            action=action.value,
+        )
+
+
 def access_item(session: Session, actor: Actor, item_id: str, action: Action) -> Item:
-    """A live (not trashed) folder or file the actor may act on."""
+    """A live (not trashed) folder or file the actor may act on. Raises NotFound, or GuestMayNotShare
+    when the actor's role rules the action out everywhere."""
+    _refuse_by_role(actor, action)
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound("item", item_id)
@@ -48,6 +60,7 @@ def access_item(session: Session, actor: Actor, item_id: str, action: Action) ->
 
 def access_trashed_item(session: Session, actor: Actor, item_id: str, action: Action) -> Item:
     """An item the actor put in the trash (the trashed item itself, not something inside a trashed folder)."""
+    _refuse_by_role(actor, action)
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound("item", item_id)
@@ -95,6 +108,15 @@ def access_version(
     if version.file_id != file.id:
         raise NotFound("version", version_id)
     return version
+
+
+def may(session: Session, actor: Actor, item_id: str, action: Action) -> bool:
+    """Whether the actor may do `action` to the live item: what a page asks to show or hide a button."""
+    try:
+        access_item(session, actor, item_id, action)
+    except (NotFound, GuestMayNotShare):
+        return False
+    return True
 
 
 def effective_label(session: Session, item: Item) -> str:

@@ -14,8 +14,10 @@ Where rights come from, by kind of actor:
 - the system (CLI operator, worker): everything.
 
 An account's role in the force (`AccountRole`) bounds this: an external guest owns nothing and has only
-what is granted to them (or their groups); organisation-wide actions (`OrgAction`: reading the audit
-trail, administering accounts, seeing the directory) come from the role alone, with an empty chain.
+what is granted to them (or their groups), and never shares it on (`ROLE_NEVER`: no shared links, no
+upload requests, no grants, whatever role a grant gives them); organisation-wide actions (`OrgAction`:
+reading the audit trail, administering accounts, seeing the directory) come from the role alone, with an
+empty chain.
 """
 
 from collections.abc import Sequence
@@ -32,6 +34,9 @@ from strongroom.sharing.models import Grant, SharedLink, UploadRequest
 LINK_ACTIONS = frozenset({Action.SEE, Action.PREVIEW, Action.DOWNLOAD})
 PREVIEW_ONLY_LINK_ACTIONS = frozenset({Action.SEE, Action.PREVIEW})
 UPLOAD_REQUEST_ACTIONS = frozenset({Action.SEE, Action.UPLOAD})
+# What an account's role rules out on every item, whatever its grants say. A guest who could share
+# would hand the force's material on to people the force never vetted.
+ROLE_NEVER: dict[AccountRole, frozenset[Action]] = {AccountRole.GUEST: frozenset({Action.SHARE})}
 
 
 def _session_of(chain: Sequence[Item]) -> Session | None:
@@ -119,6 +124,14 @@ def account_role(actor: Actor) -> AccountRole:
         return AccountRole.GUEST
 
 
+def role_rules_out(actor: Actor, action: Action | OrgAction) -> bool:
+    """Whether the actor's account role forbids `action` on any item at all. Such a refusal depends on
+    no item, so the doors may say so (403) without revealing whether an item exists."""
+    if actor.kind is not ActorKind.USER or isinstance(action, OrgAction):
+        return False
+    return action in ROLE_NEVER.get(account_role(actor), frozenset())
+
+
 def can(actor: Actor, action: Action | OrgAction, chain: Sequence[Item] = ()) -> bool:
     """May `actor` do `action` to the item at the end of `chain` (root first), or, for an
     OrgAction, to the organisation (no chain)?"""
@@ -130,4 +143,6 @@ def can(actor: Actor, action: Action | OrgAction, chain: Sequence[Item] = ()) ->
         return action in link_actions(actor, chain)
     if actor.kind is ActorKind.UPLOAD_REQUEST:
         return action in upload_request_actions(actor, chain)
+    if role_rules_out(actor, action):
+        return False
     return any(action in ROLE_ACTIONS[role] for role in roles_on(actor, chain))

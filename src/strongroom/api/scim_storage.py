@@ -10,7 +10,9 @@ import json
 from typing import Any, cast
 
 from scim2_models import (
+    ConflictException,
     Context,
+    ForbiddenException,
     InvalidValueException,
     Meta,
     NotFoundException,
@@ -31,7 +33,14 @@ from strongroom.actors import Actor
 from strongroom.clock import Clock
 from strongroom.content import departures
 from strongroom.content import folders as content_folders
-from strongroom.errors import Conflict, InputError, NotFound, VersionChanged
+from strongroom.errors import (
+    Conflict,
+    InputError,
+    LastAdmin,
+    NotFound,
+    NotManagedByDirectory,
+    VersionChanged,
+)
 from strongroom.identity import directory, users
 from strongroom.identity.models import Group, GroupMember, User
 
@@ -318,7 +327,9 @@ def _page(search_request: SearchRequest[Any], found: list[Resource[Any]]) -> Sea
 
 
 class _translated:  # noqa: N801 - used as a context manager, reads as a phrase
-    """Domain errors become the SCIM errors scim2-server answers with."""
+    """Domain errors become the SCIM errors scim2-server answers with (RFC 7644 section 3.12): an
+    account the directory does not manage is 403 (no scimType: the request is not permitted, however
+    it is phrased); the last administrator is 409 (no scimType: not a uniqueness clash)."""
 
     def __enter__(self) -> None:
         return None
@@ -326,6 +337,12 @@ class _translated:  # noqa: N801 - used as a context manager, reads as a phrase
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None:
             return
+        # SCIM's Error has no room for our stable code (strict clients refuse extra members), so the
+        # detail starts with it.
+        if isinstance(exc, NotManagedByDirectory):
+            raise ForbiddenException(detail=f"{exc.code}: {exc.message}") from exc
+        if isinstance(exc, LastAdmin):
+            raise ConflictException(detail=f"{exc.code}: {exc.message}") from exc
         if isinstance(exc, NotFound):
             raise NotFoundException(detail=str(exc)) from exc
         if isinstance(exc, VersionChanged):

@@ -158,10 +158,12 @@ def rotate(
     retired only after the grace period and once nothing is wrapped with them (`strongroom keys retire`).
     """
     from strongroom.cli.progress import bar
+    from strongroom.cli.server import seal_clear_totp_secrets
     from strongroom.content import maintenance
 
     settings = load_settings(data_dir)
     runtime = open_runtime(settings)
+    seal_clear_totp_secrets(runtime)  # so that no secret is left outside the rotation
     try:
         with bar("Re-wrapping data keys") as rewrapping:
             done = maintenance.rotate_keys(

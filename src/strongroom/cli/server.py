@@ -91,6 +91,8 @@ def serve(
     configure_logging(log_format=server.log_format, access=server.access_log)
     runtime = open_runtime(settings, migrate_first=migrate or is_embedded(settings))
     password = ensure_bootstrap_admin(runtime)
+    if sealed := seal_clear_totp_secrets(runtime):
+        typer.echo(f"  sealed {sealed} authenticator app secrets kept in clear by an older version")
     typer.echo(f"Strongroom is running at {settings.public_url}/")
     typer.echo(f"  API: {settings.public_url}/api/v1/openapi.json")
     if password:
@@ -164,6 +166,22 @@ def ensure_bootstrap_admin(runtime: "Runtime") -> str | None:
     with os.fdopen(fd, "w") as handle:
         handle.write(f"{BOOTSTRAP_ADMIN}\n{password}\n")
     return password
+
+
+def seal_clear_totp_secrets(runtime: "Runtime") -> int:
+    """Seal authenticator app secrets stored in clear before 0011_accounts_totp (a migration has no key
+    provider). When the provider is away this waits for another start (or their next use)."""
+    from strongroom.db.session import transaction
+    from strongroom.errors import Unavailable
+    from strongroom.identity import mfa
+    from strongroom.storage.sealed_values import ValueSealer
+
+    try:
+        with transaction(runtime.sessions) as session:
+            return mfa.seal_clear_secrets(session, ValueSealer(runtime.keys))
+    except Unavailable as exc:
+        typer.echo(f"warning: authenticator app secrets not sealed yet: {exc.message}", err=True)
+        return 0
 
 
 def verify(data_dir: Path | None = DataDirOption) -> None:

@@ -41,5 +41,7 @@ def key_uses(session: Session, *, since: datetime | None) -> Iterator[dict[str, 
             if version_id
             else "rendition"
             if rendition_of
+            else "authenticator app secret"  # identity.mfa seals them under "totp/<user id>"
+            if use.blob_key.startswith("totp/")
             else "unknown (purged or pending)",
         }

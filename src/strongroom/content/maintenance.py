@@ -17,6 +17,7 @@ from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.models import FileRendition, FileVersion, PendingBlob, TusUpload
 from strongroom.db.session import transaction
+from strongroom.identity.models import TotpSecret
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 
@@ -88,7 +89,7 @@ def collect_orphan_blobs(
 
 # Every table whose rows hold a data key wrapped by a KEK; a rotation must re-wrap them all, or retiring
 # the old KEK would make their bytes unreadable. Domains above content pass theirs in `more_holders`.
-WRAPPED_KEY_HOLDERS: tuple[type[Any], ...] = (FileVersion, TusUpload, FileRendition)
+WRAPPED_KEY_HOLDERS: tuple[type[Any], ...] = (FileVersion, TusUpload, FileRendition, TotpSecret)
 REWRAP_BATCH = 500
 
 # How long a superseded KEK is kept by default: it covers a write that wrapped its key just before the
@@ -223,7 +224,7 @@ def _rewrap_all(
             wrapped_with = model.kek_id != current if only is None else model.kek_id == only
             with transaction(sessions) as session:
                 rows = session.execute(
-                    select(model.id, model.blob_key, model.kek_id, model.wrapped_dek)
+                    select(model.id.label("id"), model.blob_key, model.kek_id, model.wrapped_dek)
                     .where(wrapped_with, model.id > after)
                     .order_by(model.id)
                     .limit(REWRAP_BATCH)

@@ -137,9 +137,12 @@ def change_own_password(
 
 
 def set_disabled(session: Session, actor: Actor, *, user_id: str, disabled: bool, clock: Clock) -> User:
-    """Disable (or enable again) an account; admins only. Raises NotFound, Forbidden (yourself)."""
+    """Disable (or enable again) an account; admins only. Raises NotFound, NotAllowed (yourself),
+    LastAdmin (the last active administrator)."""
     _admin_only(actor)
     user = _user(session, user_id)
+    if disabled:
+        users.refuse_last_admin(session, user)  # first: the last administrator hears why, even of themself
     if disabled and user.id == actor.user_id:
         raise NotAllowed("You cannot disable your own account; ask another administrator.")
     if (user.disabled_at is not None) == disabled:

@@ -6,6 +6,10 @@ group becomes here. Rules:
   directory user names and local e-mail addresses; it gets no local password;
 - `active = false` disables the account: its sessions and tokens stop at their next request (they check
   `disabled_at`), and the caller ends its locks and unfinished uploads (`content.departures`);
+- the directory changes, deactivates and deletes only the accounts it manages (`managed_by_directory`:
+  provisioned by it, or linked to it by an external id); a local account, such as the break-glass
+  administrator `serve` creates, answers NotManagedByDirectory, so a directory mistake cannot lock the
+  force out; nor can it disable the last active administrator (`users.refuse_last_admin`);
 - deleting a directory user keeps the row (evidence stays attributable) but disables it and frees its
   user name; deleting a group removes it and the rights it gave;
 - every write bumps `version`, which the door serves as the ETag, and is audited in the same
@@ -25,7 +29,14 @@ from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
-from strongroom.errors import Conflict, InputError, NotFound, Unauthenticated, VersionChanged
+from strongroom.errors import (
+    Conflict,
+    InputError,
+    NotFound,
+    NotManagedByDirectory,
+    Unauthenticated,
+    VersionChanged,
+)
 from strongroom.identity import sessions, users
 from strongroom.identity.models import Group, GroupMember, ProvisioningToken, User
 
@@ -177,6 +188,21 @@ def served_user(session: Session, user_id: str, *, for_update: bool = False) -> 
     return user
 
 
+def managed_by_directory(user: User) -> bool:
+    """Whether the directory may change this account: it provisioned it, or it is linked to it."""
+    return user.source == DIRECTORY or user.external_id is not None
+
+
+def _managed_user(session: Session, user_id: str) -> User:
+    user = served_user(session, user_id, for_update=True)
+    if not managed_by_directory(user):
+        raise NotManagedByDirectory(
+            "This is a local account, not one the directory provisioned; change it in Strongroom.",
+            user_id=user.id,
+        )
+    return user
+
+
 def _check_version(row: User | Group, expected: int | None) -> None:
     if expected is not None and row.version != expected:
         raise VersionChanged("The resource changed since you read it; read it again.")
@@ -187,8 +213,10 @@ def update_user(
 ) -> tuple[User, bool]:
     """Replace what the directory says about an account; returns it and whether it was just disabled."""
     _check_entry(entry)
-    user = served_user(session, user_id, for_update=True)
+    user = _managed_user(session, user_id)
     _check_version(user, expected)
+    if not entry.active:
+        users.refuse_last_admin(session, user)  # before anything changes: the answer is an error
     key = users.email_key(entry.user_name)
     if _name_taken(session, key, other_than=user.id):
         raise Conflict(f"The user name {entry.user_name!r} is taken.", field="userName")
@@ -216,6 +244,7 @@ def update_user(
 
 
 def _disable(session: Session, actor: Actor, user: User, *, clock: Clock) -> None:
+    users.refuse_last_admin(session, user)
     user.disabled_at = clock.now()
     ended = sessions.sign_out_everywhere(session, user_id=user.id, clock=clock)
     events.record(
@@ -230,7 +259,7 @@ def _disable(session: Session, actor: Actor, user: User, *, clock: Clock) -> Non
 
 def delete_user(session: Session, actor: Actor, user_id: str, *, expected: int | None, clock: Clock) -> User:
     """The directory removed a person: disable the account for good and free its user name."""
-    user = served_user(session, user_id, for_update=True)
+    user = _managed_user(session, user_id)
     _check_version(user, expected)
     if user.disabled_at is None:
         _disable(session, actor, user, clock=clock)

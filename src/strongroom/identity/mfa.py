@@ -5,6 +5,9 @@ Rules:
 - a password alone opens no session once an account has a confirmed second factor (`sessions.sign_in`
   raises SecondFactorRequired); the sign-in then finishes with `check_code` or a security key;
 - a TOTP code is accepted once (the step is remembered), within one step of clock drift;
+- the TOTP secret is sealed by the force's key provider and bound to its user (`Sealer`); a secret
+  that does not open for its user (copied from another row, changed) accepts no code, and a key
+  provider that cannot be used is an outage (503 key_provider_unavailable), never a way round;
 - recovery codes (10, shown once, stored as SHA-256) work once each; new ones replace the old;
 - security keys: the browser's signed assertion is checked by py_webauthn against the stored public key,
   the expected challenge, origin and relying party; a sign count that goes backwards is refused.
@@ -14,6 +17,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyotp
 from sqlalchemy import delete, select
@@ -50,6 +54,70 @@ class RelyingParty:
     name: str = ISSUER
 
 
+class SealedValue(Protocol):
+    @property
+    def kek_id(self) -> str: ...
+    @property
+    def wrapped_dek(self) -> bytes: ...
+    @property
+    def ciphertext(self) -> bytes: ...
+
+
+class Sealer(Protocol):
+    """Seals small secrets with the force's key provider (`storage.sealed_values.ValueSealer`; identity
+    sits below storage, so it names only what it needs)."""
+
+    def seal(self, plain: bytes, *, context: str, aad: bytes) -> SealedValue: ...
+
+    def open(
+        self, *, kek_id: str, wrapped_dek: bytes, ciphertext: bytes, context: str, aad: bytes
+    ) -> bytes | None: ...
+
+
+def _context(user_id: str) -> str:
+    return f"totp/{user_id}"
+
+
+def _seal_into(row: TotpSecret, secret: str, sealer: Sealer) -> None:
+    sealed = sealer.seal(secret.encode(), context=_context(row.user_id), aad=row.user_id.encode())
+    row.sealed_secret, row.kek_id, row.wrapped_dek = sealed.ciphertext, sealed.kek_id, sealed.wrapped_dek
+    row.blob_key, row.secret = _context(row.user_id), None
+
+
+def _secret_of(row: TotpSecret, sealer: Sealer) -> str | None:
+    """The row's secret, or None when it does not open for this user. A clear secret left from before
+    sealing is sealed now. Raises KeyProviderUnavailable (503) when the key provider cannot be used."""
+    if row.sealed_secret is None:
+        if row.secret is None:
+            return None
+        secret = row.secret
+        _seal_into(row, secret, sealer)
+        return secret
+    if row.blob_key != _context(row.user_id) or row.kek_id is None or row.wrapped_dek is None:
+        return None  # sealed for another row
+    plain = sealer.open(
+        kek_id=row.kek_id,
+        wrapped_dek=row.wrapped_dek,
+        ciphertext=row.sealed_secret,
+        context=_context(row.user_id),
+        aad=row.user_id.encode(),
+    )
+    return None if plain is None else plain.decode()
+
+
+def seal_clear_secrets(session: Session, sealer: Sealer) -> int:
+    """Seal the clear secrets left from before 0011_accounts_totp (run at server start and before a key
+    rotation); returns how many."""
+    rows = session.scalars(
+        select(TotpSecret).where(TotpSecret.sealed_secret.is_(None), TotpSecret.secret.is_not(None))
+    ).all()
+    for row in rows:
+        assert row.secret is not None
+        _seal_into(row, row.secret, sealer)
+    session.flush()
+    return len(rows)
+
+
 def _digest(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").replace(" ", "").lower().encode()).hexdigest()
 
@@ -66,23 +134,27 @@ def has_second_factor(session: Session, user_id: str) -> bool:
     return session.scalar(select(SecurityKey.id).where(SecurityKey.user_id == user_id).limit(1)) is not None
 
 
-def begin_totp(session: Session, user: User, *, clock: Clock) -> str:
+def begin_totp(session: Session, user: User, *, sealer: Sealer, clock: Clock) -> str:
     """Start (or restart) enrolling an authenticator app; returns the otpauth:// URI for its QR code."""
     secret = pyotp.random_base32()
     row = session.get(TotpSecret, user.id)
     if row is not None and row.confirmed_at is not None:
         raise InputError("An authenticator app is already set up; remove it first.", field="code")
     if row is None:
-        row = TotpSecret(user_id=user.id, secret=secret, created_at=clock.now())
+        row = TotpSecret(user_id=user.id, created_at=clock.now())
         session.add(row)
-    row.secret, row.created_at = secret, clock.now()
+    _seal_into(row, secret, sealer)
+    row.created_at = clock.now()
     session.flush()
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
-def _totp_step(row: TotpSecret, code: str, *, clock: Clock) -> int | None:
+def _totp_step(row: TotpSecret, code: str, *, sealer: Sealer, clock: Clock) -> int | None:
     """The time step a code is valid for (now, or one step either side), or None."""
-    totp = pyotp.TOTP(row.secret)
+    secret = _secret_of(row, sealer)
+    if secret is None:
+        return None
+    totp = pyotp.TOTP(secret)
     now = clock.now()
     clean = code.replace(" ", "")
     for drift in (0, -1, 1):
@@ -92,12 +164,14 @@ def _totp_step(row: TotpSecret, code: str, *, clock: Clock) -> int | None:
     return None
 
 
-def confirm_totp(session: Session, actor: Actor, user: User, *, code: str, clock: Clock) -> list[str]:
+def confirm_totp(
+    session: Session, actor: Actor, user: User, *, code: str, sealer: Sealer, clock: Clock
+) -> list[str]:
     """Finish enrolling with a first code from the app; returns fresh recovery codes, shown once."""
     row = session.get(TotpSecret, user.id)
     if row is None:
         raise InputError("Start setting up an authenticator app first.", field="code")
-    step = _totp_step(row, code, clock=clock)
+    step = _totp_step(row, code, sealer=sealer, clock=clock)
     if step is None:
         raise InputError("That code is not right. Check the time on your phone and try again.", field="code")
     row.confirmed_at, row.last_step = clock.now(), step
@@ -122,14 +196,11 @@ def new_recovery_codes(session: Session, user: User) -> list[str]:
     return codes
 
 
-def check_code(session: Session, user: User, *, code: str, clock: Clock) -> str:
-    """Accept a TOTP code (once) or an unused recovery code; returns which. Raises Unauthenticated."""
+def check_code(session: Session, user: User, *, code: str, sealer: Sealer, clock: Clock) -> str:
+    """Accept a TOTP code (once) or an unused recovery code; returns which. Raises Unauthenticated, or
+    KeyProviderUnavailable when the TOTP secret cannot be opened for want of the key provider."""
     row = session.get(TotpSecret, user.id, with_for_update=True)
-    if row is not None and row.confirmed_at is not None:
-        step = _totp_step(row, code, clock=clock)
-        if step is not None and (row.last_step is None or step > row.last_step):
-            row.last_step = step
-            return "totp"
+    # Recovery codes first: they need no key, so they still work while the key provider is away.
     recovery = session.scalar(
         select(RecoveryCode)
         .where(
@@ -142,6 +213,11 @@ def check_code(session: Session, user: User, *, code: str, clock: Clock) -> str:
     if recovery is not None:
         recovery.used_at = clock.now()
         return "recovery_code"
+    if row is not None and row.confirmed_at is not None:
+        step = _totp_step(row, code, sealer=sealer, clock=clock)
+        if step is not None and (row.last_step is None or step > row.last_step):
+            row.last_step = step
+            return "totp"
     raise Unauthenticated("That code is not right, or was already used.")
 
 

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from strongroom.db.base import Base, IdColumn, UTCDateTime
 
@@ -155,12 +155,23 @@ class ProvisioningToken(Base):
 
 class TotpSecret(Base):
     """An authenticator app's shared secret. `confirmed_at` is set once the user typed a first code;
-    `last_step` (the last accepted 30-second step) refuses a code used twice."""
+    `last_step` (the last accepted 30-second step) refuses a code used twice.
+
+    The secret is sealed (`sealed_secret`, AES-GCM bound to the user id, under a data key wrapped by
+    the key provider with `blob_key` = "totp/<user id>" as context, so key rotation re-wraps it like
+    any data key). `secret` holds a clear secret only in rows made before 0011_accounts_totp, until
+    they are sealed (`mfa.seal_clear_secrets`, or at their next use)."""
 
     __tablename__ = "mfa_totp"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    # Key rotation pages through holders by `id`.
+    id: Mapped[str] = synonym("user_id")
+    secret: Mapped[str | None] = mapped_column(String(64))
+    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    blob_key: Mapped[str | None] = mapped_column(String(64))
+    kek_id: Mapped[str | None] = mapped_column(String(64))
+    wrapped_dek: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_step: Mapped[int | None] = mapped_column(Integer)

@@ -13,6 +13,7 @@ from strongroom.audit import events
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.errors import InputError, NotAllowed, NotFound
+from strongroom.identity import users
 from strongroom.identity.models import User
 
 ROLE_NAMES = {
@@ -43,9 +44,11 @@ def set_role(session: Session, actor: Actor, *, user_id: str, role: str, clock: 
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user", user_id)
+    old = role_of(user)
+    if old is AccountRole.ADMIN and new is not AccountRole.ADMIN:
+        users.refuse_last_admin(session, user)
     if user.id == actor.user_id:
         raise NotAllowed("You cannot change your own role; ask another administrator.")
-    old = role_of(user)
     if old == new:
         return user
     user.is_admin = new is AccountRole.ADMIN

@@ -15,7 +15,7 @@ from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
 from strongroom.db.base import new_id
-from strongroom.errors import Conflict, InputError
+from strongroom.errors import Conflict, InputError, LastAdmin
 from strongroom.identity.models import User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -121,3 +121,21 @@ def actor_for(user: User, *, origin: Origin | None = None, group_ids: frozenset[
         origin=origin or Origin(),
         role="admin" if user.is_admin else user.role,
     )
+
+
+def refuse_last_admin(session: Session, user: User) -> None:
+    """Refuse (LastAdmin, 409) to disable, delete or demote `user` if it is the last active
+    organisation administrator, whoever asks (an administrator, the CLI, the directory): a force
+    locked out of its own administration can only be let in again by editing the database.
+
+    The active administrators' rows are locked (PostgreSQL), so two administrators disabling each
+    other at once cannot both succeed."""
+    if not user.is_admin or user.disabled_at is not None:
+        return
+    admins = session.scalars(
+        select(User.id).where(User.is_admin.is_(True), User.disabled_at.is_(None)).with_for_update()
+    ).all()
+    if not set(admins) - {user.id}:
+        raise LastAdmin(
+            "This is the last active organisation administrator; make another administrator first."
+        )

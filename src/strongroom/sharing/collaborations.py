@@ -18,7 +18,7 @@ from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.models import Item
 from strongroom.db.base import new_id
-from strongroom.errors import Conflict, InputError, NotAllowed, NotFound
+from strongroom.errors import Conflict, GuestMayNotShare, InputError, NotAllowed, NotFound
 from strongroom.identity import groups as identity_groups
 from strongroom.identity.models import User
 from strongroom.sharing.models import Grant
@@ -88,7 +88,7 @@ def access_grant(session: Session, actor: Actor, grant_id: str) -> tuple[Grant, 
         raise NotFound("grant", grant_id)
     try:
         item = access_item(session, actor, grant.item_id, Action.SHARE)
-    except NotFound:
+    except (NotFound, GuestMayNotShare):
         raise NotFound("grant", grant_id) from None  # the same answer as a random id
     return grant, item
 

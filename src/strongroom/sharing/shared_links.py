@@ -31,7 +31,7 @@ from strongroom.content import reads as content_reads
 from strongroom.content.folders import ref
 from strongroom.content.models import Item
 from strongroom.db.base import new_id
-from strongroom.errors import Gone, InputError, NotAllowed, NotFound, Unauthenticated
+from strongroom.errors import Gone, GuestMayNotShare, InputError, NotAllowed, NotFound, Unauthenticated
 from strongroom.identity import users as identity_users
 from strongroom.sharing import (
     download_claims,
@@ -210,7 +210,7 @@ def access_link(
         return link, session.get_one(Item, link.item_id)
     try:
         return link, access_item(session, actor, link.item_id, Action.SHARE)
-    except NotFound:
+    except (NotFound, GuestMayNotShare):  # a guest learns nothing of the id either
         raise NotFound("link", link_id) from None
 
 

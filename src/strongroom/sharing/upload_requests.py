@@ -22,7 +22,7 @@ from strongroom.clock import Clock, utc
 from strongroom.config import SharingSettings
 from strongroom.content.folders import ref
 from strongroom.db.base import new_id
-from strongroom.errors import Gone, InputError, NotFound
+from strongroom.errors import Gone, GuestMayNotShare, InputError, NotFound
 from strongroom.identity import users as identity_users
 from strongroom.sharing import link_guessing
 from strongroom.sharing.models import UploadRequest, UploadSubmission
@@ -78,7 +78,7 @@ def access_upload_request(session: Session, actor: Actor, request_id: str) -> Up
         raise NotFound("upload request", request_id)
     try:
         access_folder(session, actor, request.folder_id, Action.SHARE)
-    except NotFound:
+    except (NotFound, GuestMayNotShare):  # a guest learns nothing of the id either
         raise NotFound("upload request", request_id) from None  # the same answer as a random id
     return request
 

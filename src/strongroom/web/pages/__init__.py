@@ -8,10 +8,11 @@ a session to the sign-in page.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.responses import Response
@@ -20,7 +21,10 @@ from strongroom import errors
 from strongroom.actors import Actor
 from strongroom.api.errors import status_of
 from strongroom.identity.models import User
+from strongroom.web import csrf
 from strongroom.web.templating import render
+
+_T = TypeVar("_T")
 
 
 class SignInRequired(Exception):
@@ -86,6 +90,39 @@ def signed_in(request: Request) -> tuple[User, Actor]:
     if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
         raise PasswordChangeRequired
     return user, actor
+
+
+def staff_form(request: Request, csrf_token: str) -> Actor:
+    """A signed-in person's form post: who sent it, once the form's CSRF token is checked."""
+    _, actor = signed_in(request)
+    csrf.require_form_token(request, csrf_token)
+    return actor
+
+
+def signed_in_admin(request: Request) -> Actor:
+    """The signed-in organisation administrator; anyone else finds no such page (404)."""
+    _, actor = signed_in(request)
+    if not actor.is_admin:
+        raise errors.NotFound("page", None)
+    return actor
+
+
+def admin_form(request: Request, csrf_token: str) -> Actor:
+    """An administrator's form post: the administrator, once the form's CSRF token is checked."""
+    actor = signed_in_admin(request)
+    csrf.require_form_token(request, csrf_token)
+    return actor
+
+
+async def run_form(
+    work: Callable[[], _T], refused: Callable[[errors.StrongroomError], Response]
+) -> _T | Response:
+    """Run a form's work (blocking database calls) in the threadpool; a refusal becomes the page that
+    `refused` renders for it (the form again, with the message and the error's status)."""
+    try:
+        return await run_in_threadpool(work)
+    except errors.StrongroomError as exc:
+        return refused(exc)
 
 
 def safe_next(url: str | None) -> str:

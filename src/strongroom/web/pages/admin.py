@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Annotated
@@ -14,7 +15,6 @@ from starlette.responses import Response
 
 from strongroom.access.actions import OrgAction
 from strongroom.access.policy import can
-from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.api.errors import status_of
 from strongroom.audit import activity
@@ -24,8 +24,9 @@ from strongroom.db.session import on_commit, transaction
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.identity import accounts, roles, sessions, users
 from strongroom.identity.models import User
-from strongroom.web import charts, csrf
-from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.runtime import Runtime
+from strongroom.web import charts
+from strongroom.web.pages import HtmlRoute, admin_form, run_form, signed_in, signed_in_admin
 from strongroom.web.templating import render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -33,11 +34,9 @@ MAX_ROWS = 500
 ACTIVITY_DAYS = 30
 
 
-def _admin(request: Request) -> Actor:
-    _, actor = signed_in(request)
-    if not actor.is_admin:
-        raise NotFound("page", None)
-    return actor
+def _refused(request: Request, runtime: Runtime) -> Callable[[StrongroomError], Response]:
+    """The users page again, saying why an action on an account was refused."""
+    return lambda exc: _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
 
 
 def _role_names() -> dict[str, str]:
@@ -46,13 +45,13 @@ def _role_names() -> dict[str, str]:
 
 @router.get("/admin")
 def admin_home(request: Request) -> Response:
-    _admin(request)
+    signed_in_admin(request)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/admin/users")
 def users_page(request: Request, runtime: RuntimeDep) -> Response:
-    _admin(request)
+    signed_in_admin(request)
     return _users_page(request, runtime)
 
 
@@ -68,8 +67,7 @@ async def create_user(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Create a local account with its own root folder."""
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def create() -> None:
         with transaction(runtime.sessions) as session:
@@ -137,8 +135,7 @@ async def disable_user(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Disable an account (its browsers and tokens stop at their next request) or enable it again."""
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
     disable = request.url.path.endswith("/disable")
 
     def change() -> str:
@@ -151,10 +148,9 @@ async def disable_user(
                     on_commit(session, partial(runtime.blobs.discard_resumable, key))
             return user.email
 
-    try:
-        email = await run_in_threadpool(change)
-    except StrongroomError as exc:
-        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    email = await run_form(change, _refused(request, runtime))
+    if isinstance(email, Response):
+        return email
     done = "disabled. Their browsers and tokens no longer work" if disable else "enabled again"
     return _users_page(request, runtime, notice=f"{email} is {done}.")
 
@@ -167,8 +163,7 @@ async def reset_password(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Give the account a new random password, shown once on this answer (never cached)."""
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def reset() -> tuple[str, str]:
         with transaction(runtime.sessions) as session:
@@ -190,18 +185,17 @@ async def change_role(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Make an account an organisation admin, auditor, staff or external guest."""
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def change() -> tuple[str, str]:
         with transaction(runtime.sessions) as session:
             user = roles.set_role(session, actor, user_id=user_id, role=role, clock=runtime.clock)
             return user.email, roles.ROLE_NAMES[roles.role_of(user)]
 
-    try:
-        email, name = await run_in_threadpool(change)
-    except StrongroomError as exc:
-        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    done = await run_form(change, _refused(request, runtime))
+    if isinstance(done, Response):
+        return done
+    email, name = done
     return _users_page(request, runtime, notice=f"{email} is now: {name}.")
 
 
@@ -213,17 +207,16 @@ async def force_sign_out(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Sign an account out of every browser at once (a stolen laptop, a suspended officer)."""
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def end() -> int:
         with transaction(runtime.sessions) as session:
             return sessions.force_sign_out(session, actor, user_id=user_id, clock=runtime.clock)
 
-    try:
-        ended = await run_in_threadpool(end)
-    except StrongroomError as exc:
-        return _users_page(request, runtime, status_code=status_of(exc), action_error=exc.message)
+    done = await run_form(end, _refused(request, runtime))
+    if isinstance(done, Response):
+        return done
+    ended = done
     return _users_page(request, runtime, notice=f"{ended} browser session(s) ended.")
 
 

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.responses import Response
 
-from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.api.errors import status_of
 from strongroom.db.session import transaction
@@ -19,8 +18,7 @@ from strongroom.errors import NotFound, StrongroomError
 from strongroom.identity import groups, users
 from strongroom.identity.models import Group, GroupMember, User
 from strongroom.runtime import Runtime
-from strongroom.web import csrf
-from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.web.pages import HtmlRoute, admin_form, run_form, signed_in_admin
 from strongroom.web.templating import render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -30,13 +28,6 @@ NOTICES = {
     "added": "The member is added; they have the group's access at once.",
     "removed": "The member is removed; their access through the group has ended.",
 }
-
-
-def _admin(request: Request) -> Actor:
-    _, actor = signed_in(request)
-    if not actor.is_admin:
-        raise NotFound("page", None)
-    return actor
 
 
 def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra: Any) -> Response:
@@ -65,7 +56,7 @@ def _page(request: Request, runtime: Runtime, *, status_code: int = 200, **extra
 
 @router.get("/admin/groups")
 def groups_page(request: Request, runtime: RuntimeDep) -> Response:
-    _admin(request)
+    signed_in_admin(request)
     return _page(request, runtime)
 
 
@@ -76,17 +67,18 @@ async def create_group(
     name: Annotated[str, Form(max_length=400)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def create() -> None:
         with transaction(runtime.sessions) as session:
             groups.create_group(session, actor, name=name, clock=runtime.clock)
 
-    try:
-        await run_in_threadpool(create)
-    except StrongroomError as exc:
-        return _page(request, runtime, status_code=status_of(exc), error=("new-group", exc.message))
+    refused = await run_form(
+        create,
+        lambda exc: _page(request, runtime, status_code=status_of(exc), error=("new-group", exc.message)),
+    )
+    if isinstance(refused, Response):
+        return refused
     return RedirectResponse("/admin/groups?done=created", status_code=303)
 
 
@@ -98,8 +90,7 @@ async def add_member(
     email: Annotated[str, Form(max_length=320)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def add() -> None:
         with transaction(runtime.sessions) as session:
@@ -128,8 +119,7 @@ async def remove_member(
     runtime: RuntimeDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    actor = _admin(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = admin_form(request, csrf_token)
 
     def remove() -> None:
         with transaction(runtime.sessions) as session:

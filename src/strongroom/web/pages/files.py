@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from strongroom.access.actions import Action
-from strongroom.access.loaders import access_file, access_folder
+from strongroom.access.loaders import access_folder, may
+from strongroom.access.policy import role_rules_out
 from strongroom.actors import Actor
 from strongroom.api.deps import RuntimeDep
 from strongroom.audit.reasons import MAX_REASON_CHARS, clean_reason
@@ -98,6 +99,7 @@ def folder_page(
             order=order,
             max_upload_bytes=runtime.settings.limits.max_upload_bytes,
             scan_labels=SCAN_TAGS,
+            role_shares=not role_rules_out(actor, Action.SHARE),  # no Share / Request files for guests
             **(people_context(session, actor, folder, request) if folder.parent_id else {}),
             **classification_context(
                 session,
@@ -172,7 +174,8 @@ def item_page(
             scan=virus_scan.scan_state(current) if current else None,
             readable=current is not None and current.scan_status in READABLE_SCAN_STATES,
             skills_log=_skills_log(session, actor, item.id),
-            skills_can_run=_may(session, actor, item.id, Action.EDIT),
+            skills_can_run=may(session, actor, item.id, Action.EDIT),
+            role_shares=not role_rules_out(actor, Action.SHARE),
             **people_context(session, actor, item, request),
             **classification_context(
                 session,
@@ -182,14 +185,6 @@ def item_page(
                 reason=clean_reason(reason),
             ),
         )
-
-
-def _may(session: Session, actor: Actor, file_id: str, action: Action) -> bool:
-    try:
-        access_file(session, actor, file_id, action)
-    except NotFound:
-        return False
-    return True
 
 
 def _skills_log(session: Session, actor: Actor, file_id: str) -> skill_processing.ProcessingLog | None:

@@ -26,6 +26,7 @@ from strongroom.errors import InputError, RateLimited, Unauthenticated
 from strongroom.identity import mfa, sessions
 from strongroom.identity.models import User
 from strongroom.runtime import Runtime
+from strongroom.storage.sealed_values import ValueSealer
 from strongroom.web import csrf
 from strongroom.web.pages import HtmlRoute, safe_next, signed_in
 from strongroom.web.session import is_secure, set_session_cookie, sign
@@ -162,7 +163,7 @@ async def second_step(
     next_url = safe_next(next)
 
     def check(session: Any, user: User) -> str:
-        return mfa.check_code(session, user, code=code, clock=runtime.clock)
+        return mfa.check_code(session, user, code=code, sealer=ValueSealer(runtime.keys), clock=runtime.clock)
 
     try:
         return await run_in_threadpool(_finish, runtime, request, check, next_url)
@@ -266,7 +267,7 @@ def totp_begin(
     with transaction(runtime.sessions) as session:
         fresh = session.get(User, user.id)
         assert fresh is not None
-        uri = mfa.begin_totp(session, fresh, clock=runtime.clock)
+        uri = mfa.begin_totp(session, fresh, sealer=ValueSealer(runtime.keys), clock=runtime.clock)
     secret = uri.split("secret=", 1)[1].split("&", 1)[0]
     return _settings_page(request, runtime, totp_uri=uri, totp_secret=secret)
 
@@ -285,7 +286,9 @@ def totp_confirm(
         with transaction(runtime.sessions) as session:
             fresh = session.get(User, user.id)
             assert fresh is not None
-            codes = mfa.confirm_totp(session, actor, fresh, code=code, clock=runtime.clock)
+            codes = mfa.confirm_totp(
+                session, actor, fresh, code=code, sealer=ValueSealer(runtime.keys), clock=runtime.clock
+            )
     except InputError as exc:
         return _settings_page(request, runtime, status_code=400, error=exc.message)
     return _settings_page(request, runtime, recovery_codes=codes)

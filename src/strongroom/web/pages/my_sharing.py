@@ -15,13 +15,13 @@ from starlette.responses import Response
 from strongroom.api.deps import RuntimeDep
 from strongroom.api.errors import status_of
 from strongroom.db.session import transaction
-from strongroom.errors import InputError, StrongroomError
+from strongroom.errors import InputError
 from strongroom.runtime import Runtime
 from strongroom.sharing import mine, shared_links, upload_requests
 from strongroom.sharing.models import SharedLink, UploadRequest
 from strongroom.sharing.schemas import SharedLinkUpdate
-from strongroom.web import charts, csrf
-from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.web import charts
+from strongroom.web.pages import HtmlRoute, run_form, signed_in, staff_form
 from strongroom.web.templating import UK_ZONE, render, uk_time
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -97,8 +97,7 @@ async def change_link(
     download_limit: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
 
     def change() -> None:
         changes = SharedLinkUpdate(
@@ -114,10 +113,12 @@ async def change_link(
                 clock=runtime.clock,
             )
 
-    try:
-        await run_in_threadpool(change)
-    except StrongroomError as exc:
-        return _links_page(request, runtime, status_code=status_of(exc), error=(link_id, exc.message))
+    refused = await run_form(
+        change,
+        lambda exc: _links_page(request, runtime, status_code=status_of(exc), error=(link_id, exc.message)),
+    )
+    if isinstance(refused, Response):
+        return refused
     return RedirectResponse("/my/shared-links?done=changed", status_code=303)
 
 
@@ -144,8 +145,7 @@ def confirm_revoke(request: Request, link_id: str, runtime: RuntimeDep) -> Respo
 async def revoke_link(
     request: Request, link_id: str, runtime: RuntimeDep, csrf_token: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
 
     def revoke() -> SharedLink:
         with transaction(runtime.sessions) as session:
@@ -193,8 +193,7 @@ async def change_request(
     expires_on: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
 
     def change() -> None:
         ends = end_of_day(expires_on)
@@ -203,10 +202,14 @@ async def change_request(
                 session, actor, request_id=request_id, expires_at=ends, clock=runtime.clock
             )
 
-    try:
-        await run_in_threadpool(change)
-    except StrongroomError as exc:
-        return _requests_page(request, runtime, status_code=status_of(exc), error=(request_id, exc.message))
+    refused = await run_form(
+        change,
+        lambda exc: _requests_page(
+            request, runtime, status_code=status_of(exc), error=(request_id, exc.message)
+        ),
+    )
+    if isinstance(refused, Response):
+        return refused
     return RedirectResponse("/my/upload-requests?done=changed", status_code=303)
 
 
@@ -235,8 +238,7 @@ async def close_request(
     runtime: RuntimeDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
 
     def close() -> UploadRequest:
         with transaction(runtime.sessions) as session:

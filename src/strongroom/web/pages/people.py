@@ -41,6 +41,7 @@ PROBLEMS = {
     errors.NotFound.code: "There is nobody with that e-mail address here, or no such group.",
     errors.Conflict.code: "They already have a role here; change it in the list instead.",
     errors.NotAllowed.code: "Only owners and co-owners may make someone a co-owner or owner.",
+    errors.GuestMayNotShare.code: "External guests cannot invite anyone or share what is shared with them.",
     errors.InputError.code: "Give an e-mail address or choose a group, not both.",
     errors.ReasonRequired.code: "This item's classification asks for a reason; share it through the API.",
 }

@@ -18,8 +18,8 @@ from strongroom.errors import InputError, NotFound
 from strongroom.identity import accounts, roles, sessions, tokens
 from strongroom.identity.models import User
 from strongroom.runtime import Runtime
-from strongroom.web import charts, csrf
-from strongroom.web.pages import HtmlRoute, signed_in
+from strongroom.web import charts
+from strongroom.web.pages import HtmlRoute, signed_in, staff_form
 from strongroom.web.templating import filesize, render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -81,8 +81,7 @@ async def create_token(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Make a token; the answer is the only time it is shown (the page is not cached)."""
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
     if not name.strip():
         return _page(request, runtime, status_code=400, errors={"token-name": "Give the token a name."})
     if lifetime not in TOKEN_LIFETIMES:
@@ -118,8 +117,7 @@ async def revoke_token(
     runtime: RuntimeDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
 
     def revoke() -> None:
         with transaction(runtime.sessions) as session:
@@ -137,8 +135,7 @@ async def revoke_session(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Sign out one of your other browsers (a lost laptop, a shared computer) at once."""
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
 
     def revoke() -> None:
         with transaction(runtime.sessions) as session:
@@ -159,8 +156,7 @@ async def change_password(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Change your own password: the current one is needed; your other browsers are signed out."""
-    _, actor = signed_in(request)
-    csrf.require_form_token(request, csrf_token)
+    actor = staff_form(request, csrf_token)
     if password != password_again:
         return _page(
             request, runtime, status_code=400, errors={"new-password": "The two new passwords differ."}

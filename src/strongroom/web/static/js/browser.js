@@ -185,11 +185,11 @@ toolbar.querySelector('[data-action="download"]').addEventListener("click", () =
   link.click();
   link.remove();
 });
-toolbar.querySelector('[data-action="share"]').addEventListener("click", () => {
+toolbar.querySelector('[data-action="share"]')?.addEventListener("click", () => {
   const row = selected()[0];
   openShare({ id: row.dataset.id, name: row.dataset.name, type: row.dataset.type });
 });
-document.querySelector('[data-action="upload-request"]').addEventListener("click", () => openUploadRequest(folderId));
+document.querySelector('[data-action="upload-request"]')?.addEventListener("click", () => openUploadRequest(folderId));
 
 // Uploads
 const uploader = new Uploader({

@@ -160,7 +160,7 @@ for (const button of document.querySelectorAll("[data-restore-version]")) {
     window.location.reload();
   });
 }
-actions.querySelector('[data-action="share"]').addEventListener("click", () => {
+actions.querySelector('[data-action="share"]')?.addEventListener("click", () => {
   openShare({ id: actions.dataset.id, name: actions.dataset.name, type: "file" });
 });
 
