@@ -21,7 +21,7 @@ from strongroom.actors import Actor
 from strongroom.db.base import UTCDateTime
 from strongroom.errors import InputError
 from strongroom.search.query import compile_query
-from strongroom.search.visibility import visible_cte
+from strongroom.search.visibility import visibility
 
 TSV = "to_tsvector('simple', coalesce(d.name, '') || ' ' || coalesce(d.body, ''))"
 MAX_WORDS = 16
@@ -82,37 +82,49 @@ def _read_cursor(cursor: str) -> tuple[float, str]:
         raise InputError("the cursor is not one this server gave") from None
 
 
-def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[str, list[BindParameter[Any]]]:
-    """WITH ... matched(id, ..., score): the CTE text of everything the request finds for the actor."""
+def _matched(
+    session: Session, actor: Actor, request: SearchRequest, *, scored: bool = True
+) -> tuple[str, list[BindParameter[Any]]]:
+    """WITH ... matched(id, ..., score): the CTE text of everything the request finds for the actor.
+
+    Without `scored` the score is 0: counts and facets do not need it, and ranking every match (not
+    just the visible page) would cost more than the rest of the search."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    vis_sql, params = visible_cte(actor)
+    vis = visibility(actor)
+    params = list(vis.params)
     words = _words(request.q)
-    ctes = [vis_sql]
+    ctes = [vis.ctes]
     source = "item i"
     score = "0.0"
     if words:
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
+            # The GIN index finds the matches first (materialised, so the planner cannot turn it into a
+            # per-visible-item recheck); the rank, which rebuilds each tsvector, is computed only for
+            # matches that pass visibility and only when the page needs it.
             ctes.append(
-                # Double precision: a real's text form would not give back the same number in a cursor.
-                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, "
-                f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
-                f"FROM search_document d WHERE {TSV} @@ to_tsquery('simple', :fts))"
+                "hits(item_id) AS MATERIALIZED (SELECT d.item_id FROM search_document d "
+                f"WHERE {TSV} @@ to_tsquery('simple', :fts))"
             )
         else:
             params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
             ctes.append(
                 # The MATCH alone first: joined directly, SQLite may probe the index once per document.
-                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, bm25(search_fts, 10.0, 1.0) "
+                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, "
+                f"{'bm25(search_fts, 10.0, 1.0)' if scored else '0.0'} "
                 "FROM search_fts WHERE search_fts MATCH :fts), "
                 "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
                 "JOIN search_document d ON d.doc_id = f.doc_id)"
             )
         source = "hits h JOIN item i ON i.id = h.item_id"
-        score = "h.score"
+        score = "h.score" if scored else "0.0"
+        if postgres and scored:
+            source += " JOIN search_document d ON d.item_id = i.id"
+            # Double precision: a real's text form would not give back the same number in a cursor.
+            score = f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION)"
     # The words (when given) drive the query, and visibility is a semi-join: both engines then build
     # a hash or an index of `visible` once instead of probing the full-text index per visible item.
-    conditions = ["i.id IN (SELECT id FROM visible)"]
+    conditions = [vis.condition]
     compiled = compile_query(request.where, request.params)
     if compiled is not None:
         conditions.append(compiled.sql)
@@ -152,7 +164,8 @@ def search(session: Session, actor: Actor, request: SearchRequest) -> SearchResu
     hits = [Hit(*row[:8]) for row in rows[:limit]]
     next_cursor = _cursor(float(rows[limit - 1].score), rows[limit - 1].id) if len(rows) > limit else None
     month = "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM')" if postgres else "substr(updated_at, 1, 7)"
-    facet_sql = f"""{with_sql}
+    facet_with, params = _matched(session, actor, request, scored=False)
+    facet_sql = f"""{facet_with}
 SELECT 'total', '', COUNT(*) FROM matched
 UNION ALL SELECT 'kind', kind, COUNT(*) FROM matched GROUP BY kind
 UNION ALL SELECT 'classification', classification, COUNT(*) FROM matched GROUP BY classification
