@@ -13,7 +13,7 @@ triggers) and the GIN index are real and filled as the service would. Queries, e
 process with a page of 50, the total and every facet:
 
 - common word: one of 50 words in names (2% of all files, 0.2% of what the searcher sees);
-- rare word: one of 10,000 words in bodies (0.01%);
+- rare word: one of 10,000 words in bodies (0.01%; `k77x`, so that no other word starts with it);
 - metadata comparison: `exhibit.bag = "Bnnn"` (0.1% of files);
 - facet request: a common word narrowed by kind and classification facets;
 - every file (`exhibit`, a prefix of every name): the worst case, 10% of N visible hits ranked.
@@ -116,7 +116,7 @@ def seed(runtime: Runtime, root: str, owner: str, items: int) -> list[str]:
             )
         )
         # Documents in id order, the way uploads would add them; the body is what extracted text adds.
-        body = f"'witness statement k' {cat} (n % {RARE}) {cat} ' exhibit bag B' {cat} (n % 1000)"
+        body = f"'witness statement k' {cat} (n % {RARE}) {cat} 'x exhibit bag B' {cat} (n % 1000)"
         connection.execute(
             text(
                 "INSERT INTO search_document (item_id, name, body) "
@@ -143,7 +143,7 @@ def percentile(values: list[float], p: float) -> float:
 def queries() -> list[tuple[str, Callable[[], engine.SearchRequest]]]:
     return [
         ("common word", lambda: engine.SearchRequest(q=f"w{RNG.randrange(COMMON):02d}")),
-        ("rare word", lambda: engine.SearchRequest(q=f"k{RNG.randrange(RARE)}")),
+        ("rare word", lambda: engine.SearchRequest(q=f"k{RNG.randrange(RARE)}x")),
         (
             "metadata comparison",
             lambda: engine.SearchRequest(where=f'exhibit.bag = "B{RNG.randrange(1000)}"'),
@@ -212,7 +212,7 @@ def run_target(name: str, url: str | None, tmp: Path, args: argparse.Namespace) 
                 )
     with transaction(runtime.sessions) as session:
         dc = session.get(users.User, searcher_id)
-        actor = users.actor_for(dc)  # type: ignore[arg-type]
+        actor = users.actor_for(dc, group_ids=groups.group_ids_of(session, searcher_id))  # type: ignore[arg-type]
         visible = engine.search(session, actor, engine.SearchRequest(where="kind = file", limit=1)).total
     print(
         f"{name}: seeded {args.items:,} files in {len(folders)} case folders in {seeded:.0f} s; "
@@ -253,10 +253,15 @@ def main() -> None:
     parser.add_argument("--pg", help="PostgreSQL URL of an empty database to use as well")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--data-dir", help="where the SQLite database goes (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite database in --data-dir")
     args = parser.parse_args()
     targets = ([] if args.skip_sqlite else [("sqlite", None)]) + (
         [("postgresql", args.pg)] if args.pg else []
     )
+    if args.keep:  # the SQLite database stays in --data-dir, for bench/explain_search.py
+        for name, url in targets:
+            run_target(name, url, Path(args.data_dir), args)
+        return
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:
         for name, url in targets:
             run_target(name, url, Path(tmp), args)

@@ -90,7 +90,7 @@ def _matched(
     Without `scored` the score is 0: counts and facets do not need it, and ranking every match (not
     just the visible page) would cost more than the rest of the search."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    vis = visibility(actor)
+    vis = visibility(actor, sqlite=not postgres)
     params = list(vis.params)
     words = _words(request.q)
     ctes = [vis.ctes]
@@ -172,13 +172,15 @@ UNION ALL SELECT 'classification', classification, COUNT(*) FROM matched GROUP B
 UNION ALL SELECT 'type', coalesce(content_type, 'folder'), COUNT(*) FROM matched GROUP BY content_type
 UNION ALL SELECT 'month', {month}, COUNT(*) FROM matched GROUP BY {month}
 UNION ALL SELECT mv.template_key || '.' || mv.field, mv.text_value, COUNT(DISTINCT m.id)
-  FROM matched m JOIN metadata_value mv ON mv.item_id = m.id WHERE mv.text_value IS NOT NULL
+  FROM matched m LEFT JOIN metadata_value mv ON mv.item_id = m.id AND mv.text_value IS NOT NULL
   GROUP BY mv.template_key, mv.field, mv.text_value"""
     facets: dict[str, dict[str, int]] = {}
     total = 0
     for facet, value, count in session.execute(text(facet_sql).bindparams(*params)):
         if facet == "total":
             total = int(count)
+        elif facet is None:
+            continue  # matches without metadata (the LEFT JOIN keeps SQLite reading from the matches)
         else:
             facets.setdefault(str(facet), {})[str(value)] = int(count)
     for facet, counts in facets.items():
