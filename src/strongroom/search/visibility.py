@@ -78,7 +78,8 @@ def visibility(actor: Actor, *, sqlite: bool = False) -> Visibility:
     dead = "(CASE WHEN i.trashed_at IS NULL THEN 0 ELSE 1 END)"
     # CROSS JOIN keeps SQLite walking from the few seeds (PostgreSQL plans it as any join), and SQLite is
     # told the index: in a large statement it may otherwise build an automatic one over every item at
-    # each step of the walk.
+    # each step of the walk. `IN (d.id)`, not `= d.id`: with `=` SQLite 3.40 builds a Bloom filter by
+    # reading every item at each step (11 ms at 100,000 items against 0.01 ms).
     hint = "INDEXED BY ix_item_live_subfolders" if sqlite else ""
     # A group's reach stops at the first SECRET (or unknown) label, so that walk is cut there: below it,
     # nothing is visible through that group.
@@ -99,7 +100,7 @@ vis_down(id, strong, lvl) AS (
   SELECT id, strong, lvl FROM vis_top WHERE strong = 1 OR lvl < {SECRET_RANK}
   UNION
   SELECT i.id, d.strong, {_greatest("d.lvl", own_rank)}
-  FROM vis_down d CROSS JOIN item i {hint} WHERE i.parent_id = d.id
+  FROM vis_down d CROSS JOIN item i {hint} WHERE i.parent_id IN (d.id)
     AND i.kind = 'folder' AND i.trashed_at IS NULL
     AND (d.strong = 1 OR {own_rank} < {SECRET_RANK})
 ),
