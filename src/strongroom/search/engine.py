@@ -114,9 +114,15 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
         source = "hits h JOIN item i ON i.id = h.item_id"
         score = "h.score"
         if postgres:
-            source += " JOIN search_document d ON d.item_id = i.id"
+            # From each match to its item by the primary key (LATERAL, OFFSET 0: not flattened): the
+            # planner cannot estimate the visibility test and would otherwise hash-join a scan of every
+            # item. The rank is a subquery so that it runs only for the matches that pass.
+            source = "hits h CROSS JOIN LATERAL (SELECT * FROM item WHERE item.id = h.item_id OFFSET 0) i"
             # Double precision: a real's text form would not give back the same number in a cursor.
-            score = f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION)"
+            score = (
+                f"(SELECT -CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
+                "FROM search_document d WHERE d.item_id = i.id)"
+            )
     # The words (when given) drive the query, and visibility is a semi-join: both engines then build
     # a hash or an index of `visible` once instead of probing the full-text index per visible item.
     conditions = [vis.condition]
@@ -157,6 +163,14 @@ def search(session: Session, actor: Actor, request: SearchRequest) -> SearchResu
         keyset = "WHERE score > :k_score OR (score = :k_score AND id > :k_id)"
     month = "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM')" if postgres else "substr(updated_at, 1, 7)"
     blank = ", ".join(["NULL"] * 9)
+    # Metadata values looked up from the matches, never the matches looked up from every value: a
+    # LATERAL on PostgreSQL, a LEFT JOIN (which SQLite never reorders) on SQLite.
+    values_of_matches = (
+        "matched m CROSS JOIN LATERAL (SELECT template_key, field, text_value FROM metadata_value "
+        "WHERE item_id = m.id AND text_value IS NOT NULL OFFSET 0) mv"
+        if postgres
+        else "matched m LEFT JOIN metadata_value mv ON mv.item_id = m.id AND mv.text_value IS NOT NULL"
+    )
     # One statement: `matched` (materialised) is found once and gives the page, the total and every
     # facet; the page's rows carry their place (the database's order of ids, not Python's).
     sql = f"""{with_sql}
@@ -170,8 +184,7 @@ UNION ALL SELECT 'type', coalesce(content_type, 'folder'), COUNT(*), {blank} FRO
   GROUP BY content_type
 UNION ALL SELECT 'month', {month}, COUNT(*), {blank} FROM matched GROUP BY {month}
 UNION ALL SELECT mv.template_key || '.' || mv.field, mv.text_value, COUNT(DISTINCT m.id), {blank}
-  FROM matched m LEFT JOIN metadata_value mv ON mv.item_id = m.id AND mv.text_value IS NOT NULL
-  GROUP BY mv.template_key, mv.field, mv.text_value"""
+  FROM {values_of_matches} GROUP BY mv.template_key, mv.field, mv.text_value"""
     facets: dict[str, dict[str, int]] = {}
     total = 0
     page: list[Any] = []
