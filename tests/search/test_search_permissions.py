@@ -154,3 +154,16 @@ def test_leaving_a_group_or_losing_a_grant_hides_at_once(
     assert body["hits"] == []
     assert body["total"] == 0
     assert body["facets"].get("kind", {}) == {}
+
+
+def test_a_grant_on_one_file_finds_that_file_and_trash_hides_a_file(
+    client: TestClient, alice: UserFixture, bob: UserFixture
+) -> None:
+    case = folder(client, alice, "dunlin")
+    lone = upload(client, alice, "dunlin-statement.pdf", case)
+    upload(client, alice, "dunlin-other.pdf", case)
+    share(client, alice, lone, email=bob.email)
+    assert names(client, bob, q="dunlin") == ["dunlin-statement.pdf"]
+    assert client.delete(f"/api/v1/files/{lone}", headers=alice.headers).status_code == 200
+    assert names(client, bob, q="dunlin") == []
+    assert names(client, alice, q="dunlin") == ["dunlin", "dunlin-other.pdf"]
