@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_audit import runtime_for
@@ -179,9 +179,26 @@ def index_lag(runtime: Runtime, token: str, actor: Actor, folder: str, runs: int
     return lags[1:]
 
 
-def run_target(name: str, url: str | None, tmp: Path, args: argparse.Namespace) -> None:
-    runtime = runtime_for(tmp / name, url)
+def prepare(runtime: Runtime, args: argparse.Namespace) -> tuple[str, str, list[str], float]:
+    """Users, tree and grants (or, with --reuse, those an earlier run left): the officer's token, the
+    searcher's id, the case folders and the seconds seeding took."""
     system = Actor.system(label="bench")
+    if args.reuse:
+        with transaction(runtime.sessions) as session:
+            owner = session.scalar(select(users.User).where(users.User.email == "oic@force.police.test"))
+            searcher = session.scalar(select(users.User).where(users.User.email == "dc@force.police.test"))
+            assert owner is not None and searcher is not None, (
+                "--reuse needs a database an earlier run filled"
+            )
+            _, owner_token = tokens.issue_token(
+                session, system, user=owner, name="bench", expires_at=None, clock=runtime.clock
+            )
+            return (
+                owner_token,
+                searcher.id,
+                [f"fo_case{n:09d}" for n in range(max(1, args.items // PER_FOLDER))],
+                0.0,
+            )
     with transaction(runtime.sessions) as session:
         owner = users.create_user(session, system, email="oic@force.police.test", clock=runtime.clock)
         searcher = users.create_user(session, system, email="dc@force.police.test", clock=runtime.clock)
@@ -210,6 +227,12 @@ def run_target(name: str, url: str | None, tmp: Path, args: argparse.Namespace) 
                     group_id=team.id if f % 20 == 10 else None,
                     clock=runtime.clock,
                 )
+    return owner_token, searcher_id, folders, seeded
+
+
+def run_target(name: str, url: str | None, tmp: Path, args: argparse.Namespace) -> None:
+    runtime = runtime_for(tmp / name, url)
+    owner_token, searcher_id, folders, seeded = prepare(runtime, args)
     with transaction(runtime.sessions) as session:
         dc = session.get(users.User, searcher_id)
         actor = users.actor_for(dc, group_ids=groups.group_ids_of(session, searcher_id))  # type: ignore[arg-type]
@@ -256,6 +279,7 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--data-dir", help="where the SQLite database goes (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite database in --data-dir")
+    parser.add_argument("--reuse", action="store_true", help="measure again on databases a --keep run filled")
     args = parser.parse_args()
     targets = ([] if args.skip_sqlite else [("sqlite", None)]) + (
         [("postgresql", args.pg)] if args.pg else []

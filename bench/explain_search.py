@@ -48,6 +48,8 @@ def main() -> None:
     with db.connect() as connection:
         raw = connection.connection.dbapi_connection
         assert raw is not None
+        if postgres:
+            raw.cursor().execute("SET jit = off")  # as engine.search does
         for statement, parameters in captured:
             cursor = raw.cursor()
             prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
