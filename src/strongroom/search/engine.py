@@ -123,8 +123,8 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
                 f"(SELECT -CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
                 "FROM search_document d WHERE d.item_id = i.id)"
             )
-    # The words (when given) drive the query, and visibility is a semi-join: both engines then build
-    # a hash or an index of `visible` once instead of probing the full-text index per visible item.
+    # The words (when given) drive the query, and visibility is tested per match against the small set
+    # of reached folders (hashed once), never by probing the full-text index per visible item.
     conditions = [vis.condition]
     compiled = compile_query(request.where, request.params)
     if compiled is not None:
