@@ -81,3 +81,89 @@ def test_keyset_paging_walks_every_hit_once(client: TestClient, alice: UserFixtu
     assert sorted(seen) == [f"exhibit-{n}.jpg" for n in range(7)]
     bad = client.get("/api/v1/search", params={"q": "x", "cursor": "!!"}, headers=alice.headers)
     assert bad.status_code == 400
+
+
+def _move(client: TestClient, user: UserFixture, item_id: str, parent: str, kind: str = "files") -> None:
+    response = client.patch(f"/api/v1/{kind}/{item_id}", json={"parent_id": parent}, headers=user.headers)
+    assert response.status_code == 200, response.text
+
+
+def test_moving_into_and_out_of_a_shared_folder_changes_what_is_found(
+    client: TestClient, alice: UserFixture, bob: UserFixture
+) -> None:
+    shared = folder(client, alice, "plover shared")
+    private = folder(client, alice, "plover private")
+    inner = folder(client, alice, "plover inner", private)
+    upload(client, alice, "plover-deep.jpg", inner)
+    loose = upload(client, alice, "plover-loose.jpg", private)
+    share(client, alice, shared, email=bob.email)
+    assert names(client, bob, q="plover") == ["plover shared"]
+    # Moved in: a file, and a folder with a file below it.
+    _move(client, alice, loose, shared)
+    _move(client, alice, inner, shared, kind="folders")
+    assert names(client, bob, q="plover") == [
+        "plover inner",
+        "plover shared",
+        "plover-deep.jpg",
+        "plover-loose.jpg",
+    ]
+    body = client.get("/api/v1/search", params={"q": "plover"}, headers=bob.headers).json()
+    assert body["total"] == 4
+    # Moved out again: gone from Bob's results, counts and facets alike.
+    _move(client, alice, inner, private, kind="folders")
+    _move(client, alice, loose, "root")
+    assert names(client, bob, q="plover") == ["plover shared"]
+    body = client.get("/api/v1/search", params={"q": "plover"}, headers=bob.headers).json()
+    assert body["total"] == 1
+    assert body["facets"]["kind"] == {"folder": 1}
+
+
+def test_leaving_a_group_or_losing_a_grant_hides_at_once(
+    client: TestClient, alice: UserFixture, bob: UserFixture, admin: UserFixture
+) -> None:
+    group = client.post("/api/v1/groups", json={"name": "Major crimes"}, headers=admin.headers)
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
+    added = client.post(
+        f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers
+    )
+    assert added.status_code == 204, added.text
+    by_group = folder(client, alice, "curlew group")
+    upload(client, alice, "curlew-one.txt", by_group)
+    by_name = folder(client, alice, "curlew named")
+    upload(client, alice, "curlew-two.txt", by_name)
+    share(client, alice, by_group, group=group_id)
+    granted = client.post(
+        f"/api/v1/items/{by_name}/collaborations",
+        json={"role": "viewer", "user_email": bob.email},
+        headers=alice.headers,
+    )
+    assert granted.status_code == 201, granted.text
+    assert names(client, bob, q="curlew") == [
+        "curlew group",
+        "curlew named",
+        "curlew-one.txt",
+        "curlew-two.txt",
+    ]
+    removed = client.delete(f"/api/v1/groups/{group_id}/members/{bob.id}", headers=admin.headers)
+    assert removed.status_code == 204, removed.text
+    assert names(client, bob, q="curlew") == ["curlew named", "curlew-two.txt"]
+    revoked = client.delete(f"/api/v1/collaborations/{granted.json()['id']}", headers=alice.headers)
+    assert revoked.status_code == 204, revoked.text
+    body = client.get("/api/v1/search", params={"q": "curlew"}, headers=bob.headers).json()
+    assert body["hits"] == []
+    assert body["total"] == 0
+    assert body["facets"].get("kind", {}) == {}
+
+
+def test_a_grant_on_one_file_finds_that_file_and_trash_hides_a_file(
+    client: TestClient, alice: UserFixture, bob: UserFixture
+) -> None:
+    case = folder(client, alice, "dunlin")
+    lone = upload(client, alice, "dunlin-statement.pdf", case)
+    upload(client, alice, "dunlin-other.pdf", case)
+    share(client, alice, lone, email=bob.email)
+    assert names(client, bob, q="dunlin") == ["dunlin-statement.pdf"]
+    assert client.delete(f"/api/v1/files/{lone}", headers=alice.headers).status_code == 200
+    assert names(client, bob, q="dunlin") == []
+    assert names(client, alice, q="dunlin") == ["dunlin", "dunlin-other.pdf"]

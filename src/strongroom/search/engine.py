@@ -1,9 +1,9 @@
 """Search: full text and metadata queries over what the user may see, with facets, snippets and paging.
 
-One SQL statement finds the page and one counts and facets, both over `visible` (search/visibility.py)
-joined inside the query; snippets are read afterwards only for the page's items. SQLite uses FTS5
-(bm25), PostgreSQL a tsvector expression with a GIN index (ts_rank). Scores are ordered ascending
-(PostgreSQL's rank is negated) so the keyset cursor is (score, id) on both.
+One SQL statement finds the page, the total and the facets over the matches the user may see
+(search/visibility.py, inside the query); snippets are read afterwards only for the page's items.
+SQLite uses FTS5 (bm25), PostgreSQL a tsvector expression with a GIN index (ts_rank). Scores are
+ordered ascending (PostgreSQL's rank is negated) so the keyset cursor is (score, id) on both.
 """
 
 import base64
@@ -21,7 +21,7 @@ from strongroom.actors import Actor
 from strongroom.db.base import UTCDateTime
 from strongroom.errors import InputError
 from strongroom.search.query import compile_query
-from strongroom.search.visibility import visible_cte
+from strongroom.search.visibility import visibility
 
 TSV = "to_tsvector('simple', coalesce(d.name, '') || ' ' || coalesce(d.body, ''))"
 MAX_WORDS = 16
@@ -85,34 +85,47 @@ def _read_cursor(cursor: str) -> tuple[float, str]:
 def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[str, list[BindParameter[Any]]]:
     """WITH ... matched(id, ..., score): the CTE text of everything the request finds for the actor."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    vis_sql, params = visible_cte(actor)
+    vis = visibility(actor, sqlite=not postgres)
+    params = list(vis.params)
     words = _words(request.q)
-    ctes = [vis_sql]
+    ctes = [vis.ctes]
     source = "item i"
     score = "0.0"
     if words:
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
+            # The GIN index finds the matches first (materialised, so the planner cannot turn it into a
+            # per-visible-item recheck); the rank, which rebuilds each tsvector, is computed only for
+            # matches that pass visibility.
             ctes.append(
-                # Double precision: a real's text form would not give back the same number in a cursor.
-                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, "
-                f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
-                f"FROM search_document d WHERE {TSV} @@ to_tsquery('simple', :fts))"
+                "hits(item_id) AS MATERIALIZED (SELECT d.item_id FROM search_document d "
+                f"WHERE {TSV} @@ to_tsquery('simple', :fts))"
             )
         else:
             params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
             ctes.append(
                 # The MATCH alone first: joined directly, SQLite may probe the index once per document.
-                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, bm25(search_fts, 10.0, 1.0) "
+                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, "
+                "bm25(search_fts, 10.0, 1.0) "
                 "FROM search_fts WHERE search_fts MATCH :fts), "
                 "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
                 "JOIN search_document d ON d.doc_id = f.doc_id)"
             )
         source = "hits h JOIN item i ON i.id = h.item_id"
         score = "h.score"
-    # The words (when given) drive the query, and visibility is a semi-join: both engines then build
-    # a hash or an index of `visible` once instead of probing the full-text index per visible item.
-    conditions = ["i.id IN (SELECT id FROM visible)"]
+        if postgres:
+            # From each match to its item by the primary key (LATERAL, OFFSET 0: not flattened): the
+            # planner cannot estimate the visibility test and would otherwise hash-join a scan of every
+            # item. The rank is a subquery so that it runs only for the matches that pass.
+            source = "hits h CROSS JOIN LATERAL (SELECT * FROM item WHERE item.id = h.item_id OFFSET 0) i"
+            # Double precision: a real's text form would not give back the same number in a cursor.
+            score = (
+                f"(SELECT -CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
+                "FROM search_document d WHERE d.item_id = i.id)"
+            )
+    # The words (when given) drive the query, and visibility is tested per match against the small set
+    # of reached folders (hashed once), never by probing the full-text index per visible item.
+    conditions = [vis.condition]
     compiled = compile_query(request.where, request.params)
     if compiled is not None:
         conditions.append(compiled.sql)
@@ -130,7 +143,8 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
         params.append(bindparam("f_to", request.updated_to, type_=UTCDateTime()))
         conditions.append("i.updated_at < :f_to")
     ctes.append(
-        "matched AS (SELECT i.id, i.kind, i.name, i.parent_id, i.classification, i.content_type, i.size, "
+        "matched AS MATERIALIZED (SELECT i.id, i.kind, i.name, i.parent_id, i.classification, "
+        "i.content_type, i.size, "
         f"i.updated_at, {score} AS score FROM {source} "
         f"WHERE {' AND '.join(conditions)})"
     )
@@ -141,33 +155,57 @@ def search(session: Session, actor: Actor, request: SearchRequest) -> SearchResu
     postgres = session.get_bind().dialect.name == "postgresql"
     with_sql, params = _matched(session, actor, request)
     limit = max(1, min(request.limit, MAX_LIMIT))
-    page_params = [*params, bindparam("page_limit", limit + 1)]
+    params.append(bindparam("page_limit", limit + 1))
     keyset = ""
     if request.cursor:
         after_score, after_id = _read_cursor(request.cursor)
-        page_params += [bindparam("k_score", after_score, type_=Float()), bindparam("k_id", after_id)]
+        params += [bindparam("k_score", after_score, type_=Float()), bindparam("k_id", after_id)]
         keyset = "WHERE score > :k_score OR (score = :k_score AND id > :k_id)"
-    page_sql = f"{with_sql}\nSELECT * FROM matched {keyset} ORDER BY score, id LIMIT :page_limit"
-    rows = session.execute(text(page_sql).bindparams(*page_params).columns(updated_at=UTCDateTime())).all()
-    hits = [Hit(*row[:8]) for row in rows[:limit]]
-    next_cursor = _cursor(float(rows[limit - 1].score), rows[limit - 1].id) if len(rows) > limit else None
     month = "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM')" if postgres else "substr(updated_at, 1, 7)"
-    facet_sql = f"""{with_sql}
-SELECT 'total', '', COUNT(*) FROM matched
-UNION ALL SELECT 'kind', kind, COUNT(*) FROM matched GROUP BY kind
-UNION ALL SELECT 'classification', classification, COUNT(*) FROM matched GROUP BY classification
-UNION ALL SELECT 'type', coalesce(content_type, 'folder'), COUNT(*) FROM matched GROUP BY content_type
-UNION ALL SELECT 'month', {month}, COUNT(*) FROM matched GROUP BY {month}
-UNION ALL SELECT mv.template_key || '.' || mv.field, mv.text_value, COUNT(DISTINCT m.id)
-  FROM matched m JOIN metadata_value mv ON mv.item_id = m.id WHERE mv.text_value IS NOT NULL
-  GROUP BY mv.template_key, mv.field, mv.text_value"""
+    blank = ", ".join(["NULL"] * 9)
+    # Metadata values looked up from the matches, never the matches looked up from every value: a
+    # LATERAL on PostgreSQL, a LEFT JOIN (which SQLite never reorders) on SQLite.
+    values_of_matches = (
+        "matched m CROSS JOIN LATERAL (SELECT template_key, field, text_value FROM metadata_value "
+        "WHERE item_id = m.id AND text_value IS NOT NULL OFFSET 0) mv"
+        if postgres
+        else "matched m LEFT JOIN metadata_value mv ON mv.item_id = m.id AND mv.text_value IS NOT NULL"
+    )
+    # One statement: `matched` (materialised) is found once and gives the page, the total and every
+    # facet; the page's rows carry their place (the database's order of ids, not Python's).
+    sql = f"""{with_sql}
+SELECT 'hit' AS facet, NULL AS value, ROW_NUMBER() OVER (ORDER BY score, id) AS n, id, kind, name, parent_id,
+  classification, content_type, size, updated_at, score
+  FROM (SELECT * FROM matched {keyset} ORDER BY score, id LIMIT :page_limit) page
+UNION ALL SELECT 'total', '', COUNT(*), {blank} FROM matched
+UNION ALL SELECT 'kind', kind, COUNT(*), {blank} FROM matched GROUP BY kind
+UNION ALL SELECT 'classification', classification, COUNT(*), {blank} FROM matched GROUP BY classification
+UNION ALL SELECT 'type', coalesce(content_type, 'folder'), COUNT(*), {blank} FROM matched
+  GROUP BY content_type
+UNION ALL SELECT 'month', {month}, COUNT(*), {blank} FROM matched GROUP BY {month}
+UNION ALL SELECT mv.template_key || '.' || mv.field, mv.text_value, COUNT(DISTINCT m.id), {blank}
+  FROM {values_of_matches} GROUP BY mv.template_key, mv.field, mv.text_value"""
+    if postgres:
+        # For this transaction only. The LATERAL lookups make the estimate large enough for JIT, whose
+        # compilation (seconds at 1,000,000 files) costs far more than the query it speeds; and psycopg
+        # prepares a statement run five times, after which PostgreSQL may keep a generic plan that
+        # cannot see how rare the words are (a rare word went from 13 ms to 500 ms at 1,000,000).
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     facets: dict[str, dict[str, int]] = {}
     total = 0
-    for facet, value, count in session.execute(text(facet_sql).bindparams(*params)):
-        if facet == "total":
+    page: list[Any] = []
+    for row in session.execute(text(sql).bindparams(*params).columns(updated_at=UTCDateTime())):
+        facet, value, count = row[:3]
+        if facet == "hit":
+            page.append(row)
+        elif facet == "total":
             total = int(count)
-        else:
+        elif facet is not None:  # None: matches without metadata (the LEFT JOIN keeps SQLite on the matches)
             facets.setdefault(str(facet), {})[str(value)] = int(count)
+    rows = sorted(page, key=lambda row: int(row.n))
+    hits = [Hit(*row[3:11]) for row in rows[:limit]]
+    next_cursor = _cursor(float(rows[limit - 1].score), rows[limit - 1].id) if len(rows) > limit else None
     for facet, counts in facets.items():
         facets[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_VALUES])
     _add_snippets(session, request, hits, postgres=postgres)

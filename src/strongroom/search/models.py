@@ -7,7 +7,7 @@ made by migration 0010_search. `UNMODELLED` names them so schema comparisons lea
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.content.models import Item
@@ -92,3 +92,10 @@ class SearchText(Base):
 
 # Search finds what a user owns from `item.owner_id`: without this index every search would scan items.
 Index("ix_item_owner_id", Item.__table__.c.owner_id)
+# The visibility walk goes down live folders only (search/visibility.py); files never enter it.
+Index(
+    "ix_item_live_subfolders",
+    Item.__table__.c.parent_id,
+    sqlite_where=text("kind = 'folder' AND trashed_at IS NULL"),
+    postgresql_where=text("kind = 'folder' AND trashed_at IS NULL"),
+)

@@ -8,10 +8,13 @@ A user sees an item when no item on its path is trashed and either
   an unknown label counting highest) is below SECRET (`labels.group_grants_reach`).
 
 The CTE starts at the items where rights begin (few), walks up from each once to learn the label and
-trash state above it, then walks down through live children carrying the highest label so far.
+trash state above it, then walks down through live subfolders only, carrying the highest label so far;
+a candidate is then tested by one hashed lookup of itself or its parent in that set. Computed per query
+from the live tables, it follows moves, trash, grants and group membership with nothing to keep in step.
 Every role grants SEE, so the role itself does not matter here.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -36,8 +39,24 @@ def _greatest(a: str, b: str) -> str:
     return f"(CASE WHEN {a} > {b} THEN {a} ELSE {b} END)"
 
 
-def visible_cte(actor: Actor) -> tuple[str, list[BindParameter[Any]]]:
-    """`visible(id)` as CTE text (to follow WITH RECURSIVE) and its parameters."""
+@dataclass
+class Visibility:
+    """CTE text (to follow WITH RECURSIVE), the condition on `item i` it gives, and their parameters."""
+
+    ctes: str
+    condition: str
+    params: list[BindParameter[Any]]
+
+
+def visibility(actor: Actor, *, sqlite: bool = False) -> Visibility:
+    """What `actor` may see: the folders their rights reach, found once per query, and a test of `i`.
+
+    Only the seeds and the folders below them are walked, never the files (`ix_item_live_subfolders`,
+    partial, finds a folder's live subfolders without reading its files). Any other item is visible
+    when it is live and its parent is a reached folder (for a folder reached only through a group,
+    when its own label is below SECRET too). The work then grows with the folders a user may see,
+    not with the files in them.
+    """
     if actor.kind is ActorKind.SYSTEM:
         seeds = "SELECT i.id, 1 FROM item i WHERE i.parent_id IS NULL"
         params: list[BindParameter[Any]] = []
@@ -57,23 +76,39 @@ def visible_cte(actor: Actor) -> tuple[str, list[BindParameter[Any]]]:
         raise NotAllowed("search is for signed-in people")
     own_rank = label_rank("i.classification")
     dead = "(CASE WHEN i.trashed_at IS NULL THEN 0 ELSE 1 END)"
+    # CROSS JOIN keeps SQLite walking from the few seeds (PostgreSQL plans it as any join), and SQLite is
+    # told the index: in a large statement it may otherwise build an automatic one over every item at
+    # each step of the walk. `IN (d.id)`, not `= d.id`: with `=` SQLite 3.40 builds a Bloom filter by
+    # reading every item at each step (11 ms at 100,000 items against 0.01 ms).
+    hint = "INDEXED BY ix_item_live_subfolders" if sqlite else ""
+    # A group's reach stops at the first SECRET (or unknown) label, so that walk is cut there: below it,
+    # nothing is visible through that group.
     sql = f"""
 vis_seed(id, strong) AS ({seeds}),
 vis_up(seed_id, strong, node_id, lvl, dead, depth) AS (
-  SELECT s.id, s.strong, i.parent_id, {own_rank}, {dead}, 0 FROM vis_seed s JOIN item i ON i.id = s.id
+  SELECT s.id, s.strong, i.parent_id, {own_rank}, {dead}, 0
+  FROM vis_seed s CROSS JOIN item i WHERE i.id = s.id
   UNION ALL
   SELECT u.seed_id, u.strong, i.parent_id, {_greatest("u.lvl", own_rank)}, {_greatest("u.dead", dead)},
     u.depth + 1
-  FROM vis_up u JOIN item i ON i.id = u.node_id WHERE u.depth < {MAX_DEPTH}
+  FROM vis_up u CROSS JOIN item i WHERE i.id = u.node_id AND u.depth < {MAX_DEPTH}
 ),
 vis_top(id, strong, lvl) AS (
   SELECT seed_id, strong, MAX(lvl) FROM vis_up GROUP BY seed_id, strong HAVING MAX(dead) = 0
 ),
 vis_down(id, strong, lvl) AS (
-  SELECT id, strong, lvl FROM vis_top
+  SELECT id, strong, lvl FROM vis_top WHERE strong = 1 OR lvl < {SECRET_RANK}
   UNION
   SELECT i.id, d.strong, {_greatest("d.lvl", own_rank)}
-  FROM vis_down d JOIN item i ON i.parent_id = d.id WHERE i.trashed_at IS NULL
+  FROM vis_down d CROSS JOIN item i {hint} WHERE i.parent_id IN (d.id)
+    AND i.kind = 'folder' AND i.trashed_at IS NULL
+    AND (d.strong = 1 OR {own_rank} < {SECRET_RANK})
 ),
-visible(id) AS MATERIALIZED (SELECT DISTINCT id FROM vis_down WHERE strong = 1 OR lvl < {SECRET_RANK})"""
-    return sql, params
+vis_reached(id, strong) AS MATERIALIZED (SELECT DISTINCT id, strong FROM vis_down)"""
+    # Reached items (seeds and folders) are visible themselves; any other item through its parent.
+    condition = (
+        "(i.id IN (SELECT id FROM vis_reached) OR (i.trashed_at IS NULL AND ("
+        "i.parent_id IN (SELECT id FROM vis_reached WHERE strong = 1) OR "
+        f"({own_rank} < {SECRET_RANK} AND i.parent_id IN (SELECT id FROM vis_reached WHERE strong = 0)))))"
+    )
+    return Visibility(sql, condition, params)
