@@ -1,7 +1,7 @@
 """search: an index of live subfolders by parent, for the visibility walk down the folder tree
 
 Revision ID: 0011_search_subfolders
-Revises: 0010_search
+Revises: 0011_accounts_totp
 Create Date: 2026-12-02 05:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_search_subfolders"
-down_revision: str | Sequence[str] | None = "0010_search"
+down_revision: str | Sequence[str] | None = "0011_accounts_totp"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
