@@ -6,6 +6,10 @@
 #
 #   dockerd --storage-driver=vfs --iptables=false --bridge=none >dockerd.log 2>&1 &   # if none runs
 #   sh deploy/build-image.sh [workdir]
+#
+# Tried 2026-12-02 on the project's build machine: dockerd (vfs) ran, step 1 made and imported the base,
+# step 2 stopped at `pip install` because that machine reaches PyPI only through a TLS-intercepting proxy
+# whose CA the build container does not trust. Steps 2 and 3 have not yet run to the end anywhere.
 set -eu
 WORK=${1:-/tmp/strongroom-image}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
