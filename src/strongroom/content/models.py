@@ -152,7 +152,16 @@ class TusUpload(Base):
     """
 
     __tablename__ = "tus_upload"
-    __table_args__ = (Index("ix_tus_upload_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_tus_upload_expires_at", "expires_at"),
+        # The open-upload caps count a user's unfinished uploads; finished rows stay a day (migration 0011).
+        Index(
+            "ix_tus_upload_open_by_creator",
+            "created_by_id",
+            sqlite_where=text("completed_at IS NULL"),
+            postgresql_where=text("completed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     created_by_id: Mapped[str] = mapped_column(IdColumn())
