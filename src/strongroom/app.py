@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from strongroom import __version__, health, web
-from strongroom.api import build_router, openapi_doc, scim
+from strongroom.api import build_router, openapi_doc, scim_door
 from strongroom.api import errors as api_errors
 from strongroom.client_address import ClientAddressMiddleware
 from strongroom.dav import app as dav_app
@@ -32,7 +32,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(shared_link.router)  # public pages of shared links: /s/<token>
     app.include_router(shared_folder.router)  # their subfolders and zips: /s/<token>/folders, /zip
     app.include_router(upload_request.router)  # public pages of upload requests: /r/<token>
-    app.include_router(scim.router)  # SCIM 2.0 door for the force's directory: /scim/v2
+    app.include_router(scim_door.router)  # SCIM 2.0 door for the force's directory: /scim/v2
     app.mount("/dav", dav_app.build(runtime))  # WebDAV door: mount a drive
     # Added last, so it runs first: every door, the session lookup included, sees the decided address.
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=runtime.settings.server.trusted_proxies)

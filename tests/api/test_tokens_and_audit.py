@@ -32,6 +32,25 @@ def test_tokens_can_be_issued_listed_and_revoked_at_once(client: TestClient, ali
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
+def test_a_revoked_token_stops_ranged_reads_at_the_next_request(
+    client: TestClient, runtime: Runtime, alice: UserFixture
+) -> None:
+    # Range GETs check the token inside the read's own transaction (issue 14): still at every request.
+    file = upload(client, alice, "clip.bin", b"0123456789" * 100)
+    token = client.post("/api/v1/me/tokens", json={"name": "player"}, headers=alice.headers).json()
+    headers = {"Authorization": f"Bearer {token['token']}", "Range": "bytes=10-19"}
+    url = f"/api/v1/files/{file['id']}/content"
+    first = client.get(url, headers=headers)
+    assert (first.status_code, first.content) == (206, b"0123456789")
+    assert client.delete(f"/api/v1/me/tokens/{token['id']}", headers=alice.headers).status_code == 204
+    reads_before = [e.action for e in events(runtime)].count("content.version.read")
+    refused = client.get(url, headers=headers)
+    assert refused.status_code == 401
+    actions = [e.action for e in events(runtime)]
+    assert actions[-1] == "identity.token.rejected"
+    assert actions.count("content.version.read") == reads_before  # nothing read, nothing recorded
+
+
 def test_expired_tokens_are_refused(client: TestClient, alice: UserFixture) -> None:
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     token = client.post(

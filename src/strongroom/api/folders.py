@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
@@ -90,28 +91,34 @@ def list_items(
     with transaction(runtime.sessions) as session:
         page = content_folders.list_items(session, actor, folder_id=folder_id, limit=limit, marker=marker)
     # The hot listing skips pydantic (it was a third of a page's time): the same JSON as ItemPageRead,
-    # which stays the documented shape (tests/api compare the two).
+    # which stays the documented shape (tests/api compare the two). orjson writes the datetimes in C.
     body = {"items": [item_json(item) for item in page.items], "next_marker": page.next_marker}
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type="application/json"
-    )
+    return Response(page_bytes(body), media_type="application/json")
 
 
-def _when(value: datetime | None) -> str | None:
-    # pydantic's form for aware UTC times: ISO 8601 with "Z".
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+def page_bytes(body: dict[str, Any]) -> bytes:
+    try:
+        # OPT_UTC_Z: pydantic's form for aware UTC times, ISO 8601 with "Z" (the columns hand back UTC).
+        return orjson.dumps(body, option=orjson.OPT_UTC_Z)
+    except TypeError:
+        # A name orjson refuses (a lone surrogate): the standard library writes it as an escape.
+        return json.dumps(body, separators=(",", ":"), default=_when).encode()
+
+
+def _when(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def item_json(item: content_folders.ListedItem) -> dict[str, Any]:
-    """An item as ItemRead serialises it, without building the model."""
+    """An item as ItemRead serialises it, without building the model (datetimes left to the encoder)."""
     is_file = not item.is_folder
     return {
         "id": item.id,
         "type": "file" if is_file else "folder",
         "name": item.name,
         "parent_id": item.parent_id,
-        "created_at": _when(item.created_at),
-        "updated_at": _when(item.updated_at),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
         "etag": item.etag,
         "size": item.size if is_file else None,
         "sha256": item.sha256 if is_file else None,
@@ -119,7 +126,7 @@ def item_json(item: content_folders.ListedItem) -> dict[str, Any]:
         "version_id": item.current_version_id if is_file else None,
         "scan_status": (item.scan_status or "not_required") if is_file else None,
         "locked": item.locked_by_id is not None,
-        "locked_until": _when(item.locked_until),
-        "trashed_at": _when(item.trashed_at),
+        "locked_until": item.locked_until,
+        "trashed_at": item.trashed_at,
         "classification": item.classification,
     }

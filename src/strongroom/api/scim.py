@@ -10,7 +10,7 @@ import json
 from functools import cache, partial
 from urllib.parse import parse_qsl, quote
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.api.deps import get_runtime, origin_of
+from strongroom.api.scim_door import PREFIX
 from strongroom.api.scim_storage import DirectoryStorage
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
@@ -46,12 +47,8 @@ from strongroom.errors import Unauthenticated
 from strongroom.identity import directory
 from strongroom.runtime import Runtime
 
-PREFIX = "/scim/v2"
 MAX_RESULTS = 200
 MAX_BODY_BYTES = 16 << 20  # a group of 100,000 members fits; anything bigger is not a directory's request
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-router = APIRouter(include_in_schema=False)
 
 
 @cache
@@ -113,9 +110,8 @@ def _serve(runtime: Runtime, request: ScimRequest, origin: Origin) -> ScimRespon
         return service.error_response(exc)
 
 
-@router.api_route(PREFIX, methods=METHODS)
-@router.api_route(PREFIX + "/{path:path}", methods=METHODS)
-async def scim(request: Request) -> Response:
+async def answer(request: Request) -> Response:
+    """One SCIM request, whole (api.scim_door routes here, importing this module on first use)."""
     runtime = get_runtime(request)
     # Locations point where the directory reaches us: the configured public address when there is one.
     public = runtime.settings.server.public_url or str(request.base_url)

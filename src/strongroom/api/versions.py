@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from starlette.responses import StreamingResponse
 
 from strongroom.api.audit import Reason
@@ -38,7 +38,7 @@ def list_versions(file_id: str, actor: CurrentActor, runtime: RuntimeDep) -> lis
 def download_version(
     file_id: str,
     version_id: str,
-    actor: CurrentActor,
+    request: Request,
     runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_range: Annotated[str | None, Header(alias="If-Range")] = None,
@@ -46,7 +46,7 @@ def download_version(
 ) -> Response:
     """The bytes of one version (Range and If-Range supported; classified material may need
     `X-Strongroom-Reason`)."""
-    return _download(runtime, actor, file_id, version_id, range_header, None, reason, if_range=if_range)
+    return _download(runtime, request, file_id, version_id, range_header, None, reason, if_range=if_range)
 
 
 @router.post("/files/{file_id}/versions/{version_id}/restore", status_code=201, response_model=VersionRead)

@@ -1,7 +1,6 @@
 """`strongroom search`: find folders and files you may see, by words and by metadata."""
 
 import typer
-from rich.table import Table
 
 from strongroom.cli.client import JsonOption, api, emit, out, reported
 from strongroom.cli.client_transfers import check
@@ -26,6 +25,8 @@ def search(
             for hit in page["hits"]:
                 emit(hit)
             return
+        from rich.table import Table  # rich loads when a table is printed, not at every command's start
+
         table = Table("type", "name", "classification", "updated", "id", "match")
         for hit in page["hits"]:
             table.add_row(

@@ -1,6 +1,7 @@
 """The declarative base, the constraint naming convention, and the column types every domain uses."""
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], datetime | None]:
+        """`process_result_value` after the driver's own conversion in one call, not two: a folder page
+        reads three datetimes per row (issue 14)."""
+        convert = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if convert is not None:
+                value = convert(value)
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # type: ignore[no-any-return]
+
+        return process
 
 
 ID_LENGTH = 26

@@ -22,16 +22,6 @@ from typing import Protocol
 import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 from strongroom.actors import Actor
 from strongroom.audit import events
@@ -259,10 +249,16 @@ def remove_all(session: Session, actor: Actor, *, user_id: str, clock: Clock) ->
 
 
 # -- security keys (WebAuthn) -----------------------------------------------------------------
+# py_webauthn (with cryptography's x509) is imported by the functions that use it: about 14 MiB a
+# server would otherwise hold from start-up for the few sign-ins that use a key (issue 14).
 
 
 def registration_options(session: Session, user: User, rp: RelyingParty) -> tuple[str, bytes]:
     """Options for navigator.credentials.create(), as JSON, and the challenge the answer must sign."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
     known = session.scalars(select(SecurityKey.credential_id).where(SecurityKey.user_id == user.id))
     options = generate_registration_options(
         rp_id=rp.rp_id,
@@ -287,6 +283,10 @@ def register_key(
     clock: Clock,
 ) -> SecurityKey:
     """Keep a new security key after checking the browser's attestation. Raises InputError."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -320,6 +320,10 @@ def register_key(
 
 def authentication_options(session: Session, user: User, rp: RelyingParty) -> tuple[str, bytes]:
     """Options for navigator.credentials.get() naming the user's keys, and the challenge."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
     known = session.scalars(select(SecurityKey.credential_id).where(SecurityKey.user_id == user.id))
     options = generate_authentication_options(
         rp_id=rp.rp_id,
@@ -332,6 +336,9 @@ def check_key(
     session: Session, user: User, *, credential: str, challenge: bytes, rp: RelyingParty, clock: Clock
 ) -> SecurityKey:
     """Accept a security key's signed answer to `challenge`. Raises Unauthenticated."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         raw_id = str(json.loads(credential)["rawId"])
     except (ValueError, KeyError, TypeError):
