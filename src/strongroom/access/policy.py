@@ -7,8 +7,8 @@ Where rights come from, by kind of actor:
 - a link visitor (ActorKind.LINK, id = the link's id): the link's item and everything below it, to see and
   preview, and to download unless the link is preview-only; a revoked link gives nothing, and a link never
   reaches an item whose effective label is above what the link may serve (`labels.link_may_serve`),
-  however the item came to be there. Expiry, password,
-  recipient proof and download limits are checked by `sharing.shared_links` before such an actor exists;
+  however the item came to be there. Expiry, password, recipient proof and download limits are
+  checked by `sharing.link_visits` and `sharing.link_proofs` before such an actor exists;
 - a third party using an upload request (ActorKind.UPLOAD_REQUEST, id = the request's id): to add files
   into the request's folder and below, never to read;
 - the system (CLI operator, worker): everything.

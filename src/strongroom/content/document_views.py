@@ -15,13 +15,12 @@ from strongroom.actors import Actor
 from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
-from strongroom.content import media_types, office, renditions
+from strongroom.content import office, renditions
 from strongroom.content.folders import ref
 from strongroom.content.models import FileVersion
-from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend
+from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, version_content
 from strongroom.content.renditions import PreviewStatus
 from strongroom.errors import NotFound
-from strongroom.storage.keys import WrappedKey
 
 PDF = "application/pdf"
 
@@ -61,19 +60,7 @@ def open_pdf_view(session: Session, actor: Actor, *, file_id: str, clock: Clock,
         raise NotFound("preview", file_id)
     details = {"version_id": version.id, "via": via, "source": "original", "sha256": version.sha256}
     events.record(session, actor, AuditAction.PREVIEW_READ, item=ref(file), details=details, at=clock.now())
-    return ContentToSend(
-        file_id=file.id,
-        file_name=file.name,
-        version_id=version.id,
-        size=version.size,
-        sha256=version.sha256,
-        content_type=media_types.served_type(version.content_type),
-        blob_key=version.blob_key,
-        aad_id=version.sealed_for_id.encode(),
-        wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
-        byte_range=None,
-        modified_at=version.created_at,
-    )
+    return version_content(file, version, byte_range=None)
 
 
 def open_document(session: Session, actor: Actor, *, file_id: str, clock: Clock, via: str) -> ContentToSend:

@@ -149,8 +149,10 @@ def _zip_proves(path: Path, proof: str) -> bool:
 
 
 @functools.cache
-def _network_namespace_available() -> bool:
-    """Whether `unshare --net` works here (root, or user namespaces allowed); asked once per process."""
+def network_namespace_available() -> bool:
+    """Whether `unshare --net` works here (root, or user namespaces allowed); asked once per process.
+    Every tool run on stored content (LibreOffice here, the skills' tools) is cut off from the network
+    with it where it works."""
     if shutil.which("unshare") is None:
         return False
     try:
@@ -182,7 +184,7 @@ def run_soffice(*, source: Path, infilter: str, work: Path, settings: PreviewSet
         str(out.resolve()),
         str(source.resolve()),
     ]
-    if _network_namespace_available():
+    if network_namespace_available():
         command = ["unshare", "--net", *command]
     timeout = min(settings.timeout_seconds, MAX_DOCUMENT_SECONDS)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work.resolve()), "LANG": "C.UTF-8"}

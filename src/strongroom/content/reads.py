@@ -58,6 +58,33 @@ class ContentToSend:
     via: str = "api"
 
 
+def version_content(
+    file: File,
+    version: FileVersion,
+    *,
+    byte_range: ByteRange | None,
+    reader: Actor | None = None,
+    via: str = "api",
+) -> ContentToSend:
+    """What a door needs to stream `version`'s original bytes (already authorised and recorded)."""
+    return ContentToSend(
+        file_id=file.id,
+        file_name=file.name,
+        version_id=version.id,
+        size=version.size,
+        sha256=version.sha256,
+        # Only inert types leave the server; anything else goes as an octet-stream attachment.
+        content_type=media_types.served_type(version.content_type),
+        blob_key=version.blob_key,
+        aad_id=version.sealed_for_id.encode(),
+        wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
+        byte_range=byte_range,
+        modified_at=version.created_at,
+        reader=reader,
+        via=via,
+    )
+
+
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """One `bytes=` range per RFC 9110, resolved against `size`. None means the whole file.
     Raises RangeNotSatisfiable (416) for malformed, multiple or out-of-bounds ranges."""
@@ -153,19 +180,10 @@ def open_content(
             reason=reason,
             at=clock.now(),
         )
-    return ContentToSend(
-        file_id=file.id,
-        file_name=file.name,
-        version_id=version.id,
-        size=version.size,
-        sha256=version.sha256,
-        # Only inert types leave the server; anything else goes as an octet-stream attachment.
-        content_type=media_types.served_type(version.content_type),
-        blob_key=version.blob_key,
-        aad_id=version.sealed_for_id.encode(),
-        wrapped_dek=WrappedKey(kek_id=version.kek_id, ciphertext=version.wrapped_dek),
+    return version_content(
+        file,
+        version,
         byte_range=byte_range,
-        modified_at=version.created_at,
         # A player drops connections at every seek: a playback's cut streams are not downloads cut short.
         reader=None if playback is not None else actor,
         via=via,

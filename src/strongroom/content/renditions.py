@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -148,6 +149,22 @@ def seal_file(
         raise
 
 
+def rendition_row(session: Session, source: RenditionSource, *, kind: str, now: datetime) -> FileRendition:
+    """The rendition's row, added now if this is its first outcome (a retried job finds it there)."""
+    rendition = session.get(FileRendition, source.rendition_id) or FileRendition(
+        id=source.rendition_id, version_id=source.version_id, kind=kind, created_at=now
+    )
+    session.add(rendition)
+    return rendition
+
+
+def point_at_sealed(rendition: FileRendition, sealed: SealedBlob) -> None:
+    """Point a made rendition at its sealed blob: size, digest, blob key, segment size, wrapped key."""
+    rendition.size, rendition.sha256 = sealed.size, sealed.sha256.hex()
+    rendition.blob_key, rendition.segment_size = sealed.blob_key, sealed.segment_size
+    rendition.kek_id, rendition.wrapped_dek = sealed.wrapped_dek.kek_id, sealed.wrapped_dek.ciphertext
+
+
 def write_plaintext(source: RenditionSource, *, store: BlobStore, keys: KeyProvider, path: Path) -> Path:
     """The version's plaintext at `path`, in a private temp dir: ffmpeg needs a seekable input for
     MP4/MOV, LibreOffice and poppler a whole file."""
@@ -233,19 +250,14 @@ def render_preview(
         source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes, limits=limits
     )
     with transaction(sessions) as session:
-        rendition = session.get(FileRendition, source.rendition_id) or FileRendition(
-            id=source.rendition_id, version_id=source.version_id, kind=PREVIEW, created_at=clock.now()
-        )
-        session.add(rendition)
+        rendition = rendition_row(session, source, kind=PREVIEW, now=clock.now())
         if isinstance(outcome, transcoding.Refused):
             rendition.status, rendition.detail = "unsupported", outcome.reason[:500]
             return "unsupported"
         sealed = outcome.sealed
         rendition.status, rendition.detail = "ready", None
         rendition.content_type = outcome.content_type
-        rendition.size, rendition.sha256 = sealed.size, sealed.sha256.hex()
-        rendition.blob_key, rendition.segment_size = sealed.blob_key, sealed.segment_size
-        rendition.kek_id, rendition.wrapped_dek = sealed.wrapped_dek.kek_id, sealed.wrapped_dek.ciphertext
+        point_at_sealed(rendition, sealed)
         session.flush()
         file = session.get_one(File, source.file_id)
         events.record(

@@ -137,18 +137,13 @@ def render_thumbnail(
                 drawn, store=store, keys=keys, aad_id=aad, segment_bytes=segment_bytes
             )
     with transaction(sessions) as session:
-        rendition = session.get(FileRendition, source.rendition_id) or FileRendition(
-            id=source.rendition_id, version_id=source.version_id, kind=KIND, created_at=clock.now()
-        )
-        session.add(rendition)
+        rendition = renditions.rendition_row(session, source, kind=KIND, now=clock.now())
         if sealed is None:
             reason = drawn.reason if isinstance(drawn, transcoding.Refused) else "no thumbnail"
             rendition.status, rendition.detail = "unsupported", reason[:500]
             return "unsupported"
         rendition.status, rendition.detail, rendition.content_type = "ready", None, "image/jpeg"
-        rendition.size, rendition.sha256 = sealed.size, sealed.sha256.hex()
-        rendition.blob_key, rendition.segment_size = sealed.blob_key, sealed.segment_size
-        rendition.kek_id, rendition.wrapped_dek = sealed.wrapped_dek.kek_id, sealed.wrapped_dek.ciphertext
+        renditions.point_at_sealed(rendition, sealed)
         session.flush()
         events.record(
             session,

@@ -2,10 +2,15 @@
 
 import functools
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypedDict
 
+from strongroom.clock import Clock
+from strongroom.config import PreviewSettings
 from strongroom.jobs.worker import Handler, Periodic
 from strongroom.runtime import Runtime
+from strongroom.storage.blobs import BlobStore
+from strongroom.storage.keys import KeyProvider
 
 
 def purge_expired_trash(runtime: Runtime) -> None:
@@ -144,18 +149,34 @@ def requeue_stranded_scans(runtime: Runtime) -> None:
         )
 
 
+class _ContentWork(TypedDict):
+    """What every job that reads stored bytes and works on them in a scratch folder is handed."""
+
+    store: BlobStore
+    keys: KeyProvider
+    work_dir: Path
+    clock: Clock
+    limits: PreviewSettings
+
+
+def _content_work(runtime: Runtime) -> _ContentWork:
+    return _ContentWork(
+        store=runtime.blobs,
+        keys=runtime.keys,
+        work_dir=runtime.settings.data_dir / "tmp",
+        clock=runtime.clock,
+        limits=runtime.settings.previews,
+    )
+
+
 def render_preview(runtime: Runtime, payload: dict[str, Any]) -> None:
     from strongroom.content import renditions
 
     renditions.render_preview(
         runtime.sessions,
         version_id=payload["version_id"],
-        store=runtime.blobs,
-        keys=runtime.keys,
-        work_dir=runtime.settings.data_dir / "tmp",
         segment_bytes=runtime.settings.limits.segment_bytes,
-        clock=runtime.clock,
-        limits=runtime.settings.previews,
+        **_content_work(runtime),
     )
 
 
@@ -165,12 +186,8 @@ def render_thumbnail(runtime: Runtime, payload: dict[str, Any]) -> None:
     thumbnails.render_thumbnail(
         runtime.sessions,
         version_id=payload["version_id"],
-        store=runtime.blobs,
-        keys=runtime.keys,
-        work_dir=runtime.settings.data_dir / "tmp",
         segment_bytes=runtime.settings.limits.segment_bytes,
-        clock=runtime.clock,
-        limits=runtime.settings.previews,
+        **_content_work(runtime),
     )
 
 
@@ -180,12 +197,8 @@ def run_skill(runtime: Runtime, payload: dict[str, Any]) -> None:
     runs.run_skill(
         runtime.sessions,
         run_id=payload["run_id"],
-        store=runtime.blobs,
-        keys=runtime.keys,
-        work_dir=runtime.settings.data_dir / "tmp",
-        clock=runtime.clock,
         settings=runtime.settings.skills,
-        limits=runtime.settings.previews,
+        **_content_work(runtime),
     )
 
 

@@ -20,9 +20,9 @@ from strongroom.content import zips
 from strongroom.content.folders import ref
 from strongroom.content.models import Folder, Item
 from strongroom.errors import NotFound
-from strongroom.sharing import download_claims, link_notices, link_scope, shared_links
+from strongroom.sharing import download_claims, link_notices, link_scope, link_visits
+from strongroom.sharing.link_visits import Visit
 from strongroom.sharing.models import SharedLink
-from strongroom.sharing.shared_links import Visit
 
 
 def open_link_zip(
@@ -37,7 +37,7 @@ def open_link_zip(
     """Plan, count (once) and record a zip through a link. None: the download limit is used up (the
     refusal is recorded; commit, then answer Gone). Raises NotFound (preview-only link, an item outside
     the link), Unauthenticated (steps missing), InputError."""
-    actor = shared_links.require_ready(session, link, visit)
+    actor = link_visits.require_ready(session, link, visit)
     if link.preview_only:
         raise NotFound("item", None)
     now = clock.now()
@@ -46,7 +46,7 @@ def open_link_zip(
         session,
         link,
         target="zip",
-        visitor_key=shared_links.visitor_key(link, visit),
+        visitor_key=link_visits.visitor_key(link, visit),
         ranged=False,
         now=now,
         window=timedelta(hours=settings.resume_hours),

@@ -10,7 +10,6 @@ only (transcoding.input_arguments); the other tools read one local file and open
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import signal
@@ -18,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from strongroom.config import PreviewSettings
-from strongroom.content import transcoding
+from strongroom.content import office, transcoding
 from strongroom.content.transcoding import Refused
 
 OPEN_FILES = 256  # tesseract opens its language data; pdftoppm one file per page written
@@ -37,24 +36,13 @@ class NothingToRead(SkillFailed):
     layer for OCR): the run is done, with no cards and this reason in the log."""
 
 
-@functools.cache
-def _network_namespace_available() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    try:
-        done = subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
-
-
 def run_tool(
     command: list[str], *, cwd: Path, limits: PreviewSettings, timeout: float, what: str
 ) -> bytes | Refused:
     """Run `command` locked down; its standard output, or why it failed (`what` names the step)."""
     if shutil.which(command[0]) is None:
         return Refused(f"{command[0]} is not installed, so {what} cannot run")
-    if _network_namespace_available():
+    if office.network_namespace_available():
         command = ["unshare", "--net", *command]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

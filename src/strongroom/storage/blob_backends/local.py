@@ -12,10 +12,11 @@ Writer liveness: a process that writes resumable blobs holds an exclusive flock 
 ``root/.writers/<writer id>`` for as long as it lives. The kernel drops that lock when the process
 ends, however it ends, so another process (a restarted server, or one beside it sharing the
 directory) that can take the lock knows the writer is gone and may take over its leases at once.
+
+The writers themselves, and the disk primitives (fsync, durable directories, OS errors as answers), are
+in `local_writers`.
 """
 
-import contextlib
-import errno
 import fcntl
 import os
 import re
@@ -28,13 +29,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from strongroom.errors import Conflict, InputError, NotFound, StorageFull, Unavailable
+from strongroom.errors import Conflict, InputError, NotFound, Unavailable
+from strongroom.storage.blob_backends.local_writers import (
+    NASCENT_PREFIX,
+    OPEN_FLAGS,
+    LocalBlobWriter,
+    LocalResumableWriter,
+    disk_errors,
+    ensure_dir,
+    fsync_dir,
+    pread_fully,
+    preadv_fully,
+)
 from strongroom.storage.blobs import BlobInfo, BlobStore, BlobWriter, ResumableBlobWriter
 
 PARTIAL_DIR: Final = ".partial"
 RESUMABLE_DIR: Final = ".resumable"
 WRITERS_DIR: Final = ".writers"
-NASCENT_PREFIX: Final = ".new-"
 NASCENT_MAX_AGE_SECONDS: Final = 3600
 BACKUP_HOLD: Final = ".backup-hold"
 """While this file is in the root (and fresh), no blob is deleted: `strongroom backup` copies blobs after
@@ -43,183 +54,12 @@ Deletions skipped meanwhile leave orphans that `strongroom gc` and the worker re
 BACKUP_HOLD_STALE_SECONDS: Final = 24 * 3600
 """A hold older than this was left by a backup that died: deletions resume on their own."""
 _KEY = re.compile(r"[0-9a-f]{16,64}")
-_DISK_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
-_OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-
-
-@contextmanager
-def _disk_errors(what: str) -> Iterator[None]:
-    """The seam where OS errors become answers: a full disk is StorageFull (507), anything else (I/O
-    error, permissions) Unavailable (503). The caller aborts the writer, which removes the partial."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno in _DISK_FULL:
-            raise StorageFull(
-                "The disk that holds stored files is full, so this was not stored; nothing was recorded."
-            ) from exc
-        raise Unavailable(f"The blob store could not {what}: {exc.strerror or exc}.") from exc
 
 
 def _check_key(key: str) -> str:
     if _KEY.fullmatch(key) is None:
         raise InputError("A blob key is 16 to 64 lowercase hex characters.", field="key")
     return key
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# Directories this process has seen made durable; each costs its fsyncs once per process.
-_DURABLE_DIRS: set[Path] = set()
-_DURABLE_DIRS_LOCK = threading.Lock()
-
-
-def _ensure_dir(path: Path) -> None:
-    """Create `path` (and its parents) durably before a blob is renamed into it: the new directory
-    itself and its entry in the parent are fsynced, or the blob could vanish with it after a crash.
-
-    A directory found already there may have been made a moment ago by another writer that has not
-    fsynced it yet, so the first sight of one in this process fsyncs it too.
-    """
-    if path in _DURABLE_DIRS:
-        return
-    if not path.is_dir():
-        _ensure_dir(path.parent)
-        with contextlib.suppress(FileExistsError):  # another writer made it: fsynced below anyway
-            path.mkdir()
-    _fsync_dir(path)
-    _fsync_dir(path.parent)
-    with _DURABLE_DIRS_LOCK:
-        _DURABLE_DIRS.add(path)
-
-
-class LocalBlobWriter(BlobWriter):
-    """Appends to a partial file with os.write; one fsync at complete(), none per write."""
-
-    def __init__(self, *, partial: Path, final: Path) -> None:
-        self._partial = partial
-        self._final = final
-        # Created under a name purge_partials leaves alone, locked, then renamed: every partial
-        # that purge_partials sees under its own name is locked while its writer lives.
-        nascent = partial.with_name(NASCENT_PREFIX + partial.name)
-        with _disk_errors("start a blob"):
-            fd = os.open(nascent, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                nascent.rename(partial)
-            except BaseException:
-                os.close(fd)
-                nascent.unlink(missing_ok=True)
-                raise
-        self._fd: int | None = fd
-        self._state = "open"  # open -> completing -> done | aborted
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._fd is None or self._state != "open":
-            raise RuntimeError(f"write() on a blob writer that is {self._state}")
-        view = memoryview(data).cast("B")
-        with _disk_errors("write a blob"):
-            while view:
-                view = view[os.write(self._fd, view) :]
-
-    def complete(self) -> None:
-        if self._fd is None or self._state != "open":
-            raise RuntimeError(f"complete() on a blob writer that is {self._state}")
-        self._state = "completing"
-        fd, self._fd = self._fd, None
-        with _disk_errors("store a blob durably"):
-            try:
-                os.fsync(fd)
-                _ensure_dir(self._final.parent)
-                # Renamed while still open and locked, so purge_partials never takes it for abandoned.
-                self._partial.replace(self._final)
-                _fsync_dir(self._final.parent)
-            finally:
-                os.close(fd)
-        self._state = "done"
-
-    def abort(self) -> None:
-        if self._state in ("done", "aborted"):
-            return
-        # Unlinked before its lock goes with the descriptor.
-        self._partial.unlink(missing_ok=True)
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
-        if self._state == "completing":
-            # complete() failed after the rename, perhaps before the directory fsync: the caller
-            # treats the blob as never written, so it must not linger as an orphan.
-            self._final.unlink(missing_ok=True)
-        self._state = "aborted"
-
-
-class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
-    """Appends to ``.resumable/<key>`` after truncating it to the bytes the caller acknowledged."""
-
-    def __init__(self, *, partial: Path, final: Path, size: int) -> None:
-        # Not super().__init__: that creates the partial exclusively; this reopens it.
-        self._partial = partial
-        self._final = final
-        self._state = "open"
-        if size < 0:
-            raise InputError("A resumable blob size cannot be negative.")
-        flags = os.O_RDWR | (os.O_CREAT if size == 0 else 0) | _OPEN_FLAGS
-        try:
-            fd = os.open(partial, flags, 0o600)
-        except FileNotFoundError:
-            raise NotFound("resumable blob", partial.name) from None
-        except OSError as exc:
-            raise Unavailable(f"The blob store could not resume a blob: {exc.strerror or exc}.") from exc
-        try:
-            with _disk_errors("resume a blob"):
-                held = os.fstat(fd).st_size
-                if held >= size:
-                    os.ftruncate(fd, size)
-                    os.lseek(fd, size, os.SEEK_SET)
-        except BaseException:
-            os.close(fd)
-            raise
-        if held < size:
-            os.close(fd)
-            raise NotFound("resumable blob", partial.name)
-        self._fd: int | None = fd
-        self._size = size
-        self._new = size == 0
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        super().write(data)
-        self._size += memoryview(data).nbytes
-
-    def sync(self) -> None:
-        if self._fd is None or self._state != "open":
-            raise RuntimeError(f"sync() on a blob writer that is {self._state}")
-        with _disk_errors("store a blob durably"):
-            os.fsync(self._fd)
-            if self._new:
-                _fsync_dir(self._partial.parent)  # the partial's own directory entry, once
-                self._new = False
-
-    def read(self, *, offset: int, length: int) -> bytes:
-        if self._fd is None:
-            raise RuntimeError(f"read() on a blob writer that is {self._state}")
-        with _disk_errors("read a blob"):
-            return _pread_fully(self._fd, offset=offset, length=length)
-
-    def close(self) -> None:
-        if self._state == "open" and self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
-            self._state = "closed"
 
 
 class LocalBlobStore(BlobStore):
@@ -234,10 +74,10 @@ class LocalBlobStore(BlobStore):
         self._writer_fd: int | None = None
         self._writer_lock = threading.Lock()
         try:
-            _ensure_dir(root.absolute())
-            _ensure_dir(self._partials.absolute())
-            _ensure_dir(self._resumables.absolute())
-            _ensure_dir(self._writers.absolute())
+            ensure_dir(root.absolute())
+            ensure_dir(self._partials.absolute())
+            ensure_dir(self._resumables.absolute())
+            ensure_dir(self._writers.absolute())
         except OSError as exc:
             raise Unavailable(f"The blob directory {root} cannot be created: {exc.strerror}.") from exc
 
@@ -247,8 +87,8 @@ class LocalBlobStore(BlobStore):
         with self._writer_lock:
             if self._writer_fd is None:
                 path = self._writers / self._writer_id
-                with _disk_errors("register this process as a writer"):
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+                with disk_errors("register this process as a writer"):
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | OPEN_FLAGS, 0o600)
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._writer_fd = fd
         return self._writer_id
@@ -260,7 +100,7 @@ class LocalBlobStore(BlobStore):
             return False  # not a name this store gave out: it cannot tell
         path = self._writers / writer_id
         try:
-            fd = os.open(path, os.O_RDWR | _OPEN_FLAGS)
+            fd = os.open(path, os.O_RDWR | OPEN_FLAGS)
         except FileNotFoundError:
             return True  # removed by whoever found it gone first
         except OSError:
@@ -306,14 +146,14 @@ class LocalBlobStore(BlobStore):
             path.unlink()
         except FileNotFoundError:
             return
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def read(self, key: str, *, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0:
             raise InputError("A blob read needs a non-negative offset and length.")
         fd = self._open(key)
         try:
-            return _pread_fully(fd, offset=offset, length=length)
+            return pread_fully(fd, offset=offset, length=length)
         finally:
             os.close(fd)
 
@@ -322,13 +162,13 @@ class LocalBlobStore(BlobStore):
             raise InputError("A blob read needs a non-negative offset and length.")
         fd = self._open(key)
         try:
-            return _preadv_fully(fd, offset=offset, into=memoryview(into))
+            return preadv_fully(fd, offset=offset, into=memoryview(into))
         finally:
             os.close(fd)
 
     def _open(self, key: str) -> int:
         try:
-            return os.open(self._path(key), os.O_RDONLY | _OPEN_FLAGS)
+            return os.open(self._path(key), os.O_RDONLY | OPEN_FLAGS)
         except FileNotFoundError:
             raise NotFound("blob", key) from None
 
@@ -349,7 +189,7 @@ class LocalBlobStore(BlobStore):
             path.unlink()
         except FileNotFoundError:
             return
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def list_blobs(self) -> Iterator[BlobInfo]:
         for first in _sorted_dirs(self.root):
@@ -387,7 +227,7 @@ class LocalBlobStore(BlobStore):
 def _remove_if_unlocked(path: Path) -> bool:
     """Unlink a partial no live writer holds (its writer keeps it flocked): a crashed writer's."""
     try:
-        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+        fd = os.open(path, os.O_RDONLY | OPEN_FLAGS)
     except FileNotFoundError:
         return False
     try:
@@ -414,24 +254,11 @@ def deletions_held_during(root: Path) -> Iterator[Path]:
     """Hold deletions in the store at `root` while the block runs; touch the yielded file to stay fresh."""
     hold = root / BACKUP_HOLD
     hold.write_text(f"backup started {datetime.now(UTC).isoformat()} by pid {os.getpid()}\n")
-    _fsync_dir(root)
+    fsync_dir(root)
     try:
         yield hold
     finally:
         hold.unlink(missing_ok=True)
-
-
-def _pread_fully(fd: int, *, offset: int, length: int) -> bytes:
-    data = os.pread(fd, length, offset)
-    if 0 < len(data) < length:
-        # pread may stop early (signals, huge reads); only the blob's end is a short read.
-        parts = [data]
-        got = len(data)
-        while got < length and (more := os.pread(fd, length - got, offset + got)):
-            parts.append(more)
-            got += len(more)
-        data = b"".join(parts)
-    return data
 
 
 def _valid_in(name: str, prefix: str) -> bool:
@@ -443,11 +270,3 @@ def _sorted_dirs(path: Path) -> list[Path]:
     return sorted(
         Path(e.path) for e in os.scandir(path) if hexpair.fullmatch(e.name) is not None and e.is_dir()
     )
-
-
-def _preadv_fully(fd: int, *, offset: int, into: memoryview) -> int:
-    """Read into `into` until it is full or the file ends; return the bytes read."""
-    got = 0
-    while got < len(into) and (n := os.preadv(fd, [into[got:]], offset + got)):
-        got += n
-    return got

@@ -21,9 +21,9 @@ from strongroom.api.zips import zip_response
 from strongroom.content.zips import MAX_SELECTION, ZipPlan
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import download_claims, link_mail, link_scope, link_zips, shared_links
+from strongroom.sharing import download_claims, link_mail, link_scope, link_visits, link_zips
+from strongroom.sharing.link_visits import Visit
 from strongroom.sharing.models import SharedLink
-from strongroom.sharing.shared_links import Visit
 from strongroom.web.pages.shared_link import item_summary, trail
 from strongroom.web.pages.shared_link_door import (
     EXTERNAL_HEADERS,
@@ -46,7 +46,7 @@ def folder_page(token: str, folder_id: str, request: Request) -> Response:
     base = f"/s/{token}"
 
     def work(session: Any, link: SharedLink, visit: Visit) -> Response:
-        actor = shared_links.require_ready(session, link, visit)
+        actor = link_visits.require_ready(session, link, visit)
         folder = access_folder(session, actor, folder_id, Action.SEE)
         if folder.id == link.item_id:
             return secure(RedirectResponse(base, status_code=303))
@@ -95,9 +95,9 @@ def _zip(runtime: Runtime, request: Request, token: str, item_ids: list[str]) ->
 
     def still_live(sent: int) -> bool:
         with transaction(runtime.sessions) as session:
-            if shared_links.link_is_live(session, link_id, clock=runtime.clock):
+            if link_visits.link_is_live(session, link_id, clock=runtime.clock):
                 return True
-            shared_links.record_stream_cut(
+            link_visits.record_stream_cut(
                 session, link_id, file_id=plan.zip_id, sent=sent, clock=runtime.clock
             )
             return False
@@ -134,7 +134,7 @@ def api_folder(token: str, folder_id: str, request: Request) -> Response:
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
-        actor = shared_links.require_ready(session, link, visit)
+        actor = link_visits.require_ready(session, link, visit)
         folder = access_folder(session, actor, folder_id, Action.SEE)
         listing = link_scope.list_for_visitor(session, link, actor, folder, clock=runtime.clock)
         return {"item": item_summary(folder), "items": [item_summary(child) for child in listing]}
@@ -151,7 +151,7 @@ def limits(token: str, request: Request) -> Response:
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
-        shared_links.require_ready(session, link, visit)
+        link_visits.require_ready(session, link, visit)
         return {"downloads_left": download_claims.remaining(link), "preview_only": link.preview_only}
 
     try:

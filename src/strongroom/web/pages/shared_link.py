@@ -21,9 +21,9 @@ from strongroom.config import SharingSettings
 from strongroom.content import document_views, playbacks, renditions
 from strongroom.content import folders as content_folders
 from strongroom.content.models import FileRendition, FileVersion, Folder, Item
-from strongroom.sharing import download_claims, link_mail, link_scope, shared_links
+from strongroom.sharing import download_claims, link_mail, link_scope, link_visits
+from strongroom.sharing.link_visits import Step, Visit
 from strongroom.sharing.models import SharedLink
-from strongroom.sharing.shared_links import Step, Visit
 from strongroom.web.pages import shared_link_content, shared_link_door, shared_link_proof
 from strongroom.web.pages.shared_link_door import (
     error_json,
@@ -60,7 +60,7 @@ def landing_context(
         "trail": trail(session, link, item, base),
     }
     if isinstance(item, Folder):
-        actor = shared_links.visitor_actor(link, visit)
+        actor = link_visits.visitor_actor(link, visit)
         context["children"] = link_scope.list_for_visitor(session, link, actor, item, clock=clock)
         remaining = download_claims.remaining(link)
         context["remaining"] = remaining
@@ -139,7 +139,7 @@ def landing(token: str, request: Request) -> Response:
     base = f"/s/{token}"
 
     def work(session: Any, link: SharedLink, visit: Visit) -> Response:
-        item, step = shared_links.open_shared_link(session, link, visit, clock=runtime.clock)
+        item, step = link_visits.open_shared_link(session, link, visit, clock=runtime.clock)
         if step is Step.SIGN_IN:
             return page(
                 request,
@@ -176,7 +176,7 @@ def file_page(token: str, file_id: str, request: Request) -> Response:
     base = f"/s/{token}"
 
     def work(session: Any, link: SharedLink, visit: Visit) -> Response:
-        actor = shared_links.require_ready(session, link, visit)
+        actor = link_visits.require_ready(session, link, visit)
         from strongroom.access.actions import Action
         from strongroom.access.loaders import access_file
 
@@ -207,7 +207,7 @@ def api_landing(token: str, request: Request) -> Response:
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
-        item, step = shared_links.open_shared_link(session, link, visit, clock=runtime.clock)
+        item, step = link_visits.open_shared_link(session, link, visit, clock=runtime.clock)
         body: dict[str, Any] = {
             "step": step.value,
             "preview_only": link.preview_only,
@@ -223,7 +223,7 @@ def api_landing(token: str, request: Request) -> Response:
             )
             body["item"] = item_summary(item)
             if isinstance(item, Folder):
-                actor = shared_links.visitor_actor(link, visit)
+                actor = link_visits.visitor_actor(link, visit)
                 listing = link_scope.list_for_visitor(session, link, actor, item, clock=runtime.clock)
                 body["items"] = [item_summary(child) for child in listing]
         return body

@@ -20,9 +20,9 @@ from strongroom.content import document_views, playbacks, renditions
 from strongroom.content.reads import ContentToSend
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import shared_links
+from strongroom.sharing import link_visits
+from strongroom.sharing.link_visits import Visit
 from strongroom.sharing.models import SharedLink
-from strongroom.sharing.shared_links import Visit
 from strongroom.web.pages.shared_link_door import (
     EXTERNAL_HEADERS,
     RECHECK_SECONDS,
@@ -49,9 +49,9 @@ async def guarded_stream(runtime: Runtime, link_id: str, content: ContentToSend)
 
     def still_live() -> bool:
         with transaction(runtime.sessions) as session:
-            if shared_links.link_is_live(session, link_id, clock=runtime.clock):
+            if link_visits.link_is_live(session, link_id, clock=runtime.clock):
                 return True
-            shared_links.record_stream_cut(
+            link_visits.record_stream_cut(
                 session, link_id, file_id=content.file_id, sent=sent, clock=runtime.clock
             )
             return False
@@ -105,7 +105,7 @@ def download(
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[str, ContentToSend | None]:
-        return link.id, shared_links.open_link_download(
+        return link.id, link_visits.open_link_download(
             session,
             link,
             visit,
@@ -138,7 +138,7 @@ def preview(
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[str, ContentToSend]:
-        actor = shared_links.require_ready(session, link, visit)
+        actor = link_visits.require_ready(session, link, visit)
         return link.id, renditions.open_preview(
             session,
             actor,
@@ -172,7 +172,7 @@ def document(token: str, file_id: str, request: Request) -> Response:
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[str, ContentToSend]:
-        actor = shared_links.require_ready(session, link, visit)
+        actor = link_visits.require_ready(session, link, visit)
         content = document_views.open_document(
             session, actor, file_id=file_id, clock=runtime.clock, via="link"
         )
@@ -192,7 +192,7 @@ def document_state(token: str, file_id: str, request: Request) -> Response:
     runtime = runtime_of(request)
 
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any]:
-        actor = shared_links.require_ready(session, link, visit)
+        actor = link_visits.require_ready(session, link, visit)
         status = document_views.check_document(session, actor, file_id=file_id)
         return {"state": status.state, "reason": status.reason}
 

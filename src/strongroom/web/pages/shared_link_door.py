@@ -31,9 +31,9 @@ from strongroom.api.deps import authenticate, bearer_token, origin_of
 from strongroom.api.errors import problem_response, status_of
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from strongroom.sharing import link_scope, shared_links
+from strongroom.sharing import link_scope, link_visits, shared_links
+from strongroom.sharing.link_visits import Visit
 from strongroom.sharing.models import SharedLink
-from strongroom.sharing.shared_links import Visit
 from strongroom.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -281,11 +281,11 @@ def in_link(
     user = signed_in_user(runtime, request)
     try:
         with transaction(runtime.sessions) as session:
-            link = shared_links.find_link(
+            link = link_visits.find_link(
                 session, token, origin=origin, settings=runtime.settings.sharing, clock=runtime.clock
             )
             if link is not None:
-                shared_links.ensure_live_now(session, link, clock=runtime.clock)
+                link_visits.ensure_live_now(session, link, clock=runtime.clock)
                 return work(session, link, visit_of(runtime, request, link, user=user))
     except (errors.NotFound, errors.Gone):
         with transaction(runtime.sessions) as session:

@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from strongroom import errors
 from strongroom.runtime import Runtime
-from strongroom.sharing import shared_links
+from strongroom.sharing import link_proofs
+from strongroom.sharing.link_visits import Visit
 from strongroom.sharing.models import SharedLink
-from strongroom.sharing.shared_links import Visit
 from strongroom.web.pages.shared_link_door import (
     error_json,
     error_page,
@@ -63,7 +63,7 @@ def _check_password(
     runtime: Runtime, request: Request, token: str, password: str
 ) -> tuple[bool, str, dict[str, Any], list[str]]:
     def work(session: Any, link: SharedLink, visit: Visit) -> tuple[bool, str, dict[str, Any], list[str]]:
-        ok = shared_links.check_password(
+        ok = link_proofs.check_password(
             session, link, visit, password=password, settings=runtime.settings.sharing, clock=runtime.clock
         )
         data = read_visit_cookie(runtime, request, link) or {"l": link.id}
@@ -74,7 +74,7 @@ def _check_password(
 
 def _send_code(runtime: Runtime, request: Request, token: str, email: str) -> None:
     def work(session: Any, link: SharedLink, visit: Visit) -> None:
-        shared_links.send_code(
+        link_proofs.send_code(
             session,
             link,
             visit,
@@ -94,7 +94,7 @@ def _verify_code(
     """The visit cookie's data once `code` proves `email`, else None."""
 
     def work(session: Any, link: SharedLink, visit: Visit) -> dict[str, Any] | None:
-        proved = shared_links.verify_code(
+        proved = link_proofs.verify_code(
             session,
             link,
             visit,

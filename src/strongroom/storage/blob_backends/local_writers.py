@@ -1,0 +1,212 @@
+"""Writing blobs into the local directory store: partial files under an flock, fsync, durable directories.
+
+The disk's errors become answers here (`disk_errors`): a full disk is StorageFull (507), any other
+failure Unavailable (503). `local` holds the store that hands these writers out.
+"""
+
+import contextlib
+import errno
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from strongroom.errors import InputError, NotFound, StorageFull, Unavailable
+from strongroom.storage.blobs import BlobWriter, ResumableBlobWriter
+
+NASCENT_PREFIX: Final = ".new-"
+_DISK_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
+OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
+@contextmanager
+def disk_errors(what: str) -> Iterator[None]:
+    """The seam where OS errors become answers: a full disk is StorageFull (507), anything else (I/O
+    error, permissions) Unavailable (503). The caller aborts the writer, which removes the partial."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise StorageFull(
+                "The disk that holds stored files is full, so this was not stored; nothing was recorded."
+            ) from exc
+        raise Unavailable(f"The blob store could not {what}: {exc.strerror or exc}.") from exc
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# Directories this process has seen made durable; each costs its fsyncs once per process.
+_DURABLE_DIRS: set[Path] = set()
+_DURABLE_DIRS_LOCK = threading.Lock()
+
+
+def ensure_dir(path: Path) -> None:
+    """Create `path` (and its parents) durably before a blob is renamed into it: the new directory
+    itself and its entry in the parent are fsynced, or the blob could vanish with it after a crash.
+
+    A directory found already there may have been made a moment ago by another writer that has not
+    fsynced it yet, so the first sight of one in this process fsyncs it too.
+    """
+    if path in _DURABLE_DIRS:
+        return
+    if not path.is_dir():
+        ensure_dir(path.parent)
+        with contextlib.suppress(FileExistsError):  # another writer made it: fsynced below anyway
+            path.mkdir()
+    fsync_dir(path)
+    fsync_dir(path.parent)
+    with _DURABLE_DIRS_LOCK:
+        _DURABLE_DIRS.add(path)
+
+
+class LocalBlobWriter(BlobWriter):
+    """Appends to a partial file with os.write; one fsync at complete(), none per write."""
+
+    def __init__(self, *, partial: Path, final: Path) -> None:
+        self._partial = partial
+        self._final = final
+        # Created under a name purge_partials leaves alone, locked, then renamed: every partial
+        # that purge_partials sees under its own name is locked while its writer lives.
+        nascent = partial.with_name(NASCENT_PREFIX + partial.name)
+        with disk_errors("start a blob"):
+            fd = os.open(nascent, os.O_WRONLY | os.O_CREAT | os.O_EXCL | OPEN_FLAGS, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                nascent.rename(partial)
+            except BaseException:
+                os.close(fd)
+                nascent.unlink(missing_ok=True)
+                raise
+        self._fd: int | None = fd
+        self._state = "open"  # open -> completing -> done | aborted
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._fd is None or self._state != "open":
+            raise RuntimeError(f"write() on a blob writer that is {self._state}")
+        view = memoryview(data).cast("B")
+        with disk_errors("write a blob"):
+            while view:
+                view = view[os.write(self._fd, view) :]
+
+    def complete(self) -> None:
+        if self._fd is None or self._state != "open":
+            raise RuntimeError(f"complete() on a blob writer that is {self._state}")
+        self._state = "completing"
+        fd, self._fd = self._fd, None
+        with disk_errors("store a blob durably"):
+            try:
+                os.fsync(fd)
+                ensure_dir(self._final.parent)
+                # Renamed while still open and locked, so purge_partials never takes it for abandoned.
+                self._partial.replace(self._final)
+                fsync_dir(self._final.parent)
+            finally:
+                os.close(fd)
+        self._state = "done"
+
+    def abort(self) -> None:
+        if self._state in ("done", "aborted"):
+            return
+        # Unlinked before its lock goes with the descriptor.
+        self._partial.unlink(missing_ok=True)
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+        if self._state == "completing":
+            # complete() failed after the rename, perhaps before the directory fsync: the caller
+            # treats the blob as never written, so it must not linger as an orphan.
+            self._final.unlink(missing_ok=True)
+        self._state = "aborted"
+
+
+class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
+    """Appends to ``.resumable/<key>`` after truncating it to the bytes the caller acknowledged."""
+
+    def __init__(self, *, partial: Path, final: Path, size: int) -> None:
+        # Not super().__init__: that creates the partial exclusively; this reopens it.
+        self._partial = partial
+        self._final = final
+        self._state = "open"
+        if size < 0:
+            raise InputError("A resumable blob size cannot be negative.")
+        flags = os.O_RDWR | (os.O_CREAT if size == 0 else 0) | OPEN_FLAGS
+        try:
+            fd = os.open(partial, flags, 0o600)
+        except FileNotFoundError:
+            raise NotFound("resumable blob", partial.name) from None
+        except OSError as exc:
+            raise Unavailable(f"The blob store could not resume a blob: {exc.strerror or exc}.") from exc
+        try:
+            with disk_errors("resume a blob"):
+                held = os.fstat(fd).st_size
+                if held >= size:
+                    os.ftruncate(fd, size)
+                    os.lseek(fd, size, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        if held < size:
+            os.close(fd)
+            raise NotFound("resumable blob", partial.name)
+        self._fd: int | None = fd
+        self._size = size
+        self._new = size == 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        super().write(data)
+        self._size += memoryview(data).nbytes
+
+    def sync(self) -> None:
+        if self._fd is None or self._state != "open":
+            raise RuntimeError(f"sync() on a blob writer that is {self._state}")
+        with disk_errors("store a blob durably"):
+            os.fsync(self._fd)
+            if self._new:
+                fsync_dir(self._partial.parent)  # the partial's own directory entry, once
+                self._new = False
+
+    def read(self, *, offset: int, length: int) -> bytes:
+        if self._fd is None:
+            raise RuntimeError(f"read() on a blob writer that is {self._state}")
+        with disk_errors("read a blob"):
+            return pread_fully(self._fd, offset=offset, length=length)
+
+    def close(self) -> None:
+        if self._state == "open" and self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+            self._state = "closed"
+
+
+def pread_fully(fd: int, *, offset: int, length: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    if 0 < len(data) < length:
+        # pread may stop early (signals, huge reads); only the blob's end is a short read.
+        parts = [data]
+        got = len(data)
+        while got < length and (more := os.pread(fd, length - got, offset + got)):
+            parts.append(more)
+            got += len(more)
+        data = b"".join(parts)
+    return data
+
+
+def preadv_fully(fd: int, *, offset: int, into: memoryview) -> int:
+    """Read into `into` until it is full or the file ends; return the bytes read."""
+    got = 0
+    while got < len(into) and (n := os.preadv(fd, [into[got:]], offset + got)):
+        got += n
+    return got
