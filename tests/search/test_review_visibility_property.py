@@ -50,7 +50,7 @@ def _build(runtime: Runtime, alice: UserFixture, bob: UserFixture, group_id: str
         folders = [alice.root_id]
         for n, spec in enumerate(nodes):
             kind = Folder if spec["folder"] else File
-            name = f"n{n}-{new_id('x')}"
+            name = f"probe {n}-{new_id('x')}"
             item = kind(
                 id=new_id("fo" if spec["folder"] else "fi"),
                 sort_group=0 if spec["folder"] else 1,
@@ -82,13 +82,13 @@ def _build(runtime: Runtime, alice: UserFixture, bob: UserFixture, group_id: str
                 )
 
 
-def _searched(runtime: Runtime, actor: Actor) -> tuple[set[str], int]:
+def _searched(runtime: Runtime, actor: Actor, q: str = "") -> tuple[set[str], int]:
     found: set[str] = set()
     cursor = None
     total = -1
     with transaction(runtime.sessions) as session:
         while True:
-            result = search(session, actor, SearchRequest(limit=MAX_LIMIT, cursor=cursor))
+            result = search(session, actor, SearchRequest(q=q, limit=MAX_LIMIT, cursor=cursor))
             found |= {hit.id for hit in result.hits}
             total = result.total if total < 0 else total
             cursor = result.next_cursor
@@ -104,6 +104,11 @@ def _allowed(runtime: Runtime, actor: Actor) -> set[str]:
             if all(node.trashed_at is None for node in chain) and can(actor, Action.SEE, chain):
                 allowed.add(item.id)
         return allowed
+
+
+def _named_probe(runtime: Runtime) -> set[str]:
+    with transaction(runtime.sessions) as session:
+        return set(session.scalars(select(Item.id).where(Item.name.like("probe %"))))
 
 
 def _group(runtime: Runtime, bob: UserFixture) -> str:
@@ -135,3 +140,7 @@ def test_search_finds_exactly_what_can_lets_the_searcher_see(
     allowed = _allowed(runtime, actor)
     assert found == allowed
     assert total == len(allowed)
+    # With words the query starts from the full-text matches instead (another plan on PostgreSQL).
+    found, total = _searched(runtime, actor, q="probe")
+    assert found == {item for item in allowed if item in _named_probe(runtime)}
+    assert total == len(found)
