@@ -130,3 +130,12 @@ def test_a_second_element_with_the_same_id_is_refused(idp: tuple[bytes, Path]) -
 def test_an_altered_name_id_is_refused(idp: tuple[bytes, Path]) -> None:
     signed = _sign(DOC, *idp)
     assert not _check(signed.replace("officer@force.test", "chief@force.test"), idp[1])
+
+
+def test_a_comment_inside_the_name_id_does_not_cut_the_name_short() -> None:
+    # The 2018 attack on several SAML libraries: the IdP signs "chief@force.test<!---->.evil.example",
+    # the SP reads the text before the comment. pysaml2's parser keeps the whole name.
+    from saml2.saml import name_id_from_string
+
+    xml = f'<saml:NameID xmlns:saml="{SAML}">chief@force.test<!---->.evil.example</saml:NameID>'
+    assert name_id_from_string(xml).text == "chief@force.test.evil.example"
