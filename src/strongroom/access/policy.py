@@ -61,8 +61,9 @@ def roles_on(actor: Actor, chain: Sequence[Item]) -> set[Role]:
     roles: set[Role] = set()
     if actor.kind is not ActorKind.USER:
         return roles
-    # A guest never owns anything, even an item whose owner field names them (an account turned guest).
-    if actor.role != AccountRole.GUEST and any(node.owner_id == actor.id for node in chain):
+    # A guest never owns anything, even an item whose owner field names them (an account turned guest);
+    # an unknown role counts as guest here too (`account_role`), as it does in search's visibility SQL.
+    if account_role(actor) is not AccountRole.GUEST and any(node.owner_id == actor.id for node in chain):
         roles.add(Role.OWNER)
     session = _session_of(chain)
     if session is not None:
