@@ -45,6 +45,9 @@ class SamlSettings(BaseModel):
     "verified" flag: the IdP vouches for every attribute it signs)."""
     xmlsec_binary: Path = Path("/usr/bin/xmlsec1")
     clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    allow_sha1: bool = False
+    """Accept SHA-1 signatures and digests. Off: SHA-1 collisions are practical, so an IdP still signing
+    with RSA-SHA1 is refused until it moves to SHA-256 (ADFS and Entra ID default to SHA-256)."""
     allow_idp_initiated: bool = False
     """Accept answers nobody asked for (sign-in started at the IdP's portal). Off: such an answer cannot
     be tied to the browser it arrives in, so anyone holding one (or an attacker's own) could sign that

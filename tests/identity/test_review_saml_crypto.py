@@ -139,3 +139,10 @@ def test_a_comment_inside_the_name_id_does_not_cut_the_name_short() -> None:
 
     xml = f'<saml:NameID xmlns:saml="{SAML}">chief@force.test<!---->.evil.example</saml:NameID>'
     assert name_id_from_string(xml).text == "chief@force.test.evil.example"
+
+
+def test_sha1_signatures_are_refused_unless_the_force_allows_them(idp: tuple[bytes, Path]) -> None:
+    signed = _sign(DOC, *idp, method=xmlsec.constants.TransformRsaSha1)
+    assert not _check(signed, idp[1])
+    allowed = InProcessXmlSec(allow_sha1=True)
+    assert allowed.validate_signature(signed, str(idp[1]), "pem", ASSERTION, "a1")

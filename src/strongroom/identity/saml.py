@@ -78,7 +78,7 @@ class SamlClient:
                 config.load(self._config(self._idp_metadata()))
                 client = Saml2Client(config)
                 # The same checks as pysaml2's xmlsec1 backend, without three processes per signature.
-                client.sec.crypto = InProcessXmlSec()
+                client.sec.crypto = InProcessXmlSec(allow_sha1=self.settings.allow_sha1)
                 self._client = client
             return self._client
 

@@ -11,7 +11,8 @@ signature-wrapping defence. This backend keeps what pysaml2 asks of the binary a
   the whole node and nothing from elsewhere (pysaml2 checks this too, before it calls us);
 - only the key from the IdP's metadata is used: KeyInfo in the document is never trusted;
 - only the enveloped-signature and exclusive-c14n reference transforms are enabled (no XPath, XSLT,
-  remote URIs), and only RSA/ECDSA SHA-2 or SHA-1 signature methods.
+  remote URIs), and only RSA/ECDSA SHA-2 signature methods; SHA-1 (digest and RSA-SHA1) only where the
+  force's IdP still needs it and the setting `[sso.saml] allow_sha1` says so (collisions are practical).
 The XML was already parsed once with defusedxml (no DTD, no entities); lxml here resolves no entities
 and reads nothing from the network either.
 """
@@ -37,7 +38,6 @@ _REFERENCE_TRANSFORMS = (
     xmlsec.constants.TransformExclC14N,
     xmlsec.constants.TransformExclC14NWithComments,
     # digest methods are reference transforms to libxmlsec1 too
-    xmlsec.constants.TransformSha1,
     xmlsec.constants.TransformSha256,
     xmlsec.constants.TransformSha384,
     xmlsec.constants.TransformSha512,
@@ -45,7 +45,6 @@ _REFERENCE_TRANSFORMS = (
 _SIGNATURE_TRANSFORMS = (
     xmlsec.constants.TransformExclC14N,
     xmlsec.constants.TransformExclC14NWithComments,
-    xmlsec.constants.TransformRsaSha1,
     xmlsec.constants.TransformRsaSha256,
     xmlsec.constants.TransformRsaSha384,
     xmlsec.constants.TransformRsaSha512,
@@ -53,13 +52,21 @@ _SIGNATURE_TRANSFORMS = (
     xmlsec.constants.TransformEcdsaSha384,
     xmlsec.constants.TransformEcdsaSha512,
 )
+_SHA1_REFERENCE_TRANSFORMS = (xmlsec.constants.TransformSha1,)
+_SHA1_SIGNATURE_TRANSFORMS = (xmlsec.constants.TransformRsaSha1,)
 
 
 class InProcessXmlSec(CryptoBackend):  # type: ignore[misc]  # pysaml2 has no type hints
     """pysaml2's CryptoBackend for checking signatures only (Strongroom signs nothing with SAML)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, allow_sha1: bool = False) -> None:
         super().__init__()
+        self._reference_transforms = _REFERENCE_TRANSFORMS + (
+            _SHA1_REFERENCE_TRANSFORMS if allow_sha1 else ()
+        )
+        self._signature_transforms = _SIGNATURE_TRANSFORMS + (
+            _SHA1_SIGNATURE_TRANSFORMS if allow_sha1 else ()
+        )
         self._keys: dict[bytes, xmlsec.Key] = {}
         self._lock = threading.Lock()
 
@@ -85,9 +92,9 @@ class InProcessXmlSec(CryptoBackend):  # type: ignore[misc]  # pysaml2 has no ty
             return False
         context = xmlsec.SignatureContext()
         context.register_id(node, "ID")
-        for transform in _REFERENCE_TRANSFORMS:
+        for transform in self._reference_transforms:
             context.enable_reference_transform(transform)
-        for transform in _SIGNATURE_TRANSFORMS:
+        for transform in self._signature_transforms:
             context.enable_signature_transform(transform)
         context.key = self._key(Path(cert_file).read_bytes())
         try:
