@@ -99,7 +99,7 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
             # matches that pass visibility.
             ctes.append(
                 "hits(item_id) AS MATERIALIZED (SELECT d.item_id FROM search_document d "
-                f"WHERE {TSV} @@ to_tsquery('simple', :fts))"
+                f"WHERE {TSV} @@ to_tsquery('simple', :fts) AND {vis.candidate('d')})"
             )
         else:
             params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
@@ -109,7 +109,7 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
                 "bm25(search_fts, 10.0, 1.0) "
                 "FROM search_fts WHERE search_fts MATCH :fts), "
                 "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
-                "JOIN search_document d ON d.doc_id = f.doc_id)"
+                f"JOIN search_document d ON d.doc_id = f.doc_id WHERE {vis.candidate('d')})"
             )
         source = "hits h JOIN item i ON i.id = h.item_id"
         score = "h.score"

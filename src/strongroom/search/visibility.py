@@ -47,6 +47,14 @@ class Visibility:
     condition: str
     params: list[BindParameter[Any]]
 
+    @staticmethod
+    def candidate(doc: str) -> str:
+        """A necessary condition on a search document `doc`, from its copy of the item's folder: the
+        item is a reached item or in a reached folder. It drops unseen matches before their item is
+        read; `condition` (on the live item) still decides."""
+        reached = "(SELECT id FROM vis_reached)"
+        return f"({doc}.parent_id IN {reached} OR {doc}.item_id IN {reached})"
+
 
 def visibility(actor: Actor, *, sqlite: bool = False) -> Visibility:
     """What `actor` may see: the folders their rights reach, found once per query, and a test of `i`.
