@@ -94,22 +94,23 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
     if words:
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
-            # The GIN index finds the matches first (materialised, so the planner cannot turn it into a
-            # per-visible-item recheck); the rank, which rebuilds each tsvector, is computed only for
-            # matches that pass visibility.
+            # The GIN index finds the matches, narrowed to the reached folders' documents inside the
+            # index scan (a BitmapAnd), materialised so the planner cannot turn it into a per-visible-item
+            # recheck; the rank, which rebuilds each tsvector, is computed only for matches that pass.
             ctes.append(
                 "hits(item_id) AS MATERIALIZED (SELECT d.item_id FROM search_document d "
-                f"WHERE {TSV} @@ to_tsquery('simple', :fts) AND {vis.candidate('d')})"
+                f"WHERE {TSV} @@ to_tsquery('simple', :fts) AND {vis.candidate('d', postgres=True)})"
             )
         else:
             params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
             ctes.append(
-                # The MATCH alone first: joined directly, SQLite may probe the index once per document.
-                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, "
-                "bm25(search_fts, 10.0, 1.0) "
-                "FROM search_fts WHERE search_fts MATCH :fts), "
-                "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
-                f"JOIN search_document d ON d.doc_id = f.doc_id WHERE {vis.candidate('d')})"
+                # FTS5 drives (CROSS JOIN), each match's document gives its folder, and only matches in
+                # reached folders go on: bm25 is computed for those alone (in the SELECT list, after the
+                # WHERE), and only they are looked up in `item` (20,000 matches, 2,000 visible: 45 ms of
+                # CPU instead of 90 ms at 1,000,000 files).
+                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, bm25(search_fts, 10.0, 1.0) "
+                "FROM search_fts CROSS JOIN search_document d ON d.doc_id = search_fts.rowid "
+                f"WHERE search_fts MATCH :fts AND {vis.candidate('d')})"
             )
         source = "hits h JOIN item i ON i.id = h.item_id"
         score = "h.score"
