@@ -119,13 +119,14 @@ def seed(runtime: Runtime, root: str, owner: str, items: int) -> list[str]:
         body = f"'witness statement k' {cat} (n % {RARE}) {cat} 'x exhibit bag B' {cat} (n % 1000)"
         connection.execute(
             text(
-                "INSERT INTO search_document (item_id, name, body) "
-                f"SELECT 'fi_bench' {cat} {_pad(pg, 'n', 12)}, {name}, {body} FROM {_numbers(pg, items)}"
+                "INSERT INTO search_document (item_id, name, body, parent_id) "
+                f"SELECT 'fi_bench' {cat} {_pad(pg, 'n', 12)}, {name}, {body}, "
+                f"'fo_case' {cat} {_pad(pg, f'(n / {PER_FOLDER}) % {cases}', 9)} FROM {_numbers(pg, items)}"
             )
         )
         connection.execute(
             text(
-                "INSERT INTO search_document (item_id, name, body) SELECT i.id, i.name, '' FROM item i "
+                "INSERT INTO search_document (item_id, name, body, parent_id) SELECT i.id, i.name, '', i.parent_id FROM item i "
                 "WHERE i.kind = 'folder' AND NOT EXISTS (SELECT 1 FROM search_document d WHERE d.item_id = i.id)"
             )
         )

@@ -94,22 +94,23 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
     if words:
         if postgres:
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
-            # The GIN index finds the matches first (materialised, so the planner cannot turn it into a
-            # per-visible-item recheck); the rank, which rebuilds each tsvector, is computed only for
-            # matches that pass visibility.
+            # The GIN index finds the matches, narrowed to the reached folders' documents inside the
+            # index scan (a BitmapAnd), materialised so the planner cannot turn it into a per-visible-item
+            # recheck; the rank, which rebuilds each tsvector, is computed only for matches that pass.
             ctes.append(
                 "hits(item_id) AS MATERIALIZED (SELECT d.item_id FROM search_document d "
-                f"WHERE {TSV} @@ to_tsquery('simple', :fts))"
+                f"WHERE {TSV} @@ to_tsquery('simple', :fts) AND {vis.candidate('d', postgres=True)})"
             )
         else:
             params.append(bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String()))
             ctes.append(
-                # The MATCH alone first: joined directly, SQLite may probe the index once per document.
-                "fts_hits(doc_id, score) AS MATERIALIZED (SELECT rowid, "
-                "bm25(search_fts, 10.0, 1.0) "
-                "FROM search_fts WHERE search_fts MATCH :fts), "
-                "hits(item_id, score) AS (SELECT d.item_id, f.score FROM fts_hits f "
-                "JOIN search_document d ON d.doc_id = f.doc_id)"
+                # FTS5 drives (CROSS JOIN), each match's document gives its folder, and only matches in
+                # reached folders go on: bm25 is computed for those alone (in the SELECT list, after the
+                # WHERE), and only they are looked up in `item` (20,000 matches, 2,000 visible: 45 ms of
+                # CPU instead of 90 ms at 1,000,000 files).
+                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, bm25(search_fts, 10.0, 1.0) "
+                "FROM search_fts CROSS JOIN search_document d ON d.doc_id = search_fts.rowid "
+                f"WHERE search_fts MATCH :fts AND {vis.candidate('d')})"
             )
         source = "hits h JOIN item i ON i.id = h.item_id"
         score = "h.score"
@@ -228,9 +229,13 @@ def _add_snippets(session: Session, request: SearchRequest, hits: list[Hit], *, 
     else:
         fts = bindparam("fts", " ".join(f'"{w}"*' for w in words), type_=String())
         sql = (
+            # The page's documents as a set the FTS5 scan tests each match against (`+`: not handed to
+            # FTS5 as rowid lookups, each of which would run the whole query again); joined on the
+            # match's rowid instead, every match's document was read (50 ms at 1,000,000 files, 3 ms now).
             "SELECT d.item_id, snippet(search_fts, 1, '[', ']', '…', 16) FROM search_fts "
-            "JOIN search_document d ON d.doc_id = search_fts.rowid "
-            "WHERE search_fts MATCH :fts AND d.item_id IN :ids AND d.body <> ''"
+            "CROSS JOIN search_document d ON d.doc_id = search_fts.rowid "
+            "WHERE search_fts MATCH :fts AND +search_fts.rowid IN "
+            "(SELECT doc_id FROM search_document WHERE item_id IN :ids AND body <> '')"
         )
     snippets = {row[0]: row[1] for row in session.execute(text(sql).bindparams(ids, fts))}
     for hit in hits:

@@ -1,7 +1,10 @@
 """Keeping the search documents in step with items, metadata and added text.
 
-Names: a listener on every Session writes the document of each item added or renamed in a flush, so
-every door (REST, WebDAV, tus, upload requests, CLI, worker) indexes without knowing about search.
+Names and folders: a listener on every Session writes the document of each item added, renamed or moved
+in a flush (same transaction), so every door (REST, WebDAV, tus, upload requests, CLI, worker) indexes
+without knowing about search. The document's `parent_id` only narrows the matches before the permission
+test, which reads the live item; a stale one would hide an item, never show one. Item rows are changed
+through the ORM only (no bulk UPDATE of `item.parent_id`), so the listener sees every move.
 Deleted items lose their document by the database's cascade (and the FTS5 triggers follow).
 """
 
@@ -41,30 +44,35 @@ def refresh_document(session: Session, item_id: str) -> None:
 
 def refresh_document_on(connection: Connection, item_id: str) -> None:
     """refresh_document on a connection: usable in a flush listener, where the session is busy."""
-    name = connection.scalar(select(Item.name).where(Item.id == item_id))
-    if name is None:
+    row = connection.execute(select(Item.name, Item.parent_id).where(Item.id == item_id)).first()
+    if row is None:
         return
     texts = connection.scalars(
         select(SearchText.text).where(SearchText.item_id == item_id).order_by(SearchText.source)
     )
-    _write(connection, item_id, name, "\n".join(texts))
+    _write(connection, item_id, row.name, row.parent_id, "\n".join(texts))
 
 
-def _write(connection: Any, item_id: str, name: str, body: str | None) -> None:
-    values: dict[str, str] = {"name": name}
+def _write(connection: Any, item_id: str, name: str, parent_id: str | None, body: str | None) -> None:
+    values: dict[str, str | None] = {"name": name, "parent_id": parent_id}
     if body is not None:
         values["body"] = body
     result = connection.execute(
         update(SearchDocument).where(SearchDocument.item_id == item_id).values(values)
     )
     if result.rowcount == 0:
-        connection.execute(insert(SearchDocument).values(item_id=item_id, name=name, body=body or ""))
+        connection.execute(
+            insert(SearchDocument).values(item_id=item_id, name=name, parent_id=parent_id, body=body or "")
+        )
 
 
 @event.listens_for(Session, "before_flush")
 def _note_renamed(session: Session, _flush: UOWTransaction, _instances: object) -> None:
     for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Item) and (obj in session.new or inspect(obj).attrs.name.history.has_changes()):
+        if not isinstance(obj, Item):
+            continue
+        attrs = inspect(obj).attrs
+        if obj in session.new or attrs.name.history.has_changes() or attrs.parent_id.history.has_changes():
             session.info.setdefault(_RENAMED, set()).add(obj)
 
 
@@ -77,4 +85,4 @@ def _index_renamed(session: Session, _flush: UOWTransaction) -> None:
     for item in renamed:
         if inspect(item).deleted or inspect(item).detached:
             continue
-        _write(connection, item.id, item.name, None)
+        _write(connection, item.id, item.name, item.parent_id, None)

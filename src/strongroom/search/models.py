@@ -78,6 +78,9 @@ class SearchDocument(Base):
     item_id: Mapped[str] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text, default="")
+    # The item's folder, kept in step by search/indexing.py: the search drops matches outside the
+    # folders a user reaches without reading their items (the full test still reads the live item).
+    parent_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
 
 
 class SearchText(Base):
