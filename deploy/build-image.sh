@@ -17,6 +17,7 @@
 #    upload and download round trip, and writes outside the data directory and /tmp refused.
 # Ran to the end 2026-12-02 on the project's build machine (docker 20.10, vfs, busy: 25 min; image 1.22 GB:
 # base 658 MB, virtual environment 558 MB): docs/ops/deployment.md, "Building the image offline".
+# LibreOffice (document previews) was added to the base and the Containerfile after that run: not yet rebuilt.
 set -eu
 WORK=${1:-/var/tmp/strongroom-image}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +31,7 @@ mkdir -p "$WORK"
 if ! docker image inspect strongroom-base:bookworm >/dev/null 2>&1; then
   rm -rf "$WORK/root"
   debootstrap --variant=minbase \
-    --include=python3,python3-venv,ca-certificates,ffmpeg,tini,tesseract-ocr,tesseract-ocr-eng,poppler-utils,fonts-dejavu-core,fonts-droid-fallback \
+    --include=python3,python3-venv,ca-certificates,ffmpeg,tini,tesseract-ocr,tesseract-ocr-eng,poppler-utils,fonts-dejavu-core,fonts-droid-fallback,libreoffice-writer-nogui,libreoffice-calc-nogui,libreoffice-impress-nogui \
     bookworm "$WORK/root" http://deb.debian.org/debian
   rm -rf "$WORK"/root/var/cache/apt/*.bin "$WORK"/root/var/cache/apt/archives/*.deb \
     "$WORK"/root/var/lib/apt/lists/* "$WORK"/root/usr/share/man/* "$WORK"/root/usr/share/info/*
