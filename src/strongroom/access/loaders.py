@@ -7,7 +7,7 @@ cannot be probed. This is the only way a service gets an item on behalf of an ac
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from sqlalchemy import literal, select
+from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -22,6 +22,21 @@ MAX_DEPTH = 256
 _KEPT = "strongroom.access.ancestors"
 
 
+def _ancestors_statement() -> Select[Item]:
+    seed = select(Item.id, Item.parent_id, literal(1).label("depth")).where(Item.id == bindparam("start"))
+    up = seed.cte("ancestors", recursive=True)
+    up = up.union_all(
+        select(Item.id, Item.parent_id, (up.c.depth + 1).label("depth"))
+        .join(up, Item.id == up.c.parent_id)
+        .where(up.c.depth < MAX_DEPTH)
+    )
+    return select(Item).join(up, Item.id == up.c.id)
+
+
+# Built once: building the recursive query cost more Python than running it, on every check (issue 14).
+_ANCESTORS = _ancestors_statement()
+
+
 def _load_ancestors(session: Session, parent_id: str) -> dict[str, Item]:
     """The item `parent_id` and all its ancestors, by id, loaded in one query (a recursive CTE).
 
@@ -29,14 +44,7 @@ def _load_ancestors(session: Session, parent_id: str) -> dict[str, Item]:
     deep, most of a permission check's time on a busy server (bench/bench_force.py). The session holds
     its objects weakly, so the ancestors are also kept in `session.info` for the transaction: a second
     walk (a listing checks its folder twice) then finds them in the identity map, with no query."""
-    seed = select(Item.id, Item.parent_id, literal(1).label("depth")).where(Item.id == parent_id)
-    up = seed.cte("ancestors", recursive=True)
-    up = up.union_all(
-        select(Item.id, Item.parent_id, (up.c.depth + 1).label("depth"))
-        .join(up, Item.id == up.c.parent_id)
-        .where(up.c.depth < MAX_DEPTH)
-    )
-    loaded = {node.id: node for node in session.scalars(select(Item).join(up, Item.id == up.c.id))}
+    loaded = {node.id: node for node in session.scalars(_ANCESTORS, {"start": parent_id})}
     session.info.setdefault(_KEPT, []).extend(loaded.values())
     return loaded
 

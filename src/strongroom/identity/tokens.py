@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor, Origin
@@ -64,6 +64,14 @@ def issue_token(
     return token, clear
 
 
+# Built once: it runs at every request of a token (issue 14).
+_TOKEN_AND_USER = (
+    select(AccessToken, User)
+    .join(User, User.id == AccessToken.user_id)
+    .where(AccessToken.token_hash == bindparam("digest"))
+)
+
+
 def authenticate_token(session: Session, clear: str, *, origin: Origin, clock: Clock) -> Actor:
     """The actor a bearer token stands for. Raises Unauthenticated for unknown, expired or revoked tokens.
 
@@ -72,11 +80,7 @@ def authenticate_token(session: Session, clear: str, *, origin: Origin, clock: C
     the audit trail's high-water mark on SQLite: audit.timeline) is read only for a token that expires,
     the only decision here a stepped-back clock could get wrong; revocation and a disabled account are
     checked at every request whatever the clock says."""
-    found = session.execute(
-        select(AccessToken, User)
-        .join(User, User.id == AccessToken.user_id)
-        .where(AccessToken.token_hash == _digest(clear))
-    ).one_or_none()
+    found = session.execute(_TOKEN_AND_USER, {"digest": _digest(clear)}).one_or_none()
     token, user = found if found is not None else (None, None)
     if token is None or token.revoked_at is not None:
         raise Unauthenticated("The access token is unknown, expired or revoked.")
