@@ -310,7 +310,7 @@ def measure(engine: Engine, label: str, runs: int, action: Callable[[], object])
     return times
 
 
-def run_benchmarks(runtime: Runtime, shape: Shape, runs: int) -> None:
+def run_benchmarks(runtime: Runtime, shape: Shape, runs: int, *, statements: bool = False) -> None:
     engine = runtime.engine
     with engine.connect() as connection:
         officer = connection.scalar(text(f"SELECT {uid('1')}"))
@@ -373,6 +373,12 @@ def run_benchmarks(runtime: Runtime, shape: Shape, runs: int) -> None:
     print(f"\nFigures, {runs} runs each after 10 discarded, one client ({os.cpu_count()} cores):")
     for label, action in cases:
         measure(engine, label, runs, action)
+    if statements:  # what each operation sends, one line a statement (to see which could go)
+        for label, action in cases[4:]:
+            with captured(engine) as seen:
+                action()
+            print(f"\n-- {label}: {len(seen)} statements")
+            print("\n".join("   " + " ".join(statement.split())[:150] for statement, _ in seen))
     print("\nPlans (EXPLAIN (ANALYZE, BUFFERS)) of the SELECTs each operation sends:")
     for label, action in (cases[1], cases[3], cases[5], cases[6]):
         with captured(engine) as seen:
@@ -387,6 +393,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the database for another run")
     parser.add_argument("--reuse", action="store_true", help="measure a database kept by an earlier run")
     parser.add_argument("--db", default=DB, help="the database's name (made here, on 127.0.0.1)")
+    parser.add_argument("--statements", action="store_true", help="list the statements each operation sends")
     args = parser.parse_args()
     url = f"postgresql+psycopg://postgres@127.0.0.1/{args.db}"
     shape = Shape(args.scale)
@@ -412,7 +419,7 @@ def main() -> None:
             with runtime.engine.connect() as connection:
                 size = connection.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
             print(f"database size {size}")
-            run_benchmarks(runtime, shape, args.runs)
+            run_benchmarks(runtime, shape, args.runs, statements=args.statements)
             runtime.close()
     finally:
         if not args.keep:

@@ -102,3 +102,46 @@ def test_the_server_app_and_a_start_on_a_current_schema_do_not_load_alembic(tmp_
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, True, False]
+
+
+def test_the_staff_pages_load_at_the_first_page_request_not_at_start(tmp_path: Path) -> None:
+    # The staff pages (web/pages/*) are a browser's; an idle server, or one answering the API and
+    # WebDAV only, never loads them (issue 14). The first page request loads them and is answered.
+    probe = (
+        "import json, sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from strongroom.app import create_app\n"
+        "from strongroom.config import Settings\n"
+        "from strongroom.cli.common import migrate\n"
+        "from strongroom.runtime import Runtime\n"
+        f"settings = Settings(dev_mode=True, data_dir={str(tmp_path)!r})\n"
+        "migrate(settings)\n"
+        "client = TestClient(create_app(Runtime.build(settings)))\n"
+        "loaded = lambda: 'strongroom.web.pages.login' in sys.modules\n"
+        "seen = [loaded()]\n"
+        "seen.append([client.get('/healthz').status_code, loaded()])\n"
+        "seen.append([client.get('/api/v1/me').status_code, loaded()])\n"
+        "seen.append([client.get('/login').status_code, loaded()])\n"
+        "print(json.dumps(seen))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [
+        False,
+        [200, False],
+        [401, False],
+        [200, True],
+    ]
+
+
+def test_every_staff_page_is_under_a_segment_that_loads_the_pages() -> None:
+    import importlib
+
+    from strongroom import web
+
+    for name in web._PAGE_MODULES:
+        module = importlib.import_module(f"strongroom.web.pages.{name}")
+        for route in module.router.routes:
+            path = getattr(route, "path", "")
+            assert web._first_segment(path) in web.PAGE_SEGMENTS, (name, path)

@@ -7,7 +7,7 @@ cannot be probed. This is the only way a service gets an item on behalf of an ac
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from sqlalchemy import literal, select
+from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -22,6 +22,21 @@ MAX_DEPTH = 256
 _KEPT = "strongroom.access.ancestors"
 
 
+def _ancestors_statement() -> Select[Item]:
+    seed = select(Item.id, Item.parent_id, literal(1).label("depth")).where(Item.id == bindparam("start"))
+    up = seed.cte("ancestors", recursive=True)
+    up = up.union_all(
+        select(Item.id, Item.parent_id, (up.c.depth + 1).label("depth"))
+        .join(up, Item.id == up.c.parent_id)
+        .where(up.c.depth < MAX_DEPTH)
+    )
+    return select(Item).join(up, Item.id == up.c.id)
+
+
+# Built once: building the recursive query cost more Python than running it, on every check (issue 14).
+_ANCESTORS = _ancestors_statement()
+
+
 def _load_ancestors(session: Session, parent_id: str) -> dict[str, Item]:
     """The item `parent_id` and all its ancestors, by id, loaded in one query (a recursive CTE).
 
@@ -29,14 +44,7 @@ def _load_ancestors(session: Session, parent_id: str) -> dict[str, Item]:
     deep, most of a permission check's time on a busy server (bench/bench_force.py). The session holds
     its objects weakly, so the ancestors are also kept in `session.info` for the transaction: a second
     walk (a listing checks its folder twice) then finds them in the identity map, with no query."""
-    seed = select(Item.id, Item.parent_id, literal(1).label("depth")).where(Item.id == parent_id)
-    up = seed.cte("ancestors", recursive=True)
-    up = up.union_all(
-        select(Item.id, Item.parent_id, (up.c.depth + 1).label("depth"))
-        .join(up, Item.id == up.c.parent_id)
-        .where(up.c.depth < MAX_DEPTH)
-    )
-    loaded = {node.id: node for node in session.scalars(select(Item).join(up, Item.id == up.c.id))}
+    loaded = {node.id: node for node in session.scalars(_ANCESTORS, {"start": parent_id})}
     session.info.setdefault(_KEPT, []).extend(loaded.values())
     return loaded
 
@@ -58,6 +66,14 @@ def ancestry(session: Session, item: Item) -> list[Item]:
     return chain
 
 
+def _item_with_ancestry(session: Session, item_id: str) -> Item | None:
+    """The item, with its ancestors loaded in the same query when it is not in the session yet: a
+    permission check then costs one query for the whole path, the item included (issue 14)."""
+    if identity_key(Item, item_id) in session.identity_map:
+        return session.get(Item, item_id)
+    return _load_ancestors(session, item_id).get(item_id)
+
+
 def _refuse_by_role(actor: Actor, action: Action) -> None:
     """A refusal that comes from the actor's role, not the item: 403, the same for every id."""
     if role_rules_out(actor, action):
@@ -72,7 +88,7 @@ def access_item(session: Session, actor: Actor, item_id: str, action: Action) ->
     """A live (not trashed) folder or file the actor may act on. Raises NotFound, or GuestMayNotShare
     when the actor's role rules the action out everywhere."""
     _refuse_by_role(actor, action)
-    item = session.get(Item, item_id)
+    item = _item_with_ancestry(session, item_id)
     if item is None:
         raise NotFound("item", item_id)
     chain = ancestry(session, item)
@@ -86,7 +102,7 @@ def access_item(session: Session, actor: Actor, item_id: str, action: Action) ->
 def access_trashed_item(session: Session, actor: Actor, item_id: str, action: Action) -> Item:
     """An item the actor put in the trash (the trashed item itself, not something inside a trashed folder)."""
     _refuse_by_role(actor, action)
-    item = session.get(Item, item_id)
+    item = _item_with_ancestry(session, item_id)
     if item is None:
         raise NotFound("item", item_id)
     if item.trashed_at is None:

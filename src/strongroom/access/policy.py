@@ -22,7 +22,7 @@ empty chain.
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from strongroom.access import labels
@@ -45,15 +45,29 @@ def _session_of(chain: Sequence[Item]) -> Session | None:
     return object_session(chain[-1])
 
 
+_ON_PATH = Grant.item_id.in_(bindparam("items", expanding=True))
+# Built once (every permission check sends one of these): building the query cost more Python than
+# running it (issue 14). The ids travel as expanding parameters.
+_TO_USER = select(Grant.role).where(_ON_PATH, Grant.user_id == bindparam("user"))
+_TO_USER_OR_GROUPS = select(Grant.role).where(
+    _ON_PATH, or_(Grant.user_id == bindparam("user"), Grant.group_id.in_(bindparam("groups", expanding=True)))
+)
+
+
 def granted_roles(
     session: Session, actor: Actor, chain: Sequence[Item], *, through_groups: bool = True
 ) -> set[Role]:
     """Roles from grants on any item of the path, to the user or (`through_groups`) one of their groups."""
-    holders = [Grant.user_id == actor.id]
+    if actor.id is None:
+        return set()  # grants are to users and groups: an actor without an id holds none
+    items = [node.id for node in chain]
     if actor.group_ids and through_groups:
-        holders.append(Grant.group_id.in_(actor.group_ids))
-    query = select(Grant.role).where(Grant.item_id.in_([node.id for node in chain]), or_(*holders))
-    return {Role(role) for role in session.scalars(query)}
+        found = session.scalars(
+            _TO_USER_OR_GROUPS, {"items": items, "user": actor.id, "groups": list(actor.group_ids)}
+        )
+    else:
+        found = session.scalars(_TO_USER, {"items": items, "user": actor.id})
+    return {Role(role) for role in found}
 
 
 def roles_on(actor: Actor, chain: Sequence[Item]) -> set[Role]:

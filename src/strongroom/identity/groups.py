@@ -3,7 +3,7 @@
 Local groups are managed by admins; SCIM fills the same tables later (matching on `external_id`).
 """
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor
@@ -110,6 +110,10 @@ def members_of(session: Session, group_id: str) -> list[User]:
     return list(session.scalars(query.order_by(User.email_key)))
 
 
+# Built once: it runs at every request of a signed-in user (issue 14).
+_GROUPS_OF = select(GroupMember.group_id).where(GroupMember.user_id == bindparam("user"))
+
+
 def group_ids_of(session: Session, user_id: str) -> frozenset[str]:
     """The groups a user belongs to: what `Actor.group_ids` holds for `access.policy.can()`."""
-    return frozenset(session.scalars(select(GroupMember.group_id).where(GroupMember.user_id == user_id)))
+    return frozenset(session.scalars(_GROUPS_OF, {"user": user_id}))

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor, Origin
@@ -64,16 +64,33 @@ def issue_token(
     return token, clear
 
 
+# Built once: it runs at every request of a token (issue 14).
+_TOKEN_AND_USER = (
+    select(AccessToken, User)
+    .join(User, User.id == AccessToken.user_id)
+    .where(AccessToken.token_hash == bindparam("digest"))
+)
+
+
 def authenticate_token(session: Session, clear: str, *, origin: Origin, clock: Clock) -> Actor:
-    """The actor a bearer token stands for. Raises Unauthenticated for unknown, expired or revoked tokens."""
-    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(clear)))
-    now = timeline.decision_time(session, clock)
-    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+    """The actor a bearer token stands for. Raises Unauthenticated for unknown, expired or revoked tokens.
+
+    Runs at every request of a token (issue 14: the Range GET hot path), so it sends two queries: the
+    token with its user (one join), and the user's groups. The decision time (the database's clock, or
+    the audit trail's high-water mark on SQLite: audit.timeline) is read only for a token that expires,
+    the only decision here a stepped-back clock could get wrong; revocation and a disabled account are
+    checked at every request whatever the clock says."""
+    found = session.execute(_TOKEN_AND_USER, {"digest": _digest(clear)}).one_or_none()
+    token, user = found if found is not None else (None, None)
+    if token is None or token.revoked_at is not None:
         raise Unauthenticated("The access token is unknown, expired or revoked.")
-    user = session.get(User, token.user_id)
+    now = timeline.decision_time(session, clock) if token.expires_at is not None else clock.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthenticated("The access token is unknown, expired or revoked.")
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("The account of this token is disabled.")
     # Recording every use would turn each read request into a database write; minutes are enough.
+    # (A clock stepped back only delays this stamp: `now - last_used_at` is then negative.)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
     return actor_for(user, origin=origin, group_ids=groups.group_ids_of(session, user.id))
