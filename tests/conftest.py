@@ -127,12 +127,12 @@ def artifacts_dir() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests drive the same pages and scripts whatever the database, so they run on the SQLite
-    pass only; on PostgreSQL the paths beneath those pages run through the API and domain tests. This
-    keeps the whole CI (both passes) inside its time."""
+    """Browser tests (chromium: tests/*/test_browser*.py, *_browser.py) drive the same pages and scripts
+    whatever the database, so they run on the SQLite pass only; on PostgreSQL the paths beneath those
+    pages run through the API and domain tests. This keeps the whole CI (both passes) inside its time."""
     if os.environ.get("STRONGROOM_TEST_DB", "sqlite") != "postgresql":
         return
     on_sqlite_pass = pytest.mark.skip(reason="browser test: runs on the SQLite pass (same pages)")
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if item.path.stem.startswith("test_browser") or item.path.stem.endswith("_browser"):
             item.add_marker(on_sqlite_pass)
