@@ -43,3 +43,33 @@ def names(client: TestClient, user: UserFixture, **params: object) -> list[str]:
     response = client.get("/api/v1/search", params=params, headers=user.headers)
     assert response.status_code == 200, response.text
     return sorted(hit["name"] for hit in response.json()["hits"])
+
+
+def move(
+    client: TestClient, user: UserFixture, item_id: str, body: dict[str, str], kind: str = "files"
+) -> None:
+    response = client.patch(f"/api/v1/{kind}/{item_id}", json=body, headers=user.headers)
+    assert response.status_code == 200, response.text
+
+
+def group_of(client: TestClient, admin: UserFixture, name: str, member: UserFixture) -> str:
+    """A group with one member; its id."""
+    group = client.post("/api/v1/groups", json={"name": name}, headers=admin.headers)
+    assert group.status_code == 201, group.text
+    group_id = str(group.json()["id"])
+    added = client.post(
+        f"/api/v1/groups/{group_id}/members", json={"email": member.email}, headers=admin.headers
+    )
+    assert added.status_code == 204, added.text
+    return group_id
+
+
+def folder_shared_with_group(
+    client: TestClient, owner: UserFixture, admin: UserFixture, member: UserFixture, name: str
+) -> tuple[str, str]:
+    """The tree the label tests start from: `owner`'s folder `name`, shared through a group whose only
+    member is `member`. The group's id and the folder's id."""
+    group_id = group_of(client, admin, f"{name} team", member)
+    shared = folder(client, owner, name)
+    share(client, owner, shared, group=group_id)
+    return group_id, shared

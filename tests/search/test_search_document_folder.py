@@ -5,15 +5,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from strongroom.runtime import Runtime
-from tests.search.helpers import classify, folder, names, share, upload
+from tests.search.helpers import classify, folder, folder_shared_with_group, move, names, share, upload
 from tests.support.users import UserFixture
-
-
-def _move(
-    client: TestClient, user: UserFixture, item_id: str, body: dict[str, str], kind: str = "files"
-) -> None:
-    response = client.patch(f"/api/v1/{kind}/{item_id}", json=body, headers=user.headers)
-    assert response.status_code == 200, response.text
 
 
 def _out_of_step(runtime: Runtime) -> list[str]:
@@ -43,7 +36,7 @@ def test_moves_and_copies_keep_the_documents_folder_in_step(
     assert _out_of_step(runtime) == []
 
     # Into a folder Bob cannot see: gone from his results, counts and facets.
-    _move(client, alice, evidence, {"parent_id": private})
+    move(client, alice, evidence, {"parent_id": private})
     assert names(client, bob, q="curlew") == ["curlew below", "curlew shared"]
     body = client.get("/api/v1/search", params={"q": "curlew"}, headers=bob.headers).json()
     assert body["total"] == 2
@@ -51,7 +44,7 @@ def test_moves_and_copies_keep_the_documents_folder_in_step(
     assert _out_of_step(runtime) == []
 
     # Renamed and moved back in one request, into a subfolder: found under its new name.
-    _move(client, alice, evidence, {"parent_id": below, "name": "curlew-blade.jpg"})
+    move(client, alice, evidence, {"parent_id": below, "name": "curlew-blade.jpg"})
     assert names(client, bob, q="curlew") == ["curlew below", "curlew shared", "curlew-blade.jpg"]
 
     # A copy into the private folder is Alice's alone; the original stays found by Bob.
@@ -61,7 +54,7 @@ def test_moves_and_copies_keep_the_documents_folder_in_step(
     assert names(client, alice, q="curlew").count("curlew-blade.jpg") == 2
 
     # A folder moved out takes what is below it along.
-    _move(client, alice, below, {"parent_id": private}, kind="folders")
+    move(client, alice, below, {"parent_id": private}, kind="folders")
     assert names(client, bob, q="curlew") == ["curlew shared"]
     assert _out_of_step(runtime) == []
 
@@ -69,16 +62,8 @@ def test_moves_and_copies_keep_the_documents_folder_in_step(
 def test_a_secret_label_hides_a_file_from_group_grantees_only(
     client: TestClient, alice: UserFixture, bob: UserFixture, admin: UserFixture
 ) -> None:
-    group = client.post("/api/v1/groups", json={"name": "Dunlin team"}, headers=admin.headers)
-    assert group.status_code == 201, group.text
-    group_id = group.json()["id"]
-    added = client.post(
-        f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers
-    )
-    assert added.status_code == 204, added.text
-    team = folder(client, alice, "dunlin")
+    _, team = folder_shared_with_group(client, alice, admin, bob, "dunlin")
     statement = upload(client, alice, "dunlin-statement.pdf", team)
-    share(client, alice, team, group=group_id)
     assert names(client, bob, q="dunlin") == ["dunlin", "dunlin-statement.pdf"]
     classify(client, alice, statement, "SECRET")
     assert names(client, bob, q="dunlin") == ["dunlin"]

@@ -2,7 +2,16 @@
 
 from fastapi.testclient import TestClient
 
-from tests.search.helpers import classify, folder, names, share, upload
+from tests.search.helpers import (
+    classify,
+    folder,
+    folder_shared_with_group,
+    group_of,
+    move,
+    names,
+    share,
+    upload,
+)
 from tests.support.users import UserFixture
 
 
@@ -39,19 +48,11 @@ def test_a_grant_reaches_everything_below_and_counts_leak_nothing(
 def test_a_group_grant_never_reaches_secret(
     client: TestClient, alice: UserFixture, bob: UserFixture, admin: UserFixture
 ) -> None:
-    group = client.post("/api/v1/groups", json={"name": "MIT"}, headers=admin.headers)
-    assert group.status_code == 201, group.text
-    group_id = group.json()["id"]
-    added = client.post(
-        f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers
-    )
-    assert added.status_code == 204, added.text
-    shared = folder(client, alice, "kestrel")
+    _, shared = folder_shared_with_group(client, alice, admin, bob, "kestrel")
     upload(client, alice, "kestrel-statement.pdf", shared)
     hidden = folder(client, alice, "kestrel-source", shared)
     upload(client, alice, "kestrel-handler.pdf", hidden)
     classify(client, alice, hidden, "SECRET")
-    share(client, alice, shared, group=group_id)
     assert names(client, bob, q="kestrel") == ["kestrel", "kestrel-statement.pdf"]
     body = client.get("/api/v1/search", params={"q": "kestrel"}, headers=bob.headers).json()
     assert body["total"] == 2
@@ -83,11 +84,6 @@ def test_keyset_paging_walks_every_hit_once(client: TestClient, alice: UserFixtu
     assert bad.status_code == 400
 
 
-def _move(client: TestClient, user: UserFixture, item_id: str, parent: str, kind: str = "files") -> None:
-    response = client.patch(f"/api/v1/{kind}/{item_id}", json={"parent_id": parent}, headers=user.headers)
-    assert response.status_code == 200, response.text
-
-
 def test_moving_into_and_out_of_a_shared_folder_changes_what_is_found(
     client: TestClient, alice: UserFixture, bob: UserFixture
 ) -> None:
@@ -99,8 +95,8 @@ def test_moving_into_and_out_of_a_shared_folder_changes_what_is_found(
     share(client, alice, shared, email=bob.email)
     assert names(client, bob, q="plover") == ["plover shared"]
     # Moved in: a file, and a folder with a file below it.
-    _move(client, alice, loose, shared)
-    _move(client, alice, inner, shared, kind="folders")
+    move(client, alice, loose, {"parent_id": shared})
+    move(client, alice, inner, {"parent_id": shared}, kind="folders")
     assert names(client, bob, q="plover") == [
         "plover inner",
         "plover shared",
@@ -110,8 +106,8 @@ def test_moving_into_and_out_of_a_shared_folder_changes_what_is_found(
     body = client.get("/api/v1/search", params={"q": "plover"}, headers=bob.headers).json()
     assert body["total"] == 4
     # Moved out again: gone from Bob's results, counts and facets alike.
-    _move(client, alice, inner, private, kind="folders")
-    _move(client, alice, loose, "root")
+    move(client, alice, inner, {"parent_id": private}, kind="folders")
+    move(client, alice, loose, {"parent_id": "root"})
     assert names(client, bob, q="plover") == ["plover shared"]
     body = client.get("/api/v1/search", params={"q": "plover"}, headers=bob.headers).json()
     assert body["total"] == 1
@@ -121,13 +117,7 @@ def test_moving_into_and_out_of_a_shared_folder_changes_what_is_found(
 def test_leaving_a_group_or_losing_a_grant_hides_at_once(
     client: TestClient, alice: UserFixture, bob: UserFixture, admin: UserFixture
 ) -> None:
-    group = client.post("/api/v1/groups", json={"name": "Major crimes"}, headers=admin.headers)
-    assert group.status_code == 201, group.text
-    group_id = group.json()["id"]
-    added = client.post(
-        f"/api/v1/groups/{group_id}/members", json={"email": bob.email}, headers=admin.headers
-    )
-    assert added.status_code == 204, added.text
+    group_id = group_of(client, admin, "Major crimes", bob)
     by_group = folder(client, alice, "curlew group")
     upload(client, alice, "curlew-one.txt", by_group)
     by_name = folder(client, alice, "curlew named")

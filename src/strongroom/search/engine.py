@@ -2,7 +2,7 @@
 
 One SQL statement finds the page, the total and the facets over the matches the user may see
 (search/visibility.py, inside the query); snippets are read afterwards only for the page's items.
-SQLite uses FTS5 (bm25), PostgreSQL a tsvector expression with a GIN index (ts_rank). Scores are
+SQLite uses FTS5 (bm25), PostgreSQL a stored tsvector column with a GIN index (ts_rank). Scores are
 ordered ascending (PostgreSQL's rank is negated) so the keyset cursor is (score, id) on both.
 """
 
@@ -23,7 +23,9 @@ from strongroom.errors import InputError
 from strongroom.search.query import compile_query
 from strongroom.search.visibility import visibility
 
-TSV = "to_tsvector('simple', coalesce(d.name, '') || ' ' || coalesce(d.body, ''))"
+# The document's words, parsed once when it is written (migration 0013_search_tsv_column): the GIN
+# index is on this column, and recheck and rank read it instead of parsing the text again.
+TSV = "d.search_tsv"
 MAX_WORDS = 16
 MAX_LIMIT = 200
 FACET_VALUES = 20
@@ -96,9 +98,13 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
             params.append(bindparam("fts", " & ".join(f"{w}:*" for w in words), type_=String()))
             # The GIN index finds the matches, narrowed to the reached folders' documents inside the
             # index scan (a BitmapAnd), materialised so the planner cannot turn it into a per-visible-item
-            # recheck; the rank, which rebuilds each tsvector, is computed only for matches that pass.
+            # recheck. The rank reads the stored words of these candidates (about the visible matches,
+            # not every match) from the rows already fetched. Double precision: a real's text form would
+            # not give back the same number in a cursor.
             ctes.append(
-                "hits(item_id) AS MATERIALIZED (SELECT d.item_id FROM search_document d "
+                "hits(item_id, score) AS MATERIALIZED (SELECT d.item_id, "
+                f"-CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
+                "FROM search_document d "
                 f"WHERE {TSV} @@ to_tsquery('simple', :fts) AND {vis.candidate('d', postgres=True)})"
             )
         else:
@@ -117,13 +123,8 @@ def _matched(session: Session, actor: Actor, request: SearchRequest) -> tuple[st
         if postgres:
             # From each match to its item by the primary key (LATERAL, OFFSET 0: not flattened): the
             # planner cannot estimate the visibility test and would otherwise hash-join a scan of every
-            # item. The rank is a subquery so that it runs only for the matches that pass.
+            # item.
             source = "hits h CROSS JOIN LATERAL (SELECT * FROM item WHERE item.id = h.item_id OFFSET 0) i"
-            # Double precision: a real's text form would not give back the same number in a cursor.
-            score = (
-                f"(SELECT -CAST(ts_rank({TSV}, to_tsquery('simple', :fts)) AS DOUBLE PRECISION) "
-                "FROM search_document d WHERE d.item_id = i.id)"
-            )
     # The words (when given) drive the query, and visibility is tested per match against the small set
     # of reached folders (hashed once), never by probing the full-text index per visible item.
     conditions = [vis.condition]

@@ -6,8 +6,11 @@ without knowing about search. The document's `parent_id` only narrows the matche
 test, which reads the live item; a stale one would hide an item, never show one. Item rows are changed
 through the ORM only (no bulk UPDATE of `item.parent_id`), so the listener sees every move.
 Deleted items lose their document by the database's cascade (and the FTS5 triggers follow).
+Other parts of the index that follow the ORM (skills/search_words.py: a file's current version) register
+with `after_flush_of`, so one listener pair serves them all, in a known order.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, delete, event, insert, inspect, select, update
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from strongroom.content.models import Item
 from strongroom.search.models import SearchDocument, SearchText
 
-_RENAMED = "search_renamed"
+_CHANGED = "search_index_changed"
 MAX_SOURCE = 64
 
 
@@ -66,23 +69,47 @@ def _write(connection: Any, item_id: str, name: str, parent_id: str | None, body
         )
 
 
+Reaction = Callable[[Connection, Any], None]
+# (model, attributes, reaction), in the order registered: this module's own comes first, so a document
+# exists before another reaction (skills/search_words.py) rebuilds it.
+_WATCHERS: list[tuple[type[Any], tuple[str, ...], Reaction]] = []
+
+
+def after_flush_of(model: type[Any], attributes: tuple[str, ...], react: Reaction) -> None:
+    """Call `react(connection, obj)` for each `model` object whose `attributes` a flush changed (a new
+    object counts when it sets them), after that flush and in its transaction: one listener pair on
+    every Session serves every part of the search index that follows the ORM."""
+    _WATCHERS.append((model, attributes, react))
+
+
 @event.listens_for(Session, "before_flush")
-def _note_renamed(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    for obj in list(session.new) + list(session.dirty):
-        if not isinstance(obj, Item):
-            continue
-        attrs = inspect(obj).attrs
-        if obj in session.new or attrs.name.history.has_changes() or attrs.parent_id.history.has_changes():
-            session.info.setdefault(_RENAMED, set()).add(obj)
+def _note_changed(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    objects = list(session.new) + list(session.dirty)
+    for n, (model, attributes, _react) in enumerate(_WATCHERS):
+        for obj in objects:
+            if not isinstance(obj, model):
+                continue
+            attrs = inspect(obj).attrs
+            if any(getattr(attrs, name).history.has_changes() for name in attributes):
+                session.info.setdefault(_CHANGED, {}).setdefault(n, set()).add(obj)
 
 
 @event.listens_for(Session, "after_flush")
-def _index_renamed(session: Session, _flush: UOWTransaction) -> None:
-    renamed: set[Item] = session.info.pop(_RENAMED, set())
-    if not renamed:
+def _react_to_changed(session: Session, _flush: UOWTransaction) -> None:
+    changed: dict[int, set[Any]] = session.info.pop(_CHANGED, {})
+    if not changed:
         return
     connection = session.connection()
-    for item in renamed:
-        if inspect(item).deleted or inspect(item).detached:
-            continue
-        _write(connection, item.id, item.name, item.parent_id, None)
+    for n, (_model, _attributes, react) in enumerate(_WATCHERS):
+        for obj in changed.get(n, ()):
+            if inspect(obj).deleted or inspect(obj).detached:
+                continue
+            react(connection, obj)
+
+
+def _index_item(connection: Connection, item: Item) -> None:
+    _write(connection, item.id, item.name, item.parent_id, None)
+
+
+# Every new item has a name, so "name changed" covers items added as well as renamed and moved ones.
+after_flush_of(Item, ("name", "parent_id"), _index_item)

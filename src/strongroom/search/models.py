@@ -1,8 +1,9 @@
 """Search tables: metadata templates and the values set on items, and one search document per item.
 
 The full-text index itself is not a model: SQLite keeps it in an FTS5 table (`search_fts`) filled by
-triggers on `search_document`, PostgreSQL in a GIN expression index (`ix_search_document_tsv`), both
-made by migration 0010_search. `UNMODELLED` names them so schema comparisons leave them alone.
+triggers on `search_document` (migration 0010_search), PostgreSQL in a generated tsvector column
+(`search_tsv`) with a GIN index (`ix_search_document_tsv`, migration 0013_search_tsv_column): the column
+exists on PostgreSQL only. `UNMODELLED` names them so schema comparisons leave them alone.
 """
 
 from datetime import datetime
@@ -13,11 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from strongroom.content.models import Item
 from strongroom.db.base import Base, IdColumn, UTCDateTime
 
-UNMODELLED = ("search_fts", "ix_search_document_tsv")
+UNMODELLED = ("search_fts", "search_tsv", "ix_search_document_tsv")
 
 
 def include_name(name: str | None, _type: str, _parents: object) -> bool:
-    """For Alembic's comparison: the index objects that only SQL (not the models) describes are skipped."""
+    """For Alembic's comparison: the index objects and the column that only SQL (not the models)
+    describes are skipped."""
     return name is None or not name.startswith(UNMODELLED)
 
 

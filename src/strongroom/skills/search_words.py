@@ -1,18 +1,18 @@
 """Search finds a file by what its CURRENT version's skills found, never by an older version's words.
 
 A skill run indexes its words when it finishes (runs._finish, for the current version only). This
-listener covers the other way the words go stale: a file's current version changes (a new upload, a
-restore, a copy). In the same flush, so in the same transaction as the version change, every
-`skill.*` text of the item is replaced by the words of the new current version's cards. A new upload
-has no cards yet, so the old words go at once and its own skills add theirs when they finish. A
-restored or copied version shares the bytes of the version it was made from (`restored_from_id`), so
-until its own skills run it is found by the words that version's skills found in the same bytes.
+reaction, run by search/indexing.py's flush listener, covers the other way the words go stale: a
+file's current version changes (a new upload, a restore, a copy). In the same flush, so in the same
+transaction as the version change, every `skill.*` text of the item is replaced by the words of the
+new current version's cards. A new upload has no cards yet, so the old words go at once and its own
+skills add theirs when they finish. A restored or copied version shares the bytes of the version it
+was made from (`restored_from_id`), so until its own skills run it is found by the words that
+version's skills found in the same bytes.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, event, inspect, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import Connection, delete, select
 
 from strongroom.content.models import File, FileVersion
 from strongroom.search import indexing
@@ -20,7 +20,6 @@ from strongroom.search.models import SearchText
 from strongroom.skills.models import SkillCard, SkillRun
 
 SOURCE_PREFIX = "skill."  # runs._finish indexes each skill's words as "skill.<name>"
-_CHANGED = "skill_words_current_changed"
 MAX_HOPS = 20  # a restore of a restore of ...: the chain of shared bytes is short in practice
 
 
@@ -62,21 +61,8 @@ def replace_skill_words(connection: Connection, item_id: str, version_id: str | 
         indexing.refresh_document_on(connection, item_id)
 
 
-@event.listens_for(Session, "before_flush")
-def _note_current_changed(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, File) and inspect(obj).attrs.current_version_id.history.has_changes():
-            session.info.setdefault(_CHANGED, set()).add(obj)
+def _replace_current(connection: Connection, file: File) -> None:
+    replace_skill_words(connection, file.id, file.current_version_id)
 
 
-@event.listens_for(Session, "after_flush")
-def _replace_changed(session: Session, _flush: UOWTransaction) -> None:
-    changed: set[File] = session.info.pop(_CHANGED, set())
-    if not changed:
-        return
-    connection = session.connection()
-    for file in changed:
-        state = inspect(file)
-        if state.deleted or state.detached:
-            continue
-        replace_skill_words(connection, file.id, file.current_version_id)
+indexing.after_flush_of(File, ("current_version_id",), _replace_current)
