@@ -2,10 +2,11 @@
 # Build and smoke-test the Strongroom image with no network inside the build: for a machine that
 # reaches Debian's mirror and PyPI (here only through a TLS-intercepting proxy the build container does
 # not trust) but no container registry. Needs root, docker with dockerd running, debootstrap, and the
-# project's .venv (its pip fetches the wheels). Not run by CI (about 10 minutes, several GB of disk).
+# project's .venv (its pip fetches the wheels). Not run by CI (about 20 minutes, several GB of disk).
 #
-#   dockerd --storage-driver=vfs --iptables=false --bridge=none >/var/tmp/dockerd.log 2>&1 &   # if none runs
-#   sh deploy/build-image.sh [workdir]            # KEEP=1 leaves the smoke container running
+#   dockerd --storage-driver=overlay2 --iptables=false --bridge=none >/var/tmp/dockerd.log 2>&1 &  # if none
+#   (vfs where overlayfs cannot be mounted; apt-get install docker.io where only a client is installed)
+#   sh deploy/build-image.sh [workdir]            # KEEP=1 leaves the smoke containers running
 #
 # 1. a Debian bookworm base made with debootstrap on the host, with every system package the runtime
 #    needs, imported into docker;
@@ -13,11 +14,13 @@
 # 3. `docker build --network=none` of deploy/Containerfile on that base: pip installs --no-index from
 #    the wheels and apt is not needed, so nothing in the build touches the network;
 # 4. the image run as its own user (10001) with --read-only, a tmpfs /tmp and a volume for the data
-#    directory: /healthz and /readyz, a token from `strongroom users create --token` (docker exec), an
-#    upload and download round trip, and writes outside the data directory and /tmp refused.
-# Ran to the end 2026-12-02 on the project's build machine (docker 20.10, vfs, busy: 25 min; image 1.22 GB:
-# base 658 MB, virtual environment 558 MB): docs/ops/deployment.md, "Building the image offline".
-# LibreOffice (document previews) was added to the base and the Containerfile after that run: not yet rebuilt.
+#    directory: /healthz and /readyz, the tools (LibreOffice included) run as that user, a token from
+#    `strongroom users create --token` (docker exec), an upload and download round trip, a worker
+#    container as deploy/compose.yaml runs it and a Word document's PDF preview, and writes outside the
+#    data directory and /tmp refused.
+# Ran to the end 2026-12-02 with LibreOffice (docker 20.10, overlay2, busy: base 11 min, then this
+# script 7 min; image 1.55 GB: base 991 MB, virtual environment 558 MB): docs/ops/deployment.md,
+# "Building the image offline".
 set -eu
 WORK=${1:-/var/tmp/strongroom-image}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,7 +74,10 @@ for _ in $(seq 1 180); do
 done
 curl -fsS -o /dev/null -w 'healthz %{http_code}\n' "http://127.0.0.1:$PORT/healthz"
 curl -fsS -o /dev/null -w 'readyz %{http_code}\n' "http://127.0.0.1:$PORT/readyz"
-docker exec strongroom-smoke sh -c 'ffmpeg -hide_banner -version | head -1; tesseract --version 2>&1 | head -1; pdftoppm -v 2>&1 | head -1'
+# Each tool, run as the app user (docker exec runs as the image's USER): LibreOffice with a throwaway
+# profile in /tmp, as content/office.py runs it, since the user's home is the data volume.
+docker exec strongroom-smoke sh -c 'ffmpeg -hide_banner -version | head -1; tesseract --version 2>&1 | head -1; pdftoppm -v 2>&1 | head -1
+  soffice -env:UserInstallation=file:///tmp/lo-probe --headless --version; rm -rf /tmp/lo-probe'
 
 TOKEN=$(docker exec strongroom-smoke strongroom users create smoke@force.example --token)
 head -c 3000000 /dev/urandom >"$WORK/sample.bin"
@@ -83,6 +89,39 @@ curl -fsS -H "Authorization: Bearer $TOKEN" -o "$WORK/sample.back" \
   "http://127.0.0.1:$PORT/api/v1/files/$FILE_ID/content"
 cmp "$WORK/sample.bin" "$WORK/sample.back" && echo "round trip: $(sha256sum <"$WORK/sample.back")"
 
+# A Word document's PDF preview, with a worker started as deploy/compose.yaml starts one (`worker`, same
+# image and restrictions, same data volume: the embedded SQLite database is shared through it).
+# `serve` runs a worker thread too, so either may convert it; `docker top` shows which one ran soffice.
+docker rm -f strongroom-smoke-worker >/dev/null 2>&1 || true
+docker run -d --name strongroom-smoke-worker --network host --read-only --tmpfs /tmp \
+  --cap-drop ALL --security-opt no-new-privileges --no-healthcheck \
+  -v strongroom-smoke-data:/var/lib/strongroom -e STRONGROOM_DEV_MODE=1 \
+  strongroom:local worker >/dev/null
+"$HERE/.venv/bin/python" -c 'import sys, docx
+document = docx.Document()
+document.add_heading("Strongroom image smoke test", level=1)
+document.add_paragraph("A Word document previewed by LibreOffice inside the container.")
+document.save(sys.argv[1])' "$WORK/sample.docx"
+DOC_ID=$(curl -fsS -T "$WORK/sample.docx" -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:$PORT/api/v1/folders/root/files/sample.docx" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -fsS -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/files/$DOC_ID/preview"; echo
+STATE=
+for _ in $(seq 1 600); do
+  for container in strongroom-smoke strongroom-smoke-worker; do
+    docker top "$container" -o pid,args 2>/dev/null | grep -q '[s]office' && echo "soffice running in $container"
+  done
+  STATE=$(curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/files/$DOC_ID/preview/state")
+  case "$STATE" in *'"state":"queued"'*) sleep 0.3 ;; *) break ;; esac
+done | sort -u  # one line per container that ran it
+STATE=$(curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/files/$DOC_ID/preview/state")
+echo "preview: $STATE"
+curl -fsS -H "Authorization: Bearer $TOKEN" -o "$WORK/sample.pdf" "http://127.0.0.1:$PORT/api/v1/files/$DOC_ID/preview"
+[ "$(head -c 5 "$WORK/sample.pdf")" = '%PDF-' ]
+docker exec -i strongroom-smoke sh -c 'cat >/tmp/preview.pdf && pdftotext /tmp/preview.pdf - && rm /tmp/preview.pdf' \
+  <"$WORK/sample.pdf" | grep -q 'Strongroom image smoke test'
+echo "preview PDF: $(wc -c <"$WORK/sample.pdf") bytes; worker: $(docker logs strongroom-smoke-worker 2>&1 | head -1)"
+
 # Writable: the data volume and /tmp. Refused, even to root in the container: everything else.
 docker exec strongroom-smoke sh -c 'touch /var/lib/strongroom/probe /tmp/probe && rm /var/lib/strongroom/probe /tmp/probe'
 for path in /opt/strongroom/probe /etc/probe /var/tmp/probe /probe; do
@@ -93,9 +132,9 @@ done
 docker exec -u 0 strongroom-smoke touch /etc/probe 2>&1 | grep -q 'Read-only file system'
 echo "read-only root: writes outside /var/lib/strongroom and /tmp refused"
 
-rm -f "$WORK/sample.bin" "$WORK/sample.back"
+rm -f "$WORK/sample.bin" "$WORK/sample.back" "$WORK/sample.docx" "$WORK/sample.pdf"
 if [ "${KEEP:-0}" != 1 ]; then
-  docker rm -f strongroom-smoke >/dev/null
+  docker rm -f strongroom-smoke strongroom-smoke-worker >/dev/null
   docker volume rm strongroom-smoke-data >/dev/null
 fi
 echo "smoke test passed"

@@ -112,6 +112,24 @@ def test_compose_runs_app_worker_and_their_services_read_only() -> None:
     assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]  # only the reverse proxy reaches it
 
 
+def test_compose_shares_both_keys_and_checks_health_only_where_a_server_runs() -> None:
+    """App, worker and migration read the same key-encryption and audit signing keys from the `keys`
+    volume, whose mount point the image gives to the app user (a fresh named volume takes that owner;
+    root's, the first start cannot lock the key file). The worker serves no HTTP, so the image's
+    /healthz check is off there (it would be reported unhealthy)."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name in ("app", "worker", "migrate"):
+        service = services[name]
+        assert "keys:/var/lib/strongroom/keys" in service["volumes"]
+        assert service["environment"]["STRONGROOM_KEYS__PATH"].startswith("/var/lib/strongroom/keys/")
+        signing_key = service["environment"]["STRONGROOM_KEYS__SIGNING_KEY_PATH"]
+        assert signing_key.startswith("/var/lib/strongroom/keys/")
+    assert services["worker"]["healthcheck"] == {"disable": True}
+    assert "healthcheck" not in services["app"]
+    containerfile = (DEPLOY / "Containerfile").read_text()
+    assert "install -d -o strongroom -g strongroom -m 0700 /var/lib/strongroom/keys" in containerfile
+
+
 def test_containerfile_runs_as_a_non_root_user_from_the_lock_file() -> None:
     lines = [line.strip() for line in (DEPLOY / "Containerfile").read_text().splitlines()]
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
