@@ -14,7 +14,6 @@ allows. tests/audit/test_custody_pdfa.py checks these rules on a produced report
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import Counter
 from datetime import datetime
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import fpdf
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.output import OutputProducer
 
@@ -37,17 +35,13 @@ from strongroom.audit.custody import (
 )
 from strongroom.audit.custody_verify import verify_bundle
 from strongroom.audit.labels import action_label, actor_words, uk_time
+from strongroom.audit.pdf_text import PlainTextPDF
 from strongroom.audit.reports import is_access
 from strongroom.audit.trust import Outcome, Trust
 from strongroom.errors import Unavailable
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-# Names in Chinese, Japanese or Korean need a CJK font; DejaVu has none. Used when installed.
-CJK_FALLBACKS = (
-    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-)
-SANS, MONO, CJK = "body", "mono", "cjk"
+SANS, MONO = "body", "mono"
 LINE = 4.6  # mm per line of 9.5 pt text
 _DETAIL_NAMES = {"sha256": "SHA-256", "via": "By way of", "ip": "IP address"}
 NO_ACCESS = "Nobody has opened, previewed, played or downloaded it."
@@ -61,19 +55,19 @@ def _font_dir() -> Path:
     raise Unavailable(msg)
 
 
-class _Report(FPDF):
+class _Report(PlainTextPDF):
     exhibit = ""
 
     def footer(self) -> None:
         self.set_y(-11)
         self.set_font(SANS, size=7.5)
         self.set_text_color(90, 90, 90)
-        self.multi_cell(
-            0,
-            3.5,
-            f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {{nb}}",
-            align="C",
-        )
+        footer = f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {{nb}}"
+        self.prepare_for(footer)
+        if self.get_string_width(footer) <= self.epw - 2 * self.c_margin:
+            self.cell(0, 3.5, footer, align="C")  # one line: no line breaking, 100 times cheaper
+        else:
+            self.multi_cell(0, 3.5, footer, align="C")
         self.set_text_color(0, 0, 0)
 
 
@@ -102,9 +96,6 @@ def _new_pdf(item: ItemFacts, generated_at: datetime, generated_by: str) -> _Rep
     pdf.add_font(SANS, "", str(fonts / "DejaVuSans.ttf"))
     pdf.add_font(SANS, "B", str(fonts / "DejaVuSans-Bold.ttf"))
     pdf.add_font(MONO, "", str(fonts / "DejaVuSansMono.ttf"))
-    fallbacks = [CJK] if _add_cjk(pdf) else []
-    pdf.set_fallback_fonts(fallbacks, exact_match=False)
-    pdf.set_text_shaping(use_shaping_engine=_can_shape())
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.set_title(f"Chain of custody report: {pdf.exhibit}")
@@ -117,36 +108,24 @@ def _new_pdf(item: ItemFacts, generated_at: datetime, generated_by: str) -> _Rep
     return pdf
 
 
-def _add_cjk(pdf: FPDF) -> bool:
-    for path in CJK_FALLBACKS:
-        if path.is_file():
-            pdf.add_font(CJK, "", str(path))
-            pdf.add_font(CJK, "B", str(path))
-            return True
-    return False
-
-
-def _can_shape() -> bool:
-    # Arabic and other joined scripts need HarfBuzz to shape and order their letters.
-    return importlib.util.find_spec("uharfbuzz") is not None
-
-
-def _heading(pdf: FPDF, text: str, *, size: float = 12.5) -> None:
+def _heading(pdf: _Report, text: str, *, size: float = 12.5) -> None:
     pdf.ln(2.5)
     pdf.set_font(SANS, "B", size)
+    pdf.prepare_for(text)
     pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     pdf.set_font(SANS, size=9.5)
 
 
-def _para(pdf: FPDF, text: str, *, mono: bool = False, indent: float = 0) -> None:
+def _para(pdf: _Report, text: str, *, mono: bool = False, indent: float = 0) -> None:
     pdf.set_font(MONO if mono else SANS, size=8.5 if mono else 9.5)
     pdf.set_x(pdf.l_margin + indent)
+    pdf.prepare_for(text)
     pdf.multi_cell(pdf.epw - indent, LINE, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(SANS, size=9.5)
 
 
-def _fact(pdf: FPDF, label: str, value: str, *, mono: bool = False) -> None:
+def _fact(pdf: _Report, label: str, value: str, *, mono: bool = False) -> None:
     """A label in the left column and its value, wrapped, beside it."""
     label_width = 42
     top = pdf.get_y()
@@ -154,10 +133,12 @@ def _fact(pdf: FPDF, label: str, value: str, *, mono: bool = False) -> None:
         pdf.add_page()
         top = pdf.get_y()
     pdf.set_font(SANS, "B", 9.5)
+    pdf.prepare_for(label)
     pdf.multi_cell(label_width - 2, LINE, label, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
     label_bottom = max(top, pdf.get_y())
     pdf.set_xy(pdf.l_margin + label_width, top)
     pdf.set_font(MONO if mono else SANS, size=9 if mono else 9.5)
+    pdf.prepare_for(value)
     pdf.multi_cell(pdf.epw - label_width, LINE, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(pdf.get_y(), label_bottom) + 0.8)
     pdf.set_font(SANS, size=9.5)
@@ -191,7 +172,7 @@ def render_pdf(
 
 
 def _summary(
-    pdf: FPDF,
+    pdf: _Report,
     *,
     item: ItemFacts,
     versions: list[VersionFacts],
@@ -200,6 +181,7 @@ def _summary(
     by: str,
 ) -> None:
     pdf.set_font(SANS, "B", 17)
+    pdf.prepare_for("")
     pdf.multi_cell(0, 8, "Chain of custody report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _para(pdf, f"Made on {uk_time(generated_at)} by {by}. All times are UK times (GMT or BST).")
     pdf.ln(2)
@@ -299,7 +281,7 @@ def _verdict(bundle: dict[str, Any]) -> str:
     return f"NOT verified when this report was made: {found}"
 
 
-def _versions(pdf: FPDF, versions: list[VersionFacts]) -> None:
+def _versions(pdf: _Report, versions: list[VersionFacts]) -> None:
     _heading(pdf, "Versions")
     if not versions:
         _para(pdf, "No version is stored.")
@@ -313,20 +295,23 @@ def _versions(pdf: FPDF, versions: list[VersionFacts]) -> None:
         _para(pdf, f"SHA-256 {v.sha256}", mono=True, indent=6)
 
 
-def _events(pdf: FPDF, bundle: dict[str, Any]) -> None:
+def _events(pdf: _Report, bundle: dict[str, Any]) -> None:
     events: list[dict[str, Any]] = bundle["events"]
     _heading(pdf, f"Every event about this exhibit ({len(events)})")
     for number, e in enumerate(events, start=1):
         who = actor_words(e["actor_kind"], e["actor_label"])
-        pdf.set_font(SANS, "B", 9.5)
         head = f"{number}. {uk_time(e['occurred_at'])}: {action_label(e['action'])}"
-        pdf.multi_cell(0, LINE, head, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         lines = [f"By {who}" + (f", from {e['ip']}" if e.get("ip") else "") + "."]
         if e.get("reason"):
             lines.append(f"Reason given: {e['reason']}")
         lines.extend(_details(e.get("details")))
         lines.append(f"Audit log entry {e['seq']}.")
-        _para(pdf, "\n".join(lines), indent=6)
+        rows = [("B", 0.0, head)] + [("", 6.0, line) for line in lines]
+        if not pdf.draw_plain(SANS, 9.5, LINE, rows):
+            pdf.set_font(SANS, "B", 9.5)
+            pdf.prepare_for(head)
+            pdf.multi_cell(0, LINE, head, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            _para(pdf, "\n".join(lines), indent=6)  # wrapped, shaped or in another script
         pdf.ln(1)
 
 
@@ -354,7 +339,7 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def _appendix(pdf: FPDF, bundle: dict[str, Any]) -> None:
+def _appendix(pdf: _Report, bundle: dict[str, Any]) -> None:
     checkpoint = bundle["checkpoint"]
     _heading(pdf, "Technical appendix: the signed checkpoint")
     if checkpoint is None:
