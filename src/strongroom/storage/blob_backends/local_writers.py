@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Final
 
 from strongroom.errors import InputError, NotFound, StorageFull, Unavailable
-from strongroom.storage.blob_backends.direct_appends import DirectAppender
 from strongroom.storage.blobs import BlobWriter, ResumableBlobWriter
 
 NASCENT_PREFIX: Final = ".new-"
@@ -70,8 +69,7 @@ def ensure_dir(path: Path) -> None:
 
 
 class LocalBlobWriter(BlobWriter):
-    """Appends to a partial file around the page cache (direct_appends); one fsync at complete(),
-    none per write."""
+    """Appends to a partial file with os.write; one fsync at complete(), none per write."""
 
     def __init__(self, *, partial: Path, final: Path) -> None:
         self._partial = partial
@@ -84,7 +82,6 @@ class LocalBlobWriter(BlobWriter):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 nascent.rename(partial)
-                self._appender = DirectAppender(fd, offset=0)
             except BaseException:
                 os.close(fd)
                 nascent.unlink(missing_ok=True)
@@ -95,8 +92,10 @@ class LocalBlobWriter(BlobWriter):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._fd is None or self._state != "open":
             raise RuntimeError(f"write() on a blob writer that is {self._state}")
+        view = memoryview(data).cast("B")
         with disk_errors("write a blob"):
-            self._appender.write(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     def complete(self) -> None:
         if self._fd is None or self._state != "open":
@@ -105,14 +104,13 @@ class LocalBlobWriter(BlobWriter):
         fd, self._fd = self._fd, None
         with disk_errors("store a blob durably"):
             try:
-                self._appender.settle()
                 os.fsync(fd)
                 ensure_dir(self._final.parent)
                 # Renamed while still open and locked, so purge_partials never takes it for abandoned.
                 self._partial.replace(self._final)
                 fsync_dir(self._final.parent)
             finally:
-                self._close_fd(fd)
+                os.close(fd)
         self._state = "done"
 
     def abort(self) -> None:
@@ -122,16 +120,12 @@ class LocalBlobWriter(BlobWriter):
         self._partial.unlink(missing_ok=True)
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            self._close_fd(fd)
+            os.close(fd)
         if self._state == "completing":
             # complete() failed after the rename, perhaps before the directory fsync: the caller
             # treats the blob as never written, so it must not linger as an orphan.
             self._final.unlink(missing_ok=True)
         self._state = "aborted"
-
-    def _close_fd(self, fd: int) -> None:
-        self._appender.close()
-        os.close(fd)
 
 
 class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
@@ -156,7 +150,7 @@ class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
                 held = os.fstat(fd).st_size
                 if held >= size:
                     os.ftruncate(fd, size)
-                    self._appender = DirectAppender(fd, offset=size)
+                    os.lseek(fd, size, os.SEEK_SET)
         except BaseException:
             os.close(fd)
             raise
@@ -179,7 +173,6 @@ class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
         if self._fd is None or self._state != "open":
             raise RuntimeError(f"sync() on a blob writer that is {self._state}")
         with disk_errors("store a blob durably"):
-            self._appender.settle()
             os.fsync(self._fd)
             if self._new:
                 fsync_dir(self._partial.parent)  # the partial's own directory entry, once
@@ -189,17 +182,12 @@ class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
         if self._fd is None:
             raise RuntimeError(f"read() on a blob writer that is {self._state}")
         with disk_errors("read a blob"):
-            self._appender.settle()  # staged bytes are written bytes too
-            with self._appender.paged():
-                return pread_fully(self._fd, offset=offset, length=length)
+            return pread_fully(self._fd, offset=offset, length=length)
 
     def close(self) -> None:
         if self._state == "open" and self._fd is not None:
             fd, self._fd = self._fd, None
-            # Staged bytes go to the file as os.write'n ones did (not synced: they MAY be lost).
-            with contextlib.suppress(OSError):
-                self._appender.settle()
-            self._close_fd(fd)
+            os.close(fd)
             self._state = "closed"
 
 
