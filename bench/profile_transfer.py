@@ -1,7 +1,7 @@
 """One upload or download at a time against a real `strongroom serve`, for profilers (issue 14).
 
-    .venv/bin/python bench/profile_transfer.py --doors rest,tus --runs 3 [--download rest] \
-        [--before-src /tmp/old/src] [--strace | --perf | --py-spy]
+    .venv/bin/python bench/profile_transfer.py --doors rest,tus --runs 3 [--download rest]
+    .venv/bin/python bench/profile_transfer.py --before-src /tmp/old/src [--strace | --perf | --py-spy]
 
 Prints each transfer's server CPU-seconds per GB (utime + stime, all threads) and how they split
 between the server's threads (named by `py-spy dump`). With --before-src, a second server runs
@@ -31,8 +31,11 @@ from common import CLOCK_TICKS, Server, curl_seconds, load_average, make_file, s
 
 def thread_names(pid: int) -> dict[str, str]:
     """OS thread id -> Python thread name, from `py-spy dump` (Python 3.11 names no OS thread)."""
+    py_spy = Path(sys.executable).parent / "py-spy"
+    if not py_spy.exists():
+        return {}  # `pip install py-spy` into the venv to name them
     dump = subprocess.run(
-        [str(Path(sys.executable).parent / "py-spy"), "dump", "--pid", str(pid)],
+        [str(py_spy), "dump", "--pid", str(pid)],
         capture_output=True,
         text=True,
         check=False,
