@@ -196,10 +196,12 @@ def record_interrupted_read(
     """The read recorded by `open_content` ended before all its bytes were sent (the client went away,
     or the stream failed): a second event says how far it got, so the trail never claims a whole copy
     left when only part of it did. `bytes_sent` counts bytes handed to the connection."""
-    if content.reader is None:
+    expected = content.byte_range.length if content.byte_range else content.size
+    # Every byte was handed over: a client that hangs up after the last one (before the response's end is
+    # written, or while the server looks for more) took a whole copy, which the read event already says.
+    if content.reader is None or bytes_sent >= expected:
         return
     file = session.get_one(File, content.file_id)
-    expected = content.byte_range.length if content.byte_range else content.size
     details: dict[str, object] = {
         "version_id": content.version_id,
         "via": content.via,
