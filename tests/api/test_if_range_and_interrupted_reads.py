@@ -193,3 +193,20 @@ def test_a_client_that_hangs_up_after_the_last_byte_took_a_whole_copy(
 
     assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 1
     assert read_events(runtime, AuditAction.CONTENT_READ_INTERRUPTED) == []
+
+
+def test_a_304_sends_no_bytes_and_records_no_read(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
+    file_id = put(client, alice, "note.txt", DATA)
+    url = f"/api/v1/files/{file_id}/content"
+    etag = client.get(url, headers=alice.headers).headers["etag"]
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 1
+
+    unchanged = client.get(url, headers={**alice.headers, "If-None-Match": etag})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 1, "a 304 was recorded as a read"
+    # A stale tag still gets the bytes, and that read is recorded.
+    stale = client.get(url, headers={**alice.headers, "If-None-Match": '"someone-elses"'})
+    assert (stale.status_code, stale.content) == (200, DATA)
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 2
