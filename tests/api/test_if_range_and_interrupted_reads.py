@@ -8,15 +8,21 @@ import json
 import os
 import socket
 import time
+from collections.abc import AsyncIterator, MutableMapping
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from strongroom.api.streaming import RecordedStream
 from strongroom.audit.events import AuditAction
 from strongroom.audit.models import AuditEvent
+from strongroom.content import reads
+from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
 from tests.sharing.test_links import make_link
 from tests.support.live import LiveServer
@@ -147,11 +153,60 @@ def test_a_download_cut_short_is_recorded_with_the_bytes_sent(
     assert read_events(runtime, AuditAction.CONTENT_READ_INTERRUPTED) == []
 
     received = _cut_download(live_server, path, headers, keep=1024 * 1024)
-    interrupted = _wait_for(runtime, AuditAction.CONTENT_READ_INTERRUPTED, 1)[-1]
+    cut_short = _wait_for(runtime, AuditAction.CONTENT_READ_INTERRUPTED, 1)
+    assert len(cut_short) == 1, "the whole download was recorded as cut short too"
+    interrupted = cut_short[0]
     assert interrupted["interrupted"] is True
     assert interrupted["via"] == door
     assert interrupted["bytes_expected"] == BIG
     sent = interrupted["bytes_sent"]
     assert isinstance(sent, int)
     assert received - 1024 <= sent < BIG  # headers aside, at least what arrived, and not the whole file
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 2
+
+
+def test_a_client_that_hangs_up_after_the_last_byte_took_a_whole_copy(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
+    """The race behind a whole download recorded as cut short, made certain: the client has every byte
+    and hangs up while the server is still writing the response's end."""
+    file_id = put(client, alice, "statement.pdf", DATA)
+    with transaction(runtime.sessions) as session:
+        content = reads.open_content(session, alice.actor, file_id=file_id, clock=runtime.clock)
+    last_byte_out = anyio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield DATA
+
+    async def receive() -> dict[str, object]:
+        await last_byte_out.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            last_byte_out.set()
+            await anyio.sleep_forever()  # the end of the response is still being written when the client goes
+
+    response = RecordedStream(body(), runtime=runtime, content=content, status_code=200, headers={})
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "method": "GET"}
+    anyio.run(response, scope, receive, send)
+
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 1
+    assert read_events(runtime, AuditAction.CONTENT_READ_INTERRUPTED) == []
+
+
+def test_a_304_sends_no_bytes_and_records_no_read(
+    client: TestClient, alice: UserFixture, runtime: Runtime
+) -> None:
+    file_id = put(client, alice, "note.txt", DATA)
+    url = f"/api/v1/files/{file_id}/content"
+    etag = client.get(url, headers=alice.headers).headers["etag"]
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 1
+
+    unchanged = client.get(url, headers={**alice.headers, "If-None-Match": etag})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 1, "a 304 was recorded as a read"
+    # A stale tag still gets the bytes, and that read is recorded.
+    stale = client.get(url, headers={**alice.headers, "If-None-Match": '"someone-elses"'})
+    assert (stale.status_code, stale.content) == (200, DATA)
     assert len(read_events(runtime, AuditAction.CONTENT_READ)) == 2

@@ -7,7 +7,9 @@ the clock still back — and the audit trail's times never decrease along its se
 event written by another process whose clock runs a day behind.
 
 On PostgreSQL the database's clock decides, so an app process whose clock runs two days behind
-the database's sees as expired what the database's clock says has expired.
+the database's sees as expired what the database's clock says has expired. It also issues by that
+clock: a session or one-time code opened by a lagging process lasts its full time, and one issued by a
+process whose clock runs ahead does not last days longer than it should.
 """
 
 from __future__ import annotations
@@ -219,6 +221,21 @@ def test_a_clock_stepped_back_revives_no_link_code_or_session(
     assert times[-1] >= datetime.now(UTC) + timedelta(days=1), "the late event kept its stepped-back time"
 
 
+def eleven_minutes_pass(settings: Settings) -> None:
+    """The database's clock cannot be moved, so the unused one-time codes are made eleven minutes older."""
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.begin() as db:
+            db.execute(
+                text(
+                    "UPDATE one_time_code SET created_at = created_at - interval '11 minutes', "
+                    "expires_at = expires_at - interval '11 minutes' WHERE used_at IS NULL"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
 def test_on_postgresql_the_database_clock_decides_expiry(
     settings: Settings, smtp: MailSink, fake_clock: FakeClock
 ) -> None:
@@ -251,9 +268,10 @@ def test_on_postgresql_the_database_clock_decides_expiry(
             path = "/s/" + link.json()["url"].rsplit("/s/", 1)[1]
             assert visitor.get(f"{path}/api").status_code == 410
 
-            # A session and a code made by the lagging clock are already past their time by the database's.
+            # What the lagging process opens and issues counts from the database's clock too: a session
+            # lasts its hours, a one-time code its ten minutes, by the clock that later judges them.
             sign_in(web)
-            assert not signed_in(web)
+            assert signed_in(web), "a session opened by a lagging process was already over"
             proof = api.post(
                 f"/api/v1/items/{file['id']}/shared-links", json={"recipients": [PROSECUTOR]}
             ).json()
@@ -261,6 +279,19 @@ def test_on_postgresql_the_database_clock_decides_expiry(
             visitor.post(f"{proof_path}/api/code-request", json={"email": PROSECUTOR})
             code = smtp.code_for(PROSECUTOR)
             answer = visitor.post(f"{proof_path}/api/code", json={"email": PROSECUTOR, "code": code})
-            assert answer.status_code != 204, "a code expired by the database's clock was accepted"
+            assert answer.status_code == 204, (
+                f"a fresh code from a lagging process was refused: {answer.text}"
+            )
+
+            # Now the app's clock runs two days AHEAD: a code it issues must not live two days longer.
+            fake_clock.set("+2d")
+            mails = len(smtp.to(PROSECUTOR))
+            visitor.post(f"{proof_path}/api/code-request", json={"email": PROSECUTOR})
+            code = smtp.code_for(PROSECUTOR, nth=mails)  # the new code's mail, not the last one's
+            eleven_minutes_pass(settings)
+            late = visitor.post(f"{proof_path}/api/code", json={"email": PROSECUTOR, "code": code})
+            assert late.status_code != 204, (
+                "a code older than its 10 minutes by the database's clock was accepted"
+            )
     finally:
         behind.stop()

@@ -254,8 +254,9 @@ def _download(
             reason=reason,
             reason_required_for=runtime.settings.audit.reason_required_for,
             playback=playback_id,
+            if_none_match=if_none_match,
         )
-    if if_none_match and if_none_match.strip() == f'"{content.sha256}"' and content.byte_range is None:
+    if content.not_modified:
         return Response(status_code=304, headers={"ETag": f'"{content.sha256}"'})
     return stream_content(runtime, content)
 

@@ -52,7 +52,7 @@ def create_user(
             content_folders.create_root_folder(session, user, clock=runtime.clock)
             clear = None
             if token:
-                expires = datetime.now(UTC) + timedelta(days=token_days) if token_days else None
+                expires = tokens.ends_after(session, runtime.clock, token_days or None)
                 _, clear = tokens.issue_token(
                     session, CLI_ACTOR, user=user, name="cli", expires_at=expires, clock=runtime.clock
                 )

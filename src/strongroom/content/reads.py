@@ -5,7 +5,7 @@ recorded the read commits: a read that was not recorded never starts.
 """
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -56,6 +56,7 @@ class ContentToSend:
     modified_at: datetime | None = None  # Last-Modified of these bytes (when the version was stored)
     reader: Actor | None = None  # set for reads of original bytes: who to name if the read is cut short
     via: str = "api"
+    not_modified: bool = False  # the client holds these very bytes (If-None-Match): answer 304, send none
 
 
 def version_content(
@@ -138,10 +139,13 @@ def open_content(
     reason: str | None = None,
     reason_required_for: Collection[str] = (),
     playback: str | None = None,
+    if_none_match: str | None = None,
 ) -> ContentToSend:
     """Authorise and record a read of a file's (or one version's) original bytes. The Range is served
     only if `if_range` (when given) still holds. With a `playback` id the request is part of one play in
-    a media player and is recorded as such (content.playbacks). Raises NotFound, RangeNotSatisfiable."""
+    a media player and is recorded as such (content.playbacks). When `if_none_match` names these bytes
+    (and no range is asked for) nothing is recorded: the answer is `not_modified`. Raises NotFound,
+    RangeNotSatisfiable."""
     if version_id is None:
         file = access_file(session, actor, file_id, Action.DOWNLOAD)
         if file.current_version_id is None:
@@ -163,6 +167,9 @@ def open_content(
         dates.append(file.updated_at)
     applies = range_applies(if_range, tags=tags, dates=dates)
     byte_range = parse_range(range_header, version.size) if applies else None
+    if byte_range is None and if_none_match is not None and if_none_match.strip() == f'"{version.sha256}"':
+        # Authorised as a read, but no byte leaves: the trail records what was sent, and a 304 sends nothing.
+        return replace(version_content(file, version, byte_range=None, via=via), not_modified=True)
     if playback is not None:
         start, end = (byte_range.start, byte_range.end) if byte_range else (0, max(version.size - 1, 0))
         play = playbacks.Play(playback, version.id, via, "original", start, end, version.size)
@@ -196,10 +203,12 @@ def record_interrupted_read(
     """The read recorded by `open_content` ended before all its bytes were sent (the client went away,
     or the stream failed): a second event says how far it got, so the trail never claims a whole copy
     left when only part of it did. `bytes_sent` counts bytes handed to the connection."""
-    if content.reader is None:
+    expected = content.byte_range.length if content.byte_range else content.size
+    # Every byte was handed over: a client that hangs up after the last one (before the response's end is
+    # written, or while the server looks for more) took a whole copy, which the read event already says.
+    if content.reader is None or bytes_sent >= expected:
         return
     file = session.get_one(File, content.file_id)
-    expected = content.byte_range.length if content.byte_range else content.size
     details: dict[str, object] = {
         "version_id": content.version_id,
         "via": content.via,

@@ -104,7 +104,7 @@ def check_throttle(
     """Raise RateLimited while this account or address is locked after failed sign-ins (counted from the
     audit log since the account's last successful sign-in, within a day)."""
     key = users.email_key(email)[:320]
-    now = clock.now()
+    now = timeline.decision_time(session, clock)
     since = now - LONGEST_LOCK
     last_success = session.scalar(
         select(func.max(AuditEvent.occurred_at)).where(
@@ -176,7 +176,7 @@ def open_session(
     """Open a browser session for a user whose sign-in is complete (password and any second factor)."""
     if user.disabled_at is not None:
         raise Unauthenticated("The e-mail address or password is not right.")
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # its expiry is judged by this clock: open it by it
     clear = secrets.token_urlsafe(32)
     row = WebSession(
         id=new_id("ws"),

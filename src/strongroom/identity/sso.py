@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import events
+from strongroom.audit import events, timeline
 from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
@@ -62,7 +62,7 @@ def start(
     code_verifier: str | None = None,
 ) -> SsoRequest:
     """Remember a sign-in sent to the provider, so that its answer can be matched once."""
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # `finish` judges its expiry by this clock
     session.execute(delete(SsoRequest).where(SsoRequest.expires_at < now - timedelta(days=1)))
     row = SsoRequest(
         id=request_id,
@@ -89,7 +89,7 @@ def finish(
         raise SignInRefused("This sign-in was not started here. Start again.", reason="unknown_request")
     if row.finished_at is not None:
         raise SignInRefused("This sign-in was already used. Start again.", reason="replayed")
-    now = clock.now()
+    now = timeline.decision_time(session, clock)
     row.finished_at = now
     if row.expires_at <= now:
         raise SignInRefused("The sign-in took too long. Start again.", reason="expired")
@@ -105,7 +105,7 @@ def finish(
 
 def remember_assertion(session: Session, *, assertion_id: str, expires_at: datetime, clock: Clock) -> None:
     """Accept an assertion id once. Raises SignInRefused (reason `replayed`)."""
-    now = clock.now()
+    now = timeline.decision_time(session, clock)
     session.execute(delete(SsoReplay).where(SsoReplay.expires_at < now))
     if session.get(SsoReplay, assertion_id[:200]) is not None:
         raise SignInRefused("This sign-in answer was already used. Start again.", reason="replayed")

@@ -64,6 +64,12 @@ def issue_token(
     return token, clear
 
 
+def ends_after(session: Session, clock: Clock, days: int | None) -> datetime | None:
+    """When a token good for `days` ends (None: never), counted from the clock that judges its expiry, so
+    an app process whose clock runs ahead cannot issue a token that outlives its lifetime."""
+    return timeline.decision_time(session, clock) + timedelta(days=days) if days is not None else None
+
+
 # Built once: it runs at every request of a token (issue 14).
 _TOKEN_AND_USER = (
     select(AccessToken, User)

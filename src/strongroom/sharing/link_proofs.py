@@ -46,7 +46,7 @@ def check_password(
 ) -> bool:
     """Whether `password` is the link's. Every door that accepts a password calls this, so the per-link and
     per-IP throttles hold everywhere. Raises RateLimited. A failure is recorded, so commit before refusing."""
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # throttle windows: every process on one clock
     limits = _limits(link, visit.origin, settings)
     throttling.ensure_not_throttled(session, limits, now=now)
     item = session.get_one(Item, link.item_id)
@@ -81,7 +81,7 @@ def send_code(
 ) -> None:
     """Mail a one-time code if `email` is a recipient of the link. The visitor is told the same either way,
     so the recipient list cannot be probed; a wrong address counts as a failure for the throttles."""
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # the code's expiry is judged by this clock: issue by it
     limits = _limits(link, visit.origin, settings)
     throttling.ensure_not_throttled(session, limits, now=now)
     item = session.get_one(Item, link.item_id)

@@ -17,7 +17,7 @@ from strongroom.access import labels
 from strongroom.access.actions import Action
 from strongroom.access.loaders import access_item, effective_label
 from strongroom.actors import Actor
-from strongroom.audit import events, reasons
+from strongroom.audit import events, reasons, timeline
 from strongroom.audit.events import AuditAction
 from strongroom.audit.text import refuse_unsafe
 from strongroom.clock import Clock
@@ -120,7 +120,7 @@ def create_shared_link(
     item = access_item(session, actor, item_id, Action.SHARE)
     label = effective_label(session, item)
     reasons.require_reason(classification=label, reason=reason, required_for=reason_required_for)
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # `expires_in_days` counts from the deciding clock
     recipients = _clean_recipients(options.recipients, settings)
     if options.name is not None:
         refuse_unsafe(options.name, field="name", what="The link's name")
@@ -222,7 +222,7 @@ def update_shared_link(
     clock: Clock,
 ) -> SharedLink:
     link, item = access_link(session, actor, link_id)
-    now = clock.now()
+    now = timeline.decision_time(session, clock)
     if link.revoked_at is not None:
         raise Gone("This link was revoked; create a new one.")
     changed = changes.model_dump(mode="json", exclude_unset=True, exclude={"password"})

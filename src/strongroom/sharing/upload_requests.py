@@ -35,7 +35,7 @@ def create_upload_request(
 ) -> tuple[UploadRequest, str]:
     """Open an upload request on a folder; returns it and its clear token (shown once). Raises NotFound."""
     folder = access_folder(session, actor, folder_id, Action.SHARE)
-    now = clock.now()
+    now = timeline.decision_time(session, clock)  # `expires_in_days` counts from the deciding clock
     names = [f.name for f in options.fields]
     if len(set(names)) != len(names):
         raise InputError("Each form field needs its own name.", field="fields")

@@ -3,7 +3,6 @@ your password. Forms post back here and work without script."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -95,7 +94,7 @@ async def create_token(
             user = session.get(User, actor.user_id) if actor.user_id else None
             if user is None:
                 raise NotFound("user", actor.id)
-            expires = runtime.clock.now() + timedelta(days=days) if days is not None else None
+            expires = tokens.ends_after(session, runtime.clock, days)
             _, clear = tokens.issue_token(
                 session, actor, user=user, name=name.strip(), expires_at=expires, clock=runtime.clock
             )
