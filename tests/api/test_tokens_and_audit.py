@@ -100,6 +100,13 @@ def test_a_refused_change_leaves_no_audit_event(
 def test_client_that_disconnects_mid_upload_stores_nothing(
     live_server: LiveServer, alice: UserFixture, runtime: Runtime, client: TestClient
 ) -> None:
+    partials = runtime.settings.blob_path / ".partial"
+
+    def leftovers() -> list[object]:
+        return [*runtime.blobs.list_blobs(), *(partials.iterdir() if partials.exists() else [])]
+
+    # Hang up only once the server is writing the upload: a server busy loading its routes may reach
+    # the request after a quicker hang-up, and an empty store seen before it started proves nothing.
     with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
         sock.sendall(
             (
@@ -107,12 +114,11 @@ def test_client_that_disconnects_mid_upload_stores_nothing(
                 f"Authorization: Bearer {alice.token}\r\nContent-Length: {4 * 1024 * 1024}\r\n\r\n"
             ).encode()
         )
-        sock.sendall(os.urandom(1024 * 1024))
-        time.sleep(0.3)
-    partials = runtime.settings.blob_path / ".partial"
-
-    def leftovers() -> list[object]:
-        return [*runtime.blobs.list_blobs(), *(partials.iterdir() if partials.exists() else [])]
+        sock.sendall(os.urandom(2 * 1024 * 1024))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not leftovers():
+            time.sleep(0.05)
+        assert leftovers(), "the server never started writing the upload"
 
     # The server notices the disconnect and removes the partial blob on its own time; a busy machine
     # may take a while, so wait generously for the outcome instead of timing it.
