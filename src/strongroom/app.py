@@ -3,9 +3,9 @@
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from strongroom import __version__, health, lazy_routes, web
-from strongroom.api import build_router, openapi_doc, route_groups, scim_door
+from strongroom import __version__, api, health, lazy_routes, web
 from strongroom.api import errors as api_errors
+from strongroom.api import openapi_doc, scim_door
 from strongroom.client_address import ClientAddressMiddleware
 from strongroom.metrics import Metrics, MetricsMiddleware
 from strongroom.metrics import router as metrics_router
@@ -34,8 +34,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     api_errors.install(app)
-    groups = route_groups()
-    app.include_router(build_router(groups))
+    groups = api.route_groups()
+    api.include(app, groups)
     web.install(app, runtime)  # browser door: staff pages, static files, session cookie, security headers
     public_pages = [
         # /api/v1/docs: Swagger UI served from /static, no CDN

@@ -64,6 +64,12 @@ class RoutesOnFirstUse:
                 if segment is not None and (groups := self.waiting.pop((under, segment), None)):
                     for group in groups:
                         group.load()
+                    # Forget what is loaded, so once everything is, a request pays one test.
+                    self.waiting = {
+                        key: left
+                        for key, groups in self.waiting.items()
+                        if (left := [g for g in groups if not g.loaded])
+                    }
         await self.app(scope, receive, send)
 
 
