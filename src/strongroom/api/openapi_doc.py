@@ -129,9 +129,12 @@ def document(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, load_routes: Callable[[], None] = lambda: None) -> None:
+    """Serve `document(app)`, built once, after `load_routes` has loaded the routes not loaded yet."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            load_routes()
             app.openapi_schema = document(app)
         return app.openapi_schema
 

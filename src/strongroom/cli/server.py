@@ -130,6 +130,7 @@ def uvicorn_config(app: "ASGIApp", server: "ServerSettings") -> "uvicorn.Config"
         port=server.port,
         loop="uvloop",
         http=guarded_protocol(server),
+        ws="none",  # no door speaks WebSocket (granian runs with websockets=False too); saves its import
         log_level="warning",
         timeout_keep_alive=30,
         # The app decides the client address itself (strongroom.client_address, [server]

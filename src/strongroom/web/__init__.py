@@ -7,6 +7,7 @@ rendering with `strongroom.web.templating` so every page shares one layout and o
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
@@ -15,7 +16,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom.runtime import Runtime
 from strongroom.web.security import WebSecurityMiddleware
-from strongroom.web.templating import STATIC_DIR
+
+# Here, not in web.templating: serving static files must not load Jinja (issue 14).
+STATIC_DIR = Path(__file__).parent / "static"
 
 _TYPES = {
     ".mjs": "text/javascript; charset=utf-8",

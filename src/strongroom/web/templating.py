@@ -18,10 +18,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from strongroom.web import STATIC_DIR
 from strongroom.web.audit_labels import labels_by_value
 
 WEB_DIR = Path(__file__).parent
-STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 
 
