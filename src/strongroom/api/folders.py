@@ -94,8 +94,8 @@ def list_items(
     marker: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """A page of the folder's contents: folders first, then files, by name. Follow `next_marker`."""
-    # The token check, `root` and the page share one transaction (deps.signed_in), not three: on a page
-    # of 100, opening and committing a unit of work costs as much as reading the rows (issue 14).
+    # The token check, `root` and the page share one transaction (deps.signed_in), not two or three:
+    # each unit of work costs a BEGIN, a commit and their Python on a page that reads 100 rows (issue 14).
     with signed_in(runtime, request) as (session, actor):
         folder_id = resolve_in(session, actor, folder_id)
         page = content_folders.list_items(session, actor, folder_id=folder_id, limit=limit, marker=marker)
