@@ -16,7 +16,7 @@ from strongroom.content.folders import ListedItem
 from strongroom.dav import xml
 from strongroom.dav.resources import Listed
 
-# Each live property as a fragment over the item's values (see `Renderer.render`); None where the kind of
+# Each live property as a fragment over the item's values (see `fill`); None where the kind of
 # item has no such property. Values are escaped before they are filled in, so no fragment escapes.
 _LIVE: dict[str, tuple[str | None, str | None]] = {  # local name -> (folder, file)
     "resourcetype": ("<D:resourcetype><D:collection/></D:resourcetype>", "<D:resourcetype/>"),
@@ -30,7 +30,6 @@ _LIVE: dict[str, tuple[str | None, str | None]] = {  # local name -> (folder, fi
 _LOCK_PROPS = ((xml.DAV, "supportedlock"), (xml.DAV, "lockdiscovery"))
 _NO_LOCKS = xml.lockdiscovery([])
 DEFAULT_TYPE = "application/octet-stream"
-NO_PROPERTIES: Mapping[xml.PropName, str] = {}
 # The listing columns behind each value a shape may name (`name` and the kind are always read).
 _COLUMNS = {
     "modified": "updated_at",
