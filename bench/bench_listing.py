@@ -42,7 +42,7 @@ def runtime_for(data_dir: Path, url: str | None) -> Runtime:
     return runtime
 
 
-def seed(runtime: Runtime, folder_id: str, owner: str, items: int) -> None:
+def seed(runtime: Runtime, folder_id: str, owner: str, items: int, *, id_prefix: str = "fi_bench") -> None:
     now = datetime.now(UTC)
     table = Item.__table__
     with runtime.engine.connect() as connection:
@@ -50,7 +50,7 @@ def seed(runtime: Runtime, folder_id: str, owner: str, items: int) -> None:
         for n in range(items):
             name = f"exhibit-{n:07d}.jpg"
             rows.append({
-                "id": f"fi_bench{n:012d}", "kind": "file", "sort_group": 1, "parent_id": folder_id,
+                "id": f"{id_prefix}{n:012d}", "kind": "file", "sort_group": 1, "parent_id": folder_id,
                 "owner_id": owner, "name": name, "name_key": name_key(name), "created_at": now,
                 "updated_at": now, "size": n, "sha256": "ab" * 32, "content_type": "image/jpeg",
                 "revision": 1, "classification": "OFFICIAL", "scan_status": "clean",

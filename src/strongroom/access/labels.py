@@ -40,6 +40,14 @@ def rank(label: str | None) -> int:
         return len(ORDER)
 
 
+def not_above(floor: int) -> frozenset[str | None] | None:
+    """Every label whose rank is at most `floor` (None: every label, when `floor` is an unknown label's).
+    A listing tests each row's label against this set: one lookup, not a `rank` call per row."""
+    if floor >= len(ORDER):
+        return None
+    return frozenset((None, *ORDER[: floor + 1]))
+
+
 def highest(labels: Sequence[str | None]) -> str:
     best = Label.OFFICIAL.value
     for label in labels:

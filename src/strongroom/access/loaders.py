@@ -181,10 +181,12 @@ def visible_rows(session: Session, actor: Actor, folder: Item, rows: Sequence[_R
     """`visible_children` for listing rows (not ORM objects): a row labelled higher than the folder is
     loaded and put to `can()`; the others pass on the folder's rights, with no query."""
     chain = ancestry(session, folder)
-    floor = labels.rank(labels.effective_label(chain))
+    inherit = labels.not_above(labels.rank(labels.effective_label(chain)))
+    if inherit is None:
+        return list(rows)
     shown = []
     for row in rows:
-        if labels.rank(row.classification) <= floor:
+        if row.classification in inherit:
             shown.append(row)
             continue
         child = session.get(Item, row.id)

@@ -8,7 +8,7 @@ are copied with it, and go with it when it is purged.
 
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, String, Text, delete, select
+from sqlalchemy import ForeignKey, String, Text, delete, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strongroom.access.actions import Action
@@ -19,6 +19,7 @@ from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.content.folders import ref
 from strongroom.content.locks import ensure_unlocked_for
+from strongroom.content.models import Item
 from strongroom.db.base import Base
 from strongroom.errors import InputError
 
@@ -51,6 +52,31 @@ def properties_of(session: Session, item_ids: list[str]) -> dict[str, dict[PropN
         return result
     for row in session.scalars(select(DeadProperty).where(DeadProperty.item_id.in_(item_ids))):
         result.setdefault(row.item_id, {})[(row.namespace, row.name)] = row.value_xml
+    return result
+
+
+ListingKey = tuple[int, str, str]  # an item's place in its folder's listing (content.folders.decode_marker)
+
+
+def properties_in_listing(
+    session: Session, folder_id: str, *, after: ListingKey | None, through: ListingKey | None
+) -> dict[str, dict[PropName, str]]:
+    """`properties_of` the folder's live children from just after `after` through `through` (one page of
+    its listing; None: no bound), joined on the folder rather than sent as an IN list of a page's ids.
+    The caller has checked SEE on the folder, and shows only the children it may."""
+    key = tuple_(Item.sort_group, Item.name_key, Item.id)
+    query = (
+        select(DeadProperty.item_id, DeadProperty.namespace, DeadProperty.name, DeadProperty.value_xml)
+        .join(Item, Item.id == DeadProperty.item_id)
+        .where(Item.parent_id == folder_id, Item.trashed_at.is_(None))
+    )
+    if after is not None:
+        query = query.where(key > after)
+    if through is not None:
+        query = query.where(key <= through)
+    result: dict[str, dict[PropName, str]] = {}
+    for item_id, namespace, name, value_xml in session.execute(query):
+        result.setdefault(item_id, {})[(namespace, name)] = value_xml
     return result
 
 

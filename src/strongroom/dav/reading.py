@@ -1,13 +1,14 @@
 """OPTIONS, PROPFIND, GET and HEAD.
 
 PROPFIND Depth 1 streams its multistatus page by page through the folder's keyset listing, so a folder
-of a hundred thousand items costs constant memory and the first bytes leave at once.
+of a hundred thousand items costs constant memory and the first bytes leave at once. The first page is
+small, for those first bytes; the later ones are larger, because each page costs a transaction, the
+folder's access check and a thread hop besides its rows (issue 14).
 """
 
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
@@ -21,19 +22,12 @@ from strongroom.content.dav_locks import DavLock
 from strongroom.dav import xml
 from strongroom.dav.context import DavContext, DavStatus
 from strongroom.dav.locks import active_locks
-from strongroom.dav.resources import (
-    Listed,
-    Located,
-    etag,
-    href,
-    live_properties,
-    live_property,
-    locate,
-    shared_items,
-)
+from strongroom.dav.rendering import Renderer
+from strongroom.dav.resources import Located, etag, href, locate, shared_items
 from strongroom.errors import NotFound, StrongroomError
 
-PAGE = 1000
+FIRST_PAGE = 1000
+PAGE = 5000
 ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
 MULTISTATUS = "application/xml; charset=utf-8"
 
@@ -43,36 +37,6 @@ def options_response() -> Response:
         status_code=200,
         headers={"DAV": "1, 2", "Allow": ALLOW, "MS-Author-Via": "DAV", "Content-Length": "0"},
     )
-
-
-def render_item(
-    item: Listed,
-    *,
-    link: str,
-    spec: xml.Propfind,
-    dead: dict[xml.PropName, str],
-    locks: list[xml.ActiveLock],
-) -> str:
-    if spec.kind == "prop":
-        found: list[str] = []
-        missing: list[xml.PropName] = []
-        for name in spec.names:
-            value = live_property(item, name) or dead.get(name)
-            if value is None and name == (xml.DAV, "supportedlock"):
-                value = xml.SUPPORTED_LOCK
-            if value is None and name == (xml.DAV, "lockdiscovery"):
-                value = xml.lockdiscovery(locks)
-            if value is None:
-                missing.append(name)
-            else:
-                found.append(value)
-        return xml.response(link, found, missing)
-    props = live_properties(item)
-    props[(xml.DAV, "supportedlock")] = xml.SUPPORTED_LOCK
-    props[(xml.DAV, "lockdiscovery")] = xml.lockdiscovery(locks)
-    if spec.kind == "propname":
-        return xml.response(link, [xml.empty_element(name) for name in [*props, *dead]])
-    return xml.response(link, [*props.values(), *dead.values()])
 
 
 def _wants_locks(spec: xml.Propfind) -> bool:
@@ -95,8 +59,9 @@ async def propfind(ctx: DavContext) -> Response:
             body=xml.error_body("propfind-finite-depth"),
         )
     spec = xml.parse_propfind(await ctx.small_body())
+    renderer = Renderer(spec)
 
-    def first(session: Session) -> tuple[str, FolderListing | None]:
+    def first(session: Session) -> tuple[str, FolderListing | None, tuple[str, str | None]]:
         located = locate(session, ctx.actor, ctx.segments)
         if located.item is None:
             raise NotFound("item", None)
@@ -105,46 +70,45 @@ async def propfind(ctx: DavContext) -> Response:
         real_chain = ancestry(session, item)
         covering = dav_locks.locks_covering(session, real_chain, now=now) if _wants_locks(spec) else []
         dead = properties.properties_of(session, [item.id]).get(item.id, {})
-        own = render_item(
+        own = renderer.render(
             item,
             link=href(ctx.mount, ctx.segments, folder=item.is_folder),
-            spec=spec,
             dead=dead,
             locks=active_locks(session, ctx.mount, covering, now=now),
         )
         if depth == "0" or not item.is_folder:
-            return own, None
+            return own, None, ("", None)
         inherited = [lock for lock in covering if lock.depth == dav_locks.DEPTH_INFINITY]
-        return own, FolderListing(folder_id=item.id, segments=ctx.segments, inherited=inherited)
+        listing = FolderListing(folder_id=item.id, segments=ctx.segments, inherited=inherited)
+        # The first page (and, for a folder that fits in it, everything) is read before the status line
+        # goes out, so a database outage answers 503 rather than cutting a started 207 short.
+        return own, listing, _page(ctx, session, renderer, listing, None)
 
-    own, listing = await ctx.in_transaction(first)
+    own, listing, (page, marker) = await ctx.in_transaction(first)
     if listing is None:
         return Response(
             xml.MULTISTATUS_OPEN + own + xml.MULTISTATUS_CLOSE, status_code=207, media_type=MULTISTATUS
         )
-    # The first page (and, for a folder that fits in it, everything) is read before the status line
-    # goes out, so a database outage answers 503 rather than cutting a started 207 short.
-    page, marker = await ctx.in_transaction(lambda session: _page(ctx, session, spec, listing, None))
     if marker is None:
-        shared = "" if listing.segments else await ctx.in_transaction(lambda s: _shared(ctx, s, spec))
+        shared = "" if listing.segments else await ctx.in_transaction(lambda s: _shared(ctx, s, renderer))
         return Response(
             xml.MULTISTATUS_OPEN + own + page + shared + xml.MULTISTATUS_CLOSE,
             status_code=207,
             media_type=MULTISTATUS,
         )
     return StreamingResponse(
-        _stream_listing(ctx, spec, own + page, listing, marker), status_code=207, media_type=MULTISTATUS
+        _stream_listing(ctx, renderer, own + page, listing, marker), status_code=207, media_type=MULTISTATUS
     )
 
 
 async def _stream_listing(
-    ctx: DavContext, spec: xml.Propfind, head: str, listing: FolderListing, marker: str | None
+    ctx: DavContext, renderer: Renderer, head: str, listing: FolderListing, marker: str | None
 ) -> AsyncIterator[bytes]:
     yield (xml.MULTISTATUS_OPEN + head).encode()
     while marker is not None:
         try:
             chunk, marker = await ctx.in_transaction(
-                lambda session, m=marker: _page(ctx, session, spec, listing, m)
+                lambda session, m=marker: _page(ctx, session, renderer, listing, m)
             )
         except StrongroomError:
             # The folder vanished, or the database went away, mid-listing: the status line is sent,
@@ -153,25 +117,23 @@ async def _stream_listing(
         yield chunk.encode()
     if not listing.segments:
         with contextlib.suppress(StrongroomError):
-            yield (await ctx.in_transaction(lambda session: _shared(ctx, session, spec))).encode()
+            yield (await ctx.in_transaction(lambda session: _shared(ctx, session, renderer))).encode()
     yield xml.MULTISTATUS_CLOSE.encode()
 
 
-def _shared(ctx: DavContext, session: Session, spec: xml.Propfind) -> str:
+def _shared(ctx: DavContext, session: Session, renderer: Renderer) -> str:
     """The root's second part: items shared with the actor (few; a person's direct grants)."""
     items = shared_items(session, ctx.actor)
     dead = properties.properties_of(session, [item.id for item in items])
     now = ctx.runtime.clock.now()
     parts = []
     for item in items:
-        covering = (
-            dav_locks.locks_covering(session, ancestry(session, item), now=now) if _wants_locks(spec) else []
-        )
+        chain = ancestry(session, item)
+        covering = dav_locks.locks_covering(session, chain, now=now) if _wants_locks(renderer.spec) else []
         parts.append(
-            render_item(
+            renderer.render(
                 item,
                 link=href(ctx.mount, (item.name,), folder=item.is_folder),
-                spec=spec,
                 dead=dead.get(item.id, {}),
                 locks=active_locks(session, ctx.mount, covering, now=now),
             )
@@ -180,30 +142,37 @@ def _shared(ctx: DavContext, session: Session, spec: xml.Propfind) -> str:
 
 
 def _page(
-    ctx: DavContext, session: Session, spec: xml.Propfind, listing: FolderListing, marker: str | None
+    ctx: DavContext, session: Session, renderer: Renderer, listing: FolderListing, marker: str | None
 ) -> tuple[str, str | None]:
+    spec = renderer.spec
     page = content_folders.list_items(
-        session, ctx.actor, folder_id=listing.folder_id, limit=PAGE, marker=marker
+        session,
+        ctx.actor,
+        folder_id=listing.folder_id,
+        limit=PAGE if marker else FIRST_PAGE,
+        marker=marker,
+        unread=renderer.unread,
     )
-    ids = [item.id for item in page.items]
-    dead = properties.properties_of(session, ids) if spec.kind != "prop" or _names_dead(spec) else {}
-    now = ctx.runtime.clock.now()
-    direct = dav_locks.locks_on_items(session, ids, now=now) if _wants_locks(spec) else {}
-    inherited = active_locks(session, ctx.mount, listing.inherited, now=now) if listing.inherited else []
-    parts = []
-    prefix = href(ctx.mount, listing.segments, folder=True)
-    for item in page.items:
-        own_locks = active_locks(session, ctx.mount, direct[item.id], now=now) if item.id in direct else []
-        parts.append(
-            render_item(
-                item,
-                link=prefix + quote(item.name, safe="") + ("/" if item.is_folder else ""),
-                spec=spec,
-                dead=dead.get(item.id, {}),
-                locks=inherited + own_locks,
-            )
+    dead = {}
+    if spec.kind != "prop" or _names_dead(spec):
+        dead = properties.properties_in_listing(
+            session,
+            listing.folder_id,
+            after=content_folders.decode_marker(marker) if marker else None,
+            through=content_folders.decode_marker(page.next_marker) if page.next_marker else None,
         )
-    return "".join(parts), page.next_marker
+    now = ctx.runtime.clock.now()
+    direct = dav_locks.locks_on_children(session, listing.folder_id, now=now) if _wants_locks(spec) else {}
+    rendered = renderer.children(
+        page.items,
+        prefix=href(ctx.mount, listing.segments, folder=True),
+        dead=dead,
+        own_locks={
+            item_id: active_locks(session, ctx.mount, held, now=now) for item_id, held in direct.items()
+        },
+        inherited=active_locks(session, ctx.mount, listing.inherited, now=now) if listing.inherited else [],
+    )
+    return rendered, page.next_marker
 
 
 def _names_dead(spec: xml.Propfind) -> bool:

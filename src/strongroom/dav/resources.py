@@ -6,7 +6,7 @@ of the folder before it. The final item goes
 through `access_item`, so the same permission rule decides here as behind the REST API.
 """
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -154,33 +154,6 @@ Listed = Item | content_folders.ListedItem
 
 def etag(item: Listed) -> str:
     return item.etag
-
-
-_LIVE: dict[str, Callable[[Listed], str | None]] = {
-    "resourcetype": lambda item: xml.live("resourcetype", "<D:collection/>" if item.is_folder else ""),
-    "displayname": lambda item: xml.live("displayname", xml.text(item.name)),
-    "getlastmodified": lambda item: xml.live("getlastmodified", xml.http_date(item.updated_at)),
-    "creationdate": lambda item: xml.live("creationdate", xml.iso_date(item.created_at)),
-    "getetag": lambda item: xml.live("getetag", xml.text(etag(item))),
-    "getcontentlength": lambda item: None if item.is_folder else xml.live("getcontentlength", str(item.size)),
-    "getcontenttype": lambda item: (
-        None
-        if item.is_folder
-        else xml.live("getcontenttype", xml.text(item.content_type or "application/octet-stream"))
-    ),
-}
-
-
-def live_property(item: Listed, name: xml.PropName) -> str | None:
-    """One rendered live property, or None if the item has no such property (lock ones: the caller)."""
-    render = _LIVE.get(name[1]) if name[0] == xml.DAV else None
-    return render(item) if render is not None else None
-
-
-def live_properties(item: Listed) -> dict[xml.PropName, str]:
-    """Every live property the item has (lock properties are added by the caller)."""
-    rendered = {(xml.DAV, local): render(item) for local, render in _LIVE.items()}
-    return {name: value for name, value in rendered.items() if value is not None}
 
 
 # Live properties a client may not set or remove with PROPPATCH.

@@ -152,10 +152,16 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def http_date(moment: datetime) -> str:
-    """RFC 9110 IMF-fixdate of a UTC time; hand-built because listings format ten thousand of them."""
-    return (
-        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
+    """RFC 9110 IMF-fixdate of a UTC time; hand-built because listings format ten thousand of them, and
+    with `%` because it formats padded numbers faster than an f-string does."""
+    return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (  # noqa: UP031
+        _DAYS[moment.weekday()],
+        moment.day,
+        _MONTHS[moment.month - 1],
+        moment.year,
+        moment.hour,
+        moment.minute,
+        moment.second,
     )
 
 
