@@ -3,6 +3,7 @@
 import asyncio
 import base64
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from contextlib import AbstractContextManager
 from email.utils import format_datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -12,7 +13,6 @@ from fastapi import Query
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
-from strongroom.actors import Actor
 from strongroom.content import media_types, scrub
 from strongroom.content import reads as content_reads
 from strongroom.content.reads import ContentToSend
@@ -20,7 +20,6 @@ from strongroom.db.session import transaction
 from strongroom.errors import InputError
 from strongroom.runtime import Runtime
 from strongroom.storage.sealed_blobs import read_plaintext
-from strongroom.storage.sealed_stream import CorruptBlob
 
 Playback = Annotated[
     str | None,
@@ -67,7 +66,7 @@ def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[memor
     """The decrypted bytes to send. A blob that fails its integrity check ends the response and is
     recorded as a `storage.blob.tampered` incident naming the file and version."""
     start, end = (content.byte_range.start, content.byte_range.end) if content.byte_range else (0, None)
-    try:
+    with _incident_recorded(runtime, content):
         chunks = read_plaintext(
             store=runtime.blobs,
             keys=runtime.keys,
@@ -82,31 +81,22 @@ def plaintext_chunks(runtime: Runtime, content: ContentToSend) -> Iterator[memor
             # Its one (empty) segment is authenticated before the response starts: with no body
             # to cut short, a failure found later could not show.
             chunks = iter(list(chunks))
-    except CorruptBlob as exc:
-        _record_incident(runtime, content, exc)
-        raise
     return _checked(runtime, content, chunks)
 
 
 def _checked(runtime: Runtime, content: ContentToSend, chunks: Iterator[memoryview]) -> Iterator[memoryview]:
-    try:
+    # A CorruptBlob ends the response: the client never gets bytes that did not authenticate.
+    with _incident_recorded(runtime, content):
         yield from chunks
-    except CorruptBlob as exc:
-        _record_incident(runtime, content, exc)
-        raise  # ends the response: the client never gets bytes that did not authenticate
 
 
-def _record_incident(runtime: Runtime, content: ContentToSend, exc: CorruptBlob) -> None:
-    with transaction(runtime.sessions) as session:
-        scrub.record_tampering(
-            session,
-            Actor.system(label="download"),
-            problem=exc.message,
-            clock=runtime.clock,
-            file_id=content.file_id,
-            version_id=content.version_id,
-            blob_key=content.blob_key,
-        )
+def _incident_recorded(runtime: Runtime, content: ContentToSend) -> AbstractContextManager[None]:
+    return scrub.tampering_recorded(
+        runtime.sessions,
+        found_by="download",
+        clock=runtime.clock,
+        ids={"file_id": content.file_id, "version_id": content.version_id, "blob_key": content.blob_key},
+    )
 
 
 BATCH_BYTES = 4 << 20

@@ -63,7 +63,7 @@ class _Report(PlainTextPDF):
         self.set_font(SANS, size=7.5)
         self.set_text_color(90, 90, 90)
         footer = f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {{nb}}"
-        self.prepare_for(footer)
+        footer = self.prepare_for(footer)
         if self.get_string_width(footer) <= self.epw - 2 * self.c_margin:
             self.cell(0, 3.5, footer, align="C")  # one line: no line breaking, 100 times cheaper
         else:
@@ -111,7 +111,7 @@ def _new_pdf(item: ItemFacts, generated_at: datetime, generated_by: str) -> _Rep
 def _heading(pdf: _Report, text: str, *, size: float = 12.5) -> None:
     pdf.ln(2.5)
     pdf.set_font(SANS, "B", size)
-    pdf.prepare_for(text)
+    text = pdf.prepare_for(text)
     pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     pdf.set_font(SANS, size=9.5)
@@ -120,7 +120,7 @@ def _heading(pdf: _Report, text: str, *, size: float = 12.5) -> None:
 def _para(pdf: _Report, text: str, *, mono: bool = False, indent: float = 0) -> None:
     pdf.set_font(MONO if mono else SANS, size=8.5 if mono else 9.5)
     pdf.set_x(pdf.l_margin + indent)
-    pdf.prepare_for(text)
+    text = pdf.prepare_for(text)
     pdf.multi_cell(pdf.epw - indent, LINE, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(SANS, size=9.5)
 
@@ -133,12 +133,12 @@ def _fact(pdf: _Report, label: str, value: str, *, mono: bool = False) -> None:
         pdf.add_page()
         top = pdf.get_y()
     pdf.set_font(SANS, "B", 9.5)
-    pdf.prepare_for(label)
+    label = pdf.prepare_for(label)
     pdf.multi_cell(label_width - 2, LINE, label, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
     label_bottom = max(top, pdf.get_y())
     pdf.set_xy(pdf.l_margin + label_width, top)
     pdf.set_font(MONO if mono else SANS, size=9 if mono else 9.5)
-    pdf.prepare_for(value)
+    value = pdf.prepare_for(value)
     pdf.multi_cell(pdf.epw - label_width, LINE, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(pdf.get_y(), label_bottom) + 0.8)
     pdf.set_font(SANS, size=9.5)
@@ -309,7 +309,7 @@ def _events(pdf: _Report, bundle: dict[str, Any]) -> None:
         rows = [("B", 0.0, head)] + [("", 6.0, line) for line in lines]
         if not pdf.draw_plain(SANS, 9.5, LINE, rows):
             pdf.set_font(SANS, "B", 9.5)
-            pdf.prepare_for(head)
+            head = pdf.prepare_for(head)
             pdf.multi_cell(0, LINE, head, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             _para(pdf, "\n".join(lines), indent=6)  # wrapped, shaped or in another script
         pdf.ln(1)

@@ -5,7 +5,9 @@ other joined scripts) or a fallback font set, about 9 ms of CPU per event of a c
 for an item with 10,000 events; on its plain path about 1 ms a line, because its line breaking
 re-measures the line so far at every character. So shaping and the fallback font are switched on
 only for the text that needs them (`prepare_for`), and short plain lines are measured once and
-written with the same operators `text()` writes (`draw_plain`). fpdf2 is pinned in constraints.txt;
+written with the same operators `text()` writes (`draw_plain`). A character no font here can draw is
+written as its code point, "[U+02EA]": fpdf2 would leave it out, and a name missing a character could
+read as another's. fpdf2 is pinned in constraints.txt;
 tests/audit/test_custody_pdf*.py read the reports back, in several scripts.
 """
 
@@ -34,22 +36,39 @@ class PlainTextPDF(FPDF):
         # Arabic and other joined scripts need HarfBuzz to shape and order their letters.
         self.can_shape = importlib.util.find_spec("uharfbuzz") is not None
         self._codes: dict[int, dict[int, str]] = {}  # per font: character -> its code in the subset
+        self._gaps: dict[int, frozenset[str]] = {}  # per font: characters below SHAPED_FROM it lacks
 
-    def prepare_for(self, text: str) -> None:
-        """Shape, and fall back to the CJK font, only if `text` needs it in the current font."""
-        if not text or max(text) < SHAPED_FROM:
-            shape = fallback = False
-        else:
-            font = self.current_font
-            assert isinstance(font, TTFFont)
-            shape = self.can_shape
-            fallback = any(ord(c) not in font.cmap for c in text if c >= SHAPED_FROM)
+    def _gaps_of(self, font: TTFFont) -> frozenset[str]:
+        gaps = self._gaps.get(font.i)
+        if gaps is None:
+            gaps = frozenset(chr(c) for c in range(0x20, ord(SHAPED_FROM)) if c not in font.cmap)
+            self._gaps[font.i] = gaps
+        return gaps
+
+    def prepare_for(self, text: str) -> str:
+        """Shape, and fall back to the CJK font, only if `text` needs it in the current font. Returns
+        the text to draw: a character no font here has is written as its code point."""
+        font = self.current_font
+        assert isinstance(font, TTFFont)
+        high = bool(text) and max(text) >= SHAPED_FROM
+        missing = set(self._gaps_of(font).intersection(text))
+        if high:
+            missing |= {c for c in text if c >= SHAPED_FROM and ord(c) not in font.cmap}
+        shape = high and self.can_shape
         if shape != (self.text_shaping is not None):
             self.set_text_shaping(use_shaping_engine=shape)
-        if fallback and not self._fallback_font_ids and self._add_cjk():
+        fallback = bool(missing) and self._add_cjk()
+        if fallback and not self._fallback_font_ids:
             self.set_fallback_fonts([CJK], exact_match=False)
         elif not fallback and self._fallback_font_ids:
             self.set_fallback_fonts([], exact_match=False)
+        if fallback:
+            cjk = self.fonts[CJK]
+            assert isinstance(cjk, TTFFont)
+            missing = {c for c in missing if ord(c) not in cjk.cmap}
+        if not missing:
+            return text
+        return "".join(f"[U+{ord(c):04X}]" if c in missing else c for c in text)
 
     def _add_cjk(self) -> bool:
         if CJK in self.fonts:
@@ -70,7 +89,7 @@ class PlainTextPDF(FPDF):
         for style, indent, text in rows:
             font = self.fonts[family + style]
             assert isinstance(font, TTFFont)
-            if "\n" in text or (text and max(text) >= SHAPED_FROM):
+            if "\n" in text or (text and max(text) >= SHAPED_FROM) or self._gaps_of(font).intersection(text):
                 return False
             widths: dict[int, float] = font.cw
             if sum(map(widths.__getitem__, map(ord, text))) > (room - indent) * per_mm:

@@ -40,6 +40,7 @@ SCAN_HOLDS: Final = {
     "unavailable": "is waiting for its virus scan (the scanner is down; it is retried).",
     "too_large": "is held: it is too large to scan automatically, and an administrator must release it.",
     "infected": "was found to contain a virus and is withheld.",
+    "tampered": "is held: its stored bytes failed their integrity check; an administrator must restore them.",
 }
 
 

@@ -23,7 +23,7 @@ from strongroom.audit import events, reasons
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.config import PreviewSettings
-from strongroom.content import media_types, office, playbacks, transcoding
+from strongroom.content import media_types, office, playbacks, scrub, transcoding
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileRendition, FileVersion
 from strongroom.content.reads import READABLE_SCAN_STATES, ContentToSend, parse_range
@@ -34,6 +34,7 @@ from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 from strongroom.storage.sealed_blobs import SealedBlob, SealedBlobWriter, read_plaintext
+from strongroom.storage.sealed_stream import CorruptBlob
 
 JOB_KIND = "content.render_preview"
 PREVIEW = "preview"
@@ -165,10 +166,26 @@ def point_at_sealed(rendition: FileRendition, sealed: SealedBlob) -> None:
     rendition.kek_id, rendition.wrapped_dek = sealed.wrapped_dek.kek_id, sealed.wrapped_dek.ciphertext
 
 
-def write_plaintext(source: RenditionSource, *, store: BlobStore, keys: KeyProvider, path: Path) -> Path:
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a version's bytes, so that tampering found on the way is recorded as theirs."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
+    found_by: str
+
+
+def write_plaintext(
+    source: RenditionSource, *, store: BlobStore, keys: KeyProvider, path: Path, reader: Reader
+) -> Path:
     """The version's plaintext at `path`, in a private temp dir: ffmpeg needs a seekable input for
-    MP4/MOV, LibreOffice and poppler a whole file."""
-    with path.open("wb") as out:
+    MP4/MOV, LibreOffice and poppler a whole file. Bytes that fail their check raise CorruptBlob,
+    recorded as a `storage.blob.tampered` incident: callers fail their job for good (`tampered`)."""
+    ids = {"file_id": source.file_id, "version_id": source.version_id, "blob_key": source.blob_key}
+    with (
+        scrub.tampering_recorded(reader.sessions, found_by=reader.found_by, clock=reader.clock, ids=ids),
+        path.open("wb") as out,
+    ):
         for chunk in read_plaintext(
             store=store,
             keys=keys,
@@ -181,6 +198,13 @@ def write_plaintext(source: RenditionSource, *, store: BlobStore, keys: KeyProvi
     return path
 
 
+def tampered(exc: CorruptBlob) -> str:
+    """Why nothing was made from a version whose stored bytes failed their check (stored, shown)."""
+    return (
+        f"The stored bytes failed their integrity check ({exc.message}); an administrator must restore them."
+    )
+
+
 def _transcode(
     source: RenditionSource,
     *,
@@ -189,11 +213,15 @@ def _transcode(
     work_dir: Path,
     segment_bytes: int,
     limits: PreviewSettings,
+    reader: Reader,
 ) -> _Made | transcoding.Refused:
     """The sealed rendition, or why there is none."""
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        plain = write_plaintext(source, store=store, keys=keys, path=Path(tmp) / "source")
+        try:
+            plain = write_plaintext(source, store=store, keys=keys, path=Path(tmp) / "source", reader=reader)
+        except CorruptBlob as exc:
+            return transcoding.Refused(tampered(exc))  # not retried: the same bytes would fail again
         made = _render(plain, source.content_type, Path(tmp), limits)
         if isinstance(made, transcoding.Refused):
             return made
@@ -247,7 +275,13 @@ def render_preview(
     if missing:
         raise Unavailable(missing)
     outcome = _transcode(
-        source, store=store, keys=keys, work_dir=work_dir, segment_bytes=segment_bytes, limits=limits
+        source,
+        store=store,
+        keys=keys,
+        work_dir=work_dir,
+        segment_bytes=segment_bytes,
+        limits=limits,
+        reader=Reader(sessions, clock, "previews"),
     )
     with transaction(sessions) as session:
         rendition = rendition_row(session, source, kind=PREVIEW, now=clock.now())

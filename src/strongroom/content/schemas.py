@@ -51,7 +51,8 @@ class ItemRead(BaseModel):
     scan_status: str | None = Field(
         default=None,
         description="Files: the current version's virus-scan state: pending, clean, infected, "
-        "unavailable (scanner down; retried), too_large (held), or not_required.",
+        "unavailable (scanner down; retried), too_large (held), tampered (held: the stored bytes failed "
+        "their integrity check), or not_required.",
     )
     locked: bool = False
     locked_until: datetime | None = None
@@ -116,7 +117,10 @@ class VersionRead(BaseModel):
     created_by: str
     restored_from_id: str | None
     current: bool
-    scan_status: str = Field(description="pending, clean, infected, unavailable, too_large or not_required")
+    scan_status: str = Field(
+        description="pending, clean, infected, unavailable, too_large, tampered (held: the stored bytes "
+        "failed their integrity check) or not_required"
+    )
     scan_detail: str | None = Field(default=None, description="Why a scan is waiting, or what it found")
 
     @classmethod

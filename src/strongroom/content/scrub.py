@@ -7,13 +7,15 @@ segment, and the plaintext SHA-256 against the recorded one) serves three caller
   checks up to a budget per run and remembers the last blob it checked (ScrubPosition), so the
   next run resumes there and a pass over a large store spreads over many runs;
 * `verify_all`, behind `strongroom verify`: every blob, at full speed, with a report;
-* and the failure record itself, `record_tampering`, which download doors also use when a segment
-  fails authentication mid-response (api/streaming.py): each failure is a `storage.blob.tampered`
-  audit event naming the file and version (or rendition), so an incident never goes unrecorded.
+* and the failure record itself, `record_tampering`, which every other reader of sealed bytes
+  reaches through `tampering_recorded` (downloads, the virus scan, previews, thumbnails, skills,
+  upload-request joining): each failure is a `storage.blob.tampered` audit event naming the file
+  and version (or rendition, or upload-request chunk), so an incident never goes unrecorded.
 """
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -30,6 +32,7 @@ from strongroom.errors import NotFound, StrongroomError
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 from strongroom.storage.sealed_blobs import verify_blob
+from strongroom.storage.sealed_stream import CorruptBlob
 
 KINDS: Final = ("version", "rendition")
 _POSITION: Final = "default"
@@ -144,9 +147,18 @@ def check_blob(store: BlobStore, keys: KeyProvider, blob: StoredBlob) -> str | N
 
 
 def record_tampering(
-    session: Session, actor: Actor, *, blob: StoredBlob | None = None, problem: str, clock: Clock, **ids: str
+    session: Session,
+    actor: Actor,
+    *,
+    blob: StoredBlob | None = None,
+    item: ItemRef | None = None,
+    problem: str,
+    clock: Clock,
+    ids: Mapping[str, str] | None = None,
 ) -> None:
-    """Write the `storage.blob.tampered` incident event for a blob that failed its check."""
+    """Write the `storage.blob.tampered` incident event for a blob that failed its check: about its
+    file, or `item` where the blob is not yet a file's (an upload request's chunk)."""
+    ids = ids or {}
     details: dict[str, object] = {"problem": problem}
     file_id = ids.get("file_id", "")
     if blob is not None:
@@ -159,10 +171,30 @@ def record_tampering(
         session,
         actor,
         AuditAction.BLOB_TAMPERED,
-        item=ItemRef(kind="file", id=file_id),
+        item=item or ItemRef(kind="file", id=file_id),
         details=details,
         at=clock.now(),
     )
+
+
+@contextmanager
+def tampering_recorded(
+    sessions: sessionmaker[Session],
+    *,
+    found_by: str,
+    clock: Clock,
+    ids: Mapping[str, str],
+    item: ItemRef | None = None,
+) -> Iterator[None]:
+    """Record a `storage.blob.tampered` incident (in its own transaction) for a CorruptBlob raised
+    inside, then let it go on: the one way every reader of sealed bytes reports tampering."""
+    try:
+        yield
+    except CorruptBlob as exc:
+        with transaction(sessions) as session:
+            actor = Actor.system(label=found_by)
+            record_tampering(session, actor, item=item, problem=exc.message, clock=clock, ids=ids)
+        raise
 
 
 @dataclass

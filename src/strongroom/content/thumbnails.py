@@ -34,6 +34,7 @@ from strongroom.errors import NotFound
 from strongroom.jobs.queue import JobQueue
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
+from strongroom.storage.sealed_stream import CorruptBlob
 
 KIND = "thumbnail"
 JOB_KIND = "content.render_thumbnail"
@@ -128,8 +129,14 @@ def render_thumbnail(
         return "skipped"
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        plain = renditions.write_plaintext(source, store=store, keys=keys, path=Path(tmp) / "source")
-        drawn = _draw(plain, source.content_type, Path(tmp), limits)
+        reader = renditions.Reader(sessions, clock, "thumbnails")
+        try:
+            plain = renditions.write_plaintext(
+                source, store=store, keys=keys, path=Path(tmp) / "source", reader=reader
+            )
+            drawn = _draw(plain, source.content_type, Path(tmp), limits)
+        except CorruptBlob as exc:
+            drawn = transcoding.Refused(renditions.tampered(exc))  # not retried: the bytes would fail again
         sealed = None
         if not isinstance(drawn, transcoding.Refused):
             aad = source.rendition_id.encode()

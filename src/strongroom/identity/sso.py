@@ -103,10 +103,15 @@ def finish(
     return row
 
 
+REPLAY_KEPT = timedelta(days=1)
+
+
 def remember_assertion(session: Session, *, assertion_id: str, expires_at: datetime, clock: Clock) -> None:
     """Accept an assertion id once. Raises SignInRefused (reason `replayed`)."""
     now = timeline.decision_time(session, clock)
-    session.execute(delete(SsoReplay).where(SsoReplay.expires_at < now))
+    # Kept a day past its end: the assertion's end is judged by the app's clock (with pysaml2's allowed
+    # skew), this purge by the deciding one; purged at its end, a replay within the skew would pass.
+    session.execute(delete(SsoReplay).where(SsoReplay.expires_at < now - REPLAY_KEPT))
     if session.get(SsoReplay, assertion_id[:200]) is not None:
         raise SignInRefused("This sign-in answer was already used. Start again.", reason="replayed")
     try:

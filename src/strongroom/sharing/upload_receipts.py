@@ -7,14 +7,15 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom import mail as mailer
 from strongroom.actors import Origin
 from strongroom.audit import events
-from strongroom.audit.events import AuditAction
+from strongroom.audit.events import AuditAction, ItemRef
 from strongroom.clock import Clock
 from strongroom.config import MailSettings
+from strongroom.content import scrub
 from strongroom.content import uploads as content_uploads
 from strongroom.content.folders import ref
 from strongroom.content.models import Folder
@@ -88,24 +89,40 @@ def prepare_completion(
     return plans
 
 
-def join_chunks(plan: JoinPlan, *, store: BlobStore, keys: KeyProvider, segment_bytes: int) -> SealedBlob:
-    """Decrypt the chunks in order into one new sealed blob, hashing the whole file on the way (blocking)."""
+def join_chunks(
+    plan: JoinPlan,
+    *,
+    store: BlobStore,
+    keys: KeyProvider,
+    segment_bytes: int,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+) -> SealedBlob:
+    """Decrypt the chunks in order into one new sealed blob, hashing the whole file on the way (blocking).
+    A chunk that fails its check is recorded as a `storage.blob.tampered` incident naming the request's
+    file and chunk, and raises CorruptBlob (503 `corrupt_blob`: the sender is not at fault)."""
     writer = SealedBlobWriter(
         store=store, keys=keys, aad_id=plan.upload.version_id.encode(), segment_size=segment_bytes
     )
+    # Not yet a file: the incident is about the folder the file was to arrive in, naming it.
+    into = ItemRef(kind="folder", id=plan.upload.folder_id, name=plan.upload.name)
     try:
         for (blob_key, kek_id, wrapped, size), chunk_id in zip(plan.chunks, plan.chunk_ids, strict=True):
             if size == 0:
                 continue
-            for piece in read_plaintext(
-                store=store,
-                keys=keys,
-                blob_key=blob_key,
-                wrapped_dek=WrappedKey(kek_id=kek_id, ciphertext=wrapped),
-                aad_id=chunk_id.encode(),
-                plaintext_size=size,
+            ids = {"submission_file_id": plan.submission_file_id, "chunk_id": chunk_id, "blob_key": blob_key}
+            with scrub.tampering_recorded(
+                sessions, found_by="upload request", clock=clock, item=into, ids=ids
             ):
-                writer.write(piece)
+                for piece in read_plaintext(
+                    store=store,
+                    keys=keys,
+                    blob_key=blob_key,
+                    wrapped_dek=WrappedKey(kek_id=kek_id, ciphertext=wrapped),
+                    aad_id=chunk_id.encode(),
+                    plaintext_size=size,
+                ):
+                    writer.write(piece)
         return writer.finish()
     except BaseException:
         writer.abort()

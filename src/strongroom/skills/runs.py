@@ -30,7 +30,7 @@ from strongroom.content import media_types, office
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.content.reads import READABLE_SCAN_STATES
-from strongroom.content.renditions import RenditionSource, write_plaintext
+from strongroom.content.renditions import Reader, RenditionSource, tampered, write_plaintext
 from strongroom.db.base import new_id
 from strongroom.db.session import transaction
 from strongroom.errors import Unavailable
@@ -41,6 +41,7 @@ from strongroom.skills.models import SkillCard, SkillRun
 from strongroom.skills.tools import NothingToRead, SkillFailed
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
+from strongroom.storage.sealed_stream import CorruptBlob
 
 log = logging.getLogger(__name__)
 JOB_KIND = "skills.run"
@@ -238,13 +239,18 @@ def run_skill(
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-            plain = write_plaintext(planned.source, store=store, keys=keys, path=Path(tmp) / "source")
+            reader = Reader(sessions, clock, f"skill {planned.skill}")
+            plain = write_plaintext(
+                planned.source, store=store, keys=keys, path=Path(tmp) / "source", reader=reader
+            )
             work = Work(plain, planned.source.content_type, Path(tmp), limits, settings)
             findings = SKILLS[planned.skill].run(work)
     except NothingToRead as exc:
         findings, reason = [], exc.reason
     except SkillFailed as exc:
         reason = exc.reason
+    except CorruptBlob as exc:  # an Unavailable, but not one that waiting mends: fail the run for good
+        reason = tampered(exc)
     except Unavailable as exc:
         with transaction(sessions) as session:
             run = session.get_one(SkillRun, run_id)

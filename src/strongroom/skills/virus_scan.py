@@ -10,8 +10,12 @@ left waiting without a reason and a next try:
 * larger than clamd's `StreamMaxLength` (`scan.stream_max_bytes`) → `too_large` and held, or, under
   `scan.large_files = "scan_start"`, the first `stream_max_bytes` are scanned and a clean result
   releases the file with a detail saying only that part was scanned (docs/ops/virus-scanning.md);
-* the owner is mailed (after commit) when a file is quarantined, held as too large, or first has to
-  wait for the scanner, and when a file that waited is finally released.
+* stored bytes that fail their integrity check while streaming to clamd → `tampered`, held for good
+  with the check's finding, recorded once as a `storage.blob.tampered` incident and not retried:
+  trying again reads the same bytes. After an operator restores the blob, `strongroom scan
+  --rescan` scans it again;
+* the owner is mailed (after commit) when a file is quarantined, held as too large or tampered, or
+  first has to wait for the scanner, and when a file that waited is finally released.
 """
 
 import contextlib
@@ -30,7 +34,7 @@ from strongroom.audit import events
 from strongroom.audit.events import AuditAction
 from strongroom.clock import Clock
 from strongroom.config import MailSettings, ScanSettings
-from strongroom.content import renditions, thumbnails
+from strongroom.content import renditions, scrub, thumbnails
 from strongroom.content.folders import ref
 from strongroom.content.models import File, FileVersion
 from strongroom.db.session import transaction
@@ -42,17 +46,21 @@ from strongroom.skills import runs
 from strongroom.storage.blobs import BlobStore
 from strongroom.storage.keys import KeyProvider, WrappedKey
 from strongroom.storage.sealed_blobs import read_plaintext
+from strongroom.storage.sealed_stream import CorruptBlob
 
 JOB_KIND = "skills.virus_scan"
 CHUNK = 256 * 1024
-# States in which a version waits for a scan; `too_large` waits for an operator (strongroom scan).
+# States in which a version waits for a scan; `too_large` and `tampered` wait for an operator
+# (strongroom scan --rescan).
 WAITING = frozenset({"pending", "unavailable"})
+RESCANNED = frozenset({"too_large", "tampered", "clean"})
 LABELS = {
     "pending": "Waiting for the virus scan",
     "clean": "Virus scan passed",
     "infected": "Quarantined: the virus scan found malware; it is never served",
     "unavailable": "Scanner unavailable: held and retried until the scanner answers",
     "too_large": "Too large to scan: held until an operator scans it",
+    "tampered": "Held: its stored bytes failed their integrity check; an administrator must restore them",
     "not_required": "No scan needed: uploaded by a member of the force",
 }
 
@@ -166,6 +174,8 @@ def _scan_bytes(
     )
     try:
         verdict = scan_chunks(settings, _first_bytes(chunks, limit) if too_large else chunks)
+    except CorruptBlob:
+        raise  # the bytes, not the scanner, are at fault: scan_version records it, never retries
     except TooLargeForScanner:
         hint = "set scan.stream_max_bytes to clamd's StreamMaxLength"
         return _Outcome("too_large", f"The scanner refused {version.size} bytes as too long ({hint}).")
@@ -200,13 +210,18 @@ def scan_version(
     outcome; returns the scan status. Idempotent. The bytes stream to clamd between two short
     transactions. A scanner that cannot be used is an outcome, not an error: the version becomes
     `unavailable` and this job schedules its own retry."""
-    allowed = WAITING | ({"too_large", "clean"} if rescan else set())
+    allowed = WAITING | (RESCANNED if rescan else set())
     with transaction(sessions) as session:
         version = session.get(FileVersion, version_id)
         if version is None or version.scan_status not in allowed:
             return version.scan_status if version else "missing"
         session.expunge(version)
-    outcome = _scan_bytes(settings, store=store, keys=keys, version=version)
+    ids = {"file_id": version.file_id, "version_id": version.id, "blob_key": version.blob_key}
+    try:
+        with scrub.tampering_recorded(sessions, found_by="virus scanner", clock=clock, ids=ids):
+            outcome = _scan_bytes(settings, store=store, keys=keys, version=version)
+    except CorruptBlob as exc:
+        outcome = _Outcome("tampered", f"Not scanned: {exc.message}"[:500])
     with transaction(sessions) as session:
         current = session.get_one(FileVersion, version_id)
         if current.scan_status not in allowed:
@@ -244,15 +259,16 @@ def _record(
         "clean": AuditAction.SCAN_PASSED,
         "infected": AuditAction.SCAN_INFECTED,
         "too_large": AuditAction.SCAN_HELD,
-    }[outcome.status]
+    }.get(outcome.status)  # `tampered` already has its incident event (scrub.tampering_recorded)
     details: dict[str, object] = {"version_id": version.id, "after": before}
     if outcome.signature:
         details["signature"] = outcome.signature
     if outcome.detail:
         details["detail"] = outcome.detail
-    events.record(
-        session, Actor.system(label="virus scanner"), action, item=ref(file), details=details, at=now
-    )
+    if action is not None:
+        events.record(
+            session, Actor.system(label="virus scanner"), action, item=ref(file), details=details, at=now
+        )
     if outcome.status == "infected" and before != "infected" and mail is not None:
         upload_rejections.tell_sender_of_rejection(
             session, mail.settings, version_id=version.id, why=outcome.detail
@@ -269,6 +285,7 @@ def _record(
         "clean": "passed the virus scan and can now be opened",
         "infected": "was quarantined: the virus scan found malware",
         "too_large": "is too large for the virus scanner and is held",
+        "tampered": "is held: its stored bytes failed their integrity check and could not be scanned",
     }[outcome.status]
     _tell_owner(session, mail, file, what, outcome.detail)
 
@@ -309,7 +326,7 @@ def scan_state(version: FileVersion, settings: ScanSettings | None = None) -> Sc
 
 def versions_to_scan(session: Session, *, rescan: bool = False) -> list[str]:
     """Versions `strongroom scan` works on: the waiting ones, and with `rescan` the held and clean ones."""
-    states = WAITING | ({"too_large", "clean"} if rescan else set())
+    states = WAITING | (RESCANNED if rescan else set())
     query = select(FileVersion.id).where(FileVersion.scan_status.in_(states)).order_by(FileVersion.created_at)
     return list(session.scalars(query))
 

@@ -209,7 +209,12 @@ def complete(runtime: Runtime, request: Request, token: str, submission_id: str)
                 (
                     plan,
                     upload_receipts.join_chunks(
-                        plan, store=runtime.blobs, keys=runtime.keys, segment_bytes=segment
+                        plan,
+                        store=runtime.blobs,
+                        keys=runtime.keys,
+                        segment_bytes=segment,
+                        sessions=runtime.sessions,
+                        clock=runtime.clock,
                     ),
                 )
             )
