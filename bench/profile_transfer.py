@@ -173,7 +173,12 @@ def main() -> None:
                     curl = ["-T", str(source), *_upload_args(server, door, run, size)]
                     trace_to = args.work / f"{tool}-put-{door}-{name}.txt"
                     value = _timed(
-                        server, f"{name} upload {door} run {run}", curl, gb, tool if last else None, trace_to
+                        server,
+                        f"{name} upload {door} run {run}",
+                        curl,
+                        gb,
+                        tool=tool if last else None,
+                        trace_to=trace_to,
                     )
                     cpu.setdefault((f"upload {door}", name), []).append(value)
         for door in [d for d in args.download.split(",") if d]:
@@ -187,8 +192,8 @@ def main() -> None:
                         f"{name} download {door} run {run}",
                         curls[name],
                         gb,
-                        tool if last else None,
-                        trace_to,
+                        tool=tool if last else None,
+                        trace_to=trace_to,
                     )
                     cpu.setdefault((f"download {door}", name), []).append(value)
     print(load_average())

@@ -185,11 +185,33 @@ def test_chunks_are_segment_views_that_stay_valid(store: CountingStore, keys: Fi
             start=5,
         )
     )
-    assert [len(c) for c in chunks] == [SEG - 5, SEG, SEG, 5]
     # Chunks are views (no copy per segment); a connection may still hold one while later
-    # segments are read, so no later read may reuse its buffer.
+    # segments are read, so no later read may reuse its buffer while it is held.
     assert all(isinstance(c, memoryview) for c in chunks)
     assert b"".join(chunks) == data[5:]
+
+
+def test_a_chunk_let_go_of_may_be_reused_but_a_held_one_is_not(
+    store: CountingStore, keys: FileKeyProvider
+) -> None:
+    data = os.urandom(SEG * READ_AHEAD_SEGMENTS * 6 + 7)
+    blob = write_blob(store, keys, data)
+    chunks = read_plaintext(
+        store=store,
+        keys=keys,
+        blob_key=blob.blob_key,
+        wrapped_dek=blob.wrapped_dek,
+        aad_id=AAD_ID,
+        plaintext_size=blob.size,
+    )
+    held = next(chunks)
+    first = bytes(held)
+    received = bytearray(first)
+    for chunk in chunks:
+        received += chunk
+        del chunk
+    assert bytes(held) == first == data[: len(first)]
+    assert received == data
 
 
 def test_empty_file_yields_nothing_but_is_authenticated(store: CountingStore, keys: FileKeyProvider) -> None:
