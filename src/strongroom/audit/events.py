@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from strongroom.actors import Actor
 from strongroom.audit import chain, sequencer
 from strongroom.audit.models import PendingAuditEvent, table_of
-from strongroom.db.session import before_group_commit, on_commit
+from strongroom.db.session import before_group_commit, group_commit_list, on_commit
 
 _PENDING = "strongroom.audit.pending"
+_RELEASED = "strongroom.audit.on_release"
 _KICK = "strongroom.audit.kick"
 
 
@@ -157,6 +158,9 @@ def record(
     at: datetime,
 ) -> None:
     """Queue an event in this transaction; it is sequenced, chained and written when it commits."""
+    if at.tzinfo is None:  # checked here: on SQLite the event is not written before the batch commits
+        msg = "naive datetime given to the audit trail; use clock.now()"
+        raise ValueError(msg)
     session.info.setdefault(_PENDING, []).append(
         {
             "occurred_at": at,
@@ -183,13 +187,20 @@ def _insert_pending_events(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return
+    connection = session.connection()
+    batched = group_commit_list(connection, sequencer.BATCH_EVENTS)
+    if batched is not None:
+        # SQLite group commit: the events are chained straight into audit_event in the batch's shared
+        # transaction, just before its one commit (sequencer.chain_batch), so they never pass through
+        # audit_pending. They join the batch only once this unit's savepoint is released: a unit that
+        # fails from here on (its flush, say) takes its events with it.
+        before_group_commit(connection, "audit.chain", sequencer.chain_batch)
+        session.info[_RELEASED] = (batched, pending)
+        return
     # Committed with the change, unchained: no lock is taken, so writers never wait on one another
     # here. The sequencer chains them after the commit (audit/sequencer.py), and the door's answer
     # waits for that (db.session.on_commit runs before the unit of work returns).
-    connection = session.connection()
-    connection.execute(_INSERT_PENDING, pending)
-    if before_group_commit(connection, "audit.chain", sequencer.chain_batch):
-        return  # SQLite: chained in the shared transaction, just before the group's one commit
+    connection.execute(_INSERT_PENDING, pending[0] if len(pending) == 1 else pending)
     if not session.info.get(_KICK):
         session.info[_KICK] = True
         bind = session.get_bind()
@@ -197,7 +208,16 @@ def _insert_pending_events(session: Session) -> None:
         on_commit(session, functools.partial(sequencer.chain_after_commit, engine))
 
 
+@sa_event.listens_for(Session, "after_commit")
+def _join_batch(session: Session) -> None:
+    released: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = session.info.pop(_RELEASED, None)
+    if released is not None:
+        batched, pending = released
+        batched.extend(pending)
+
+
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_events(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_RELEASED, None)
     session.info.pop(_KICK, None)

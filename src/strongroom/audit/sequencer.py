@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.audit import chain, tiles
 from strongroom.audit.models import AuditEvent, AuditHead, PendingAuditEvent, table_of
-from strongroom.db.session import make_session_factory, transaction
+from strongroom.db.session import group_commit_list, make_session_factory, transaction
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,24 @@ _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), h
 _FRONTIERS: weakref.WeakKeyDictionary[Engine, tuple[int, str, tiles.Frontier]] = weakref.WeakKeyDictionary()
 
 
-def chain_pending(connection: Connection, *, limit: int = PASS_LIMIT) -> int:
-    """Chain up to `limit` pending events in this transaction; how many were chained."""
+# The group-commit list (db.session.group_commit_list) of events that units of an SQLite batch
+# recorded: chained by chain_batch without passing through audit_pending.
+BATCH_EVENTS = "audit.events"
+
+
+def chain_pending(
+    connection: Connection, *, limit: int = PASS_LIMIT, also: list[dict[str, Any]] | None = None
+) -> int:
+    """Chain up to `limit` pending events in this transaction, then the events `also` (written in this
+    same transaction, never in audit_pending); how many were chained."""
     head = connection.execute(_LOCK_HEAD).one_or_none()
     # Deleted and read back in one statement: under the head lock no other pass takes them, and if
     # this transaction rolls back they are pending again.
-    rows = sorted(
+    rows: list[Any] = sorted(
         connection.execute(_TAKE_PENDING, {"limit": limit}).mappings().all(), key=lambda row: row["id"]
     )
+    if also:
+        rows += also
     if not rows:
         return 0
     if head is None:
@@ -103,7 +113,7 @@ def chain_pending(connection: Connection, *, limit: int = PASS_LIMIT) -> int:
     seq, events, leaves = first, [], []
     for row in rows:
         fields = dict(row)
-        del fields["id"]
+        fields.pop("id", None)
         if latest is not None and fields["occurred_at"] < latest:
             fields["occurred_at"] = latest
         latest = fields["occurred_at"]
@@ -137,10 +147,11 @@ def chain_all(sessions: sessionmaker[Session]) -> int:
 
 
 def chain_batch(connection: Connection) -> None:
-    """Chain every pending event in the shared transaction of an SQLite group commit, just before it
-    commits (db.session.before_group_commit): the batch's events are chained when it is durable."""
-    while chain_pending(connection) == PASS_LIMIT:
-        pass
+    """Chain the batch's events, and any left pending, in the shared transaction of an SQLite group
+    commit just before it commits (db.session.before_group_commit): they are chained when it is durable."""
+    also = group_commit_list(connection, BATCH_EVENTS) or []
+    while chain_pending(connection, also=also) - len(also) == PASS_LIMIT:
+        also = []
 
 
 def pending_count(session: Session) -> int:

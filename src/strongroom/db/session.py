@@ -212,6 +212,7 @@ _MAX_GROUP = 128
 
 
 _BATCH_HOOKS = "strongroom.before_group_commit"
+_BATCH_LISTS = "strongroom.group_commit_lists"
 
 
 def before_group_commit(connection: Connection, key: str, hook: Callable[[Connection], None]) -> bool:
@@ -225,10 +226,21 @@ def before_group_commit(connection: Connection, key: str, hook: Callable[[Connec
     return True
 
 
+def group_commit_list(connection: Connection, key: str) -> list[Any] | None:
+    """A list that lives exactly as long as the group-commit batch this unit of work belongs to (one
+    per key): units add to it, the batch's `before_group_commit` hooks read it. None when the unit is
+    not in a batch (PostgreSQL). It is dropped with the batch, committed or not."""
+    lists: dict[str, list[Any]] | None = connection.info.get(_BATCH_LISTS)
+    if lists is None:
+        return None
+    return lists.setdefault(key, [])
+
+
 class _Batch:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         connection.info[_BATCH_HOOKS] = {}
+        connection.info[_BATCH_LISTS] = {}
         self.members = 0
         self.broken = False  # a member lost the connection or the disk: nothing in the batch may commit
         self.done = threading.Event()
@@ -341,6 +353,7 @@ class _WriteQueue:
             with suppress(sa_exc.DBAPIError):
                 connection.rollback()
         finally:
+            connection.info.pop(_BATCH_LISTS, None)
             connection.close()
             batch.done.set()
 
