@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.audit import chain, tiles
 from strongroom.audit.models import AuditEvent, AuditHead, PendingAuditEvent, table_of
-from strongroom.db.session import group_commit_list, make_session_factory, transaction
+from strongroom.db.session import group_commit_list, transaction
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,23 @@ _TAKE_PENDING = (
 )
 _INSERT_EVENTS = insert(_EVENT)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
+
+# PostgreSQL: the events and the head's move in one statement and one round trip, whatever the
+# batch's size (one array per column; an INSERT of many rows would be rendered anew for each size).
+_PG_TYPES = {"seq": "bigint", "occurred_at": "timestamptz"}
+_PG_COLUMNS = [column.name for column in _EVENT.c]
+_PG_ARRAYS = ", ".join(f"%({column})s::{_PG_TYPES.get(column, 'text')}[]" for column in _PG_COLUMNS)
+_PG_APPEND = (  # built once, from the model's own table and column names
+    f"WITH added AS (INSERT INTO {_EVENT.name} ({', '.join(_PG_COLUMNS)}) SELECT * FROM unnest({_PG_ARRAYS}))"  # noqa: S608
+    f" UPDATE {_HEAD.name} SET seq = %(head_seq)s, hash = %(head_hash)s WHERE id = 1"
+)
+
+
+def _pg_append_params(events: list[dict[str, Any]], seq: int, digest: str) -> dict[str, Any]:
+    params: dict[str, Any] = {column: [event[column] for event in events] for column in _PG_COLUMNS}
+    params["head_seq"], params["head_hash"] = seq, digest
+    return params
+
 
 # Per engine: the Merkle frontier (the rightmost partial tiles) as this process's last pass left the
 # tree, with the head (seq, hash) it belongs to. A pass uses it only when the head it locked is that
@@ -122,8 +139,11 @@ def chain_pending(
         events.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest})
         leaves.append(chain.event_leaf(digest))
         prev = digest
-    connection.execute(_INSERT_EVENTS, events)
-    connection.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_PG_APPEND, _pg_append_params(events, seq, prev))
+    else:
+        connection.execute(_INSERT_EVENTS, events)
+        connection.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
     engine = connection.engine
     known = _FRONTIERS.get(engine)
     frontier = known[2] if known is not None and known[:2] == (first, head.hash if head else "") else None
@@ -133,6 +153,17 @@ def chain_pending(
         tiles.append_leaves(connection, old_size=first, leaves=leaves, frontier=frontier),
     )
     return len(rows)
+
+
+def _chain_all(engine: Engine) -> int:
+    """chain_all on a bare connection: the pass after every commit with events skips the ORM session."""
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            done = chain_pending(connection)
+        total += done
+        if done < PASS_LIMIT:
+            return total
 
 
 def chain_all(sessions: sessionmaker[Session]) -> int:
@@ -165,8 +196,7 @@ class _Chainer:
     Commits are numbered as they finish; a pass first reads the newest number, so when it ends every
     commit up to that number is chained (its events were visible to the pass's first query)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.sessions = make_session_factory(engine)
+    def __init__(self) -> None:
         self.running = threading.Lock()
         self.changed = threading.Condition()
         self.committed = 0
@@ -181,7 +211,7 @@ def _chainer(engine: Engine) -> _Chainer:
     with _CHAINERS_LOCK:
         chainer = _CHAINERS.get(engine)
         if chainer is None:
-            chainer = _CHAINERS[engine] = _Chainer(engine)
+            chainer = _CHAINERS[engine] = _Chainer()
         return chainer
 
 
@@ -203,7 +233,7 @@ def chain_after_commit(engine: Engine) -> None:
         try:
             with chainer.changed:
                 target = chainer.committed
-            chain_all(chainer.sessions)
+            _chain_all(engine)
         except Exception:
             # The events are committed and wait in audit_pending; the next pass chains them. The
             # change itself succeeded, so its answer must not turn into an error here.

@@ -288,7 +288,11 @@ class _WriteQueue:
             raise
         try:
             batch.members += 1
-            unit = _Unit(factory(bind=batch.connection, join_transaction_mode="create_savepoint"))
+            # The first unit of a batch is alone in its transaction, so rolling that back undoes only
+            # its own work: it needs no savepoint (two statements fewer; every unit, when writes are
+            # rare). If it fails, the emptied batch is dropped in _close_turn.
+            mode = "rollback_only" if batch.members == 1 else "create_savepoint"
+            unit = _Unit(factory(bind=batch.connection, join_transaction_mode=mode))
             with unit.run() as session:
                 yield session
         except (DatabaseUnavailable, DatabaseFull):
@@ -318,6 +322,11 @@ class _WriteQueue:
     def _close_turn(self, batch: _Batch | None) -> None:
         """Hand the turn on; commit the batch first when nobody waits, it is full or it broke."""
         try:
+            if batch is not None and not batch.connection.in_transaction():
+                # Its first unit failed and rolled the transaction back: nobody else is in it.
+                self.batch = None
+                self._drop(batch)
+                return
             with self.state:
                 last = self.waiting == 0
             if batch is not None and (last or batch.broken or batch.members >= _MAX_GROUP):
@@ -326,6 +335,14 @@ class _WriteQueue:
         finally:
             self.holder = None
             self.turn.release()
+
+    @staticmethod
+    def _drop(batch: _Batch) -> None:
+        connection = batch.connection
+        connection.info.pop(_BATCH_HOOKS, None)
+        connection.info.pop(_BATCH_LISTS, None)
+        connection.close()
+        batch.done.set()
 
     @staticmethod
     def _settle(batch: _Batch) -> None:
