@@ -2,7 +2,9 @@
 
 Events are queued on the session and inserted, unchained, just before it commits, so an event is
 durable exactly when the change it records is. The sequencer (sequencer.py) then gives them their seq
-and chain hash in batches; the unit of work returns only after that.
+and chain hash in batches; the unit of work returns only after that. On SQLite, where units of work
+share one commit, the batch chains its units' events itself just before that commit, so they are
+written once, chained, and never pass through audit_pending.
 """
 
 import functools
