@@ -4,14 +4,16 @@ savepoint for a unit that is alone in its batch."""
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 
 from strongroom.audit import sequencer
 from strongroom.audit.events import AuditAction, ItemRef, record
-from strongroom.audit.models import AuditEvent, AuditTile
+from strongroom.audit.models import AuditEvent, AuditTile, PendingAuditEvent
 from strongroom.db.session import transaction
 from strongroom.errors import Conflict
 from strongroom.runtime import Runtime
@@ -71,4 +73,64 @@ def test_on_sqlite_a_lone_unit_writes_its_event_into_the_chain_without_savepoint
     assert "INSERT INTO AUDIT_EVENT" in statements
     assert "INSERT INTO AUDIT_PENDING" not in statements
     assert _item_ids(runtime)[-1] == "fi_alone"
+    assert not verify_db(runtime).problems
+
+
+def _pending(at: Any, item_id: str) -> dict[str, Any]:
+    return {
+        "occurred_at": at,
+        "actor_kind": "user",
+        "actor_id": "us_other_process",
+        "actor_label": "other@force.police.test",
+        "ip": None,
+        "user_agent": None,
+        "action": AuditAction.CONTENT_READ.value,
+        "item_kind": "file",
+        "item_id": item_id,
+        "item_name": None,
+        "details": "{}",
+        "reason": None,
+    }
+
+
+def test_a_pass_that_waited_for_another_processs_pass_keeps_times_in_order(runtime: Runtime) -> None:
+    """Two passes (as of two processes) race for the head: the one that waited still stamps its
+    events no earlier than the event the other one chained, whatever their clocks said."""
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite passes never wait for one another: one writer holds the database")
+    now = runtime.clock.now()
+    pending = insert(PendingAuditEvent)
+    with runtime.engine.begin() as connection:
+        connection.execute(pending, _pending(now, "fi_first"))
+    first = runtime.engine.connect()
+    first.begin()
+    assert sequencer.chain_pending(first) == 1  # holds the head row until it commits
+    with runtime.engine.begin() as connection:  # an earlier clock, in another process
+        connection.execute(pending, _pending(now - timedelta(hours=1), "fi_second"))
+    second: list[int] = []
+
+    def other_process() -> None:
+        with runtime.engine.begin() as connection:
+            second.append(sequencer.chain_pending(connection))
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    with runtime.engine.connect() as watcher:  # until the second pass waits for the head row
+        for _ in range(1000):
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar_one()
+            if waiting or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+    first.commit()
+    first.close()
+    thread.join()
+    assert second == [1]
+    with transaction(runtime.sessions) as session:
+        times = list(session.scalars(select(AuditEvent.occurred_at).order_by(AuditEvent.seq)))
+    assert times == [now, now]
     assert not verify_db(runtime).problems

@@ -67,6 +67,7 @@ _LOCK_HEAD = (
     .where(_HEAD.c.id == 1)
     .with_for_update(of=_HEAD)
 )
+_HEAD_TIME = select(_EVENT.c.occurred_at).where(_EVENT.c.seq == bindparam("seq"))
 _TAKE_PENDING = (
     delete(_PENDING)
     .where(_PENDING.c.id.in_(select(_PENDING.c.id).order_by(_PENDING.c.id).limit(bindparam("limit"))))
@@ -124,6 +125,11 @@ def chain_pending(
         first, prev, latest = 0, chain.GENESIS_HASH, None
     else:
         first, prev, latest = head.seq, head.hash, head.occurred_at if head.seq else None
+        if first and latest is None:
+            # PostgreSQL, after waiting for another process's pass: the locked row comes back at its
+            # newest version, but the join saw the snapshot from before the wait, without the event
+            # that pass added. Read that event's time now, or the order of times could break here.
+            latest = connection.execute(_HEAD_TIME, {"seq": first}).scalar_one()
     # Times never decrease along the sequence: under the head lock, an event is stamped no earlier
     # than the one before it, whatever a stepped-back or skewed clock said. The trail's last time is
     # then a persisted high-water mark of time (audit.timeline).
