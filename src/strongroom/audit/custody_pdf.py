@@ -64,7 +64,7 @@ class _Report(PlainTextPDF):
         self.set_text_color(90, 90, 90)
         footer = f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {{nb}}"
         footer = self.prepare_for(footer)
-        if self.get_string_width(footer) <= self.epw - 2 * self.c_margin:
+        if self.plain_width(footer.replace("{nb}", "000")) <= self.epw - 2 * self.c_margin:
             self.cell(0, 3.5, footer, align="C")  # one line: no line breaking, 100 times cheaper
         else:
             self.multi_cell(0, 3.5, footer, align="C")
@@ -335,8 +335,12 @@ def _value(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return _JSON(value)
     return str(value)
+
+
+# json.dumps(value, ensure_ascii=False) builds a new encoder on every call; a report makes one per event.
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _appendix(pdf: _Report, bundle: dict[str, Any]) -> None:
