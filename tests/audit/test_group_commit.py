@@ -225,3 +225,26 @@ def test_inclusion_proofs_from_tiles_verify_against_a_signed_checkpoint(runtime:
                 bytes.fromhex(proof.root_hash),
             )
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == size
+
+
+@pytest.mark.parametrize("steps", [[300, 1, 3794, 1, 15]])
+def test_custody_proofs_as_hex_match_the_whole_logs_proofs_for_every_leaf(
+    runtime: Runtime, steps: list[int]
+) -> None:
+    # The custody bundle's proofs (tiles read in a few queries, then a path without the general
+    # recursion) must be exactly RFC 6962's, for leaves under complete and partial tiles alike.
+    for count in steps:
+        with transaction(runtime.sessions) as session:
+            session.execute(
+                insert(PendingAuditEvent), [_pending_row(n, runtime.clock.now()) for n in range(count)]
+            )
+            sequencer.chain_pending(session.connection())
+    leaves = [chain.event_leaf(digest) for _, _, digest, _ in _log(runtime)]
+    whole = chain.MerkleTree(leaves)
+    with transaction(runtime.sessions) as session:
+        for size in (1, 2, 17, 256, 4097, len(leaves) - 1, len(leaves)):
+            stored = tiles.TiledTree(session, size)
+            stored.prefetch(range(0, size, 7))
+            for index in range(size):
+                expected = [node.hex() for node in whole.inclusion_proof(index, size)]
+                assert stored.inclusion_path_hex(index, size) == expected, (index, size)

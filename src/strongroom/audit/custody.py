@@ -88,9 +88,7 @@ def build_bundle(
         tree = load_tree(session, checkpoint.tree_size)
         tree.prefetch(record["seq"] - 1 for record in records)
         for record in records:
-            record["inclusion_proof"] = [
-                p.hex() for p in tree.inclusion_proof(record["seq"] - 1, checkpoint.tree_size)
-            ]
+            record["inclusion_proof"] = tree.inclusion_path_hex(record["seq"] - 1, checkpoint.tree_size)
     return {
         "$type": "custody_bundle",
         "format": BUNDLE_FORMAT,

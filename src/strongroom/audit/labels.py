@@ -161,7 +161,16 @@ def uk_time(value: datetime | str) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     local = when.astimezone(UK)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M:%S} {local.tzname()}"
+    # English names whatever the process's locale (strftime's %a and %b follow it), and no strftime:
+    # a custody report formats one time per event, 10,000 of them for a busy exhibit.
+    return (
+        f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year},"
+        f" {local.hour:02}:{local.minute:02}:{local.second:02} {local.tzname()}"
+    )
+
+
+_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def actor_words(kind: str, label: str) -> str:
