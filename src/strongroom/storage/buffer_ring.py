@@ -1,4 +1,33 @@
-"""Reusable buffers for chunks handed to a consumer that may hold them for a while."""
+"""The buffers of one read: where its sealed bytes come from, and reusable plaintext buffers for
+chunks handed to a consumer that may hold them for a while."""
+
+import mmap
+
+from strongroom.storage.blobs import BlobStore
+
+
+class SealedSource:
+    """One read's sealed bytes: the blob's file mapped where the store can map it (decrypted where
+    it lies, with no copy out of the page cache), else read into one buffer reused for the read."""
+
+    def __init__(self, store: BlobStore, key: str, *, batches: int) -> None:
+        self._store, self._key = store, key
+        self._buffer = bytearray()
+        mapped = store.mapped(key)
+        self._whole = None if mapped is None else memoryview(mapped)
+        if mapped is not None and batches > 1:
+            # A long read: the kernel reads further ahead and may drop the pages behind sooner.
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+
+    def batch(self, offset: int, length: int) -> memoryview:
+        """Up to `length` bytes from `offset`, fewer only where the blob ends. The caller SHALL
+        release the view before asking for the next batch."""
+        if self._whole is not None:
+            return self._whole[offset : offset + length]
+        if len(self._buffer) != length:  # every batch but the last has the same size
+            self._buffer = bytearray(length)
+        got = self._store.read_into(self._key, offset=offset, into=self._buffer)
+        return memoryview(self._buffer)[:got]
 
 
 class BufferRing:
