@@ -111,8 +111,9 @@ class BlobStore(Protocol):
     def mapped(self, key: str) -> mmap.mmap | None:
         """The whole completed blob mapped read-only, or None where the store cannot map it (the
         caller then reads with read_into). Decrypting from the map spares the download path a copy
-        out of the page cache. Raises NotFound. Only immutable blobs may be mapped: a file cut
-        short while mapped would kill the process (SIGBUS) at the next touch of the lost pages."""
+        out of the page cache. A store that maps raises NotFound for a missing blob. Only immutable
+        blobs may be mapped: a file cut short while mapped would kill the process (SIGBUS) at the
+        next touch of the lost pages."""
         del key  # this default cannot map anything
         return None
 
