@@ -439,3 +439,33 @@ def test_storage_failure_mid_upload_aborts_the_blob(tmp_path: Path, keys: FileKe
     with pytest.raises(RuntimeError):
         writer.write(b"more")
     writer.abort()
+
+
+def _mapped_file_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("RssFile:"))
+
+
+def test_a_long_mapped_read_lets_go_of_the_pages_behind_it(tmp_path: Path, keys: FileKeyProvider) -> None:
+    """A map's pages count as the server's memory while mapped: a 96 MiB download must not hold
+    96 MiB of them at its end (the peak RSS goal), only the last few batches'."""
+    store = CountingStore(tmp_path / "blobs", maps=True)
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=AAD_ID, segment_size=1 << 20)
+    piece = os.urandom(1 << 20)
+    for _ in range(96):
+        writer.write(piece)
+    blob = writer.finish()
+    before = _mapped_file_kib()
+    grown = 0
+    for chunk in read_plaintext(
+        store=store,
+        keys=keys,
+        blob_key=blob.blob_key,
+        wrapped_dek=blob.wrapped_dek,
+        aad_id=AAD_ID,
+        plaintext_size=blob.size,
+    ):
+        assert chunk[:16] == piece[:16]
+        grown = max(grown, _mapped_file_kib() - before)
+    assert store.reads == [(0, HEADER_SIZE)]  # decrypted from the map
+    assert grown < 48 << 10
