@@ -116,6 +116,15 @@ def _download_args(server: Server, door: str) -> list[str]:
         f"{server.url}/api/v1/folders/root/items", headers={"Authorization": f"Bearer {server.token}"}
     )
     file_id = next(i["id"] for i in listing.json()["items"] if i["name"] == "p-0.bin")
+    if door == "link":  # a shared link's download, as a visitor with no account fetches it
+        created = httpx.post(
+            f"{server.url}/api/v1/items/{file_id}/shared-links",
+            json={},
+            headers={"Authorization": f"Bearer {server.token}"},
+        )
+        created.raise_for_status()
+        token = created.json()["url"].rsplit("/s/", 1)[1]
+        return [f"{server.url}/s/{token}/content/{file_id}"]
     return ["-H", auth, f"{server.url}/api/v1/files/{file_id}/content"]
 
 
@@ -143,7 +152,9 @@ def main() -> None:
     parser.add_argument("--size-gib", type=float, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--doors", default="rest,tus")
-    parser.add_argument("--download", default="", help="doors to GET from (rest, dav), --runs times each")
+    parser.add_argument(
+        "--download", default="", help="doors to GET from (rest, dav, link), --runs times each"
+    )
     parser.add_argument(
         "--before-src", type=Path, default=None, help="a second server from this src, run alternately"
     )

@@ -366,6 +366,23 @@ def test_large_blob_streams_in_parts_and_reads_any_range(store: BlobStore) -> No
     assert bytes(into) == data[(10 << 20) + 1 : (10 << 20) + 4097]
 
 
+def test_a_mapped_blob_holds_what_read_returns(store: BlobStore) -> None:
+    """mapped() is optional (None: read with read_into); a map, where given, is the whole blob."""
+    data = os.urandom((1 << 20) + 5)
+    key = new_blob_key()
+    writer = store.create(key)
+    writer.write(data)
+    writer.complete()
+    mapped = store.mapped(key)
+    if isinstance(store, LocalBlobStore):
+        assert mapped is not None  # the download path decrypts from the map, with no copy first
+    if mapped is not None:
+        assert mapped[:] == data
+        mapped.close()
+        with pytest.raises(NotFound):
+            store.mapped(new_blob_key())
+
+
 def test_large_aborted_upload_leaves_nothing(store: BlobStore) -> None:
     key = new_blob_key()
     writer = store.create(key)

@@ -1,6 +1,7 @@
 """SealedBlobWriter, read_plaintext and verify_blob over a real LocalBlobStore and FileKeyProvider."""
 
 import hashlib
+import mmap
 import os
 from pathlib import Path
 
@@ -26,11 +27,18 @@ AAD_ID = b"version-0001"
 
 
 class CountingStore(LocalBlobStore):
-    """A real local store that records every read, to prove range reads touch only what they need."""
+    """A real local store that records every read, to prove range reads touch only what they need.
 
-    def __init__(self, root: Path) -> None:
+    With maps=False it cannot map blobs, as a store elsewhere than the local disk: segments then
+    come through read_into. With maps=True (the local store as served) they come from the map."""
+
+    def __init__(self, root: Path, *, maps: bool = False) -> None:
         super().__init__(root)
+        self.maps = maps
         self.reads: list[tuple[int, int]] = []
+
+    def mapped(self, key: str) -> mmap.mmap | None:
+        return super().mapped(key) if self.maps else None
 
     def read(self, key: str, *, offset: int, length: int) -> bytes:
         self.reads.append((offset, length))
@@ -41,9 +49,9 @@ class CountingStore(LocalBlobStore):
         return super().read_into(key, offset=offset, into=into)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> CountingStore:
-    return CountingStore(tmp_path / "blobs")
+@pytest.fixture(params=["reads", "mapped"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> CountingStore:
+    return CountingStore(tmp_path / "blobs", maps=request.param == "mapped")
 
 
 @pytest.fixture
@@ -149,6 +157,10 @@ def test_range_reads_touch_only_needed_segments(
         # A read that reaches the final segment asks for one byte past it, to notice appended bytes.
         offset, length = segment_reads[-1]
         segment_reads[-1] = (offset, length + 1)
+    if store.maps:
+        # Segments are decrypted from the map of the blob: nothing is copied out of it first.
+        assert store.reads == [header_read]
+        return
     # Adjacent segments may come in one read; what matters is that exactly their bytes are read.
     assert store.reads[0] == header_read
     assert merged(store.reads[1:]) == merged(segment_reads)
@@ -230,7 +242,7 @@ def test_empty_file_yields_nothing_but_is_authenticated(store: CountingStore, ke
         )
         == []
     )
-    assert store.reads == [(0, HEADER_SIZE), (HEADER_SIZE, TAG_SIZE + 1)]
+    assert store.reads == [(0, HEADER_SIZE)] + ([] if store.maps else [(HEADER_SIZE, TAG_SIZE + 1)])
     path = blob_path(store, blob.blob_key)
     raw = bytearray(path.read_bytes())
     raw[-1] ^= 1
@@ -427,3 +439,33 @@ def test_storage_failure_mid_upload_aborts_the_blob(tmp_path: Path, keys: FileKe
     with pytest.raises(RuntimeError):
         writer.write(b"more")
     writer.abort()
+
+
+def _mapped_file_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("RssFile:"))
+
+
+def test_a_long_mapped_read_lets_go_of_the_pages_behind_it(tmp_path: Path, keys: FileKeyProvider) -> None:
+    """A map's pages count as the server's memory while mapped: a 96 MiB download must not hold
+    96 MiB of them at its end (the peak RSS goal), only the last few batches'."""
+    store = CountingStore(tmp_path / "blobs", maps=True)
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=AAD_ID, segment_size=1 << 20)
+    piece = os.urandom(1 << 20)
+    for _ in range(96):
+        writer.write(piece)
+    blob = writer.finish()
+    before = _mapped_file_kib()
+    grown = 0
+    for chunk in read_plaintext(
+        store=store,
+        keys=keys,
+        blob_key=blob.blob_key,
+        wrapped_dek=blob.wrapped_dek,
+        aad_id=AAD_ID,
+        plaintext_size=blob.size,
+    ):
+        assert chunk[:16] == piece[:16]
+        grown = max(grown, _mapped_file_kib() - before)
+    assert store.reads == [(0, HEADER_SIZE)]  # decrypted from the map
+    assert grown < 48 << 10

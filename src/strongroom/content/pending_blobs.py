@@ -11,6 +11,7 @@ The collector removes the row once a record names the blob (maintenance.collect_
 Assembled at the composition root (runtime.py), so every door and job that writes a blob gets it.
 """
 
+import mmap
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -43,6 +44,9 @@ class PendingBlobRecorder(BlobStore):
 
     def read_into(self, key: str, *, offset: int, into: bytearray) -> int:
         return self.inner.read_into(key, offset=offset, into=into)
+
+    def mapped(self, key: str) -> mmap.mmap | None:
+        return self.inner.mapped(key)
 
     def size(self, key: str) -> int:
         return self.inner.size(key)

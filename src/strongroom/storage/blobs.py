@@ -5,6 +5,7 @@ keys that content/ records. Implementations live in blob_backends/ and all pass
 tests/contracts/test_blob_store_contract.py.
 """
 
+import mmap
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +107,15 @@ class BlobStore(Protocol):
         data = self.read(key, offset=offset, length=len(into))
         into[: len(data)] = data
         return len(data)
+
+    def mapped(self, key: str) -> mmap.mmap | None:
+        """The whole completed blob mapped read-only, or None where the store cannot map it (the
+        caller then reads with read_into). Decrypting from the map spares the download path a copy
+        out of the page cache. A store that maps raises NotFound for a missing blob. Only immutable
+        blobs may be mapped: a file cut short while mapped would kill the process (SIGBUS) at the
+        next touch of the lost pages."""
+        del key  # this default cannot map anything
+        return None
 
     def size(self, key: str) -> int:
         """The blob's size in bytes. Raises NotFound."""

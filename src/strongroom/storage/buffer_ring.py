@@ -1,4 +1,44 @@
-"""Reusable buffers for chunks handed to a consumer that may hold them for a while."""
+"""The buffers of one read: where its sealed bytes come from, and reusable plaintext buffers for
+chunks handed to a consumer that may hold them for a while."""
+
+import mmap
+
+from strongroom.storage.blobs import BlobStore
+
+# The map's pages already read are let go once this many bytes of them have gathered.
+_DROP_BEHIND = 16 << 20
+
+
+class SealedSource:
+    """One read's sealed bytes: the blob's file mapped where the store can map it (decrypted where
+    it lies, with no copy out of the page cache), else read into one buffer reused for the read."""
+
+    def __init__(self, store: BlobStore, key: str, *, batches: int) -> None:
+        self._store, self._key = store, key
+        self._buffer = bytearray()
+        self._map = store.mapped(key)
+        self._whole = None if self._map is None else memoryview(self._map)
+        self._behind = 0  # where the map's pages still in this process's memory start
+        if self._map is not None and batches > 1:
+            # A long read: the kernel reads further ahead and may drop the pages behind sooner.
+            self._map.madvise(mmap.MADV_SEQUENTIAL)
+
+    def batch(self, offset: int, length: int) -> memoryview:
+        """Up to `length` bytes from `offset`, fewer only where the blob ends. The caller SHALL
+        release the view before asking for the next batch."""
+        if self._map is not None and self._whole is not None:
+            edge = offset - offset % mmap.PAGESIZE  # madvise takes whole pages
+            if edge - self._behind >= _DROP_BEHIND:
+                # Pages of a map count as this process's memory (its RSS) until unmapped: let go
+                # of those already decrypted, so a long read holds one batch, not the whole file.
+                # They stay in the page cache; only this process's mapping of them goes.
+                self._map.madvise(mmap.MADV_DONTNEED, self._behind, edge - self._behind)
+                self._behind = edge
+            return self._whole[offset : offset + length]
+        if len(self._buffer) != length:  # every batch but the last has the same size
+            self._buffer = bytearray(length)
+        got = self._store.read_into(self._key, offset=offset, into=self._buffer)
+        return memoryview(self._buffer)[:got]
 
 
 class BufferRing:

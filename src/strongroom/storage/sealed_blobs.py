@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from strongroom.errors import RangeNotSatisfiable
 from strongroom.storage.blobs import BlobStore, BlobWriter, new_blob_key
-from strongroom.storage.buffer_ring import BufferRing
+from strongroom.storage.buffer_ring import BufferRing, SealedSource
 from strongroom.storage.keys import KeyProvider, WrappedKey, new_data_key, wrapped_with_current
 from strongroom.storage.sealed_stream import (
     HEADER_SIZE,
@@ -266,8 +266,7 @@ def read_plaintext(
     else:
         indexes = segments_for_range(start=start, end_inclusive=end, segment_size=segment_size)
     return _segments(
-        store=store,
-        blob_key=blob_key,
+        source=SealedSource(store, blob_key, batches=-(-len(indexes) // READ_AHEAD_SEGMENTS)),
         opener=opener,
         plaintext_size=plaintext_size,
         segment_size=segment_size,
@@ -288,8 +287,7 @@ def _open_blob(
 
 def _segments(
     *,
-    store: BlobStore,
-    blob_key: str,
+    source: SealedSource,
     opener: SegmentOpener,
     plaintext_size: int,
     segment_size: int,
@@ -305,10 +303,8 @@ def _segments(
             index=index, plaintext_size=plaintext_size, segment_size=segment_size, overhead=overhead
         )
 
-    # One ciphertext buffer for the whole read (only this generator touches it), and plaintext
-    # buffers reused once nothing holds a view into them: a fresh zeroed buffer per batch cost
-    # page faults and a memset over every byte sent.
-    sealed_buffer = bytearray()
+    # Plaintext buffers are reused once nothing holds a view into them: a fresh zeroed buffer per
+    # batch cost page faults and a memset over every byte sent.
     in_read = min(indexes.stop * segment_size, plaintext_size) - indexes.start * segment_size
     plain_buffers = BufferRing(min(READ_AHEAD_SEGMENTS * segment_size, in_read))
     for batch_start in range(indexes.start, indexes.stop, READ_AHEAD_SEGMENTS):
@@ -320,24 +316,21 @@ def _segments(
         # segment (bytes appended to the blob) is tampering, and costs nothing extra to notice.
         to_read = wanted + (1 if batch[-1] == last_index else 0)
         # Consecutive segments are adjacent in the blob: one read for the batch, not one per segment.
-        if len(sealed_buffer) != to_read:  # every batch but the last has the same size
-            sealed_buffer = bytearray(to_read)
-        got = store.read_into(blob_key, offset=first_offset, into=sealed_buffer)
-        if got > wanted:
-            raise CorruptBlob(
-                "The blob holds bytes after its final segment: it is longer than its recorded size.",
-                segment=last_index,
-            )
-        # The batch's plaintext lands in one contiguous buffer: one chunk (one send) per batch.
         plain = plain_buffers.take()
         lo = max(start - batch[0] * segment_size, 0)
         opened = 0
-        with memoryview(sealed_buffer) as sealed, memoryview(plain) as out:
+        with source.batch(first_offset, to_read) as sealed, memoryview(plain) as out:
+            if len(sealed) > wanted:
+                raise CorruptBlob(
+                    "The blob holds bytes after its final segment: it is longer than its recorded size.",
+                    segment=last_index,
+                )
+            # The batch's plaintext lands in one contiguous buffer: one chunk (one send) per batch.
             try:
                 for index in batch:
                     offset, length = span(index)
-                    piece = _whole_segment(index, sealed[offset - first_offset :], length)
-                    opened += opener.open_into(index, piece, last=index == last_index, out=out[opened:])
+                    with _whole_segment(index, sealed[offset - first_offset :], length) as piece:
+                        opened += opener.open_into(index, piece, last=index == last_index, out=out[opened:])
             except CorruptBlob:
                 # The segments before the failing one authenticated: they are sent, as they were
                 # when each segment was its own chunk; then the failure ends the read.
@@ -394,8 +387,7 @@ def verify_blob(
     digest = hashlib.sha256()
     count = segment_count(plaintext_size=plaintext_size, segment_size=segment_size)
     for chunk in _segments(
-        store=store,
-        blob_key=blob_key,
+        source=SealedSource(store, blob_key, batches=2),
         opener=opener,
         plaintext_size=plaintext_size,
         segment_size=segment_size,

@@ -5,6 +5,7 @@ preview rendition (a view, never counted, always inline), and the PDF its page's
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -41,8 +42,13 @@ class LinkCut(Exception):
     """The link was revoked or expired while its download was streaming."""
 
 
-async def guarded_stream(runtime: Runtime, link_id: str, content: ContentToSend) -> AsyncIterator[bytes]:
-    """The decrypted bytes, re-checking every few segments that the link is still live."""
+async def guarded_stream(runtime: Runtime, link_id: str, content: ContentToSend) -> AsyncIterator[memoryview]:
+    """The decrypted bytes, re-checking every few segments that the link is still live.
+
+    The next chunk is decrypted on a worker thread while the event loop sends this one; the check,
+    when due, runs before a chunk is sent, so a cut link sends nothing more. Chunks go out as the
+    views they are (RecordedStream sends any buffer): a bytes() copy cost a pass over every byte.
+    """
     chunks: Iterator[memoryview] = plaintext_chunks(runtime, content)
     done = object()
     sent, since_check, checked_at = 0, 0, time.monotonic()
@@ -56,19 +62,21 @@ async def guarded_stream(runtime: Runtime, link_id: str, content: ContentToSend)
             )
             return False
 
-    while True:
-        if since_check >= RECHECK_SEGMENTS or time.monotonic() - checked_at >= RECHECK_SECONDS:
-            if not await to_thread.run_sync(still_live):
-                raise LinkCut(link_id)
-            since_check, checked_at = 0, time.monotonic()
-        chunk = await to_thread.run_sync(next, chunks, done)
-        if chunk is done:
-            return
-        assert isinstance(chunk, bytes | bytearray | memoryview)
-        data = bytes(chunk)
-        sent += len(data)
-        since_check += 1
-        yield data
+    loop = asyncio.get_running_loop()
+    pending = loop.run_in_executor(None, next, chunks, done)
+    try:
+        while (chunk := await pending) is not done:
+            if since_check >= RECHECK_SEGMENTS or time.monotonic() - checked_at >= RECHECK_SECONDS:
+                if not await to_thread.run_sync(still_live):
+                    raise LinkCut(link_id)
+                since_check, checked_at = 0, time.monotonic()
+            pending = loop.run_in_executor(None, next, chunks, done)
+            assert isinstance(chunk, memoryview)
+            sent += len(chunk)
+            since_check += 1
+            yield chunk
+    finally:
+        pending.cancel()
 
 
 def stream(runtime: Runtime, link_id: str, content: ContentToSend, *, inline: bool) -> Response:
