@@ -6,7 +6,6 @@ failure Unavailable (503). `local` holds the store that hands these writers out.
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import functools
@@ -36,8 +35,9 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        call = libc.sync_file_range
+        # The process's own symbols, libc's among them: no search for the library (find_library
+        # would run ldconfig in a subprocess).
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
     except (OSError, AttributeError):
         return None
     call.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
