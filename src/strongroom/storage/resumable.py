@@ -221,8 +221,13 @@ class ResumableSealer:
             if self._sealable():
                 pending, self._pending = self._pending, None
                 if pending is not None:
-                    # Shielded: a cancelled request must not cancel a job close() waits for.
-                    await asyncio.shield(asyncio.wrap_future(pending))
+                    if pending.done():
+                        # Usual case: the job ended while the loop filled this segment; taking its
+                        # result here spares a thread-safe wake-up of the loop per segment.
+                        pending.result()
+                    else:
+                        # Shielded: a cancelled request must not cancel a job close() waits for.
+                        await asyncio.shield(asyncio.wrap_future(pending))
                 self._hand_off()
 
     def drain(self) -> None:

@@ -133,8 +133,13 @@ class SealedBlobWriter:
             if self._fill == self._segment_size:
                 pending = self._pending
                 if pending is not None:
-                    # Shielded: a cancelled upload must not cancel a job abort() waits for.
-                    await asyncio.shield(asyncio.wrap_future(pending))
+                    if pending.done():
+                        # Usual case: the job ended while the loop filled this segment. Taking its
+                        # result here spares a thread-safe wake-up of the loop per segment.
+                        pending.result()
+                    else:
+                        # Shielded: a cancelled upload must not cancel a job abort() waits for.
+                        await asyncio.shield(asyncio.wrap_future(pending))
                     self._pending = None
                 self._hand_off_full_segment()
             view = view[self._take(view) :]

@@ -5,11 +5,14 @@ failure Unavailable (503). `local` holds the store that hands these writers out.
 """
 
 import contextlib
+import ctypes
 import errno
 import fcntl
+import functools
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
@@ -20,6 +23,39 @@ from strongroom.storage.blobs import BlobWriter, ResumableBlobWriter
 NASCENT_PREFIX: Final = ".new-"
 _DISK_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+# Dirty bytes a writer lets gather before it asks the kernel to start writing them out.
+WRITEBACK_STEP: Final = 8 << 20
+_SYNC_FILE_RANGE_WRITE: Final = 2  # linux/fs.h: start write-out of dirty pages, do not wait
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Linux's sync_file_range(2) from the C library, or None where there is none (Python has no
+    wrapper). ctypes releases the GIL for the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        # The process's own symbols, libc's among them: no search for the library (find_library
+        # would run ldconfig in a subprocess).
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    call.restype = ctypes.c_int
+    return call
+
+
+def start_writeback(fd: int, *, offset: int, length: int) -> None:
+    """Ask the kernel to start writing [offset, offset + length) to the disk now, without waiting.
+
+    Only a head start for the fsync that follows: without it, a whole upload's dirty page cache
+    (below the machine's background threshold, often gigabytes) waits for the final fsync, whose
+    write-out then adds its full length to the answer's wall time. Durability still comes from the
+    fsync alone; a failure here is ignored for the same reason.
+    """
+    call = _sync_file_range()
+    if call is not None:
+        call(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
 @contextmanager
@@ -88,6 +124,8 @@ class LocalBlobWriter(BlobWriter):
                 raise
         self._fd: int | None = fd
         self._state = "open"  # open -> completing -> done | aborted
+        self._written = 0  # file offset after the last write
+        self._flushed = 0  # offset up to which write-out was started
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._fd is None or self._state != "open":
@@ -95,7 +133,12 @@ class LocalBlobWriter(BlobWriter):
         view = memoryview(data).cast("B")
         with disk_errors("write a blob"):
             while view:
-                view = view[os.write(self._fd, view) :]
+                n = os.write(self._fd, view)
+                view = view[n:]
+                self._written += n
+        if self._written - self._flushed >= WRITEBACK_STEP:
+            start_writeback(self._fd, offset=self._flushed, length=self._written - self._flushed)
+            self._flushed = self._written
 
     def complete(self) -> None:
         if self._fd is None or self._state != "open":
@@ -160,6 +203,7 @@ class LocalResumableWriter(LocalBlobWriter, ResumableBlobWriter):
         self._fd: int | None = fd
         self._size = size
         self._new = size == 0
+        self._written = self._flushed = size
 
     @property
     def size(self) -> int:

@@ -1,0 +1,120 @@
+"""The upload writers' cheap paths: early write-out of the local blob, no loop wake-up per segment."""
+
+import asyncio
+import hashlib
+import os
+import sys
+from concurrent.futures import wait
+from pathlib import Path
+
+import pytest
+
+from strongroom.storage import sealed_blobs
+from strongroom.storage.blob_backends import local_writers
+from strongroom.storage.blob_backends.local import LocalBlobStore
+from strongroom.storage.key_providers.file import FileKeyProvider
+from strongroom.storage.sealed_blobs import SealedBlobWriter, read_plaintext
+
+MIB = 1 << 20
+
+
+def test_the_local_writer_starts_write_out_every_step_while_it_receives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[int, int]] = []
+    real = local_writers.start_writeback
+
+    def recording(fd: int, *, offset: int, length: int) -> None:
+        started.append((offset, length))
+        real(fd, offset=offset, length=length)
+
+    monkeypatch.setattr(local_writers, "start_writeback", recording)
+    store = LocalBlobStore(tmp_path / "blobs")
+    writer = store.create("ab" * 16)
+    piece = os.urandom(MIB)
+    for _ in range(2 * local_writers.WRITEBACK_STEP // MIB + 3):
+        writer.write(piece)
+    writer.complete()
+
+    step = local_writers.WRITEBACK_STEP
+    # Contiguous ranges from the start, one per step; the rest is left to the final fsync.
+    assert started == [(0, step), (step, step)]
+    assert store.size("ab" * 16) == 2 * step + 3 * MIB
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sync_file_range(2) is Linux's")
+def test_write_out_is_asked_of_the_kernel_on_linux(tmp_path: Path) -> None:
+    assert local_writers._sync_file_range() is not None
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b"x" * MIB)
+        local_writers.start_writeback(fd, offset=0, length=MIB)  # neither raises nor waits
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"x" * MIB
+
+
+def test_a_finished_seal_job_is_taken_without_waking_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = FileKeyProvider.open(tmp_path / "keys")
+    store = LocalBlobStore(tmp_path / "blobs")
+    wrapped: list[object] = []
+    real_wrap = asyncio.wrap_future
+
+    def counting_wrap(future: object) -> object:
+        wrapped.append(future)
+        return real_wrap(future)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sealed_blobs.asyncio, "wrap_future", counting_wrap)
+    seg = 64 << 10
+    data = os.urandom(5 * seg + 7)
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=b"ver_x", segment_size=seg)
+
+    async def feed() -> None:
+        for at in range(0, len(data), seg):
+            await writer.write_async(data[at : at + seg])
+            if writer._pending is not None:
+                wait([writer._pending])  # the job ends before the next segment needs the buffers
+
+    asyncio.run(feed())
+    sealed = writer.finish()
+    assert wrapped == []
+    assert sealed.sha256 == hashlib.sha256(data).digest()
+    back = read_plaintext(
+        store=store,
+        keys=keys,
+        blob_key=sealed.blob_key,
+        wrapped_dek=sealed.wrapped_dek,
+        aad_id=b"ver_x",
+        plaintext_size=len(data),
+    )
+    assert b"".join(back) == data
+
+
+def test_a_failed_seal_job_still_fails_the_upload_when_taken_without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = FileKeyProvider.open(tmp_path / "keys")
+    store = LocalBlobStore(tmp_path / "blobs")
+    seg = 64 << 10
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=b"ver_x", segment_size=seg)
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_hash_seal_and_store", full_disk)
+
+    async def feed() -> None:
+        await writer.write_async(b"a" * seg)
+        await writer.write_async(b"b")  # hands segment 0 to the pool
+        assert writer._pending is not None
+        wait([writer._pending])
+        await writer.write_async(b"c" * seg)  # segment 1 full: takes segment 0's failed job
+
+    with pytest.raises(OSError, match="No space"):
+        asyncio.run(feed())
+    asyncio.run(writer.settle())
+    writer.abort()
+    assert list(store.list_blobs()) == []
