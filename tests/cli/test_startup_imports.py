@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HEAVY = (
     "sqlalchemy",
@@ -104,10 +105,10 @@ def test_the_server_app_and_a_start_on_a_current_schema_do_not_load_alembic(tmp_
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, True, False]
 
 
-def test_the_staff_pages_load_at_the_first_page_request_not_at_start(tmp_path: Path) -> None:
-    # The staff pages (web/pages/*) are a browser's; an idle server, or one answering the API and
-    # WebDAV only, never loads them (issue 14). The first page request loads them and is answered.
-    probe = (
+def _with_a_test_client(tmp_path: Path, probe: str) -> Any:
+    """Run `probe` in a fresh interpreter after it has built the app on a new SQLite database as
+    `client` (a TestClient); what it printed last, as JSON."""
+    setup = (
         "import json, sys\n"
         "from fastapi.testclient import TestClient\n"
         "from strongroom.app import create_app\n"
@@ -117,6 +118,17 @@ def test_the_staff_pages_load_at_the_first_page_request_not_at_start(tmp_path: P
         f"settings = Settings(dev_mode=True, data_dir={str(tmp_path)!r})\n"
         "migrate(settings)\n"
         "client = TestClient(create_app(Runtime.build(settings)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", setup + probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_staff_pages_load_at_the_first_page_request_not_at_start(tmp_path: Path) -> None:
+    # The staff pages (web/pages/*) are a browser's; an idle server, or one answering the API and
+    # WebDAV only, never loads them (issue 14). The first page request loads them and is answered.
+    probe = (
         "loaded = lambda: 'strongroom.web.pages.login' in sys.modules\n"
         "seen = [loaded()]\n"
         "seen.append([client.get('/healthz').status_code, loaded()])\n"
@@ -124,10 +136,7 @@ def test_the_staff_pages_load_at_the_first_page_request_not_at_start(tmp_path: P
         "seen.append([client.get('/login').status_code, loaded()])\n"
         "print(json.dumps(seen))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [
+    assert _with_a_test_client(tmp_path, probe) == [
         False,
         [200, False],
         [401, False],
@@ -152,15 +161,6 @@ def test_route_modules_and_the_dav_door_load_at_their_first_request_not_at_start
     # The /api/v1 route modules, the WebDAV door and the public pages (with Jinja) load at the first
     # request under their paths (strongroom.lazy_routes): 1.1 s of 2.8 s start-up CPU (issue 14).
     probe = (
-        "import json, sys\n"
-        "from fastapi.testclient import TestClient\n"
-        "from strongroom.app import create_app\n"
-        "from strongroom.config import Settings\n"
-        "from strongroom.cli.common import migrate\n"
-        "from strongroom.runtime import Runtime\n"
-        f"settings = Settings(dev_mode=True, data_dir={str(tmp_path)!r})\n"
-        "migrate(settings)\n"
-        "client = TestClient(create_app(Runtime.build(settings)))\n"
         "watched = ['strongroom.api.me', 'strongroom.api.accounts', 'strongroom.api.audit',\n"
         "           'strongroom.api.search', 'strongroom.api.files', 'strongroom.dav.app',\n"
         "           'strongroom.web.pages.shared_link', 'jinja2']\n"
@@ -171,10 +171,7 @@ def test_route_modules_and_the_dav_door_load_at_their_first_request_not_at_start
         "seen += [client.get('/s/no-such-link').status_code, loaded()]\n"
         "print(json.dumps(seen))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _with_a_test_client(tmp_path, probe)
     me = ["strongroom.api.me", "strongroom.api.accounts"]
     # /api/v1/me/...: the two modules with routes there, not audit, search or files
     assert seen[:6] == [200, [], 401, me, 401, [*me, "strongroom.dav.app"]]

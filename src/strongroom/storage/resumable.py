@@ -27,7 +27,6 @@ re-derives the SHA-256 by decrypting the sealed segments and the tail (`Resumabl
 when no hasher is given).
 """
 
-import asyncio
 import functools
 import hashlib
 import os
@@ -43,7 +42,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from strongroom.errors import InputError
 from strongroom.storage.blobs import BlobStore, ResumableBlobWriter
 from strongroom.storage.keys import WrappedKey
-from strongroom.storage.sealed_blobs import SealedBlob
+from strongroom.storage.sealed_blobs import SealedBlob, segment_job_done
 from strongroom.storage.sealed_stream import (
     HEADER_SIZE,
     CorruptBlob,
@@ -221,13 +220,7 @@ class ResumableSealer:
             if self._sealable():
                 pending, self._pending = self._pending, None
                 if pending is not None:
-                    if pending.done():
-                        # Usual case: the job ended while the loop filled this segment; taking its
-                        # result here spares a thread-safe wake-up of the loop per segment.
-                        pending.result()
-                    else:
-                        # Shielded: a cancelled request must not cancel a job close() waits for.
-                        await asyncio.shield(asyncio.wrap_future(pending))
+                    await segment_job_done(pending)
                 self._hand_off()
 
     def drain(self) -> None:

@@ -49,6 +49,17 @@ def _sealing_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(thread_name_prefix="strongroom-seal")
 
 
+async def segment_job_done(job: Future[None]) -> None:
+    """Await an upload's segment job in the event loop; its failure is raised here."""
+    if job.done():
+        # Usual case: the job ended while the loop filled the next segment. Taking its result here
+        # spares a thread-safe wake-up of the loop per segment.
+        job.result()
+    else:
+        # Shielded: a cancelled request must not cancel a job that abort() or close() waits for.
+        await asyncio.shield(asyncio.wrap_future(job))
+
+
 class SealedBlobWriter:
     """Hashes plaintext (SHA-256) and seals it into a new blob in one pass.
 
@@ -133,13 +144,7 @@ class SealedBlobWriter:
             if self._fill == self._segment_size:
                 pending = self._pending
                 if pending is not None:
-                    if pending.done():
-                        # Usual case: the job ended while the loop filled this segment. Taking its
-                        # result here spares a thread-safe wake-up of the loop per segment.
-                        pending.result()
-                    else:
-                        # Shielded: a cancelled upload must not cancel a job abort() waits for.
-                        await asyncio.shield(asyncio.wrap_future(pending))
+                    await segment_job_done(pending)
                     self._pending = None
                 self._hand_off_full_segment()
             view = view[self._take(view) :]
