@@ -3,6 +3,7 @@
 import hashlib
 import mmap
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,10 @@ def write_blob(
     return writer.finish()
 
 
-def read(store: CountingStore, keys: FileKeyProvider, blob: SealedBlob, **kwargs: int) -> bytes:
-    chunks = read_plaintext(
+def read_chunks(
+    store: CountingStore, keys: FileKeyProvider, blob: SealedBlob, **kwargs: int
+) -> Iterator[memoryview]:
+    return read_plaintext(
         store=store,
         keys=keys,
         blob_key=blob.blob_key,
@@ -79,7 +82,10 @@ def read(store: CountingStore, keys: FileKeyProvider, blob: SealedBlob, **kwargs
         plaintext_size=blob.size,
         **kwargs,
     )
-    return b"".join(chunks)
+
+
+def read(store: CountingStore, keys: FileKeyProvider, blob: SealedBlob, **kwargs: int) -> bytes:
+    return b"".join(read_chunks(store, keys, blob, **kwargs))
 
 
 def blob_path(store: LocalBlobStore, key: str) -> Path:
@@ -186,17 +192,7 @@ def test_range_to_the_end_by_default(store: CountingStore, keys: FileKeyProvider
 def test_chunks_are_segment_views_that_stay_valid(store: CountingStore, keys: FileKeyProvider) -> None:
     data = os.urandom(RANGE_SIZE)
     blob = write_blob(store, keys, data)
-    chunks = list(
-        read_plaintext(
-            store=store,
-            keys=keys,
-            blob_key=blob.blob_key,
-            wrapped_dek=blob.wrapped_dek,
-            aad_id=AAD_ID,
-            plaintext_size=blob.size,
-            start=5,
-        )
-    )
+    chunks = list(read_chunks(store, keys, blob, start=5))
     # Chunks are views (no copy per segment); a connection may still hold one while later
     # segments are read, so no later read may reuse its buffer while it is held.
     assert all(isinstance(c, memoryview) for c in chunks)
@@ -208,14 +204,7 @@ def test_a_chunk_let_go_of_may_be_reused_but_a_held_one_is_not(
 ) -> None:
     data = os.urandom(SEG * READ_AHEAD_SEGMENTS * 6 + 7)
     blob = write_blob(store, keys, data)
-    chunks = read_plaintext(
-        store=store,
-        keys=keys,
-        blob_key=blob.blob_key,
-        wrapped_dek=blob.wrapped_dek,
-        aad_id=AAD_ID,
-        plaintext_size=blob.size,
-    )
+    chunks = read_chunks(store, keys, blob)
     held = next(chunks)
     first = bytes(held)
     received = bytearray(first)
@@ -457,14 +446,7 @@ def test_a_long_mapped_read_lets_go_of_the_pages_behind_it(tmp_path: Path, keys:
     blob = writer.finish()
     before = _mapped_file_kib()
     grown = 0
-    for chunk in read_plaintext(
-        store=store,
-        keys=keys,
-        blob_key=blob.blob_key,
-        wrapped_dek=blob.wrapped_dek,
-        aad_id=AAD_ID,
-        plaintext_size=blob.size,
-    ):
+    for chunk in read_chunks(store, keys, blob):
         assert chunk[:16] == piece[:16]
         grown = max(grown, _mapped_file_kib() - before)
     assert store.reads == [(0, HEADER_SIZE)]  # decrypted from the map
