@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from strongroom.actors import Actor, ActorKind, Origin
-from strongroom.audit import export, verify, witness
+from strongroom.audit import chain, export, verify, witness
 from strongroom.audit.events import AuditAction, ItemRef, record
 from strongroom.audit.trust import Trust
 from strongroom.db.session import transaction
@@ -67,3 +68,22 @@ def verify_db(runtime: Runtime) -> verify.Report:
 def why(user: UserFixture, reason: str = "Audit review for Op Kestrel") -> dict[str, str]:
     """The user's headers with a reason: every read of the audit trail states one."""
     return {**user.headers, "X-Strongroom-Reason": quote(reason)}
+
+
+def pending_event_row(at: Any, *, n: int = 0, item_id: str = "fi_crash") -> dict[str, Any]:
+    """A committed, unchained event as another process (or one that died before chaining) leaves
+    it in audit_pending."""
+    return {
+        "occurred_at": at,
+        "actor_kind": "user",
+        "actor_id": "us_crashed",
+        "actor_label": "crashed@force.police.test",
+        "ip": None,
+        "user_agent": None,
+        "action": AuditAction.CONTENT_READ.value,
+        "item_kind": "file",
+        "item_id": item_id,
+        "item_name": "a.mp4",
+        "details": chain.canonical_json({"n": n}),
+        "reason": None,
+    }

@@ -6,7 +6,6 @@ the stored Merkle tiles give exactly the tree and proofs that the whole log give
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -18,7 +17,7 @@ from strongroom.audit.models import AuditEvent, PendingAuditEvent
 from strongroom.config import Settings
 from strongroom.db.session import transaction
 from strongroom.runtime import Runtime
-from tests.audit.helpers import checkpoint, verify_db, write_events
+from tests.audit.helpers import checkpoint, pending_event_row, verify_db, write_events
 
 WRITERS = 8
 
@@ -69,30 +68,15 @@ def test_writers_at_one_event_per_request_get_one_chain_without_gaps_or_forks(ru
     assert report.ok, [str(p) for p in report.problems]
 
 
-def _pending_row(n: int, at: Any) -> dict[str, Any]:
-    return {
-        "occurred_at": at,
-        "actor_kind": "user",
-        "actor_id": "us_crashed",
-        "actor_label": "crashed@force.police.test",
-        "ip": None,
-        "user_agent": None,
-        "action": AuditAction.CONTENT_READ.value,
-        "item_kind": "file",
-        "item_id": "fi_crash",
-        "item_name": "a.mp4",
-        "details": chain.canonical_json({"n": n}),
-        "reason": None,
-    }
-
-
 def test_events_committed_before_a_crash_are_chained_after_the_restart(
     runtime: Runtime, settings: Settings
 ) -> None:
     write_events(runtime, 3)
     # What a process that died between commit and chaining leaves: committed, unchained events.
     with transaction(runtime.sessions) as session:
-        session.execute(insert(PendingAuditEvent), [_pending_row(n, runtime.clock.now()) for n in range(5)])
+        session.execute(
+            insert(PendingAuditEvent), [pending_event_row(runtime.clock.now(), n=n) for n in range(5)]
+        )
     assert _pending(runtime) == 5
     assert len(_log(runtime)) == 3
     restarted = Runtime.build(settings)
@@ -111,7 +95,9 @@ def test_events_committed_before_a_crash_are_chained_after_the_restart(
 
 def test_a_checkpoint_chains_what_is_pending_first(runtime: Runtime) -> None:
     with transaction(runtime.sessions) as session:
-        session.execute(insert(PendingAuditEvent), [_pending_row(n, runtime.clock.now()) for n in range(4)])
+        session.execute(
+            insert(PendingAuditEvent), [pending_event_row(runtime.clock.now(), n=n) for n in range(4)]
+        )
     made = checkpoint(runtime)
     assert made is not None
     assert made["tree_size"] == 4
@@ -159,7 +145,7 @@ def test_stored_tiles_give_the_whole_logs_tree_and_proofs(runtime: Runtime, step
     for count in steps:  # chained in passes of these sizes, so tiles complete at every offset
         with transaction(runtime.sessions) as session:
             session.execute(
-                insert(PendingAuditEvent), [_pending_row(n, runtime.clock.now()) for n in range(count)]
+                insert(PendingAuditEvent), [pending_event_row(runtime.clock.now(), n=n) for n in range(count)]
             )
             assert sequencer.chain_pending(session.connection()) == count
     leaves = [chain.event_leaf(digest) for _, _, digest, _ in _log(runtime)]
@@ -183,7 +169,7 @@ def test_a_pass_that_rolled_back_then_another_process_chaining_leave_the_proofs_
     # not make this process's next pass build on what the failed pass had chained.
     def chain_now(on: Runtime, count: int, *, first: int = 0, fail: bool = False) -> None:
         with transaction(on.sessions) as session:
-            rows = [_pending_row(n, on.clock.now()) for n in range(first, first + count)]
+            rows = [pending_event_row(on.clock.now(), n=n) for n in range(first, first + count)]
             session.execute(insert(PendingAuditEvent), rows)
             sequencer.chain_pending(session.connection())
             if fail:
@@ -236,7 +222,7 @@ def test_custody_proofs_as_hex_match_the_whole_logs_proofs_for_every_leaf(
     for count in steps:
         with transaction(runtime.sessions) as session:
             session.execute(
-                insert(PendingAuditEvent), [_pending_row(n, runtime.clock.now()) for n in range(count)]
+                insert(PendingAuditEvent), [pending_event_row(runtime.clock.now(), n=n) for n in range(count)]
             )
             sequencer.chain_pending(session.connection())
     leaves = [chain.event_leaf(digest) for _, _, digest, _ in _log(runtime)]

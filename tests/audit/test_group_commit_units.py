@@ -17,7 +17,7 @@ from strongroom.audit.models import AuditEvent, AuditTile, PendingAuditEvent
 from strongroom.db.session import transaction
 from strongroom.errors import Conflict
 from strongroom.runtime import Runtime
-from tests.audit.helpers import OFFICER, verify_db, write_events
+from tests.audit.helpers import OFFICER, pending_event_row, verify_db, write_events
 
 
 def _item_ids(runtime: Runtime) -> list[str | None]:
@@ -76,23 +76,6 @@ def test_on_sqlite_a_lone_unit_writes_its_event_into_the_chain_without_savepoint
     assert not verify_db(runtime).problems
 
 
-def _pending(at: Any, item_id: str) -> dict[str, Any]:
-    return {
-        "occurred_at": at,
-        "actor_kind": "user",
-        "actor_id": "us_other_process",
-        "actor_label": "other@force.police.test",
-        "ip": None,
-        "user_agent": None,
-        "action": AuditAction.CONTENT_READ.value,
-        "item_kind": "file",
-        "item_id": item_id,
-        "item_name": None,
-        "details": "{}",
-        "reason": None,
-    }
-
-
 def test_a_pass_that_waited_for_another_processs_pass_keeps_times_in_order(runtime: Runtime) -> None:
     """Two passes (as of two processes) race for the head: the one that waited still stamps its
     events no earlier than the event the other one chained, whatever their clocks said."""
@@ -101,12 +84,12 @@ def test_a_pass_that_waited_for_another_processs_pass_keeps_times_in_order(runti
     now = runtime.clock.now()
     pending = insert(PendingAuditEvent)
     with runtime.engine.begin() as connection:
-        connection.execute(pending, _pending(now, "fi_first"))
+        connection.execute(pending, pending_event_row(now, item_id="fi_first"))
     first = runtime.engine.connect()
     first.begin()
     assert sequencer.chain_pending(first) == 1  # holds the head row until it commits
     with runtime.engine.begin() as connection:  # an earlier clock, in another process
-        connection.execute(pending, _pending(now - timedelta(hours=1), "fi_second"))
+        connection.execute(pending, pending_event_row(now - timedelta(hours=1), item_id="fi_second"))
     second: list[int] = []
 
     def other_process() -> None:
