@@ -9,15 +9,11 @@ import xml.etree.ElementTree as ET
 import httpx
 from sqlalchemy import select
 
-from strongroom.access.actions import Role
 from strongroom.audit.models import AuditEvent
 from strongroom.db.session import transaction
-from strongroom.identity import groups
-from strongroom.identity.models import User
 from strongroom.runtime import Runtime
-from strongroom.sharing import collaborations
 from tests.support.live import LiveServer
-from tests.support.users import UserFixture
+from tests.support.users import UserFixture, grant_viewer_through_a_group
 
 D = "{DAV:}"
 
@@ -70,14 +66,7 @@ def test_a_group_grant_does_not_list_or_serve_secret_items_over_webdav(
     live_server: LiveServer, runtime: Runtime, alice: UserFixture, bob: UserFixture, admin: UserFixture
 ) -> None:
     folder, _ = secret_file(live_server, alice)
-    with transaction(runtime.sessions) as session:
-        team = groups.create_group(session, admin.actor, name="MIT", clock=runtime.clock)
-        groups.add_member(
-            session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock
-        )
-        collaborations.grant_role(
-            session, alice.actor, item_id=folder, role=Role.VIEWER, group_id=team.id, clock=runtime.clock
-        )
+    grant_viewer_through_a_group(runtime, admin=admin, owner=alice, member=bob, item_id=folder)
     with httpx.Client(base_url=f"{live_server.url}/dav", auth=(bob.email, bob.token), timeout=30) as dav:
         listing = dav.request("PROPFIND", "/Case%2077/", headers={"Depth": "1"})
         assert listing.status_code == 207, listing.text

@@ -9,14 +9,9 @@ from urllib.parse import quote, unquote
 import httpx
 import pytest
 
-from strongroom.access.actions import Role
-from strongroom.db.session import transaction
-from strongroom.identity import groups
-from strongroom.identity.models import User
 from strongroom.runtime import Runtime
-from strongroom.sharing import collaborations
 from tests.support.live import LiveServer
-from tests.support.users import UserFixture
+from tests.support.users import UserFixture, grant_viewer_through_a_group
 
 D = "{DAV:}"
 Z = "{urn:example:evidence}"
@@ -124,14 +119,7 @@ def test_a_group_member_never_sees_a_secret_item_on_a_later_page(
                 json={"classification": "SECRET", "reason": "source"},
             )
             assert r.status_code == 200, r.text
-    with transaction(runtime.sessions) as session:
-        team = groups.create_group(session, admin.actor, name="MIT", clock=runtime.clock)
-        groups.add_member(
-            session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock
-        )
-        collaborations.grant_role(
-            session, alice.actor, item_id=folder, role=Role.VIEWER, group_id=team.id, clock=runtime.clock
-        )
+    grant_viewer_through_a_group(runtime, admin=admin, owner=alice, member=bob, item_id=folder)
     shown = [name for name in FILES if name not in {"notes.txt", "exhibit 1.jpg"}]
     with httpx.Client(base_url=f"{live_server.url}/dav", auth=(bob.email, bob.token), timeout=30) as dav:
         for body in (ALLPROP, PROP):

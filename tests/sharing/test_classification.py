@@ -10,13 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from strongroom.access import labels
-from strongroom.access.actions import Role
 from strongroom.audit.models import AuditEvent
 from strongroom.db.session import transaction
-from strongroom.identity import groups
 from strongroom.runtime import Runtime
-from strongroom.sharing import collaborations
-from tests.support.users import UserFixture
+from tests.support.users import UserFixture, grant_viewer_through_a_group
 
 REASON = {"X-Strongroom-Reason": "Op Trident disclosure review"}
 
@@ -151,16 +148,7 @@ def test_group_grants_do_not_reach_secret_items_but_named_grants_do(
     plain = put(client, alice, case, "note.txt", b"note")
     secret = put(client, alice, case, "source.txt", b"source")
     classify(client, alice, secret, "SECRET")
-    with transaction(runtime.sessions) as session:
-        team = groups.create_group(session, admin.actor, name="MIT", clock=runtime.clock)
-        from strongroom.identity.models import User
-
-        groups.add_member(
-            session, admin.actor, group_id=team.id, user=session.get_one(User, bob.id), clock=runtime.clock
-        )
-        collaborations.grant_role(
-            session, alice.actor, item_id=case, role=Role.VIEWER, group_id=team.id, clock=runtime.clock
-        )
+    grant_viewer_through_a_group(runtime, admin=admin, owner=alice, member=bob, item_id=case)
     listing = client.get(f"/api/v1/folders/{case}/items", headers=bob.headers).json()
     assert [i["name"] for i in listing["items"]] == ["note.txt"]
     assert client.get(f"/api/v1/files/{plain}/content", headers=bob.headers).content == b"note"
