@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import random
 import shutil
 import statistics
@@ -85,6 +86,9 @@ def transfer_ratio(
         cpu: dict[str, list[float]] = {}
 
         def timed(key: str, process_cpu: Callable[[], float], *curl_args: str) -> None:
+            # Each transfer starts with no dirty page cache: nginx does not fsync, so without this
+            # the run after it would pay for writing nginx's bytes back as well as its own.
+            os.sync()
             before = process_cpu()
             wall.setdefault(key, []).append(curl_seconds(*curl_args))
             cpu.setdefault(key, []).append((process_cpu() - before) / gigabytes)
@@ -110,7 +114,12 @@ def transfer_ratio(
         }
         for _ in range(runs):
             for door in [d for d in doors if d in download]:
+                # Both files read once, untimed, so both are served from the page cache: Strongroom
+                # drops a stored blob's pages once they are on the disk (local_writers.drop_behind),
+                # nginx keeps its file cached.
+                curl_seconds(f"{nginx.url}/big-0.bin")
                 timed(f"get_ng_{door}", nginx.cpu_seconds, f"{nginx.url}/big-0.bin")
+                curl_seconds("-H", auth, download[door])
                 timed(f"get_{door}", server.cpu_seconds, "-H", auth, download[door])
 
         def cpu_of(key: str) -> float:
@@ -126,6 +135,9 @@ def transfer_ratio(
                 f" {cpu_of(ours):.2f} CPU-s/GB (hash+encrypt+fsync) | nginx {mbps(size, median(wall[theirs])):7.0f}"
                 f" MB/s, {cpu_of(theirs):.2f} CPU-s/GB (plain, no fsync) | ratio {ratio_of_runs(wall[ours], wall[theirs]):.2f}x"
             )
+        for key in sorted(wall):
+            runs_shown = ", ".join(f"{w:.2f} s/{c:.2f}" for w, c in zip(wall[key], cpu[key], strict=True))
+            print(f"  {key:12s} runs (wall/CPU-s per GB): {runs_shown}")
         for door in [d for d in doors if d in download]:
             ours, theirs = f"get_{door}", f"get_ng_{door}"
             print(
