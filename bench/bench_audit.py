@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, text
 
 from strongroom.actors import Actor, ActorKind, Origin
 from strongroom.audit import chain, checkpoints, custody, custody_verify, tiles, verify
@@ -51,14 +51,29 @@ def runtime_for(data_dir: Path, url: str | None) -> Runtime:
     return runtime
 
 
+# A table outside the app's schema: the baseline unit of work writes one row here and records nothing.
+_PLAIN_ROWS = Table(
+    "bench_plain_row",
+    MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("writer", String(16), nullable=False),
+    Column("n", Integer, nullable=False),
+)
+
+
 def bench_append(
-    runtime: Runtime, *, writers: int, transactions: int, per_transaction: int
+    runtime: Runtime, *, writers: int, transactions: int, per_transaction: int, plain_rows: bool = False
 ) -> tuple[float, float]:
-    """Events per second, and the process's CPU microseconds per event."""
+    """Events per second, and the process's CPU microseconds per event. With `plain_rows`, the same
+    units of work write one row each into a table of their own and record no event: what a one-row
+    transaction costs this process before the audit trail adds anything."""
 
     def work(n: int) -> None:
         for t in range(transactions):
             with transaction(runtime.sessions) as session:
+                if plain_rows:
+                    session.execute(insert(_PLAIN_ROWS).values(writer=f"w{n}", n=t))
+                    continue
                 for e in range(per_transaction):
                     record(
                         session,
@@ -238,6 +253,26 @@ def main() -> None:
             if "append" in only:
                 runtime = runtime_for(directory / f"{name}-append", url)
                 bench_append(runtime, writers=args.writers, transactions=10, per_transaction=1)  # warm-up
+                _PLAIN_ROWS.create(runtime.engine, checkfirst=True)
+                for _ in range(args.repeat):
+                    server = server_cpu_seconds(runtime)
+                    rate, cpu = bench_append(
+                        runtime,
+                        writers=args.writers,
+                        transactions=args.transactions,
+                        per_transaction=1,
+                        plain_rows=True,
+                    )
+                    after = server_cpu_seconds(runtime)
+                    on_server = (
+                        f", server {(after - server) / (args.writers * args.transactions) * 1e6:,.0f} CPU-us/unit"
+                        if server is not None and after is not None
+                        else ""
+                    )
+                    print(
+                        f"baseline {name}: {args.writers} writers, one plain row and no event per request:"
+                        f" {rate:,.0f} requests/s, {cpu:,.0f} CPU-us/request{on_server} (load {os.getloadavg()[0]:.1f})"
+                    )
                 for per in [1] * args.repeat + [10] * args.repeat:
                     server = server_cpu_seconds(runtime)
                     rate, cpu = bench_append(
