@@ -63,18 +63,48 @@ def rclone_server(root: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def transfer(work: Path, size: int, runs: int) -> None:
+def evict(directory: Path) -> None:
+    """Let every file under `directory` leave the page cache (both servers' stored bytes)."""
+    os.sync()
+    for path in directory.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def transfer(work: Path, size: int, runs: int, cache: str) -> None:
     source = make_file(work / "source.bin", size)
     with strongroom_server(work / "sr") as server, rclone_server(work / "rc") as rclone:
         auth = ["-u", f":{server.token}"]
         put_sr, put_rc, get_sr, get_rc = [], [], [], []
+        # os.sync() before each timed transfer: rclone does not fsync, and its bytes' write-back
+        # must not land in the next transfer's time (Strongroom's own fsync is in its PUT's time).
         for run in range(runs):
+            os.sync()
             put_rc.append(curl_seconds("-T", str(source), f"{rclone}/big-{run}.bin"))
+            os.sync()
             put_sr.append(curl_seconds(*auth, "-T", str(source), f"{server.url}/dav/big-{run}.bin"))
         for run in range(runs):
-            get_rc.append(curl_seconds(f"{rclone}/big-{run}.bin"))
-            get_sr.append(curl_seconds(*auth, f"{server.url}/dav/big-{run}.bin"))
-        label = f"{size / 2**20:.0f} MiB"
+            rc_url, sr_url = f"{rclone}/big-{run}.bin", f"{server.url}/dav/big-{run}.bin"
+            # as-left: each server's file as its PUT left it (rclone's in the page cache, Strongroom's
+            # dropped once on the disk); warm: both read once first; cold: both evicted first.
+            if cache == "warm":
+                curl_seconds(rc_url)
+                curl_seconds(*auth, sr_url)
+            elif cache == "cold":
+                evict(work / "rc")
+                evict(work / "sr")
+            os.sync()
+            get_rc.append(curl_seconds(rc_url))
+            if cache == "cold":
+                evict(work / "rc")
+                evict(work / "sr")
+            os.sync()
+            get_sr.append(curl_seconds(*auth, sr_url))
+        label = f"{size / 2**20:.0f} MiB, {cache}"
         print(
             f"WebDAV PUT {label}: strongroom {mbps(size, median(put_sr)):6.0f} MB/s (hash+encrypt+fsync) | "
             f"rclone serve {mbps(size, median(put_rc)):6.0f} MB/s | ratio {median(put_rc) / median(put_sr):.2f}x"
@@ -166,12 +196,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument(
+        "--cache",
+        choices=["as-left", "warm", "cold"],
+        default="as-left",
+        help="where each GET's bytes are: as the PUT left them, in the page cache, or on the disk only",
+    )
+    parser.add_argument("--no-propfind", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-webdav-") as tmp:
         work = Path(tmp)
         if args.size_mib:
-            transfer(work, args.size_mib << 20, args.runs)
-        propfind(work, args.items, args.runs)
+            transfer(work, args.size_mib << 20, args.runs, args.cache)
+        if not args.no_propfind:
+            propfind(work, args.items, args.runs)
 
 
 if __name__ == "__main__":

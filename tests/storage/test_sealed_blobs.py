@@ -451,3 +451,27 @@ def test_a_long_mapped_read_lets_go_of_the_pages_behind_it(tmp_path: Path, keys:
         grown = max(grown, _mapped_file_kib() - before)
     assert store.reads == [(0, HEADER_SIZE)]  # decrypted from the map
     assert grown < 48 << 10
+
+
+def test_a_long_read_from_the_disk_reads_ahead_and_returns_every_byte(
+    tmp_path: Path, keys: FileKeyProvider
+) -> None:
+    """A download of a blob no longer in the page cache (uploads drop theirs) asks the kernel to read
+    ahead of the decrypting thread, at offsets that are not page-aligned (segments are 1 MiB + a
+    tag): every byte must still come back, in order, at the end of a size that is no whole page."""
+    store = CountingStore(tmp_path / "blobs", maps=True)
+    writer = SealedBlobWriter(store=store, keys=keys, aad_id=AAD_ID, segment_size=1 << 20)
+    data = os.urandom((70 << 20) + 4097)
+    for at in range(0, len(data), 1 << 20):
+        writer.write(data[at : at + (1 << 20)])
+    blob = writer.finish()
+    fd = os.open(blob_path(store, blob.blob_key), os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # read from the disk, as a cold blob is
+    finally:
+        os.close(fd)
+    digest = hashlib.sha256()
+    for chunk in read_chunks(store, keys, blob):
+        digest.update(chunk)
+    assert digest.digest() == hashlib.sha256(data).digest()
+    assert store.reads == [(0, HEADER_SIZE)]  # decrypted from the map

@@ -1,12 +1,15 @@
 """The buffers of one read: where its sealed bytes come from, and reusable plaintext buffers for
 chunks handed to a consumer that may hold them for a while."""
 
+import contextlib
 import mmap
 
 from strongroom.storage.blobs import BlobStore
 
 # The map's pages already read are let go once this many bytes of them have gathered.
 _DROP_BEHIND = 16 << 20
+# A long read asks the kernel to start reading this far ahead of the batch being decrypted.
+_READ_AHEAD = 32 << 20
 
 
 class SealedSource:
@@ -19,7 +22,9 @@ class SealedSource:
         self._map = store.mapped(key)
         self._whole = None if self._map is None else memoryview(self._map)
         self._behind = 0  # where the map's pages still in this process's memory start
-        if self._map is not None and batches > 1:
+        self._ahead = 0  # where the bytes not yet asked of the disk start (long reads only)
+        self._long = self._map is not None and batches > 1
+        if self._map is not None and self._long:
             # A long read: the kernel reads further ahead and may drop the pages behind sooner.
             self._map.madvise(mmap.MADV_SEQUENTIAL)
 
@@ -34,6 +39,17 @@ class SealedSource:
                 # They stay in the page cache; only this process's mapping of them goes.
                 self._map.madvise(mmap.MADV_DONTNEED, self._behind, edge - self._behind)
                 self._behind = edge
+            if self._long and offset + length + _READ_AHEAD // 2 > self._ahead:
+                # From a cold disk (an upload drops its blob's pages once they are on the disk),
+                # each page fault of the batch would wait for its own read: ask for the next
+                # stretch at once, so the disk reads while this thread decrypts.
+                start = max(self._ahead, edge)
+                start -= start % mmap.PAGESIZE  # madvise takes whole pages
+                end = min(len(self._map), offset + length + _READ_AHEAD)
+                if end > start:
+                    with contextlib.suppress(OSError):  # advice only: the faults read it anyway
+                        self._map.madvise(mmap.MADV_WILLNEED, start, end - start)
+                self._ahead = end
             return self._whole[offset : offset + length]
         if len(self._buffer) != length:  # every batch but the last has the same size
             self._buffer = bytearray(length)
