@@ -146,6 +146,26 @@ def test_a_write_out_that_fails_fails_the_upload_at_once(
     assert list(store.list_blobs()) == []
 
 
+def test_a_file_system_without_write_out_control_still_stores_the_upload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where sync_file_range is refused (EINVAL: nothing written, nothing waited for), the pages only
+    stay cached: the upload is stored whole, by the fsync as always."""
+
+    def refusing_sync_file_range(fd: int, offset: int, length: int, flags: int) -> int:
+        ctypes.set_errno(errno.EINVAL)
+        return -1
+
+    monkeypatch.setattr(local_writers, "_sync_file_range", lambda: refusing_sync_file_range)
+    store = LocalBlobStore(tmp_path / "blobs")
+    writer = store.create("ab" * 16)
+    data = os.urandom(3 * local_writers.WRITEBACK_STEP + 5)
+    for at in range(0, len(data), MIB):
+        writer.write(data[at : at + MIB])
+    writer.complete()
+    assert next((tmp_path / "blobs").rglob("ab" * 16 + "*")).read_bytes() == data
+
+
 def test_a_finished_seal_job_is_taken_without_waking_the_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

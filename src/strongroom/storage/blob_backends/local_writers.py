@@ -27,6 +27,8 @@ OPEN_FLAGS: Final = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 WRITEBACK_STEP: Final = 8 << 20
 _SYNC_FILE_RANGE_WRITE: Final = 2  # linux/fs.h: start write-out of dirty pages, do not wait
 _SYNC_FILE_RANGE_WAIT_ALL: Final = 1 | 2 | 4  # wait for write-out under way, start it, wait for it
+# What sync_file_range answers where a file system does not support it: nothing was written or waited for.
+_NOT_SUPPORTED: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE})
 
 
 @functools.cache
@@ -67,14 +69,17 @@ def drop_behind(fd: int, *, offset: int, length: int) -> None:
     finding it cost 2.5-3.3 CPU-s per GiB written (bench/README.md, drop-behind), more than hashing
     and sealing together. So a writer keeps only its last windows cached.
 
-    The wait's error SHALL be raised, not ignored: sync_file_range(2) that waits reports a failed
-    write-out to this descriptor once, so the final fsync would no longer see it.
+    A failed write-out SHALL be raised, not ignored: sync_file_range(2) that waits reports it to this
+    descriptor once, so the final fsync would no longer see it. A file system that cannot do this
+    at all (the call refused, nothing waited for) only keeps its pages cached.
     """
     call = _sync_file_range()
     if call is None:
         return
     if call(fd, offset, length, _SYNC_FILE_RANGE_WAIT_ALL) != 0:
         code = ctypes.get_errno()
+        if code in _NOT_SUPPORTED:
+            return
         raise OSError(code, os.strerror(code))
     os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
