@@ -5,13 +5,14 @@ import asyncio
 import ctypes
 import errno
 import hashlib
+import mmap
 import os
+import subprocess
 import sys
 from concurrent.futures import wait
 from pathlib import Path
 
 import pytest
-from tests.support.page_cache import cached_bytes, file_system_type
 
 from strongroom.errors import StorageFull, Unavailable
 from strongroom.storage import sealed_blobs
@@ -60,9 +61,45 @@ def test_write_out_is_asked_of_the_kernel_on_linux(tmp_path: Path) -> None:
     assert path.read_bytes() == b"x" * MIB
 
 
+def _cached_bytes(path: Path) -> int:
+    """How many of the file's bytes are in the page cache now (mincore(2) on a map of it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = (
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    )
+    libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+    libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert address not in (None, ctypes.c_void_p(-1).value)
+        pages = -(-size // mmap.PAGESIZE)
+        residency = ctypes.create_string_buffer(pages)
+        try:
+            assert libc.mincore(address, size, residency) == 0
+        finally:
+            libc.munmap(address, size)
+    finally:
+        os.close(fd)
+    return sum(b & 1 for b in residency.raw) * mmap.PAGESIZE
+
+
+def _file_system_type(path: Path) -> str:
+    return subprocess.run(
+        ["stat", "-f", "-c", "%T", str(path)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sync_file_range(2) is Linux's")
 def test_a_stored_blob_keeps_only_its_last_windows_in_the_page_cache(tmp_path: Path) -> None:
-    if file_system_type(tmp_path) == "tmpfs":
+    if _file_system_type(tmp_path) == "tmpfs":
         pytest.skip("on tmpfs the page cache is the storage: nothing can leave it")
     store = LocalBlobStore(tmp_path / "blobs")
     writer = store.create("cd" * 16)
@@ -77,7 +114,7 @@ def test_a_stored_blob_keeps_only_its_last_windows_in_the_page_cache(tmp_path: P
     blob = next((tmp_path / "blobs").rglob("cd" * 16 + "*"))
     # 51 MiB written: what is still cached is at most the last two windows and the tail, not the
     # whole upload (the machine's memory does not fill with stored evidence) ...
-    assert cached_bytes(blob) <= 2 * step + 3 * MIB
+    assert _cached_bytes(blob) <= 2 * step + 3 * MIB
     # ... and every byte is still there, read back from the disk.
     assert blob.read_bytes() == written
 

@@ -3,13 +3,11 @@
 import hashlib
 import mmap
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from tests.support.page_cache import cached_bytes, evict, file_system_type
 
 from strongroom.errors import NotFound, RangeNotSatisfiable, Unavailable
 from strongroom.storage.blob_backends.local import LocalBlobStore
@@ -467,44 +465,13 @@ def test_a_long_read_from_the_disk_reads_ahead_and_returns_every_byte(
     for at in range(0, len(data), 1 << 20):
         writer.write(data[at : at + (1 << 20)])
     blob = writer.finish()
-    evict(blob_path(store, blob.blob_key))  # read from the disk, as a cold blob is
+    fd = os.open(blob_path(store, blob.blob_key), os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # read from the disk, as a cold blob is
+    finally:
+        os.close(fd)
     digest = hashlib.sha256()
     for chunk in read_chunks(store, keys, blob):
         digest.update(chunk)
     assert digest.digest() == hashlib.sha256(data).digest()
     assert store.reads == [(0, HEADER_SIZE)]  # decrypted from the map
-
-
-def _seventy_mib_blob(tmp_path: Path, keys: FileKeyProvider) -> tuple[CountingStore, SealedBlob, bytes]:
-    store = CountingStore(tmp_path / "blobs", maps=True)
-    writer = SealedBlobWriter(store=store, keys=keys, aad_id=AAD_ID, segment_size=1 << 20)
-    data = os.urandom(70 << 20)
-    for at in range(0, len(data), 1 << 20):
-        writer.write(data[at : at + (1 << 20)])
-    return store, writer.finish(), data
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RWF_NOWAIT and MADV_PAGEOUT are Linux's")
-def test_a_long_read_of_a_cold_blob_leaves_the_page_cache_as_it_found_it(
-    tmp_path: Path, keys: FileKeyProvider
-) -> None:
-    """Downloading evidence nobody had read for a while must not fill the machine's memory with it
-    (nor push out the database's pages): the pages read go again behind the read. A blob that was
-    already cached stays cached, so a second reader of a hot file still reads from memory."""
-    if file_system_type(tmp_path) == "tmpfs":
-        pytest.skip("on tmpfs the page cache is the storage: nothing can leave it")
-    store, blob, data = _seventy_mib_blob(tmp_path, keys)
-    path = blob_path(store, blob.blob_key)
-    path.read_bytes()
-    assert store.cached(blob.blob_key)
-    assert b"".join(read_chunks(store, keys, blob)) == data
-    assert cached_bytes(path) > 60 << 20  # hot before, hot after
-
-    evict(path)
-    assert not store.cached(blob.blob_key)
-    digest = hashlib.sha256()
-    for chunk in read_chunks(store, keys, blob):
-        digest.update(chunk)
-    assert digest.digest() == hashlib.sha256(data).digest()
-    # What is left cached is the last stretch read and read ahead, not the whole 70 MiB.
-    assert cached_bytes(path) < 40 << 20

@@ -48,9 +48,6 @@ class PendingBlobRecorder(BlobStore):
     def mapped(self, key: str) -> mmap.mmap | None:
         return self.inner.mapped(key)
 
-    def cached(self, key: str) -> bool:
-        return self.inner.cached(key)
-
     def size(self, key: str) -> int:
         return self.inner.size(key)
 

@@ -117,14 +117,6 @@ class BlobStore(Protocol):
         del key  # this default cannot map anything
         return None
 
-    def cached(self, key: str) -> bool:
-        """Whether the blob's bytes are already in this machine's memory (the page cache), as far
-        as a cheap look can tell. A long read of a blob that is not lets the pages it read go again
-        behind it, as uploads do, instead of filling memory with evidence read once. Stores that
-        cannot tell say True: their reads then change nothing."""
-        del key
-        return True
-
     def size(self, key: str) -> int:
         """The blob's size in bytes. Raises NotFound."""
         ...

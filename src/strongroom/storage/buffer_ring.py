@@ -10,9 +10,6 @@ from strongroom.storage.blobs import BlobStore
 _DROP_BEHIND = 16 << 20
 # A long read asks the kernel to start reading this far ahead of the batch being decrypted.
 _READ_AHEAD = 32 << 20
-# madvise(2)'s MADV_PAGEOUT (Linux 5.4): reclaim the range's pages. Python's mmap names it only where
-# its build saw it.
-_MADV_PAGEOUT = getattr(mmap, "MADV_PAGEOUT", 21)
 
 
 class SealedSource:
@@ -27,10 +24,6 @@ class SealedSource:
         self._behind = 0  # where the map's pages still in this process's memory start
         self._ahead = 0  # where the bytes not yet asked of the disk start (long reads only)
         self._long = self._map is not None and batches > 1
-        # A long read of a blob not in the page cache lets the pages it read leave it again, as an
-        # upload does: it would otherwise fill the machine's memory (and push out the database's
-        # pages) with evidence read once; a blob found cached stays cached.
-        self._cold = self._long and not store.cached(key)
         if self._map is not None and self._long:
             # A long read: the kernel reads further ahead and may drop the pages behind sooner.
             self._map.madvise(mmap.MADV_SEQUENTIAL)
@@ -44,9 +37,6 @@ class SealedSource:
                 # Pages of a map count as this process's memory (its RSS) until unmapped: let go
                 # of those already decrypted, so a long read holds one batch, not the whole file.
                 # They stay in the page cache; only this process's mapping of them goes.
-                if self._cold:
-                    with contextlib.suppress(OSError):  # an older kernel: the pages only stay cached
-                        self._map.madvise(_MADV_PAGEOUT, self._behind, edge - self._behind)
                 self._map.madvise(mmap.MADV_DONTNEED, self._behind, edge - self._behind)
                 self._behind = edge
             if self._long and offset + length + _READ_AHEAD // 2 > self._ahead:

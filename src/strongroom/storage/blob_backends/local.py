@@ -55,8 +55,6 @@ Deletions skipped meanwhile leave orphans that `strongroom gc` and the worker re
 BACKUP_HOLD_STALE_SECONDS: Final = 24 * 3600
 """A hold older than this was left by a backup that died: deletions resume on their own."""
 _KEY = re.compile(r"[0-9a-f]{16,64}")
-# Pages of a blob looked at to tell whether it is in the page cache (LocalBlobStore.cached).
-_RESIDENCY_PROBES: Final = 8
 
 
 def _check_key(key: str) -> str:
@@ -178,27 +176,6 @@ class LocalBlobStore(BlobStore):
             return mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else None
         except OSError:
             return None  # a file system that cannot map: read_into works everywhere
-        finally:
-            os.close(fd)
-
-    def cached(self, key: str) -> bool:
-        # A few pages spread over the blob, read without waiting for the disk (RWF_NOWAIT fails with
-        # EAGAIN where a page is not in the page cache): all there, or the blob counts as cold.
-        nowait = getattr(os, "RWF_NOWAIT", None)
-        if nowait is None:
-            return True
-        fd = self._open(key)
-        try:
-            size = os.fstat(fd).st_size
-            probe = bytearray(1)
-            for n in range(1, _RESIDENCY_PROBES + 1):
-                try:
-                    os.preadv(fd, [probe], size * n // (_RESIDENCY_PROBES + 1), nowait)
-                except BlockingIOError:
-                    return False
-                except OSError:
-                    return True  # a file system that cannot say: as if cached, nothing changes
-            return True
         finally:
             os.close(fd)
 
