@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from strongroom.audit import chain, checkpoints
+from strongroom.audit import chain, checkpoints, custody
 from strongroom.cli import app as cli_app
 from strongroom.runtime import Runtime
 from tests.audit.helpers import why
@@ -198,3 +198,17 @@ def test_the_wrong_key_fails_and_no_key_is_only_unverified(case: Case) -> None:
     resigned = copy(case.bundle)
     resigned["public_key"] = "22" * 32
     assert case.run(resigned).exit_code == 1  # ...and here the signature does not even match that key
+
+
+def test_the_bundle_is_written_as_compact_utf8_json_whatever_its_contents() -> None:
+    """The bundle's bytes are the standard library's compact, non-ASCII-escaping JSON (what earlier
+    bundles were), including text a clerk typed in any script and a number too large for orjson."""
+    bundle = {
+        "events": [{"seq": 1, "reason": 'Vérifié — 审查 \u2028 "quoted" \\ /', "ip": None, "ok": True}],
+        "checkpoint": {"tree_size": 2**70, "root_hash": "ab" * 32},
+    }
+    expected = (json.dumps(bundle, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    assert custody.bundle_json(bundle) == expected
+    del bundle["checkpoint"]["tree_size"]  # orjson's path, not the fallback
+    expected = (json.dumps(bundle, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    assert custody.bundle_json(bundle) == expected
