@@ -66,8 +66,9 @@ def drop_behind(fd: int, *, offset: int, length: int) -> None:
 
     A stored blob is rarely read again soon, while every page it leaves in the cache is memory the
     machine must find for the next upload: on a virtual machine whose host takes freed memory back,
-    finding it cost 2.5-3.3 CPU-s per GiB written (bench/README.md, drop-behind), more than hashing
-    and sealing together. So a writer keeps only its last windows cached.
+    finding it cost 2.5-3.3 CPU-s per GiB written (bench/README.md, "the page cache, and where the
+    floors are"), more than hashing and sealing together. So a writer keeps only its last windows
+    cached; it also keeps a day of incoming video from pushing the database's pages out of memory.
 
     A failed write-out SHALL be raised, not ignored: sync_file_range(2) that waits reports it to this
     descriptor once, so the final fsync would no longer see it. A file system that cannot do this
