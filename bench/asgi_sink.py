@@ -12,7 +12,6 @@ same server can: it neither hashes, encrypts nor writes.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,6 @@ from pathlib import Path
 
 from common import (
     cpu_seconds,
-    curl_seconds,
     free_port,
     load_average,
     make_file,
@@ -29,6 +27,7 @@ from common import (
     nginx_process,
     ratio_of_runs,
     strongroom_server,
+    timed_transfer,
     wait_http,
 )
 
@@ -82,11 +81,15 @@ def main() -> None:
             print(load_average())
             for run in range(args.runs):
                 for name, (process_cpu, target) in targets.items():
-                    os.sync()  # nobody pays for another's dirty pages
-                    before = process_cpu()
-                    seconds = curl_seconds("-T", str(source), *[a.replace("RUN", str(run)) for a in target])
+                    seconds, per_gb = timed_transfer(
+                        process_cpu,
+                        size / 1e9,
+                        "-T",
+                        str(source),
+                        *[a.replace("RUN", str(run)) for a in target],
+                    )
                     wall.setdefault(name, []).append(seconds)
-                    cpu.setdefault(name, []).append((process_cpu() - before) / (size / 1e9))
+                    cpu.setdefault(name, []).append(per_gb)
             print(load_average())
     finally:
         sink.terminate()

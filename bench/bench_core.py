@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
 import random
 import shutil
 import statistics
@@ -35,6 +34,7 @@ from common import (
     nginx_process,
     ratio_of_runs,
     strongroom_server,
+    timed_transfer,
 )
 
 
@@ -86,12 +86,9 @@ def transfer_ratio(
         cpu: dict[str, list[float]] = {}
 
         def timed(key: str, process_cpu: Callable[[], float], *curl_args: str) -> None:
-            # Each transfer starts with no dirty page cache: nginx does not fsync, so without this
-            # the run after it would pay for writing nginx's bytes back as well as its own.
-            os.sync()
-            before = process_cpu()
-            wall.setdefault(key, []).append(curl_seconds(*curl_args))
-            cpu.setdefault(key, []).append((process_cpu() - before) / gigabytes)
+            seconds, per_gb = timed_transfer(process_cpu, gigabytes, *curl_args)
+            wall.setdefault(key, []).append(seconds)
+            cpu.setdefault(key, []).append(per_gb)
 
         def upload_args(door: str, run: int) -> list[str]:
             if door == "rest":

@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +176,18 @@ def curl_seconds(*args: str) -> float:
     if not out[1].startswith("2"):
         raise RuntimeError(f"curl {args} answered {out[1]}")
     return float(out[0])
+
+
+def timed_transfer(
+    process_cpu: Callable[[], float], gigabytes: float, *curl_args: str
+) -> tuple[float, float]:
+    """One curl transfer: its wall seconds and the server's CPU-seconds per GB (`process_cpu` read
+    before and after). It starts with no dirty page cache: nginx and rclone do not fsync, so without
+    the sync the run after theirs would pay for writing their bytes back as well as its own."""
+    os.sync()
+    before = process_cpu()
+    wall = curl_seconds(*curl_args)
+    return wall, (process_cpu() - before) / gigabytes
 
 
 def make_file(path: Path, size: int) -> Path:
