@@ -60,18 +60,38 @@ def _font_dir() -> Path:
 
 class _Report(PlainTextPDF):
     exhibit = ""
+    footers_now = False
 
     def footer(self) -> None:
+        """ "page n of N" at the foot of a page. fpdf2 calls this as each page ends, when N is not
+        known yet: it would write an alias through its text fragments and replace it in every page
+        at output, a tenth of a second for a report of 900 pages. So footers are drawn at the end
+        instead (`add_footers`), when N is known, and most are plain text written in one step."""
+        if not self.footers_now:
+            return
         self.set_y(-11)
         self.set_font(SANS, size=7.5)
         self.set_text_color(90, 90, 90)
-        footer = f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {{nb}}"
-        footer = self.prepare_for(footer)
-        if self.plain_width(footer.replace("{nb}", "000")) <= self.epw - 2 * self.c_margin:
-            self.cell(0, 3.5, footer, align="C")  # one line: no line breaking, 100 times cheaper
-        else:
-            self.multi_cell(0, 3.5, footer, align="C")
+        footer = f"Chain of custody report: {self.exhibit} - page {self.page_no()} of {self.pages_count}"
+        if not self.draw_plain_centred(SANS, 7.5, 3.5, footer):
+            footer = self.prepare_for(footer)
+            if self.plain_width(footer) <= self.epw - 2 * self.c_margin:
+                self.cell(0, 3.5, footer, align="C")  # one line: no line breaking, 100 times cheaper
+            else:
+                self.multi_cell(0, 3.5, footer, align="C")
         self.set_text_color(0, 0, 0)
+
+    def add_footers(self) -> None:
+        """Draw every page's footer, now that the number of pages is known; output() adds none."""
+        last = self.page
+        self.footers_now = True
+        for number in range(1, self.pages_count + 1):
+            self.page = number  # fpdf2 writes to whichever page `page` names
+            self.current_font_is_set_on_page = False
+            self._render_footer()
+        self.footers_now = False
+        self.page = last
+        self.current_font_is_set_on_page = False
 
 
 class _ReportOutput(OutputProducer):
@@ -168,6 +188,7 @@ def render_pdf(
         _versions(pdf, versions)
         _events(pdf, bundle)
         _appendix(pdf, bundle)
+        pdf.add_footers()
         contents = deflated.result()
     embedded = pdf.embed_file(
         bytes=attached,

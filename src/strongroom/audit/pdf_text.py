@@ -116,6 +116,30 @@ class PlainTextPDF(FPDF):
                 self.set_y(self.y + height)
         return True
 
+    def draw_plain_centred(self, family: str, size: float, height: float, text: str) -> bool:
+        """One line of plain text centred on the page at the current y, in the current colour, where
+        cell(0, height, text, align="C") would put it; if it is not plain or does not fit, draw
+        nothing and say so."""
+        font = self.fonts[family]
+        assert isinstance(font, TTFFont)
+        if "\n" in text or (text and max(text) >= SHAPED_FROM) or self._gaps_of(font).intersection(text):
+            return False
+        self.set_font(family, "", size)
+        width = self.plain_width(text)
+        if width > self.epw - 2 * self.c_margin:
+            return False
+        if not self.current_font_is_set_on_page:
+            self._out(self._set_font_for_page(font, self.font_size_pt))
+        x = self.l_margin + (self.epw - width) / 2
+        baseline = self.y + 0.5 * height + 0.3 * self.font_size
+        colour = self.text_color
+        colour_op = "" if colour is None or colour == self.fill_color else f"{colour.serialize().lower()} "
+        self._out(
+            f"q BT {x * self.k:.2f} {(self.h - baseline) * self.k:.2f} Td "
+            f"{colour_op}({text.translate(self._encoder(font))}) Tj ET Q"
+        )
+        return True
+
     def _draw_block(self, family: str, size: float, height: float, rows: list[_Row]) -> bool:
         """The lines of `draw_plain` as one write to the page, byte for byte what `_plain_text` would
         write line by line, when they all fit on this page; if not, draw nothing and say so. One
