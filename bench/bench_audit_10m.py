@@ -170,7 +170,7 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(database: str, runs: int) -> None:
+def measure(database: str, runs: int, pdf_renders: int = 1) -> None:
     engine = create_engine(_url(database))
     sessions = make_session_factory(engine)
     print(f"load average at start: {os.getloadavg()}")
@@ -187,6 +187,9 @@ def measure(database: str, runs: int) -> None:
             item=item, versions=[], bundle=bundle, generated_at=datetime.now(UTC), generated_by="bench"
         )
         rendered, rendered_cpu = time.perf_counter(), _cpu()
+        if pdf_renders > 1:  # the same bundle drawn again: the least CPU of them (a noisy host)
+            again = [_render_cpu(item, bundle) for _ in range(pdf_renders - 1)]
+            print(f"  PDF again x{len(again)}: least {min(again):.3f} s CPU", flush=True)
         assert pdf.startswith(b"%PDF")
         verdict = custody_verify.verify_bundle(bundle, trust=Trust.of([public_key]))
         assert verdict.problems == [], verdict.problems[:3]
@@ -200,18 +203,27 @@ def measure(database: str, runs: int) -> None:
     engine.dispose()
 
 
+def _render_cpu(item: custody.ItemFacts, bundle: dict[str, object]) -> float:
+    cpu = _cpu()
+    custody.render_pdf(
+        item=item, versions=[], bundle=bundle, generated_at=datetime.now(UTC), generated_by="bench"
+    )
+    return _cpu() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("action", choices=["generate", "measure"])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--item-events", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pdf-renders", type=int, default=1, help="draw each run's PDF this many times")
     parser.add_argument("--database", default=DATABASE, help="PostgreSQL database (dropped by generate)")
     args = parser.parse_args()
     if args.action == "generate":
         generate(args.database, args.events, args.item_events)
     else:
-        measure(args.database, args.runs)
+        measure(args.database, args.runs, args.pdf_renders)
 
 
 if __name__ == "__main__":
