@@ -49,6 +49,7 @@ def _pages(path: Path) -> list[str]:
     [
         ("CCTV (bus 12) \\ garage.mp4", "CCTV (bus 12) \\ garage.mp4"),  # PDF string specials, plain
         ("Zażółć 张伟.mp4", "Zażółć 张伟.mp4"),  # another font for the Chinese name
+        ("张伟 {nb}.mp4", "张伟 {nb}.mp4"),  # fpdf2's page-count alias is text like any other
     ],
 )
 def test_every_page_says_page_n_of_all(name: str, shown: str, tmp_path: Path) -> None:

@@ -116,6 +116,9 @@ def _new_pdf(item: ItemFacts, generated_at: datetime, generated_by: str) -> _Rep
     fonts = _font_dir()
     pdf = _Report(orientation="P", format="A4", enforce_compliance="PDFA_3B")
     pdf.exhibit = item.name or item.id
+    # Footers know the page count when they are drawn (add_footers); with fpdf2's "{nb}" alias on, a
+    # name or reason holding "{nb}" and drawn by fpdf2 would print as the number of pages.
+    pdf.alias_nb_pages("")  # fpdf2 documents None; its type hints take a str, and "" is off too
     pdf.add_font(SANS, "", str(fonts / "DejaVuSans.ttf"))
     pdf.add_font(SANS, "B", str(fonts / "DejaVuSans-Bold.ttf"))
     pdf.add_font(MONO, "", str(fonts / "DejaVuSansMono.ttf"))
