@@ -46,6 +46,14 @@ class PlainTextPDF(FPDF):
             self._gaps[font.i] = gaps
         return gaps
 
+    def _is_plain(self, font: TTFFont, text: str) -> bool:
+        """One line that needs no shaping and no font but `font`: it can be written in one step."""
+        return (
+            "\n" not in text
+            and not (text and max(text) >= SHAPED_FROM)
+            and not self._gaps_of(font).intersection(text)
+        )
+
     def prepare_for(self, text: str) -> str:
         """Shape, and fall back to the CJK font, only if `text` needs it in the current font. Returns
         the text to draw: a character no font here has is written as its code point."""
@@ -99,7 +107,7 @@ class PlainTextPDF(FPDF):
         for style, indent, text in rows:
             font = self.fonts[family + style]
             assert isinstance(font, TTFFont)
-            if "\n" in text or (text and max(text) >= SHAPED_FROM) or self._gaps_of(font).intersection(text):
+            if not self._is_plain(font, text):
                 return False
             widths: dict[int, float] = font.cw
             if sum(map(widths.__getitem__, map(ord, text))) > (room - indent) * per_mm:
@@ -122,7 +130,7 @@ class PlainTextPDF(FPDF):
         nothing and say so."""
         font = self.fonts[family]
         assert isinstance(font, TTFFont)
-        if "\n" in text or (text and max(text) >= SHAPED_FROM) or self._gaps_of(font).intersection(text):
+        if not self._is_plain(font, text):
             return False
         self.set_font(family, "", size)
         width = self.plain_width(text)
