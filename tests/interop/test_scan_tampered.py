@@ -33,6 +33,7 @@ from tests.support.clamd import ClamdProcess, start_clamd
 from tests.support.clock import AdjustableClock
 from tests.support.smtp import MailSink, smtp
 from tests.support.users import UserFixture
+from tests.web.test_pages import sign_in
 
 __all__ = ["clamd_port", "clock", "runtime", "scanner", "settings", "smtp"]
 
@@ -66,6 +67,15 @@ def test_tampered_bytes_met_by_the_scan_are_held_recorded_once_and_not_retried(
     assert "failed authentication" in detail
     assert client.get(f"/api/v1/files/{file_id}/content", headers=alice.headers).status_code == 404
     assert any("failed their integrity check" in smtp.body(m) for m in smtp.wait_for(alice.email, count=1))
+    # The web says what holds it: not a virus scan to wait for, and the folder page marks it.
+    sign_in(client, alice.email)
+    page = client.get(f"/items/{file_id}").text
+    assert "failed their integrity check" in page
+    assert "until an administrator restores its stored bytes" in page
+    assert "until the virus scan passes" not in page
+    folder_id = client.get(f"/api/v1/files/{file_id}", headers=alice.headers).json()["parent_id"]
+    listing = client.get(f"/files/{folder_id}").text
+    assert '<span class="sr-tag sr-tag--secret">Integrity check failed</span>' in listing
 
     # Hours later: no retry chain, and the hourly sweep does not pick it up again.
     clock.advance(timedelta(hours=5))

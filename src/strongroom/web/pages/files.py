@@ -50,6 +50,7 @@ SCAN_TAGS = {
     "unavailable": "Scanner unavailable",
     "too_large": "Too large to scan",
     "infected": "Quarantined",
+    "tampered": "Integrity check failed",
 }
 
 
