@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from strongroom.actors import Actor
 from strongroom.audit import chain, sequencer
 from strongroom.audit.models import PendingAuditEvent, table_of
 from strongroom.db.session import before_group_commit, group_commit_list, on_commit
+from strongroom.db.unit_lists import outermost, take_unit_list, unit_list
 
 _PENDING = "strongroom.audit.pending"
 _RELEASED = "strongroom.audit.on_release"
@@ -163,7 +164,7 @@ def record(
     if at.tzinfo is None:  # checked here: on SQLite the event is not written before the batch commits
         msg = "naive datetime given to the audit trail; use clock.now()"
         raise ValueError(msg)
-    session.info.setdefault(_PENDING, []).append(
+    unit_list(session, _PENDING).append(
         {
             "occurred_at": at,
             "actor_kind": actor.kind.value,
@@ -186,7 +187,9 @@ _INSERT_PENDING = insert(table_of(PendingAuditEvent))
 
 @sa_event.listens_for(Session, "before_commit")
 def _insert_pending_events(session: Session) -> None:
-    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if not outermost(session):  # a savepoint inside the unit: its events go with the unit's commit
+        return
+    pending: list[dict[str, Any]] = take_unit_list(session, _PENDING)
     if not pending:
         return
     connection = session.connection()
@@ -219,7 +222,8 @@ def _join_batch(session: Session) -> None:
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_events(session: Session, _previous: Any) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_RELEASED, None)
-    session.info.pop(_KICK, None)
+def _drop_pending_events(session: Session, previous: SessionTransaction) -> None:
+    # The events themselves are a unit list (db.unit_lists): a savepoint's rollback takes back its own.
+    if previous.parent is None:  # the unit's own transaction, not a savepoint or a flush inside it
+        session.info.pop(_RELEASED, None)
+        session.info.pop(_KICK, None)

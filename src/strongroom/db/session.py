@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.db.unit_lists import outermost, take_unit_list, unit_list
 from strongroom.errors import Conflict, DatabaseFull, DatabaseUnavailable, InputError, StrongroomError
 
 _ON_COMMIT = "strongroom.on_commit"
@@ -158,6 +159,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     unit.finish(committed=unit.released)
 
 
+def _refuse_open_savepoint(session: Session) -> None:
+    # Committing over it would hand the unit's events and hooks out before the savepoint's own
+    # commit decides on them (db.unit_lists).
+    if session.in_nested_transaction():
+        msg = "a savepoint (session.begin_nested) was left open at the end of the unit of work"
+        raise RuntimeError(msg)
+
+
 class _Unit:
     """One unit of work on one session: maps the database's failures to stable errors at one seam."""
 
@@ -175,6 +184,7 @@ class _Unit:
         session = self.session
         try:
             yield session
+            _refuse_open_savepoint(session)
             session.commit()
         except DataError as exc:
             session.rollback()
@@ -197,7 +207,7 @@ class _Unit:
             _rollback_quietly(session)
             raise
         finally:
-            self.callbacks = session.info.pop(_ON_COMMIT, [])
+            self.callbacks = take_unit_list(session, _ON_COMMIT)
             self.released = session.info.pop("strongroom.committed", False)
             session.close()
 
@@ -386,15 +396,12 @@ def _rollback_quietly(session: Session) -> None:
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` after the surrounding transaction commits; dropped if it rolls back."""
-    session.info.setdefault(_ON_COMMIT, []).append(callback)
+    """Run `callback` after the unit of work commits; dropped if it, or the savepoint it was added in,
+    rolls back."""
+    unit_list(session, _ON_COMMIT).append(callback)
 
 
 @event.listens_for(Session, "after_commit")
 def _mark_committed(session: Session) -> None:
-    session.info["strongroom.committed"] = True
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_callbacks(session: Session, _previous_transaction: Any) -> None:
-    session.info.pop(_ON_COMMIT, None)
+    if outermost(session):  # not a savepoint released inside the unit
+        session.info["strongroom.committed"] = True
