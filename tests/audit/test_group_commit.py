@@ -5,6 +5,7 @@ the stored Merkle tiles give exactly the tree and proofs that the whole log give
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
@@ -231,6 +232,11 @@ def test_custody_proofs_as_hex_match_the_whole_logs_proofs_for_every_leaf(
         for size in (1, 2, 17, 256, 4097, len(leaves) - 1, len(leaves)):
             stored = tiles.TiledTree(session, size)
             stored.prefetch(range(0, size, 7))
+            expected = [[node.hex() for node in whole.inclusion_proof(index, size)] for index in range(size)]
             for index in range(size):
-                expected = [node.hex() for node in whole.inclusion_proof(index, size)]
-                assert stored.inclusion_path_hex(index, size) == expected, (index, size)
+                assert stored.inclusion_path_hex(index, size) == expected[index], (index, size)
+            # Many at once share the steps of the proof before: right in any order, repeats included.
+            mixed = random.Random(size).choices(range(size), k=min(size, 500))
+            for order in (range(size), range(size - 1, -1, -1), mixed):
+                got = list(stored.inclusion_paths_hex(order, size))
+                assert got == [expected[index] for index in order], size

@@ -88,8 +88,9 @@ def build_bundle(
         # Proofs from the stored tiles: O(log n) rows each, read in a few queries for all of them.
         tree = load_tree(session, checkpoint.tree_size)
         tree.prefetch(record["seq"] - 1 for record in records)
-        for record in records:
-            record["inclusion_proof"] = tree.inclusion_path_hex(record["seq"] - 1, checkpoint.tree_size)
+        proofs = tree.inclusion_paths_hex((record["seq"] - 1 for record in records), checkpoint.tree_size)
+        for record, proof in zip(records, proofs, strict=True):
+            record["inclusion_proof"] = proof
     return {
         "$type": "custody_bundle",
         "format": BUNDLE_FORMAT,

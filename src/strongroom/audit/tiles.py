@@ -14,7 +14,7 @@ exactly the chained events (`audit_head.seq`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import BigInteger, Connection, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -155,39 +155,47 @@ class TiledTree(chain.MerkleTree):
         return levels
 
     def inclusion_path_hex(self, index: int, size: int) -> list[str]:
-        """`inclusion_proof(index, size)` as hex, computed without the general recursion: below the
-        first step down to the left every sibling is a perfect subtree (one tile slice); only the
-        siblings on the tree's right edge are not, and those are shared by every proof (cached)."""
-        if not 0 <= index < size <= self.size:
-            msg = f"no leaf {index} in a tree of {size}"
-            raise ValueError(msg)
-        path: list[str] = []
-        lo, hi = 0, size
-        while hi - lo > 1:
-            width = hi - lo
-            k = 1 << ((width - 1).bit_length() - 1)
-            if index < lo + k:
-                if width & (width - 1):
-                    path.append(self._edge_hex(lo + k, hi))
-                    hi = lo + k
-                    continue
-                start = lo + k
-                hi = start
-            else:
-                start = lo
-                lo += k
-            # The perfect subtree of k leaves from `start`: _perfect, inlined (240,000 calls a report).
-            height = k.bit_length() - 1
-            level, rest = divmod(height, TILE_HEIGHT)
-            first = (start >> height) << rest
-            levels = self._tiles.get((level, first >> TILE_HEIGHT)) or self._tile(level, first >> TILE_HEIGHT)
-            at = ((first % TILE_WIDTH) >> rest) * _H
-            node = levels[rest][at : at + _H] if rest < len(levels) else b""
-            if len(node) != _H:
-                node = self._perfect(start, k)  # raises LookupError: tiles are missing
-            path.append(node.hex())
-        path.reverse()
-        return path
+        """`inclusion_proof(index, size)` as hex."""
+        return next(self.inclusion_paths_hex([index], size))
+
+    def inclusion_paths_hex(self, indices: Iterable[int], size: int) -> Iterator[list[str]]:
+        """`inclusion_proof(index, size)` as hex for each index, computed without the general recursion:
+        below the first step down to the left every sibling is a perfect subtree (one tile slice); only
+        the siblings on the tree's right edge are not, and those are shared by every proof (cached).
+
+        Each proof starts by walking the steps of the one before for as long as it goes the same way
+        at each: the same steps give the same siblings. A custody report's events, in seq order, share
+        about half of their 24 steps in a log of 10,000,000."""
+        # The last proof's steps from the root down: (where the step splits, went left, the sibling,
+        # and the range of leaves it went into).
+        steps: list[tuple[int, bool, str, int, int]] = []
+        for index in indices:
+            if not 0 <= index < size <= self.size:
+                msg = f"no leaf {index} in a tree of {size}"
+                raise ValueError(msg)
+            depth = 0
+            for split, left, _sibling, _lo, _hi in steps:
+                if (index < split) != left:
+                    break
+                depth += 1
+            del steps[depth:]
+            lo, hi = (steps[-1][3], steps[-1][4]) if steps else (0, size)
+            while hi - lo > 1:
+                width = hi - lo
+                k = 1 << ((width - 1).bit_length() - 1)
+                split = lo + k
+                if index < split:
+                    # The sibling is the right part: the tree's right edge, or a perfect subtree.
+                    edge = width & (width - 1)
+                    right = self._edge_hex(split, hi) if edge else self._perfect(split, k).hex()
+                    steps.append((split, True, right, lo, split))
+                    hi = split
+                else:
+                    steps.append((split, False, self._perfect(lo, k).hex(), split, hi))
+                    lo = split
+            path = [step[2] for step in steps]
+            path.reverse()
+            yield path
 
     def _edge_hex(self, lo: int, hi: int) -> str:
         key = (lo, hi)
