@@ -21,7 +21,7 @@ from strongroom.actors import Actor
 from strongroom.audit import chain, sequencer
 from strongroom.audit.models import PendingAuditEvent, table_of
 from strongroom.db.session import before_group_commit, group_commit_list, on_commit
-from strongroom.db.unit_lists import outermost, take_unit_list, unit_list
+from strongroom.db.unit_lists import outermost, take_unit_list, unit_list, unit_rolled_back
 
 _PENDING = "strongroom.audit.pending"
 _RELEASED = "strongroom.audit.on_release"
@@ -224,6 +224,6 @@ def _join_batch(session: Session) -> None:
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_events(session: Session, previous: SessionTransaction) -> None:
     # The events themselves are a unit list (db.unit_lists): a savepoint's rollback takes back its own.
-    if previous.parent is None:  # the unit's own transaction, not a savepoint or a flush inside it
+    if unit_rolled_back(previous):
         session.info.pop(_RELEASED, None)
         session.info.pop(_KICK, None)

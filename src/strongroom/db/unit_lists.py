@@ -41,6 +41,12 @@ def outermost(session: Session) -> bool:
     return not session.in_nested_transaction()
 
 
+def unit_rolled_back(transaction: SessionTransaction) -> bool:
+    """Whether a transaction `after_soft_rollback` reports is the unit's own, not a savepoint or a
+    failed flush's subtransaction inside it."""
+    return transaction.parent is None
+
+
 @event.listens_for(Session, "after_transaction_create")
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:
@@ -62,7 +68,7 @@ def _take_back(session: Session, previous: SessionTransaction) -> None:
         mark = marks.pop()
         for key, items in session.info.get(_LISTS, {}).items():
             del items[mark.get(key, 0) :]
-    elif previous.parent is None:
+    elif unit_rolled_back(previous):
         session.info.pop(_LISTS, None)
         session.info.pop(_MARKS, None)
     # Else a failed flush's own subtransaction: the savepoint or the unit around it rolls back next.
