@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from strongroom.audit.events import AuditAction, ItemRef, record
 from strongroom.audit.models import AuditEvent, AuditTile
@@ -32,15 +33,13 @@ def _change(runtime: Runtime, level: int) -> bytes | None:
         return session.scalar(select(AuditTile.hashes).where(AuditTile.level == level))
 
 
+def _user_created(session: Session, runtime: Runtime, user_id: str) -> None:
+    record(session, OFFICER, AuditAction.USER_CREATED, item=ItemRef("user", user_id), at=runtime.clock.now())
+
+
 def _fails_after_a_released_savepoint(runtime: Runtime) -> None:
     with transaction(runtime.sessions) as session:
-        record(
-            session,
-            OFFICER,
-            AuditAction.USER_CREATED,
-            item=ItemRef("user", "us_ghost"),
-            at=runtime.clock.now(),
-        )
+        _user_created(session, runtime, "us_ghost")
         session.execute(insert(AuditTile).values(level=91, idx=0, hashes=b"the account"))
         with session.begin_nested():
             session.add(AuditTile(level=92, idx=0, hashes=b"its link"))
@@ -93,24 +92,12 @@ def test_events_and_hooks_from_before_a_rolled_back_savepoint_commit_with_the_un
         session.execute(insert(AuditTile).values(level=93, idx=0, hashes=b"the group, made by another"))
     ran: list[str] = []
     with transaction(runtime.sessions) as session:
-        record(
-            session,
-            OFFICER,
-            AuditAction.USER_CREATED,
-            item=ItemRef("user", "us_real"),
-            at=runtime.clock.now(),
-        )
+        _user_created(session, runtime, "us_real")
         on_commit(session, lambda: ran.append("before"))
         session.execute(insert(AuditTile).values(level=94, idx=0, hashes=b"the account"))
         try:  # as identity.sso._directory_group: someone made the group at the same moment, use theirs
             with session.begin_nested():
-                record(
-                    session,
-                    OFFICER,
-                    AuditAction.USER_CREATED,
-                    item=ItemRef("user", "us_inside"),
-                    at=runtime.clock.now(),
-                )
+                _user_created(session, runtime, "us_inside")
                 on_commit(session, lambda: ran.append("inside"))
                 session.add(AuditTile(level=93, idx=0, hashes=b"the same group"))
         except IntegrityError:
@@ -127,13 +114,7 @@ def test_a_unit_that_leaves_a_savepoint_open_commits_nothing(runtime: Runtime) -
 
     def unit() -> None:
         with transaction(runtime.sessions) as session:
-            record(
-                session,
-                OFFICER,
-                AuditAction.USER_CREATED,
-                item=ItemRef("user", "us_open"),
-                at=runtime.clock.now(),
-            )
+            _user_created(session, runtime, "us_open")
             session.execute(insert(AuditTile).values(level=95, idx=0, hashes=b"the account"))
             session.begin_nested()
 
